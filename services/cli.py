@@ -1,0 +1,263 @@
+"""The ``newsflow`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import signal
+import time
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from shared.settings import get_settings
+
+app = typer.Typer(help="newsflow: ingest, enrich and publish news article streams over Kafka.", no_args_is_help=True)
+topics_app = typer.Typer(help="Manage newsflow's topics.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Inspect and re-drive dead letters (news.dlq).", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(dlq_app, name="dlq")
+console = Console()
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def _logging() -> None:
+    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def ingest() -> None:
+    """Run one ingest worker (news.raw -> news.ingested / news.duplicates / news.dlq)."""
+    from services.ingest.app import main
+
+    _logging()
+    main()
+
+
+@app.command()
+def enrich() -> None:
+    """Run one enrich worker (news.ingested -> news.enriched)."""
+    from services.enrich.app import main
+
+    _logging()
+    main()
+
+
+@app.command()
+def publish() -> None:
+    """Run one publish worker (news.enriched -> routed sinks)."""
+    from services.publish.app import main
+
+    _logging()
+    main()
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every newsflow topic with the configured partitions (idempotent)."""
+    from shared.kafka import ensure_topics, wait_for_broker
+
+    s = get_settings()
+
+    async def run() -> list[str]:
+        await wait_for_broker(s, timeout_s=120)
+        return await ensure_topics(s)
+
+    created = asyncio.run(run())
+    console.print(f"created {created or 'nothing (all exist)'}; {s.partitions} partitions each")
+
+
+@app.command()
+def send(
+    paths: Annotated[list[str], typer.Argument(help="Files (.txt .json .jsonl .html), folders, or - for stdin")],
+    topic: Annotated[str | None, typer.Option(help="Topic (default: news.raw)")] = None,
+) -> None:
+    """Publish raw articles to news.raw."""
+    from services.clients import iter_inputs, send_raw
+
+    s = get_settings()
+    inputs = list(iter_inputs(paths))
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"sending to {topic or s.topics.raw}", total=len(inputs))
+        n = asyncio.run(send_raw(s, inputs, topic, progress=lambda: progress.advance(task)))
+    console.print(f"sent {n} article(s) to [bold]{topic or s.topics.raw}[/] at {s.bootstrap_servers}")
+
+
+def _readable(topic_value: bytes | None) -> str:
+    try:
+        d = orjson.loads(topic_value or b"")
+    except orjson.JSONDecodeError:
+        return (topic_value or b"").decode("utf-8", "replace")[:300]
+    if not isinstance(d, dict):
+        return str(d)[:300]
+    if "error" in d and "stage" in d:
+        return f"[red]DLQ[/] {d['stage']} {d['error']['code']}: {d['error']['message']}"
+    if "duplicate_of" in d and "kind" in d and "body" not in d:
+        return (
+            f"[yellow]duplicate[/] {d['id']} ({d['kind']}, {d['similarity']}) of {d['duplicate_of']}: {d.get('title')}"
+        )
+    lines = [f"[bold]{d.get('title', '')}[/]  [dim]{d.get('id')} v{d.get('version')}[/]"]
+    e = d.get("enrichment") or {}
+    for name, payload in e.items():
+        if not isinstance(payload, dict):
+            continue
+        shown = {k: v for k, v in payload.items() if k not in ("method", "version")}
+        text = orjson.dumps(shown).decode()
+        lines.append(f"  {name}: {text[:160]}{'…' if len(text) > 160 else ''}  [dim]({payload.get('method')})[/]")
+    if d.get("story_id"):
+        lines.append(f"  story_id: {d['story_id']}")
+    return "\n".join(lines)
+
+
+@app.command()
+def tail(
+    topic: Annotated[str | None, typer.Argument(help="Topic (default: news.enriched)")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print raw JSON values")] = False,
+    from_beginning: Annotated[bool, typer.Option("--from-beginning", help="Start at the oldest record")] = False,
+    n: Annotated[int | None, typer.Option("-n", help="Stop after N records")] = None,
+) -> None:
+    """Print a topic's records as they arrive."""
+    from services.clients import consume
+
+    s = get_settings()
+
+    async def run() -> None:
+        async for tp, offset, _key, value, _ in consume(
+            s, topic or s.topics.enriched, from_beginning=from_beginning, limit=n
+        ):
+            if json:
+                print((value or b"").decode("utf-8", "replace"), flush=True)
+            else:
+                console.print(f"[dim]{tp.topic}/{tp.partition}@{offset}[/] {_readable(value)}")
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
+@dlq_app.command("show")
+def dlq_show(
+    n: Annotated[int | None, typer.Option("-n", help="At most N letters")] = None,
+    show_original: Annotated[bool, typer.Option("--original", help="Also print the original bytes")] = False,
+) -> None:
+    """List the dead letters with their reasons."""
+    from services.clients import consume
+
+    s = get_settings()
+
+    async def run() -> int:
+        count = 0
+        async for tp, offset, _, value, _ in consume(s, s.topics.dlq, from_beginning=True, limit=n, idle_timeout_s=2):
+            d = orjson.loads(value or b"{}")
+            count += 1
+            console.print(
+                f"{tp.partition}@{offset} [red]{d['error']['code']}[/] ({d['stage']}, from "
+                f"{d['source_topic']}/{d['source_partition']}@{d['source_offset']}): {d['error']['message']}"
+            )
+            if show_original:
+                console.print(base64.b64decode(d["original_value_b64"])[:500].decode("utf-8", "replace"), markup=False)
+        return count
+
+    console.print(f"{asyncio.run(run())} dead letter(s) in {s.topics.dlq}")
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    code: Annotated[str | None, typer.Option(help="Only letters with this error code")] = None,
+    stage: Annotated[str | None, typer.Option(help="Only letters from this stage (ingest, enrich, publish)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be re-driven")] = False,
+) -> None:
+    """Send dead letters back through the pipeline (each once), after a fix."""
+    from services.clients import redrive_dlq
+
+    letters = asyncio.run(redrive_dlq(get_settings(), code=code, stage=stage, dry_run=dry_run))
+    verb = "would re-drive" if dry_run else "re-drove"
+    console.print(f"{verb} {len(letters)} dead letter(s)")
+
+
+@app.command()
+def dev(
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Send the sample articles and print the enriched results")
+    ] = False,
+    log_dir: Annotated[Path, typer.Option(help="Where the children's logs go")] = Path(".newsflow/logs"),
+) -> None:
+    """Run the whole pipeline on this machine (embedded broker and Redis when none answers)."""
+    from services.devstack import DevStack
+
+    s = get_settings()
+    stack = DevStack(s, log_dir, say=console.print)
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        stack.start_infrastructure()
+        stack.start_services()
+        console.print(
+            f"\n[bold green]newsflow is running.[/] Publish raw articles to [bold]{s.topics.raw}[/] at "
+            f"{s.bootstrap_servers} with any Kafka client, or:\n"
+            f"  newsflow send services/samples/*.txt\n"
+            f"Consume the enriched stream:\n  newsflow tail {s.topics.enriched} --from-beginning\n"
+            f"Ctrl-C stops everything.\n"
+        )
+        if demo:
+            _demo(s, stack, lambda: stopping)
+        while not stopping:
+            if dead := stack.check_children():
+                console.print(f"[red]stopped unexpectedly: {', '.join(dead)}[/] (see {log_dir})")
+                raise typer.Exit(1)
+            time.sleep(0.5)
+    finally:
+        console.print("stopping…")
+        stack.stop_all()
+        console.print("stopped.")
+
+
+def _demo(s, stack, stopping) -> None:  # type: ignore[no-untyped-def]
+    """Send the samples; print each enriched / duplicate / dead-letter result as it arrives."""
+    from services.clients import consume, iter_inputs, send_raw
+
+    inputs = list(iter_inputs([str(SAMPLES)]))
+    env_ns = stack.env.get("NEWSFLOW_REDIS_NAMESPACE")
+    console.print(
+        f"demo: sending {len(inputs)} sample article(s) from {SAMPLES}"
+        + (f" (dedup namespace {env_ns})" if env_ns else "")
+    )
+    asyncio.run(send_raw(s, inputs))
+
+    async def show() -> None:
+        want = len(inputs)
+        seen = 0
+        topics = [s.topics.enriched, s.topics.duplicates, s.topics.dlq]
+
+        async def one(topic: str) -> None:
+            nonlocal seen
+            async for tp, offset, _, value, _ in consume(s, topic, from_beginning=True, limit=None):
+                console.print(f"[dim]{tp.topic}/{tp.partition}@{offset}[/] {_readable(value)}\n")
+                seen += 1
+
+        tasks = [asyncio.create_task(one(t)) for t in topics]
+        started = time.monotonic()
+        while not stopping() and seen < want and time.monotonic() - started < 120:
+            await asyncio.sleep(0.2)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        console.print(f"demo: {seen} of {want} results shown in {time.monotonic() - started:.1f}s")
+
+    asyncio.run(show())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,163 @@
+"""User-side Kafka helpers behind the CLI: send raw articles, read topics, re-drive the DLQ."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.events import cloudevent_headers
+from shared.kafka import aiokafka_kwargs, make_producer
+from shared.models import DeadLetter
+from shared.settings import Settings
+
+__all__ = ["RawInput", "consume", "iter_inputs", "redrive_dlq", "send_raw"]
+
+
+@dataclass(frozen=True)
+class RawInput:
+    """One raw article to publish on ``news.raw`` and where it came from."""
+
+    value: bytes
+    origin: str
+
+
+def _from_file(path: Path) -> Iterator[RawInput]:
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        for n, line in enumerate(data.splitlines(), 1):
+            if line.strip():
+                yield RawInput(line.strip(), f"{path}:{n}")
+    elif suffix == ".json":
+        yield RawInput(data, str(path))
+    elif suffix in (".html", ".htm"):
+        yield RawInput(json.dumps({"html": data.decode("utf-8", "replace")}).encode(), str(path))
+    else:  # .txt and anything else: the article's text, sent as it is
+        yield RawInput(data, str(path))
+
+
+def iter_inputs(paths: list[str]) -> Iterator[RawInput]:
+    """Raw values from files (.txt, .json, .jsonl, .html; folders recursively) or ``-`` (stdin)."""
+    for p in paths:
+        if p == "-":
+            yield RawInput(sys.stdin.buffer.read(), "<stdin>")
+            continue
+        path = Path(p)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in (".txt", ".json", ".jsonl", ".html", ".htm"):
+                    yield from _from_file(child)
+        else:
+            yield from _from_file(path)
+
+
+async def send_raw(settings: Settings, inputs: list[RawInput], topic: str | None = None, progress=None) -> int:  # type: ignore[no-untyped-def]
+    """Produce ``inputs`` to ``news.raw`` (or ``topic``); return how many were acknowledged."""
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        futures = []
+        for item in inputs:
+            headers = cloudevent_headers(event_type="article.raw", source=f"{settings.source_name}/cli")
+            futures.append(await producer.send(topic or settings.topics.raw, item.value, headers=list(headers.items())))
+            if progress:
+                progress()
+        for f in futures:
+            await f
+        return len(futures)
+    finally:
+        await producer.stop()
+
+
+async def consume(
+    settings: Settings, topic: str, *, from_beginning: bool, limit: int | None, idle_timeout_s: float | None = None
+) -> AsyncIterator[tuple[TopicPartition, int, bytes | None, bytes | None, dict[str, bytes]]]:
+    """Read every partition of ``topic`` without a consumer group."""
+    consumer = AIOKafkaConsumer(
+        **aiokafka_kwargs(settings),
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        if not parts:
+            await consumer.force_metadata_update()  # type: ignore[attr-defined]
+            parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        if from_beginning:
+            await consumer.seek_to_beginning(*tps)
+        seen = 0
+        while limit is None or seen < limit:
+            batch = await consumer.getmany(timeout_ms=int((idle_timeout_s or 1.0) * 1000))
+            if not batch:
+                if idle_timeout_s is not None:
+                    return
+                continue
+            for tp, msgs in batch.items():
+                for m in msgs:
+                    yield tp, m.offset, m.key, m.value, dict(m.headers or [])
+                    seen += 1
+                    if limit is not None and seen >= limit:
+                        return
+    finally:
+        await consumer.stop()
+
+
+async def redrive_dlq(
+    settings: Settings, *, code: str | None, stage: str | None, dry_run: bool, idle_timeout_s: float = 2.0
+) -> list[DeadLetter]:
+    """Send dead letters back to the topic they came from, each once.
+
+    Uses the consumer group ``<prefix>-dlq-redrive``: a re-driven letter is
+    committed and not re-driven again; letters filtered out are skipped (and
+    also committed, unless ``dry_run``).
+    """
+    consumer = AIOKafkaConsumer(
+        settings.topics.dlq,
+        **aiokafka_kwargs(settings),
+        group_id=settings.group_id("dlq-redrive"),
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=int(settings.session_timeout_s * 1000),
+        heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
+    )
+    producer = make_producer(settings)
+    await consumer.start()
+    await producer.start()
+    sent: list[DeadLetter] = []
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=int(idle_timeout_s * 1000), max_records=500)
+            if not batch:
+                break
+            futures = []
+            for msgs in batch.values():
+                for m in msgs:
+                    letter = DeadLetter.model_validate_json(m.value or b"")
+                    if (code and letter.error.code != code) or (stage and letter.stage != stage):
+                        continue
+                    sent.append(letter)
+                    if dry_run:
+                        continue
+                    key = base64.b64decode(letter.original_key_b64) if letter.original_key_b64 else None
+                    headers = [(k, v.encode()) for k, v in letter.original_headers.items()]
+                    headers.append(("newsflow_redriven_from", f"{m.topic}/{m.partition}/{m.offset}".encode()))
+                    value = base64.b64decode(letter.original_value_b64)
+                    futures.append(await producer.send(letter.source_topic, value, key=key, headers=headers))
+            for f in futures:
+                await f
+            if not dry_run:
+                await consumer.commit()
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return sent

@@ -1,0 +1,39 @@
+"""The enrich service: ``news.ingested`` -> ``news.enriched``."""
+
+from __future__ import annotations
+
+import faust
+
+from shared.agent import add_batch_agent
+from shared.kafka import make_app, raw_topic, run_worker
+from shared.redis_client import make_redis
+from shared.settings import Settings, get_settings
+from shared.web import add_health
+
+from .enrichers.registry import default_enrichers
+from .handler import EnrichHandler
+from .pipeline import EnrichmentPipeline
+
+__all__ = ["build_app", "build_handler", "main"]
+
+
+def build_handler(settings: Settings, redis=None) -> EnrichHandler:  # type: ignore[no-untyped-def]
+    pipeline = EnrichmentPipeline(default_enrichers(settings))
+    return EnrichHandler(settings, pipeline, stories=None)
+
+
+def build_app(settings: Settings) -> faust.App:
+    app = make_app("enrich", settings)
+    redis = make_redis(settings)
+    handler = build_handler(settings, redis)
+    add_batch_agent(
+        app, "enrich", raw_topic(app, settings.topics.ingested), handler.handle,
+        batch_size=settings.enrich_batch_size * 4, batch_wait_s=settings.batch_wait_s,
+    )  # fmt: skip
+    add_health(app, redis)
+    return app
+
+
+def main() -> None:
+    settings = get_settings()
+    run_worker(build_app(settings), settings, settings.topics.all())

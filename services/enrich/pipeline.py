@@ -1,0 +1,41 @@
+"""Run the enrichers over a batch of articles (pure: no Kafka, no Redis)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from shared.models import Article
+
+from .enrichers.base import Doc, Enricher
+
+__all__ = ["EnrichmentPipeline"]
+
+log = logging.getLogger(__name__)
+
+
+class EnrichmentPipeline:
+    """Enrichers in order; each sees the fields of those before it."""
+
+    def __init__(self, enrichers: Sequence[Enricher]) -> None:
+        self.enrichers = list(enrichers)
+
+    def run(self, articles: list[Article]) -> list[Doc]:
+        docs = [Doc(article=a) for a in articles]
+        for enricher in self.enrichers:
+            try:
+                results = enricher.enrich(docs)
+            except Exception as exc:  # one broken enricher must not lose the article
+                log.exception("enricher %s failed on a batch of %d", enricher.name, len(docs))
+                results = [_failed(enricher, exc) for _ in docs]
+            for doc, fields in zip(docs, results, strict=True):
+                doc.fields.update(fields)
+        for doc in docs:
+            doc.cache.clear()
+        return docs
+
+
+def _failed(enricher: Enricher, exc: Exception) -> dict[str, dict[str, Any]]:
+    reason = f"enricher failed: {type(exc).__name__}: {exc}"
+    return {f: {"value": None, "method": enricher.name, "version": "?", "reason": reason} for f in enricher.provides}

@@ -1,0 +1,126 @@
+-- newsflow ingest: exact + near duplicate decisions for one batch, atomically.
+--
+-- ARGV[1] namespace prefix (e.g. "newsflow:dedup")
+-- ARGV[2] TTL in seconds (the dedup window)
+-- ARGV[3] near-duplicate threshold: minimum number of equal MinHash slots
+-- ARGV[4] max LSH candidates compared per item
+-- ARGV[5] number of items N, then per item two arguments:
+--   meta: JSON {"o": owner token, "id": article id, "c": content hash, "u": url hash or "",
+--               "b": [band keys...]}
+--   sig:  MinHash signature, packed little-endian uint32 slots ("" = no near check)
+--
+-- Per item it returns a JSON decision:
+--   {"s":"new"|"version"|"replay"|"dup", "id":..., "v":version, "d":dup_of, "k":"exact"|"near",
+--    "r":"content"|"url"|"minhash", "sim":similarity}
+--
+-- Crash safety: the content key records the owner (the raw record's topic/partition/offset) and
+-- the decision taken for it. A redelivered record (same owner) gets the same decision back
+-- ("replay") instead of becoming a duplicate of itself.
+
+local ns = ARGV[1]
+local ttl = tonumber(ARGV[2])
+local near_min = tonumber(ARGV[3])
+local max_cand = tonumber(ARGV[4])
+local n = tonumber(ARGV[5])
+local out = {}
+
+local function similarity(a, b)
+  local slots = math.floor(#a / 4)
+  if slots == 0 or #b ~= #a then return 0, 0 end
+  local eq = 0
+  for i = 0, slots - 1 do
+    local p = i * 4 + 1
+    if string.sub(a, p, p + 3) == string.sub(b, p, p + 3) then eq = eq + 1 end
+  end
+  return eq, slots
+end
+
+local function remember(ck, rec)
+  redis.call('SET', ck, cjson.encode(rec), 'EX', ttl)
+end
+
+local function index_near(id, sig, bands)
+  if sig == '' then return end
+  redis.call('SET', ns .. ':s:' .. id, sig, 'EX', ttl)
+  for _, b in ipairs(bands) do
+    local bk = ns .. ':b:' .. b
+    redis.call('SADD', bk, id)
+    redis.call('EXPIRE', bk, ttl)
+  end
+end
+
+for i = 1, n do
+  local item = cjson.decode(ARGV[4 + 2 * i])
+  local sig = ARGV[5 + 2 * i]
+  local owner, id, c, u = item.o, item.id, item.c, item.u
+  local ck = ns .. ':c:' .. c
+  local cur = redis.call('GET', ck)
+  local decision = nil
+
+  if cur then
+    local rec = cjson.decode(cur)
+    if rec.o == owner then
+      -- the same raw record again (redelivery): the same decision as before
+      decision = {s = 'replay', id = rec.id, v = rec.v, d = rec.d, k = rec.k, r = rec.r, sim = rec.sim}
+    elseif rec.d then
+      -- this content was itself a dropped duplicate: point at the original
+      decision = {s = 'dup', id = id, d = rec.d, k = 'exact', r = 'content', sim = 1}
+    else
+      local reason = 'content'
+      if u ~= '' and rec.u == u then reason = 'url' end
+      decision = {s = 'dup', id = id, d = rec.id, k = 'exact', r = reason, sim = 1}
+    end
+  end
+
+  if not decision and u ~= '' then
+    local uk = ns .. ':u:' .. u
+    local known = redis.call('HGET', uk, 'id')
+    if known then
+      -- a known URL with new content: a correction / update, a new version
+      local v = redis.call('HINCRBY', uk, 'v', 1)
+      redis.call('EXPIRE', uk, ttl)
+      remember(ck, {o = owner, id = known, v = v, u = u})
+      index_near(known, sig, item.b)
+      decision = {s = 'version', id = known, v = v}
+    end
+  end
+
+  if not decision and sig ~= '' and near_min > 0 then
+    local seen = {}
+    local best, best_eq, slots, count = nil, -1, 0, 0
+    for _, b in ipairs(item.b) do
+      if count >= max_cand then break end
+      for _, cand in ipairs(redis.call('SMEMBERS', ns .. ':b:' .. b)) do
+        if not seen[cand] and cand ~= id and count < max_cand then
+          seen[cand] = true
+          count = count + 1
+          local other = redis.call('GET', ns .. ':s:' .. cand)
+          if other then
+            local eq, sl = similarity(sig, other)
+            if eq >= near_min and eq > best_eq then best, best_eq, slots = cand, eq, sl end
+          end
+        end
+      end
+    end
+    if best then
+      local sim = best_eq / slots
+      remember(ck, {o = owner, id = id, d = best, k = 'near', r = 'minhash', sim = sim, u = u})
+      decision = {s = 'dup', id = id, d = best, k = 'near', r = 'minhash', sim = sim}
+    end
+  end
+
+  if not decision then
+    remember(ck, {o = owner, id = id, v = 1, u = u})
+    if u ~= '' then
+      local uk = ns .. ':u:' .. u
+      redis.call('HSET', uk, 'id', id, 'v', 1)
+      redis.call('EXPIRE', uk, ttl)
+    end
+    index_near(id, sig, item.b)
+    decision = {s = 'new', id = id, v = 1}
+  end
+
+  out[i] = cjson.encode(decision)
+end
+
+return out

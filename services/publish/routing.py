@@ -1,0 +1,129 @@
+"""Routing rules: which sinks an enriched article goes to (pure logic).
+
+Rules come from a YAML file (``services/publish/routing.yaml`` by default,
+``NEWSFLOW_ROUTING_FILE`` to override); see that file for the format.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from shared.models import EnrichedArticle
+
+__all__ = ["Route", "Router", "Target", "article_facts", "load_router"]
+
+_PLACEHOLDERS = {"language", "category", "country"}
+_FACT_KEYS = {"language", "category", "country", "source", "raw_format"}
+_TOPIC_UNSAFE = re.compile(r"[^a-zA-Z0-9._-]+")
+
+
+class Route(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    topic: str
+    when: dict[str, list[str]] = {}
+
+    @field_validator("topic")
+    @classmethod
+    def _known_placeholders(cls, v: str) -> str:
+        names = {f for _, f, _, _ in string.Formatter().parse(v) if f}
+        if len(names) > 1:
+            raise ValueError(f"topic {v!r} uses more than one placeholder; use one per route")
+        if unknown := names - _PLACEHOLDERS:
+            raise ValueError(f"unknown placeholder(s) {sorted(unknown)} in topic {v!r}; use {sorted(_PLACEHOLDERS)}")
+        return v
+
+    @field_validator("when")
+    @classmethod
+    def _known_keys(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        if unknown := set(v) - _FACT_KEYS:
+            raise ValueError(f"unknown condition(s) {sorted(unknown)}; use {sorted(_FACT_KEYS)}")
+        return v
+
+
+class _RoutingFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    routes: list[Route]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One delivery: the route that chose it and the topic it goes to."""
+
+    route: str
+    topic: str
+
+    @property
+    def sink(self) -> str:
+        return f"{self.route}/{self.topic}"
+
+
+def _slug(value: str) -> str:
+    return _TOPIC_UNSAFE.sub("-", value.strip().lower()).strip("-.") or "unknown"
+
+
+def _values(payload: Any, *keys: str) -> list[str]:
+    if not isinstance(payload, dict) or payload.get("value", "") is None:
+        return []
+    for k in keys:
+        v = payload.get(k)
+        if isinstance(v, str) and v:
+            return [v]
+        if isinstance(v, list):
+            out = []
+            for item in v:
+                if isinstance(item, str):
+                    out.append(item)
+                elif isinstance(item, dict):
+                    name = item.get("slug") or item.get("code") or item.get("name")
+                    if name:
+                        out.append(str(name))
+            return out
+    return []
+
+
+def article_facts(article: EnrichedArticle) -> dict[str, list[str]]:
+    """The values rules match on, read from the article and its enrichment."""
+    e = article.enrichment
+    return {
+        "language": _values(e.get("language"), "code"),
+        "category": _values(e.get("category"), "top_slug", "categories", "topics"),
+        "country": _values(e.get("countries"), "codes", "countries"),
+        "source": [article.source] if article.source else [],
+        "raw_format": [article.raw_format],
+    }
+
+
+@dataclass
+class Router:
+    routes: list[Route] = field(default_factory=list)
+
+    def route(self, article: EnrichedArticle) -> list[Target]:
+        facts = article_facts(article)
+        targets: list[Target] = []
+        for r in self.routes:
+            if any(not set(allowed) & set(facts.get(k, [])) for k, allowed in r.when.items()):
+                continue
+            names = [f for _, f, _, _ in string.Formatter().parse(r.topic) if f]
+            if not names:
+                targets.append(Target(r.name, r.topic))
+                continue
+            key = names[0]
+            for value in dict.fromkeys(facts.get(key, [])):
+                targets.append(Target(r.name, r.topic.format(**{key: _slug(value)})))
+        return list(dict.fromkeys(targets))
+
+
+def load_router(path: Path | None = None) -> Router:
+    """Rules from ``path`` (YAML), or the ones shipped with newsflow."""
+    text = path.read_text() if path else files(__package__).joinpath("routing.yaml").read_text()
+    data = _RoutingFile.model_validate(yaml.safe_load(text) or {"routes": []})
+    return Router(data.routes)

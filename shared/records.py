@@ -1,0 +1,100 @@
+"""Transport-neutral records: what a handler reads and what it asks to produce.
+
+Handlers are plain functions from :class:`InRecord` batches to
+:class:`OutRecord` lists; the Faust agents and the tests move them to and
+from Kafka.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+
+from . import codec
+from .events import cloudevent_headers
+from .models import DeadLetter, ErrorInfo, Origin
+
+__all__ = ["InRecord", "OutRecord", "dead_letter", "model_record"]
+
+
+@dataclass(frozen=True)
+class InRecord:
+    """One consumed Kafka record."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, str] = field(default_factory=dict)
+    timestamp_ms: int | None = None
+
+    @property
+    def origin(self) -> Origin:
+        return Origin(topic=self.topic, partition=self.partition, offset=self.offset)
+
+    @property
+    def time(self) -> datetime:
+        """The broker timestamp (deterministic on redelivery), else now."""
+        if self.timestamp_ms:
+            return datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class OutRecord:
+    """One record to produce."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+
+
+def model_record(
+    topic: str,
+    key: str | bytes | None,
+    model: BaseModel,
+    *,
+    event_type: str,
+    source: str,
+    event_id: str,
+    time: datetime,
+    traceparent: str | None,
+) -> OutRecord:
+    """A JSON record with CloudEvents binary headers."""
+    k = key.encode() if isinstance(key, str) else key
+    subject = key if isinstance(key, str) else None
+    headers = cloudevent_headers(
+        event_type=event_type, source=source, subject=subject, event_id=event_id, traceparent=traceparent, time=time
+    )
+    return OutRecord(topic=topic, key=k, value=codec.dumps(model), headers=headers)
+
+
+def dead_letter(
+    rec: InRecord, *, topic: str, stage: str, code: str, message: str, source: str, attempts: int = 1
+) -> OutRecord:
+    """The DLQ record for ``rec``: the reason, the stage and the original bytes."""
+    dl = DeadLetter(
+        error=ErrorInfo(code=code, message=message),
+        stage=stage,  # type: ignore[arg-type]
+        original_key_b64=base64.b64encode(rec.key).decode() if rec.key is not None else None,
+        original_value_b64=base64.b64encode(rec.value or b"").decode(),
+        original_headers=rec.headers,
+        source_topic=rec.topic,
+        source_partition=rec.partition,
+        source_offset=rec.offset,
+        failed_at=datetime.now(UTC),
+        attempts=attempts,
+    )
+    headers = cloudevent_headers(
+        event_type=f"{stage}.dead_letter",
+        source=f"{source}/{stage}",
+        event_id=f"dlq:{rec.topic}/{rec.partition}/{rec.offset}",
+        traceparent=rec.headers.get("traceparent"),
+    )
+    headers["newsflow_error_code"] = code.encode()
+    return OutRecord(topic=topic, key=rec.key, value=codec.dumps(dl), headers=headers)

@@ -1,0 +1,106 @@
+"""The one settings object: every knob newsflow has, read from the environment.
+
+Every variable is prefixed ``NEWSFLOW_``; nested groups use ``__`` (for
+example ``NEWSFLOW_TOPICS__RAW=my.raw``). Nothing else in newsflow reads
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["KafkaSecurity", "Settings", "Topics", "get_settings"]
+
+
+class Topics(BaseModel):
+    """Topic names; every one is configurable."""
+
+    raw: str = "news.raw"
+    ingested: str = "news.ingested"
+    enriched: str = "news.enriched"
+    duplicates: str = "news.duplicates"
+    dlq: str = "news.dlq"
+
+    def all(self) -> list[str]:
+        return [self.raw, self.ingested, self.enriched, self.duplicates, self.dlq]
+
+
+class KafkaSecurity(BaseModel):
+    """Kafka SASL / TLS. Defaults to plaintext (the embedded broker)."""
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+
+
+class Settings(BaseSettings):
+    """newsflow configuration (environment variables ``NEWSFLOW_*``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSFLOW_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    # --- Kafka -------------------------------------------------------------
+    bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security: KafkaSecurity = Field(default_factory=KafkaSecurity)
+    topics: Topics = Field(default_factory=Topics)
+    partitions: int = Field(default=12, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    group_prefix: str = "newsflow"
+    # Consumer-group timing. Apache Kafka refuses session timeouts < 6 s.
+    session_timeout_s: float = 10.0
+    heartbeat_interval_s: float = 3.0
+    rebalance_timeout_s: float = 30.0
+    commit_interval_s: float = 1.0
+    # Batching: at most this many records, waiting at most batch_wait_s.
+    batch_size: int = Field(default=200, ge=1)
+    batch_wait_s: float = 0.2
+    enrich_batch_size: int = Field(default=32, ge=1)
+
+    # --- Redis ---------------------------------------------------------------
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_password: SecretStr | None = None
+    redis_namespace: str = "newsflow"
+
+    # --- ingest ------------------------------------------------------------
+    max_article_bytes: int = Field(default=2_000_000, ge=1)
+    dedup_window_s: int = Field(default=7 * 24 * 3600, ge=1)
+    near_dedup: bool = True
+    near_dedup_action: Literal["drop", "mark"] = "drop"  # mark: pass through with duplicate_of set
+    near_threshold: float | None = Field(default=None, ge=0.0, le=1.0)  # None: the measured default
+
+    # --- enrich --------------------------------------------------------------
+    spacy_model: str = "en_core_web_sm"
+    spacy_models: dict[str, str] = Field(default_factory=dict)  # language -> model for non-English
+    story_window_s: int = Field(default=72 * 3600, ge=1)
+
+    # --- publish -------------------------------------------------------------
+    routing_file: Path | None = None  # None: the rules shipped in services/publish/routing.yaml
+    delivery_window_s: int = Field(default=30 * 24 * 3600, ge=1)  # how long "already delivered" is remembered
+
+    # --- service process -----------------------------------------------------
+    web_port: int = 0  # 0 = no HTTP server
+    log_level: str = "INFO"
+    source_name: str = "newsflow"  # CloudEvents ce_source prefix
+
+    def group_id(self, service: str) -> str:
+        return f"{self.group_prefix}-{service}"
+
+    def redis_key(self, *parts: str) -> str:
+        return ":".join((self.redis_namespace, *parts))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

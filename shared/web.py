@@ -1,0 +1,38 @@
+"""Liveness, readiness and metrics endpoints on the Faust worker's web server."""
+
+from __future__ import annotations
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+
+__all__ = ["add_health"]
+
+
+def add_health(app: faust.App, redis: Redis | None) -> None:
+    """``/livez`` (process up), ``/readyz`` (Redis answers, partitions assigned), ``/metrics``."""
+
+    @app.page("/livez")
+    async def livez(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        return web.json({"status": "ok"})
+
+    @app.page("/readyz")
+    async def readyz(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        checks: dict[str, str] = {}
+        if redis is not None:
+            try:
+                await redis.ping()
+                checks["redis"] = "ok"
+            except Exception as exc:  # any failure means not ready
+                checks["redis"] = f"error: {exc}"
+        try:
+            assigned = len(app.consumer.assignment())
+            checks["partitions"] = str(assigned) if assigned else "none assigned"
+        except Exception as exc:
+            checks["partitions"] = f"error: {exc}"
+        ok = checks.get("redis", "ok") == "ok" and checks["partitions"].isdigit()
+        return web.json({"status": "ready" if ok else "not ready", "checks": checks}, status=200 if ok else 503)
+
+    @app.page("/metrics")
+    async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
