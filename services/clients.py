@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import sys
@@ -16,7 +17,7 @@ from shared.kafka import aiokafka_kwargs, make_producer
 from shared.models import DeadLetter
 from shared.settings import Settings
 
-__all__ = ["RawInput", "consume", "iter_inputs", "redrive_dlq", "send_raw"]
+__all__ = ["RawInput", "consume", "iter_inputs", "redrive_dlq", "send_raw", "topic_partitions"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,20 @@ async def send_raw(settings: Settings, inputs: list[RawInput], topic: str | None
         await producer.stop()
 
 
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, timeout_s: float = 30.0) -> list[TopicPartition]:
+    """The partitions of ``topic``, waiting (up to ``timeout_s``) for it to exist."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        parts = consumer.partitions_for_topic(topic)
+        if parts:
+            return [TopicPartition(topic, p) for p in sorted(parts)]
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"topic {topic!r} does not exist")
+        consumer._client.add_topic(topic)  # make the metadata request include it
+        await consumer._client.force_metadata_update()
+        await asyncio.sleep(0.2)
+
+
 async def consume(
     settings: Settings, topic: str, *, from_beginning: bool, limit: int | None, idle_timeout_s: float | None = None
 ) -> AsyncIterator[tuple[TopicPartition, int, bytes | None, bytes | None, dict[str, bytes]]]:
@@ -87,11 +102,7 @@ async def consume(
     )
     await consumer.start()
     try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        if not parts:
-            await consumer.force_metadata_update()  # type: ignore[attr-defined]
-            parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        tps = await topic_partitions(consumer, topic)
         consumer.assign(tps)
         if from_beginning:
             await consumer.seek_to_beginning(*tps)

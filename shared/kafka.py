@@ -77,6 +77,7 @@ def make_app(service: str, settings: Settings) -> faust.App:
         broker=servers,
         broker_credentials=_faust_credentials(settings),
         store="memory://",
+        datadir=str(settings.data_dir / "{conf.id}"),
         autodiscover=False,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,

@@ -7,7 +7,8 @@ define parallel record classes.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import datetime as dt
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -109,7 +110,7 @@ class Dateline(_Model):
     raw: str
     agency: str | None = None
     location: str | None = None
-    date: date | None = None
+    date: dt.date | None = None
 
 
 class Article(_Model):

@@ -7,6 +7,7 @@ example ``NEWSFLOW_TOPICS__RAW=my.raw``). Nothing else in newsflow reads
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -91,6 +92,7 @@ class Settings(BaseSettings):
 
     # --- service process -----------------------------------------------------
     web_port: int = 0  # 0 = no HTTP server
+    data_dir: Path = Path(tempfile.gettempdir()) / "newsflow"  # Faust's scratch directory
     log_level: str = "INFO"
     source_name: str = "newsflow"  # CloudEvents ce_source prefix
 
