@@ -7,6 +7,7 @@ to run it, the same way in a container as on a laptop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from typing import Any
@@ -137,10 +138,8 @@ async def ensure_topics(settings: Settings, names: list[str] | None = None) -> l
         if not missing:
             return []
         new = [NewTopic(t, settings.partitions, settings.replication_factor) for t in missing]
-        try:
+        with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent creator won; fine
             await admin.create_topics(new)
-        except TopicAlreadyExistsError:  # a concurrent creator won; fine
-            pass
         return missing
     finally:
         await admin.close()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from services.clients import topic_partitions
 from shared.settings import Settings
 
 
@@ -48,13 +49,9 @@ async def collect(
     await consumer.start()
     got: list[Got] = []
     try:
-        tps = []
+        tps: list[TopicPartition] = []
         for t in topics:
-            parts = consumer.partitions_for_topic(t)
-            while not parts:
-                await consumer.force_metadata_update()  # type: ignore[attr-defined]
-                parts = consumer.partitions_for_topic(t)
-            tps += [TopicPartition(t, p) for p in parts]
+            tps += await topic_partitions(consumer, t, timeout_s=timeout_s)
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         deadline = time.monotonic() + timeout_s
