@@ -72,6 +72,7 @@ def _faust_credentials(settings: Settings) -> faust.types.auth.CredentialsT | No
 
 def make_app(service: str, settings: Settings) -> faust.App:
     """A ``faust.App`` for one service; its id is the consumer group id."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     servers = ";".join(f"kafka://{s.strip()}" for s in settings.bootstrap_servers.split(","))
     return faust.App(
         settings.group_id(service),

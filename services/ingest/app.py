@@ -5,6 +5,8 @@ settings -> bootstrap (Redis, dedup store, handler) -> Faust app -> agent.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import faust
 
 from shared.agent import add_batch_agent
@@ -25,7 +27,7 @@ def build_handler(settings: Settings, redis=None) -> IngestHandler:  # type: ign
     redis = redis if redis is not None else make_redis(settings)
     params = MinHashParams()
     if settings.near_threshold is not None:
-        params = MinHashParams(**{**params.__dict__, "threshold": settings.near_threshold})
+        params = replace(params, threshold=settings.near_threshold)
     near = NearParams(min_equal_slots=min_equal_slots(params) if settings.near_dedup else 0)
     store = RedisDedupStore(redis, namespace=settings.redis_key("dedup"), ttl_s=settings.dedup_window_s, near=near)
 

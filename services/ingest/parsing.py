@@ -1,0 +1,560 @@
+"""Raw bytes from ``news.raw`` -> :class:`ParsedArticle`, or :class:`RejectedInput` with a reason.
+
+Pure: no broker, no Redis, no clock. Steps of :func:`parse_raw`:
+
+1. ``None`` / no bytes -> ``empty``; more than ``max_bytes`` -> ``too_large``;
+   a UTF-8 BOM is dropped; invalid UTF-8 -> ``invalid_utf8``; only
+   whitespace -> ``empty``.
+2. The text is parsed as JSON. Text that is not JSON is an article's raw text
+   (``raw_format="plain"``), except text that starts with ``{`` (or with
+   ``[`` followed by a JSON value) and fails to parse: ``invalid_json``. A
+   JSON value that is not an object -> ``not_an_object``.
+3. A JSON object's shape is chosen by its keys, first match wins:
+
+   ===============================  ==========  ==============================
+   key present                      shape       model
+   ===============================  ==========  ==============================
+   ``body``                         ``fields``  :class:`~shared.models.RawFields`
+   ``body_text`` or ``body_html``   ``ninjs``   :class:`~shared.models.RawNinjs`
+   ``text``                         ``text``    :class:`~shared.models.RawText`
+   ``html``                         ``html``    :class:`~shared.models.RawHtml`
+   ===============================  ==========  ==============================
+
+   None of them -> ``unknown_shape``. A field of the wrong type (per the
+   model, plus ``published_at`` that is not a date-time) -> ``invalid_field``
+   naming the field. Numbers (epoch seconds or milliseconds) are accepted for
+   date-times and a single string for ``authors``.
+4. Title and body are normalised (:mod:`services.ingest.normalize`): Unicode
+   NFC, control characters, whitespace, paragraphs, site chrome ("Short
+   link:", "Share this article", ...) and photo captions. A dateline line or
+   a dateline that starts the body is parsed and stripped, for every shape.
+   An empty body -> ``no_text`` (``html_no_text`` for HTML).
+5. ``source`` is the sender's, else (HTML) the site name, else the dateline
+   agency, else the URL's host. ``published_at`` is UTC (a value without a
+   zone is taken as UTC). The dateline's date does not set ``published_at``.
+
+Only the HTML shape uses trafilatura (imported on first use); ninjs
+``body_html`` is a body fragment with no page chrome, turned into paragraphs
+with lxml (:func:`html_fragment_to_text`). Other shapes parse no HTML.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal, NoReturn, TypeVar
+from urllib.parse import urlsplit
+
+import orjson
+from dateutil import parser as _dateparser
+from pydantic import BaseModel, ValidationError
+
+from shared.models import Dateline, RawFields, RawHtml, RawNinjs, RawText
+
+from . import errors
+from .errors import RejectedInput
+from .normalize import (
+    clean_text,
+    fold_for_comparison,
+    normalize_title,
+    parse_byline,
+    split_wire_story,
+)
+from .urls import canonicalize_url
+
+__all__ = ["ACCEPTED_SHAPES", "ParsedArticle", "RawFormat", "html_fragment_to_text", "parse_raw"]
+
+RawFormat = Literal["text", "fields", "html", "ninjs", "plain"]
+
+ACCEPTED_SHAPES = (
+    '{"text": "<whole article>"}; '
+    '{"title", "body", "url", "source", "published_at", "language", "authors"}; '
+    '{"html": "<html>...", "url": "..."}; '
+    'IPTC ninjs {"uri", "headline", "body_text" or "body_html", "versioncreated", "language", "byline"}; '
+    "or plain UTF-8 text (not JSON)"
+)
+"""The accepted raw shapes, as quoted in ``unknown_shape`` messages."""
+
+_BOM = b"\xef\xbb\xbf"
+_JSON_TYPES = {list: "array", dict: "object", str: "string", bool: "boolean", int: "number", float: "number"}
+_JSON_ARRAY_START_RE = re.compile(r"\[\s*(?:[\[{\"\]\-\d]|true\b|false\b|null\b)")
+_YEAR_RE = re.compile(r"\d{4}")
+_HTML_LANG_RE = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)", re.IGNORECASE)
+_DATE_FIELDS = ("published_at", "versioncreated", "firstcreated")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ParsedArticle:
+    """An article parsed from one raw record, before deduplication and ids.
+
+    ``title`` may be ``""`` (a plain text with no headline line); ``body`` is
+    never empty (paragraphs separated by one blank line). ``canonical_url``
+    is :func:`services.ingest.urls.canonicalize_url` of ``url`` (``None``
+    when ``url`` is missing or not an ``http(s)`` URL). ``published_at`` is
+    timezone-aware UTC.
+    """
+
+    title: str
+    body: str
+    dateline: Dateline | None
+    url: str | None
+    canonical_url: str | None
+    source: str | None
+    published_at: datetime | None
+    language: str | None
+    authors: tuple[str, ...]
+    raw_format: RawFormat
+
+
+def parse_raw(value: bytes | None, *, max_bytes: int) -> ParsedArticle:
+    """Parse one ``news.raw`` record value (see the module docstring for the rules).
+
+    Raises :class:`~services.ingest.errors.RejectedInput` with one of the codes
+    in :data:`services.ingest.errors.REJECT_CODES`.
+    """
+    text = _decode(value, max_bytes)
+    parsed = _load_json(text)
+    if parsed is _NOT_JSON:
+        return _from_wire_text(text, None, {}, raw_format="plain")
+    if not isinstance(parsed, dict):
+        kind = "null" if parsed is None else _JSON_TYPES.get(type(parsed), type(parsed).__name__)
+        raise RejectedInput(
+            errors.NOT_AN_OBJECT,
+            f"value is a JSON {kind}, not a JSON object; send one article per record as a JSON object "
+            f'(for example {{"text": "..."}}) or as plain UTF-8 text',
+        )
+    obj = _coerce_friendly(parsed)
+    if "body" in obj:
+        return _from_fields(obj)
+    if "body_text" in obj or "body_html" in obj:
+        return _from_ninjs(obj)
+    if "text" in obj:
+        raw = _validate(RawText, obj)
+        return _from_wire_text(raw.text, raw, obj, raw_format="text")
+    if "html" in obj:
+        return _from_html(obj)
+    keys = ", ".join(sorted(obj)[:10]) or "none"
+    raise RejectedInput(
+        errors.UNKNOWN_SHAPE,
+        f"JSON object has none of the fields that carry article text (body, body_text, body_html, text, html; "
+        f"it has: {keys}); accepted shapes: {ACCEPTED_SHAPES}",
+    )
+
+
+# ---------------------------------------------------------------------------
+# bytes -> text -> JSON
+# ---------------------------------------------------------------------------
+
+
+def _decode(value: bytes | None, max_bytes: int) -> str:
+    if value is None:
+        raise RejectedInput(errors.EMPTY, "value is null (a tombstone); send the article as JSON or UTF-8 text")
+    if not value:
+        raise RejectedInput(errors.EMPTY, "value is empty (0 bytes); send the article as JSON or UTF-8 text")
+    if len(value) > max_bytes:
+        raise RejectedInput(
+            errors.TOO_LARGE,
+            f"value is {len(value):,} bytes, over the {max_bytes:,}-byte limit; send a smaller article "
+            f"(for example without embedded images) or raise NEWSFLOW_MAX_ARTICLE_BYTES",
+        )
+    offset = 0
+    if value.startswith(_BOM):
+        value, offset = value[len(_BOM) :], len(_BOM)
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = value[exc.start]
+        raise RejectedInput(
+            errors.INVALID_UTF8,
+            f"value is not valid UTF-8 (byte 0x{bad:02x} at position {exc.start + offset}); send UTF-8 text or JSON",
+        ) from None
+    if not text.strip():
+        raise RejectedInput(
+            errors.EMPTY, f"value is only whitespace ({len(value):,} bytes); send the article as JSON or UTF-8 text"
+        )
+    return text
+
+
+_NOT_JSON = object()
+
+
+def _load_json(text: str) -> Any:
+    """The parsed JSON value, or ``_NOT_JSON`` for text that is not (and does not look like) JSON."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        stripped = text.strip()
+        # "{..." is always meant as JSON; "[" only when JSON follows it ("[UPDATE] Headline" is text)
+        looks_like_json = stripped.startswith("{") or _JSON_ARRAY_START_RE.match(stripped) is not None
+        if looks_like_json:
+            raise RejectedInput(
+                errors.INVALID_JSON,
+                f"value starts like JSON but is not valid JSON ({exc}); fix the JSON, or send plain text "
+                f"that does not start with '{{'",
+            ) from None
+        return _NOT_JSON
+
+
+def _coerce_friendly(obj: dict[str, Any]) -> dict[str, Any]:
+    """Accept epoch numbers for date-times and one string for ``authors`` (a shallow copy when changed)."""
+    changes: dict[str, Any] = {}
+    for name in _DATE_FIELDS:
+        stamp = obj.get(name)
+        if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+            seconds = stamp / 1000 if abs(stamp) > 100_000_000_000 else stamp
+            try:
+                changes[name] = datetime.fromtimestamp(seconds, UTC).isoformat()
+            except (OverflowError, OSError, ValueError):
+                _invalid(name, f"field '{name}' is a number out of range ({stamp}); send ISO 8601 or epoch seconds")
+    if isinstance(obj.get("authors"), str):
+        changes["authors"] = [obj["authors"]]
+    return {**obj, **changes} if changes else obj
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _invalid(name: str, message: str) -> NoReturn:
+    raise RejectedInput(errors.INVALID_FIELD, message, field=name)
+
+
+def _validate(model: type[M], obj: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(obj)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first.get("loc", ())
+        name = ".".join(str(part) for part in loc) or "?"
+        top = str(loc[0]) if loc else "?"
+        got = _json_kind(first.get("input")) if first.get("type") != "missing" else "nothing"
+        raise RejectedInput(
+            errors.INVALID_FIELD,
+            f"field '{name}' is invalid: {first.get('msg', 'wrong type')} (got {got}); fix the field or leave it out",
+            field=top,
+        ) from None
+
+
+# ---------------------------------------------------------------------------
+# field helpers
+# ---------------------------------------------------------------------------
+
+
+def _parse_datetime(value: str | None, name: str) -> datetime | None:
+    """ISO 8601, RFC 2822 (RSS) or another unambiguous date-time with a year -> aware UTC datetime."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            if _YEAR_RE.search(text):
+                try:
+                    parsed = _dateparser.parse(text)
+                except (ValueError, OverflowError):
+                    parsed = None
+    if parsed is None:
+        _invalid(
+            name,
+            f"field '{name}' is not a date-time ({text[:60]!r}); send ISO 8601 such as 2024-04-14T10:00:00Z",
+        )
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _opt_str(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    cleaned = " ".join(clean_text(value).split())
+    return cleaned or None
+
+
+def _authors(value: Any) -> tuple[str, ...]:
+    names: list[str] = []
+    for item in value or ():
+        name = _opt_str(item)
+        if name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _explicit_authors(obj: dict[str, Any]) -> tuple[str, ...]:
+    value = obj.get("authors")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        _invalid("authors", f"field 'authors' must be a list of strings (got {_json_kind(value)})")
+    return _authors(value)
+
+
+def _reference(published_at: datetime | None) -> date | None:
+    return published_at.date() if published_at else None
+
+
+def _split_body(body: str, title: str, reference: date | None) -> tuple[Dateline | None, str]:
+    """Dateline and normalised body of a body that comes with a separate title.
+
+    A first body line repeating the title (as HTML extraction often gives) is dropped.
+    """
+    if title:
+        first, sep, rest = clean_text(body).partition("\n")
+        if sep and fold_for_comparison(first) == fold_for_comparison(title):
+            body = rest
+    story = split_wire_story(body, reference=reference, has_headline=False)
+    return story.dateline, story.body
+
+
+def _finish(
+    *,
+    title: str,
+    body: str,
+    dateline: Dateline | None,
+    url: str | None,
+    source: str | None,
+    published_at: datetime | None,
+    language: str | None,
+    authors: tuple[str, ...],
+    raw_format: RawFormat,
+) -> ParsedArticle:
+    if not body:
+        if raw_format == "html":
+            raise RejectedInput(
+                errors.HTML_NO_TEXT,
+                "no article text could be extracted from the HTML (only navigation, scripts, captions or "
+                'boilerplate); send the full page HTML, or the text as {"title", "body"}',
+            )
+        raise RejectedInput(
+            errors.NO_TEXT,
+            f"the {raw_format} article has no body text after normalisation (it is empty, or only a headline, "
+            f"dateline, boilerplate or photo captions); send the article text",
+        )
+    url = _opt_str(url)
+    canonical = canonicalize_url(url)
+    if not source and dateline is not None:
+        source = dateline.agency
+    if not source and canonical:
+        source = urlsplit(canonical).hostname
+    if dateline is not None and not authors and dateline.raw[:3].lower() == "by ":
+        authors = parse_byline(dateline.raw.split("\n", 1)[0])[0]
+    return ParsedArticle(
+        title=title,
+        body=body,
+        dateline=dateline,
+        url=url,
+        canonical_url=canonical,
+        source=_opt_str(source),
+        published_at=published_at,
+        language=_opt_str(language),
+        authors=authors,
+        raw_format=raw_format,
+    )
+
+
+# ---------------------------------------------------------------------------
+# shapes
+# ---------------------------------------------------------------------------
+
+
+def _from_wire_text(
+    text: str, meta: RawText | None, obj: dict[str, Any], *, raw_format: Literal["text", "plain"]
+) -> ParsedArticle:
+    """``{"text": ...}`` (``meta`` its validated model) or plain text: headline line, dateline, body."""
+    published_at = _parse_datetime(meta.published_at, "published_at") if meta else None
+    reference = _reference(published_at)
+    explicit_title = normalize_title(obj["title"]) if isinstance(obj.get("title"), str) else ""
+    story = split_wire_story(text, reference=reference)
+    title, dateline, body = story
+    if explicit_title and fold_for_comparison(explicit_title) != fold_for_comparison(title):
+        # the sender named the title: the text's first line is not a headline unless it repeats it
+        title = explicit_title
+        dateline, body = _split_body(text, explicit_title, reference)
+    return _finish(
+        title=title,
+        body=body,
+        dateline=dateline,
+        url=meta.url if meta else None,
+        source=meta.source if meta else None,
+        published_at=published_at,
+        language=meta.language if meta else None,
+        authors=_explicit_authors(obj),
+        raw_format=raw_format,
+    )
+
+
+def _from_fields(obj: dict[str, Any]) -> ParsedArticle:
+    raw = _validate(RawFields, obj)
+    published_at = _parse_datetime(raw.published_at, "published_at")
+    title = normalize_title(raw.title or "")
+    dateline, body = _split_body(raw.body, title, _reference(published_at))
+    return _finish(
+        title=title,
+        body=body,
+        dateline=dateline,
+        url=raw.url,
+        source=raw.source,
+        published_at=published_at,
+        language=raw.language,
+        authors=_authors(raw.authors),
+        raw_format="fields",
+    )
+
+
+def _ninjs_authors(raw: RawNinjs, obj: dict[str, Any]) -> tuple[str, ...]:
+    names: list[str] = []
+    if raw.byline:
+        names.extend(parse_byline(raw.byline)[0])
+    bylines = obj.get("bylines")
+    if isinstance(bylines, list):  # ninjs 2.x: [{"byline": "...", "name": "..."}]
+        for entry in bylines:
+            if isinstance(entry, dict):
+                text = entry.get("name") or entry.get("byline")
+                if isinstance(text, str):
+                    names.extend(parse_byline(text)[0])
+    return _authors(names)
+
+
+def _from_ninjs(obj: dict[str, Any]) -> ParsedArticle:
+    raw = _validate(RawNinjs, obj)
+    stamp = raw.versioncreated or (obj["firstcreated"] if isinstance(obj.get("firstcreated"), str) else None)
+    published_at = _parse_datetime(stamp, "versioncreated" if raw.versioncreated else "firstcreated")
+    title = normalize_title(raw.headline or "")
+    text = raw.body_text if raw.body_text and raw.body_text.strip() else html_fragment_to_text(raw.body_html or "")
+    dateline, body = _split_body(text, title, _reference(published_at))
+    url = raw.uri if raw.uri and canonicalize_url(raw.uri) else _opt_str(obj.get("url"))
+    source = _opt_str(obj.get("source")) or _opt_str(obj.get("copyrightholder"))
+    return _finish(
+        title=title,
+        body=body,
+        dateline=dateline,
+        url=url,
+        source=source,
+        published_at=published_at,
+        language=raw.language,
+        authors=_explicit_authors(obj) or _ninjs_authors(raw, obj),
+        raw_format="ninjs",
+    )
+
+
+def _from_html(obj: dict[str, Any]) -> ParsedArticle:
+    raw = _validate(RawHtml, obj)
+    for name in ("title", "published_at", "language"):
+        if obj.get(name) is not None and not isinstance(obj[name], str):
+            _invalid(name, f"field '{name}' must be a string (got {_json_kind(obj[name])})")
+    published_at = _parse_datetime(obj.get("published_at"), "published_at")
+    extracted = _extract_html(raw.html, raw.url)
+    if extracted is None:
+        raise RejectedInput(
+            errors.HTML_NO_TEXT,
+            f"no article text could be extracted from the HTML ({len(raw.html):,} characters); "
+            f'send the full page HTML, or the text as {{"title", "body"}}',
+        )
+    if published_at is None and extracted.get("date"):
+        try:
+            published_at = _parse_datetime(extracted["date"], "published_at")
+        except RejectedInput:
+            published_at = None
+    title = normalize_title(obj.get("title") or extracted.get("title") or "")
+    # trafilatura writes one paragraph per line
+    text = (extracted.get("text") or "").replace("\n", "\n\n")
+    dateline, body = _split_body(text, title, _reference(published_at))
+    authors = _explicit_authors(obj) or (parse_byline(extracted["author"])[0] if extracted.get("author") else ())
+    language = obj.get("language")
+    if not language and (match := _HTML_LANG_RE.search(raw.html[:4096])):
+        language = match[1]
+    return _finish(
+        title=title,
+        body=body,
+        dateline=dateline,
+        url=raw.url or extracted.get("url"),
+        source=raw.source or extracted.get("sitename"),
+        published_at=published_at,
+        language=language,
+        authors=_authors(authors),
+        raw_format="html",
+    )
+
+
+# ---------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------
+
+_HTML_DATE_PARAMS = {"original_date": True, "extensive_search": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
+
+
+def _extract_html(html: str, url: str | None) -> dict[str, Any] | None:
+    """Main text and metadata of a web page with trafilatura, favouring precision, without comments."""
+    if not html.strip():
+        return None
+    import trafilatura  # imported here: only the HTML shape pays for it
+
+    try:
+        document = trafilatura.bare_extraction(
+            html,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_images=False,
+            include_links=False,
+            favor_precision=True,
+            date_extraction_params=dict(_HTML_DATE_PARAMS),  # trafilatura mutates it
+        )
+    except (ValueError, TypeError):
+        return None
+    if document is None:
+        return None
+    data = document if isinstance(document, dict) else document.as_dict()
+    return data if (data.get("text") or "").strip() else None
+
+
+_BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "section", "article", "header", "footer", "aside", "main", "blockquote", "pre", "ul", "ol",
+        "li", "dl", "dt", "dd", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "address", "figure",
+    }
+)  # fmt: skip
+_DROP_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "template", "svg", "figcaption", "button")
+_HTML_WS_RE = re.compile(r"\s+")
+
+
+def html_fragment_to_text(html: str) -> str:
+    """Text of an HTML body fragment (ninjs ``body_html``), one paragraph per block element.
+
+    Scripts, styles, figure captions and embeds are dropped; whitespace inside a
+    block collapses to one space; ``<br>`` is a line break. Returns ``""`` for
+    markup with no text.
+    """
+    if not html.strip():
+        return ""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        root = lxml_html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return ""
+    etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
+    for element in root.iter():
+        if not isinstance(element.tag, str):  # comments, processing instructions
+            continue
+        tag = element.tag.lower()
+        if tag != "pre":
+            if element.text:
+                element.text = _HTML_WS_RE.sub(" ", element.text)
+            if element.tail:
+                element.tail = _HTML_WS_RE.sub(" ", element.tail)
+        if tag == "br":
+            element.tail = "\n" + (element.tail or "")
+        elif tag in _BLOCK_TAGS:
+            element.text = "\n\n" + (element.text or "")
+            element.tail = "\n\n" + (element.tail or "")
+    body = root.find("body")
+    return (body if body is not None else root).text_content()
