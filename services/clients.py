@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -130,7 +131,9 @@ async def redrive_dlq(
 
     Uses the consumer group ``<prefix>-dlq-redrive``: a re-driven letter is
     committed and not re-driven again; letters filtered out are skipped (and
-    also committed, unless ``dry_run``).
+    also committed, unless ``dry_run``). Letters written after the re-drive
+    started (for example by a re-driven record that fails again) are left for
+    the next re-drive, so it always ends.
     """
     consumer = AIOKafkaConsumer(
         settings.topics.dlq,
@@ -145,15 +148,22 @@ async def redrive_dlq(
     await consumer.start()
     await producer.start()
     sent: list[DeadLetter] = []
+    started = datetime.now(UTC)
     try:
         while True:
             batch = await consumer.getmany(timeout_ms=int(idle_timeout_s * 1000), max_records=500)
             if not batch:
                 break
             futures = []
-            for msgs in batch.values():
+            done: dict[TopicPartition, int] = {}
+            for tp, msgs in batch.items():
                 for m in msgs:
                     letter = DeadLetter.model_validate_json(m.value or b"")
+                    if letter.failed_at >= started:
+                        # a letter written after this re-drive began (maybe by it): leave it for the next one
+                        consumer.pause(tp)
+                        break
+                    done[tp] = m.offset + 1
                     if (code and letter.error.code != code) or (stage and letter.stage != stage):
                         continue
                     sent.append(letter)
@@ -166,8 +176,8 @@ async def redrive_dlq(
                     futures.append(await producer.send(letter.source_topic, value, key=key, headers=headers))
             for f in futures:
                 await f
-            if not dry_run:
-                await consumer.commit()
+            if done and not dry_run:
+                await consumer.commit(done)
     finally:
         await producer.stop()
         await consumer.stop()

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     dedup_window_s: int = Field(default=7 * 24 * 3600, ge=1)
     near_dedup: bool = True
     near_dedup_action: Literal["drop", "mark"] = "drop"  # mark: pass through with duplicate_of set
-    near_threshold: float | None = Field(default=None, ge=0.0, le=1.0)  # None: the measured default
+    near_threshold: float | None = Field(default=None, gt=0.0, le=1.0)  # None: the measured default
 
     # --- enrich --------------------------------------------------------------
     spacy_model: str = "en_core_web_sm"

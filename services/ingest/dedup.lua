@@ -90,7 +90,9 @@ for i = 1, n do
     local best, best_eq, slots, count = nil, -1, 0, 0
     for _, b in ipairs(item.b) do
       if count >= max_cand then break end
-      for _, cand in ipairs(redis.call('SMEMBERS', ns .. ':b:' .. b)) do
+      local members = redis.call('SMEMBERS', ns .. ':b:' .. b)
+      table.sort(members) -- SMEMBERS order is arbitrary: compare in id order, as MemoryDedupStore does
+      for _, cand in ipairs(members) do
         if not seen[cand] and cand ~= id and count < max_cand then
           seen[cand] = true
           count = count + 1

@@ -21,7 +21,7 @@ import xxhash
 
 from .normalize import fold_for_comparison
 
-__all__ = ["ID_PREFIX", "article_id", "comparison_text", "content_hash", "url_hash"]
+__all__ = ["ID_PREFIX", "article_id", "comparison_text", "content_hash", "hash_comparison_text", "url_hash"]
 
 ID_PREFIX = "nf_"
 
@@ -40,7 +40,12 @@ def comparison_text(title: str, body: str) -> str:
 
 def content_hash(title: str, body: str) -> str:
     """XXH3-128 of :func:`comparison_text` (UTF-8), as 32 lower-case hex characters."""
-    return xxhash.xxh3_128_hexdigest(comparison_text(title, body).encode("utf-8"))
+    return hash_comparison_text(comparison_text(title, body))
+
+
+def hash_comparison_text(text: str) -> str:
+    """:func:`content_hash` of an already-built :func:`comparison_text` (to build it once)."""
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8"))
 
 
 def url_hash(canonical_url: str | None) -> str:

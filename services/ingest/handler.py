@@ -18,14 +18,15 @@ from shared.settings import Settings
 
 from .dedup import DedupDecision, DedupItem, DedupStore
 from .errors import RejectedInput
-from .fingerprint import article_id, content_hash, url_hash
+from .fingerprint import article_id, comparison_text, hash_comparison_text, url_hash
 from .parsing import ParsedArticle, parse_raw
 
 __all__ = ["IngestHandler", "Prepared"]
 
 log = logging.getLogger(__name__)
 
-Signer = Callable[[str, str], tuple[bytes, tuple[str, ...]]]
+# comparison text -> (MinHash signature, LSH band keys); see minhash.py
+Signer = Callable[[str], tuple[bytes, tuple[str, ...]]]
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,10 @@ class IngestHandler:
         """Parse one record; a rejected one becomes its dead letter."""
         try:
             parsed = parse_raw(rec.value, max_bytes=self.settings.max_article_bytes)
-            chash = content_hash(parsed.title, parsed.body)
-            uhash = url_hash(parsed.canonical_url) if parsed.canonical_url else ""
-            sig, bands = self.signer(parsed.title, parsed.body) if self.signer else (b"", ())
+            text = comparison_text(parsed.title, parsed.body)
+            chash = hash_comparison_text(text)
+            uhash = url_hash(parsed.canonical_url)
+            sig, bands = self.signer(text) if self.signer else (b"", ())
         except RejectedInput as exc:
             return self._dlq(rec, exc.code, exc.message)
         except Exception as exc:  # a bug must not lose the record: dead-letter it with the reason
