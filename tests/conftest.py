@@ -114,7 +114,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture
 def settings_factory(broker: str, redis_url: str):  # type: ignore[no-untyped-def]
-    return lambda **kw: make_settings(broker, redis_url, **kw)
+    def factory(**overrides: object) -> Settings:
+        url = str(overrides.pop("redis_url", redis_url))
+        return make_settings(broker, url, **overrides)
+
+    return factory
 
 
 @pytest.fixture

@@ -91,7 +91,9 @@ async def test_cli_send_tail_and_dlq_redrive(settings, workers, tmp_path: Path) 
     workers.start("ingest")
     jsonl = tmp_path / "batch.jsonl"
     jsonl.write_text(
-        json.dumps({"title": "Dam opens", "body": "A new dam opened on Friday, bringing power to a million homes. " * 3})
+        json.dumps(
+            {"title": "Dam opens", "body": "A new dam opened on Friday, bringing power to a million homes. " * 3}
+        )
         + "\n[1, 2]\n"
     )
     sent = _cli(settings, "send", str(SAMPLE), str(jsonl))
