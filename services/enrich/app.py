@@ -12,14 +12,20 @@ from shared.web import add_health
 
 from .enrichers.registry import default_enrichers
 from .handler import EnrichHandler
+from .nlp import SpacyPool
 from .pipeline import EnrichmentPipeline
+from .stories import StoryIndex
 
 __all__ = ["build_app", "build_handler", "main"]
 
 
 def build_handler(settings: Settings, redis=None) -> EnrichHandler:  # type: ignore[no-untyped-def]
-    pipeline = EnrichmentPipeline(default_enrichers(settings))
-    return EnrichHandler(settings, pipeline, stories=None)
+    """Wire the real adapters: spaCy models loaded once (before the first batch), stories in Redis."""
+    redis = redis if redis is not None else make_redis(settings)
+    pool = SpacyPool(settings)
+    pool.warm()
+    pipeline = EnrichmentPipeline(default_enrichers(settings, pool=pool))
+    return EnrichHandler(settings, pipeline, stories=StoryIndex(redis, settings).assign)
 
 
 def build_app(settings: Settings) -> faust.App:

@@ -59,6 +59,8 @@ _LINEBREAKS = {"\u2029": "\n\n"}
 # soft hyphen, word joiner, Mongolian vowel separator. ZWJ/ZWNJ and bidi marks are kept:
 # they carry meaning in Arabic, Persian, Indic scripts and emoji.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f\ufeff\u200b\u00ad\u2060\u180e]")
+# ASCII that none of the above touches: printable characters, tab and newline
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
 
 
 def clean_text(text: str) -> str:
@@ -71,13 +73,15 @@ def clean_text(text: str) -> str:
     """
     if not text:
         return ""
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _LINEBREAK_RE.search(text):
-        text = _LINEBREAK_RE.sub(lambda m: _LINEBREAKS.get(m[0], "\n"), text)
-    text = _CONTROL_RE.sub("", text)
+    # plain ASCII with no control character (one fast bytes pass) is NFC and has nothing to replace
+    if not (text.isascii() and not text.encode("ascii").translate(None, _PLAIN_ASCII)):
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if _LINEBREAK_RE.search(text):
+            text = _LINEBREAK_RE.sub(lambda m: _LINEBREAKS.get(m[0], "\n"), text)
+        text = _CONTROL_RE.sub("", text)
     out: list[str] = []
     blank = False
     for line in text.split("\n"):
@@ -135,7 +139,11 @@ def split_paragraphs(text: str) -> list[str]:
     not end a sentence and the next starts in lower case, or the whole block
     looks hard-wrapped at a fixed width (then its lines are joined).
     """
-    text = clean_text(text)
+    return _clean_paragraphs(clean_text(text))
+
+
+def _clean_paragraphs(text: str) -> list[str]:
+    """:func:`split_paragraphs` of a text that already is :func:`clean_text` output."""
     if not text:
         return []
     paragraphs: list[str] = []
@@ -190,6 +198,8 @@ _DASHES_RE = re.compile(r"[‐‑‒–—―⁃−﹘﹣－]+")
 _HYPHEN_RUN_RE = re.compile(r"-{2,}")
 _NO_SPACE_BEFORE = ",.;:!?)]}%-"
 _NO_SPACE_AFTER = "([{-"
+_NO_SPACE_RE = re.compile(f" (?:(?=[{re.escape(_NO_SPACE_BEFORE)}])|(?<=[{re.escape(_NO_SPACE_AFTER)}] ))")
+_ASCII_QUOTES = b"\"'`"
 
 
 def fold_for_comparison(text: str) -> str:
@@ -201,20 +211,20 @@ def fold_for_comparison(text: str) -> str:
     whitespace (newlines included) collapsed to one space.
     """
     # quotes go before NFKC too: NFKC turns some (the acute accent ´) into a space and a combining mark
-    text = _DROP_FOR_COMPARISON_RE.sub("", text)
-    if not unicodedata.is_normalized("NFKC", text):
-        text = _DROP_FOR_COMPARISON_RE.sub("", unicodedata.normalize("NFKC", text))
+    if text.isascii():  # ASCII is NFKC; its only quotes are " ' ` and it has no invisible characters
+        text = text.encode("ascii").translate(None, _ASCII_QUOTES).decode("ascii")
+    else:
+        text = _DROP_FOR_COMPARISON_RE.sub("", text)
+        if not unicodedata.is_normalized("NFKC", text):
+            text = _DROP_FOR_COMPARISON_RE.sub("", unicodedata.normalize("NFKC", text))
     text = text.casefold()
-    text = _DASHES_RE.sub("-", text)
+    if not text.isascii():  # every dash the pattern knows is outside ASCII
+        text = _DASHES_RE.sub("-", text)
     if "--" in text:
         text = _HYPHEN_RUN_RE.sub("-", text)
-    text = " ".join(text.split())
-    # str.replace runs in C: much faster here than regex look-arounds at every space
-    for char in _NO_SPACE_BEFORE:
-        text = text.replace(" " + char, char)
-    for char in _NO_SPACE_AFTER:
-        text = text.replace(char + " ", char)
-    return text
+    # single spaces now: each one goes when the next character is in _NO_SPACE_BEFORE or the previous one
+    # is in _NO_SPACE_AFTER (one pass; the same as removing every " ," ... then every "( " ... in turn)
+    return _NO_SPACE_RE.sub("", " ".join(text.split()))
 
 
 # ---------------------------------------------------------------------------
@@ -330,9 +340,16 @@ def normalize_body(text: str) -> str:
     ``Short link: ...`` stuck to the end of the last paragraph, and applies
     :func:`fix_quote_pairs`. Idempotent.
     """
-    kept = [fix_quote_pairs(p) for p in split_paragraphs(text) if not is_boilerplate(p) and not is_photo_caption(p)]
+    return _normalize_clean_body(clean_text(text))
+
+
+def _normalize_clean_body(text: str) -> str:
+    """:func:`normalize_body` of a text that already is :func:`clean_text` output."""
+    paragraphs = _clean_paragraphs(text)
+    kept = [fix_quote_pairs(p) for p in paragraphs if not is_boilerplate(p) and not is_photo_caption(p)]
     while kept:
-        last = _TRAILING_SHORT_LINK_RE.sub("", kept[-1])
+        # the pattern needs a colon: skip scanning a long paragraph that has none
+        last = _TRAILING_SHORT_LINK_RE.sub("", kept[-1]) if ":" in kept[-1] else kept[-1]
         if last:
             kept[-1] = last
             break
@@ -571,7 +588,9 @@ class WireStory(NamedTuple):
 _MAX_TITLE_CHARS = 300
 
 
-def split_wire_story(text: str, *, reference: date | None = None, has_headline: bool = True) -> WireStory:
+def split_wire_story(
+    text: str, *, reference: date | None = None, has_headline: bool = True, precleaned: bool = False
+) -> WireStory:
     """Split a plain-text article into headline, dateline and body.
 
     - The first line is the headline when more text follows, it is at most
@@ -587,9 +606,10 @@ def split_wire_story(text: str, *, reference: date | None = None, has_headline: 
 
     ``reference`` (usually the publication date) dates a dateline without a
     year. With ``has_headline=False`` (a body whose title came separately) no
-    line is taken as the headline and the title is ``""``.
+    line is taken as the headline and the title is ``""``. ``precleaned=True``
+    says ``text`` already is :func:`clean_text` output (not cleaned again).
     """
-    lines = clean_text(text).split("\n")
+    lines = (text if precleaned else clean_text(text)).split("\n")
     title = ""
     start = 0
     first = lines[0]
@@ -600,7 +620,7 @@ def split_wire_story(text: str, *, reference: date | None = None, has_headline: 
         and len(first) <= _MAX_TITLE_CHARS
         and not (following[:1].islower() and not first.endswith(_TERMINAL))
         and not first.endswith((",", "-"))
-        and parse_dateline(first, reference=reference) is None
+        and _line_dateline(first, reference) is None
     ):
         title, start = first, 1
     found: list[Dateline] = []
@@ -608,13 +628,20 @@ def split_wire_story(text: str, *, reference: date | None = None, has_headline: 
     while index < len(lines) and len(found) < 2:
         line = lines[index]
         if line:
-            dateline = parse_dateline(line, reference=reference)
+            dateline = _line_dateline(line, reference)
             if dateline is None:
                 break
             found.append(dateline)
         index += 1
+    # whole lines of clean text, without blank lines at either end: clean text too
     body = "\n".join(lines[index:]).strip()
-    prefixed, body = match_dateline_prefix(body, reference=reference)
+    prefixed, rest = match_dateline_prefix(body, reference=reference)
     if prefixed is not None:
         found.append(prefixed)
-    return WireStory(normalize_title(title), _merge_datelines(found), normalize_body(body))
+        body = clean_text(rest)
+    return WireStory(normalize_title(title), _merge_datelines(found), _normalize_clean_body(body))
+
+
+def _line_dateline(line: str, reference: date | None) -> Dateline | None:
+    """:func:`parse_dateline` of one line of :func:`clean_text` output, skipping lines too long to be one."""
+    return None if len(line) > _MAX_DATELINE_CHARS else parse_dateline(line, reference=reference)

@@ -300,16 +300,16 @@ def _reference(published_at: datetime | None) -> date | None:
     return published_at.date() if published_at else None
 
 
-def _split_body(body: str, title: str, reference: date | None) -> tuple[Dateline | None, str]:
-    """Dateline and normalised body of a body that comes with a separate title.
+def _split_body(cleaned: str, title: str, reference: date | None) -> tuple[Dateline | None, str]:
+    """Dateline and normalised body of a body (already :func:`clean_text` output) that comes with a separate title.
 
     A first body line repeating the title (as HTML extraction often gives) is dropped.
     """
     if title:
-        first, sep, rest = clean_text(body).partition("\n")
+        first, sep, rest = cleaned.partition("\n")
         if sep and fold_for_comparison(first) == fold_for_comparison(title):
-            body = rest
-    story = split_wire_story(body, reference=reference, has_headline=False)
+            cleaned = clean_text(rest)
+    story = split_wire_story(cleaned, reference=reference, has_headline=False, precleaned=True)
     return story.dateline, story.body
 
 
@@ -371,12 +371,12 @@ def _from_wire_text(
     published_at = _parse_datetime(meta.published_at, "published_at") if meta else None
     reference = _reference(published_at)
     explicit_title = normalize_title(obj["title"]) if isinstance(obj.get("title"), str) else ""
-    story = split_wire_story(text, reference=reference)
-    title, dateline, body = story
+    cleaned = clean_text(text)
+    title, dateline, body = split_wire_story(cleaned, reference=reference, precleaned=True)
     if explicit_title and fold_for_comparison(explicit_title) != fold_for_comparison(title):
         # the sender named the title: the text's first line is not a headline unless it repeats it
         title = explicit_title
-        dateline, body = _split_body(text, explicit_title, reference)
+        dateline, body = _split_body(cleaned, explicit_title, reference)
     return _finish(
         title=title,
         body=body,
@@ -394,7 +394,7 @@ def _from_fields(obj: dict[str, Any]) -> ParsedArticle:
     raw = _validate(RawFields, obj)
     published_at = _parse_datetime(raw.published_at, "published_at")
     title = normalize_title(raw.title or "")
-    dateline, body = _split_body(raw.body, title, _reference(published_at))
+    dateline, body = _split_body(clean_text(raw.body), title, _reference(published_at))
     return _finish(
         title=title,
         body=body,
@@ -428,7 +428,7 @@ def _from_ninjs(obj: dict[str, Any]) -> ParsedArticle:
     published_at = _parse_datetime(stamp, "versioncreated" if raw.versioncreated else "firstcreated")
     title = normalize_title(raw.headline or "")
     text = raw.body_text if raw.body_text and raw.body_text.strip() else html_fragment_to_text(raw.body_html or "")
-    dateline, body = _split_body(text, title, _reference(published_at))
+    dateline, body = _split_body(clean_text(text), title, _reference(published_at))
     url = raw.uri if raw.uri and canonicalize_url(raw.uri) else _opt_str(obj.get("url"))
     source = _opt_str(obj.get("source")) or _opt_str(obj.get("copyrightholder"))
     return _finish(
@@ -465,7 +465,7 @@ def _from_html(obj: dict[str, Any]) -> ParsedArticle:
     title = normalize_title(obj.get("title") or extracted.get("title") or "")
     # trafilatura writes one paragraph per line
     text = (extracted.get("text") or "").replace("\n", "\n\n")
-    dateline, body = _split_body(text, title, _reference(published_at))
+    dateline, body = _split_body(clean_text(text), title, _reference(published_at))
     authors = _explicit_authors(obj) or (parse_byline(extracted["author"])[0] if extracted.get("author") else ())
     language = obj.get("language")
     if not language and (match := _HTML_LANG_RE.search(raw.html[:4096])):

@@ -21,7 +21,7 @@ from shared.models import EnrichedArticle
 __all__ = ["Route", "Router", "Target", "article_facts", "load_router"]
 
 _PLACEHOLDERS = {"language", "category", "country"}
-_FACT_KEYS = {"language", "category", "country", "source", "raw_format"}
+_FACT_KEYS = {"language", "category", "category_code", "country", "source", "raw_format"}
 _TOPIC_UNSAFE = re.compile(r"[^a-zA-Z0-9._-]+")
 
 
@@ -70,33 +70,27 @@ def _slug(value: str) -> str:
     return _TOPIC_UNSAFE.sub("-", value.strip().lower()).strip("-.") or "unknown"
 
 
-def _values(payload: Any, *keys: str) -> list[str]:
-    if not isinstance(payload, dict) or payload.get("value", "") is None:
-        return []
-    for k in keys:
-        v = payload.get(k)
-        if isinstance(v, str) and v:
-            return [v]
-        if isinstance(v, list):
-            out = []
-            for item in v:
-                if isinstance(item, str):
-                    out.append(item)
-                elif isinstance(item, dict):
-                    name = item.get("slug") or item.get("code") or item.get("name")
-                    if name:
-                        out.append(str(name))
-            return out
-    return []
+def _items(payload: Any) -> list[dict[str, Any]]:
+    """The list in an enrichment field's ``value`` (empty when it was not computed)."""
+    value = payload.get("value") if isinstance(payload, dict) else None
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def article_facts(article: EnrichedArticle) -> dict[str, list[str]]:
-    """The values rules match on, read from the article and its enrichment."""
+    """The values rules match on, read from the article and its enrichment.
+
+    ``category`` is the top IPTC category as a slug of its name
+    (``conflict-war-and-peace``), ``category_code`` its code
+    (``medtop:16000000``); ``country`` every ISO 3166 code the article is about.
+    """
     e = article.enrichment
+    lang = e.get("language") or {}
+    top = _items(e.get("category"))[:1]
     return {
-        "language": _values(e.get("language"), "code"),
-        "category": _values(e.get("category"), "top_slug", "categories", "topics"),
-        "country": _values(e.get("countries"), "codes", "countries"),
+        "language": [lang["code"]] if isinstance(lang, dict) and lang.get("code") else [],
+        "category": [_slug(c["name"]) for c in top if c.get("name")],
+        "category_code": [c["code"] for c in top if c.get("code")],
+        "country": [c["code"] for c in _items(e.get("countries")) if c.get("code")],
         "source": [article.source] if article.source else [],
         "raw_format": [article.raw_format],
     }

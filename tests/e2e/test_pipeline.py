@@ -92,6 +92,12 @@ async def test_sample_article_flows_through_all_three_services(settings, workers
     assert e["dateline"]["agency"] == "AFP" and e["dateline"]["date"] == "2024-04-14"
     assert 400 < e["word_count"]["value"] < 500  # the body, without the caption
     assert e["reading_time"]["minutes"] >= 2
+    people = {p["name"] for p in e["entities"]["people"]}
+    assert {"Joe Biden", "John Kirby", "Benjamin Netanyahu"} <= people
+    assert {c["code"] for c in e["countries"]["value"][:3]} == {"IL", "IR", "US"}
+    assert any(q["speaker"] == "John Kirby" for q in e["quotes"]["value"])
+    assert e["category"]["value"][0]["code"] == "medtop:16000000"
+    assert enriched["story_id"]
     headers = got[0].headers
     for h in ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type", "traceparent"):
         assert h in headers, h

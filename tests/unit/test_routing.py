@@ -18,10 +18,11 @@ def _article(language: str | None = "en", categories: list[str] | None = None, c
         enrichment["language"] = {"code": language, "confidence": 0.99, "method": "py3langid", "version": "0.4.0"}
     if categories is not None:
         enrichment["category"] = {
-            "categories": [{"code": c, "slug": c} for c in categories], "method": "rules", "version": "1",
+            "value": [{"code": f"medtop:{i}", "name": c, "score": 0.5} for i, c in enumerate(categories)],
+            "method": "iptc-lexicon", "version": "1",
         }  # fmt: skip
     if countries is not None:
-        enrichment["countries"] = {"codes": countries, "method": "gazetteer", "version": "1"}
+        enrichment["countries"] = {"value": [{"code": c} for c in countries], "method": "gazetteer", "version": "1"}
     return EnrichedArticle(
         id="nf_1", content_hash="h", title="t", body="b", raw_format="fields", source="AFP",
         ingested_at=datetime.now(UTC), origin=Origin(topic="raw", partition=0, offset=0), enrichment=enrichment,
@@ -37,10 +38,21 @@ def test_no_language_means_no_language_route() -> None:
     assert load_router().route(_article(language=None)) == []
 
 
-def test_placeholder_expands_once_per_value_and_is_topic_safe() -> None:
+def test_category_route_uses_the_top_category_as_a_topic_safe_slug() -> None:
     router = Router([Route(name="cat", topic="desk.{category}")])
-    targets = router.route(_article(categories=["Conflict, war & peace", "politics"]))
-    assert [t.topic for t in targets] == ["desk.conflict-war-peace", "desk.politics"]
+    targets = router.route(_article(categories=["conflict, war and peace", "politics"]))
+    assert [t.topic for t in targets] == ["desk.conflict-war-and-peace"]
+
+
+def test_country_placeholder_expands_once_per_country() -> None:
+    router = Router([Route(name="geo", topic="geo.{country}")])
+    assert [t.topic for t in router.route(_article(countries=["IL", "IR", "IL"]))] == ["geo.il", "geo.ir"]
+
+
+def test_not_computed_field_routes_nowhere() -> None:
+    art = _article()
+    art.enrichment["category"] = {"value": None, "reason": "no model", "method": "x", "version": "1"}
+    assert Router([Route(name="cat", topic="desk.{category}")]).route(art) == []
 
 
 def test_when_conditions_must_all_match() -> None:

@@ -1,16 +1,48 @@
-"""The enrichers the service runs, in order."""
+"""The enrichers newsflow runs, in order: the one place that lists them.
+
+The cheap, model-free enrichers come first (language decides which spaCy
+model the others use). Every spaCy-based enricher shares one
+:class:`~services.enrich.nlp.SpacyPool`, so a batch is parsed once, by
+whichever of them runs first, with one ``nlp.pipe`` call per language.
+"""
 
 from __future__ import annotations
 
-from shared.settings import Settings
+from typing import Any
 
+from ..nlp import SpacyPool
 from .base import Enricher
+from .category import CategoryEnricher
+from .countries import CountriesEnricher
 from .dateline import DatelineEnricher
+from .entities import EntitiesEnricher
+from .keywords import KeywordsEnricher
 from .language import LanguageEnricher
+from .quotes import QuotesEnricher
 from .readability import ReadabilityEnricher
+from .sentiment import SentimentEnricher
+from .summary import SummaryEnricher
 
 __all__ = ["default_enrichers"]
 
 
-def default_enrichers(settings: Settings) -> list[Enricher]:
-    return [LanguageEnricher(), DatelineEnricher(), ReadabilityEnricher()]
+def default_enrichers(settings: Any = None, pool: SpacyPool | None = None) -> list[Enricher]:
+    """Every enricher, ready to run, in the order the enrich service calls them.
+
+    ``keywords`` runs before ``summary`` (which scores sentences by keyword)
+    and ``entities`` before the fields built on entities; each also computes
+    what it needs itself if run alone.
+    """
+    pool = pool or SpacyPool(settings)
+    return [
+        LanguageEnricher(),
+        DatelineEnricher(),
+        ReadabilityEnricher(),
+        EntitiesEnricher(pool),
+        CountriesEnricher(pool),
+        KeywordsEnricher(pool, top_n=int(getattr(settings, "keywords_top_n", 10) or 10)),
+        SummaryEnricher(pool),
+        SentimentEnricher(pool),
+        CategoryEnricher(pool),
+        QuotesEnricher(pool),
+    ]

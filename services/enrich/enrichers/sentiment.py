@@ -1,0 +1,71 @@
+"""Tone of an article: VADER over its sentences, English only.
+
+VADER scores each sentence (headline included) with a compound value in
+[-1, 1]; the article's ``score`` is their mean, so a long neutral report with
+one angry quote stays near neutral while a story of attacks and threats
+leans negative. ``label`` is ``negative`` below -0.05, ``positive`` above
+0.05, else ``neutral`` (VADER's own thresholds). Sentences are also counted
+by label.
+
+VADER's lexicon is English: for any other language the field is null with
+the reason, never an English score of foreign words.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any, ClassVar
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from ..nlp import SpacyPool, doc_language
+from .base import Doc, field, unavailable
+
+__all__ = ["SentimentEnricher", "label_of", "score_sentences"]
+
+_VERSION = version("vadersentiment")
+_METHOD = "vader-sentence-mean"
+THRESHOLD = 0.05
+
+
+def label_of(score: float) -> str:
+    """``negative`` / ``neutral`` / ``positive`` for a compound score."""
+    if score <= -THRESHOLD:
+        return "negative"
+    if score >= THRESHOLD:
+        return "positive"
+    return "neutral"
+
+
+def score_sentences(analyzer: SentimentIntensityAnalyzer, sentences: list[str]) -> dict[str, Any]:
+    """Mean VADER compound over ``sentences`` plus a count per label."""
+    compounds = [analyzer.polarity_scores(s)["compound"] for s in sentences]
+    mean = sum(compounds) / len(compounds) if compounds else 0.0
+    counts = {"negative": 0, "neutral": 0, "positive": 0}
+    for c in compounds:
+        counts[label_of(c)] += 1
+    return {"score": round(mean, 4), "label": label_of(mean), "sentences": counts}
+
+
+class SentimentEnricher:
+    """Sentence-level VADER tone for English articles (see the module doc)."""
+
+    name: ClassVar[str] = "sentiment"
+    provides: ClassVar[tuple[str, ...]] = ("sentiment",)
+
+    def __init__(self, pool: SpacyPool) -> None:
+        self._pool = pool
+        self._analyzer = SentimentIntensityAnalyzer()
+
+    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+        self._pool.parse([d for d in docs if doc_language(d) == "en"])
+        out = []
+        for doc in docs:
+            lang = doc_language(doc)
+            if lang != "en":
+                reason = f"VADER is English-only; no sentiment model for language {lang!r}"
+                out.append({"sentiment": unavailable(_METHOD, _VERSION, reason, score=None, label=None)})
+                continue
+            sentences = [s.text.strip() for s in doc.cache["spacy"].sents if not s.text.isspace()]
+            out.append({"sentiment": field(_METHOD, _VERSION, **score_sentences(self._analyzer, sentences))})
+        return out

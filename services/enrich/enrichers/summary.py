@@ -1,0 +1,146 @@
+"""A 2-3 sentence extractive summary that starts from the lead.
+
+Method (``lead+overlap``):
+
+1. Candidate sentences are the body's, minus photo captions (a paragraph
+   ending in a picture credit such as ``AP``/``AFP``/``Reuters``/``Getty``
+   or starting ``Photo:``), sub-headings (a paragraph with no final
+   punctuation), fragments of fewer than 6 words, and any sentence that
+   repeats the headline (word overlap >= 60 %).
+2. The first candidate is the lead and always opens the summary.
+3. Every other candidate scores the keywords it contains (their relevance)
+   plus the entities it mentions (each weighted by its share of all entity
+   mentions), divided by the square root of its length so long sentences do
+   not win by size; a sentence that opens with a quotation mark counts 0.7x,
+   and one sharing more than half of its words with a chosen sentence is
+   skipped.
+4. The best one or two are added (two when the lead is under 250
+   characters), and the summary lists the chosen sentences in article order.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import regex
+
+from ..nlp import SpacyPool
+from .base import Doc, field
+from .entities import get_entities
+
+__all__ = ["SummaryEnricher", "is_caption", "summarize"]
+
+VERSION = "1"
+_CREDIT = regex.compile(
+    r"(?:\b(?:AP|AFP|Reuters|EPA|Getty Images|Getty|Xinhua|Anadolu|Bloomberg|DPA|ANSA|EFE|Photo)\b"
+    r"(?:\s*(?:via|/)\s*[\w ]+)?\.?\s*)$"
+)
+_PHOTO_START = regex.compile(r"^\s*(?:\(?(?:Photo|Picture|File photo|Image|Caption)\b|\[)", regex.IGNORECASE)
+_TERMINAL = tuple(".!?\"”»’')…")
+_WORD = regex.compile(r"[\p{L}\p{N}]+")
+_QUOTE_START = tuple('"“«„')
+
+
+def is_caption(paragraph: str) -> bool:
+    """True for a photo caption: a picture credit at its end or a ``Photo:`` start."""
+    p = paragraph.strip()
+    return bool(_PHOTO_START.match(p) or _CREDIT.search(p))
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, min(len(a), len(b)))
+
+
+def summarize(
+    sentences: list[tuple[int, str]],
+    paragraphs: dict[int, str],
+    title: str,
+    keywords: list[dict[str, Any]],
+    entity_terms: dict[str, float],
+) -> list[str]:
+    """The summary sentences of one article, in article order.
+
+    ``sentences`` are ``(paragraph index, text)`` of the body in order,
+    ``paragraphs`` the paragraph texts by index (for caption/sub-heading
+    tests), ``keywords`` the keyword field values and ``entity_terms`` entity
+    surface forms with their weights.
+    """
+    title_words = _words(title)
+    cands: list[str] = []
+    for para, text in sentences:
+        ptext = paragraphs.get(para, text).strip()
+        if is_caption(ptext) or not ptext.endswith(_TERMINAL):
+            continue
+        words = _words(text)
+        if len(words) < 6 or (
+            title_words and _overlap(words, title_words) >= 0.6 and len(words) <= len(title_words) + 3
+        ):
+            continue
+        cands.append(text)
+    if not cands:
+        return []
+    lead = cands[0]
+    chosen = {0}
+    want = 2 if len(lead) < 250 else 1
+    lower_kws = [(k["text"].lower(), float(k.get("score", 1.0))) for k in keywords]
+    scored = []
+    for i, text in enumerate(cands[1:], start=1):
+        low = text.lower()
+        score = sum(s for k, s in lower_kws if k in low) + sum(w for term, w in entity_terms.items() if term in text)
+        score /= math.sqrt(max(1, len(text.split())))
+        if text.lstrip().startswith(_QUOTE_START):
+            score *= 0.7
+        scored.append((score, i))
+    for score, i in sorted(scored, key=lambda x: (-x[0], x[1])):
+        if len(chosen) > want or score <= 0:
+            break
+        words = _words(cands[i])
+        if any(_overlap(words, _words(cands[j])) > 0.5 for j in chosen):
+            continue
+        chosen.add(i)
+    return [cands[i] for i in sorted(chosen)]
+
+
+class SummaryEnricher:
+    """Lead-based extractive summary (see the module doc)."""
+
+    name: ClassVar[str] = "summary"
+    provides: ClassVar[tuple[str, ...]] = ("summary",)
+
+    def __init__(self, pool: SpacyPool) -> None:
+        self._pool = pool
+
+    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+        self._pool.parse(docs)
+        out = []
+        for doc in docs:
+            sdoc = doc.cache["spacy"]
+            title = doc.article.title or ""
+            body_start = len(title) + 2 if title else 0
+            paragraphs: dict[int, str] = {}
+            starts = []
+            pos = body_start
+            for i, para in enumerate(doc.text[body_start:].split("\n")):
+                paragraphs[i] = para
+                starts.append(pos)
+                pos += len(para) + 1
+            sentences = []
+            p = 0
+            for sent in sdoc.sents:
+                if sent.start_char < body_start or sent.text.isspace():
+                    continue
+                while p + 1 < len(starts) and starts[p + 1] <= sent.start_char:
+                    p += 1
+                sentences.append((p, sent.text.strip()))
+            ents = get_entities(doc, self._pool) or []
+            total = sum(e.mentions for e in ents) or 1
+            terms = {s: e.mentions / total for e in ents for s in set(e.surfaces)}
+            keywords = doc.cache.get("keywords") or []
+            chosen = summarize(sentences, paragraphs, title, keywords, terms)
+            out.append({"summary": field("lead+overlap", VERSION, text=" ".join(chosen), sentences=chosen)})
+        return out

