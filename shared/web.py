@@ -25,13 +25,15 @@ def add_health(app: faust.App, redis: Redis | None) -> None:
                 checks["redis"] = "ok"
             except Exception as exc:  # any failure means not ready
                 checks["redis"] = f"error: {exc}"
+        assignment: list[str] = []
         try:
-            assigned = len(app.consumer.assignment())
-            checks["partitions"] = str(assigned) if assigned else "none assigned"
+            assignment = sorted(f"{tp.topic}/{tp.partition}" for tp in app.consumer.assignment())
+            checks["partitions"] = str(len(assignment)) if assignment else "none assigned"
         except Exception as exc:
             checks["partitions"] = f"error: {exc}"
         ok = checks.get("redis", "ok") == "ok" and checks["partitions"].isdigit()
-        return web.json({"status": "ready" if ok else "not ready", "checks": checks}, status=200 if ok else 503)
+        body = {"status": "ready" if ok else "not ready", "checks": checks, "assignment": assignment}
+        return web.json(body, status=200 if ok else 503)
 
     @app.page("/metrics")
     async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:

@@ -23,13 +23,17 @@ class Got:
 
 
 async def produce(
-    settings: Settings, values: list[bytes], topic: str | None = None, keys: list[bytes] | None = None
+    settings: Settings,
+    values: list[bytes],
+    topic: str | None = None,
+    keys: list[bytes] | None = None,
+    partition: int | None = None,
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5)
     await producer.start()
     try:
         futs = [
-            await producer.send(topic or settings.topics.raw, v, key=keys[i] if keys else None)
+            await producer.send(topic or settings.topics.raw, v, key=keys[i] if keys else None, partition=partition)
             for i, v in enumerate(values)
         ]
         await asyncio.gather(*futs)

@@ -114,3 +114,36 @@ async def test_workers_added_and_killed_mid_run_lose_nothing(service, settings, 
         assert values.setdefault(body["id"], orjson.dumps(body, option=orjson.OPT_SORT_KEYS)) == orjson.dumps(
             body, option=orjson.OPT_SORT_KEYS
         )
+
+
+async def test_two_enrich_workers_agree_on_the_story_of_one_event(settings, workers) -> None:
+    """Reports of one event from two outlets, on partitions held by different workers, share a story_id."""
+    from tests.eval.enrich_eval import load_eval_set
+    from tests.integration.test_stories import REWRITE
+    from tests.unit.test_enrichers import sample_article
+
+    ports = [free_port(), free_port()]
+    for p in ports:
+        workers.start("enrich", NEWSFLOW_WEB_PORT=str(p))
+    await _wait_balanced(ports, settings.partitions)
+    held = [
+        json.loads(urllib.request.urlopen(f"http://127.0.0.1:{p}/readyz", timeout=2).read())["assignment"]
+        for p in ports
+    ]
+    first, second = (int(h[0].rsplit("/", 1)[1]) for h in held)  # a partition of each worker
+    afp = sample_article()
+    rewrite = afp.model_copy(
+        update={
+            "id": "nf_rewrite",
+            "content_hash": "r",
+            "title": "US does not want wider war with Iran",
+            "body": REWRITE,
+        }
+    )
+    quake = next(i.article for i in load_eval_set() if i.id == "en-disaster-japan-quake")
+    articles = [afp, rewrite, quake]
+    for a, partition in zip(articles, (first, second, first), strict=True):  # the two reports on different workers
+        await produce(settings, [codec.dumps(a)], topic=settings.topics.ingested, partition=partition)
+    got = await collect(settings, [settings.topics.enriched], count=3, timeout_s=120)
+    story = {orjson.loads(g.value)["id"]: orjson.loads(g.value)["story_id"] for g in got}
+    assert story[afp.id] == story[rewrite.id] != story[quake.id], workers.logs()
