@@ -185,3 +185,33 @@ async def test_two_ingest_workers_never_both_pass_the_same_article(settings, wor
     assert all(len(o) == 1 for o in origins_per_id.values()), "two copies of one article both passed"
     landed = _landed(got, settings)
     assert len(landed) == len(values) and all(len(x) == 1 for x in landed.values())
+
+
+async def test_syndicated_copy_is_a_near_duplicate_and_other_stories_on_the_event_pass(settings, workers) -> None:
+    """Through the running service: a syndicated copy -> news.duplicates (near, the original's id)."""
+    from tests.eval.neardup import load_cases
+
+    cases = [c for c in load_cases() if c.base == "hokkaido-quake"]
+    base = next(c for c in cases if c.label == "base")
+    copies = [c for c in cases if c.label == "positive"]
+    negatives = [c for c in cases if c.label == "negative"]
+    assert copies and negatives
+    workers.start("ingest")
+    # the original first (its own batch), then the copies and the other stories on the same event
+    await produce(settings, [orjson.dumps({"title": base.title, "body": base.body, "source": "Wire"})])
+    t = settings.topics
+    (original,) = await collect(settings, [t.ingested], count=1, timeout_s=60)
+    original_id = orjson.loads(original.value)["id"]
+    later = copies + negatives
+    await produce(
+        settings, [orjson.dumps({"title": c.title, "body": c.body, "source": f"Outlet {c.how}"}) for c in later]
+    )
+    got = await collect(settings, [t.ingested, t.duplicates, t.dlq], count=1 + len(later), timeout_s=60, settle_s=1)
+    by = _by_topic(got)
+    dups = by.get(t.duplicates, [])
+    assert len(dups) == len(copies), workers.logs()
+    assert {d["kind"] for d in dups} <= {"near", "exact"} and any(d["kind"] == "near" for d in dups)
+    assert all(d["duplicate_of"] == original_id for d in dups)
+    assert all(0.45 <= d["similarity"] <= 1.0 for d in dups)
+    passed_titles = {a["title"] for a in by.get(t.ingested, [])}
+    assert {n.title for n in negatives} <= passed_titles
