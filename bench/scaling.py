@@ -1,11 +1,11 @@
 """Scale-out on the embedded broker: enrich throughput with 1 vs 2 workers, and rebalance pauses.
 
-    python -m bench.scaling [--articles 240]
+    python -m bench.scaling [--articles 960]
 
 - Throughput: the same articles (the labelled evaluation set, repeated with distinct ids) on a fresh
   topic pair, consumed by 1 and then by 2 enrich workers of one group, each a separate process. The
   workers join the group first (their ``/readyz`` reports partitions), then the articles are produced;
-  the clock runs from the first enriched record to the last.
+  the clock runs from the start of producing to the last enriched record.
 - Rebalance pauses, on ingest (cheap per record, so gaps show the group's pause and not the work): a
   steady stream is consumed by one worker; a second joins (the pause while the group rebalances), then
   one is SIGKILLed (its partitions are idle until the session timeout expires and the group rebalances).
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -111,9 +112,17 @@ async def produce(s: Settings, topic: str, values: list[bytes]) -> None:
 
 
 async def arrival_times(
-    s: Settings, topics: list[str], n: int, timeout_s: float = 900, by_origin: bool = False
+    s: Settings,
+    topics: list[str],
+    n: int,
+    timeout_s: float = 900,
+    by_origin: bool = False,
+    sink: list[tuple[float, int]] | None = None,
 ) -> list[tuple[float, int]]:
-    """(monotonic arrival time, source partition or -1) of the first ``n`` records on ``topics``."""
+    """(monotonic arrival time, source partition or -1) of the first ``n`` records on ``topics``.
+
+    Appends to ``sink`` as records arrive (so a cancelled reader keeps what it saw).
+    """
     c = AIOKafkaConsumer(bootstrap_servers=s.bootstrap_servers, group_id=None, enable_auto_commit=False)
     await c.start()
     try:
@@ -122,7 +131,7 @@ async def arrival_times(
             tps += await topic_partitions(c, t)
         c.assign(tps)
         await c.seek_to_beginning(*tps)
-        times: list[tuple[float, int]] = []
+        times: list[tuple[float, int]] = sink if sink is not None else []
         deadline = time.monotonic() + timeout_s
         while len(times) < n and time.monotonic() < deadline:
             batch = await c.getmany(timeout_ms=50)
@@ -152,11 +161,14 @@ def enrich_throughput(bootstrap: str, redis_url: str, workers: int, values: list
     procs = [start("enrich", s) for _ in range(workers)]
     try:
         wait_shared([port for _, port in procs])
+        # the clock starts when the articles start arriving (workers already joined) and stops at the last
+        # output: a worker produces a batch's outputs together, so first-to-last output would miss its work
+        started = time.monotonic()
         asyncio.run(produce(s, s.topics.ingested, values))
         times = asyncio.run(arrival_times(s, [s.topics.enriched], len(values)))
         if len(times) < len(values):
             raise RuntimeError(f"only {len(times)} of {len(values)} enriched")
-        return len(values) / (times[-1][0] - times[0][0])
+        return len(values) / (times[-1][0] - started)
     finally:
         for p, _ in procs:
             p.terminate()
@@ -202,7 +214,8 @@ def rebalance_pauses(bootstrap: str, redis_url: str, rate: int = 200) -> dict[st
     marks: dict[str, float] = {}
     loop = asyncio.new_event_loop()
     topics = [s.topics.ingested, s.topics.duplicates]
-    collector = loop.create_task(arrival_times(s, topics, 10**9, timeout_s=60, by_origin=True))
+    times: list[tuple[float, int]] = []
+    collector = loop.create_task(arrival_times(s, topics, 10**9, timeout_s=120, by_origin=True, sink=times))
     producer = loop.create_task(_stream(s, rate, 40, 0))
     second = None
 
@@ -226,10 +239,8 @@ def rebalance_pauses(bootstrap: str, redis_url: str, rate: int = 200) -> dict[st
         sent = loop.run_until_complete(producer)
         loop.run_until_complete(asyncio.sleep(5))
         collector.cancel()
-        try:
-            times = loop.run_until_complete(collector)
-        except asyncio.CancelledError:
-            times = []
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(collector)
     finally:
         for p in (first, second):
             if p is not None and p.poll() is None:
@@ -246,7 +257,7 @@ def rebalance_pauses(bootstrap: str, redis_url: str, rate: int = 200) -> dict[st
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--articles", type=int, default=240)
+    ap.add_argument("--articles", type=int, default=960)
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = ap.parse_args()
     port = free_port()

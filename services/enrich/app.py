@@ -25,6 +25,7 @@ def build_handler(settings: Settings, redis=None) -> EnrichHandler:  # type: ign
     pool = SpacyPool(settings)
     pool.warm()
     pipeline = EnrichmentPipeline(default_enrichers(settings, pool=pool))
+    pipeline.warm()
     return EnrichHandler(settings, pipeline, stories=StoryIndex(redis, settings).assign)
 
 

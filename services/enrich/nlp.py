@@ -160,9 +160,10 @@ class SpacyPool:
     def info(self, lang: str) -> ModelInfo:
         return self.get(lang)[1]
 
-    def warm(self, langs: Sequence[str] = ("en",)) -> None:
-        """Load the pipelines of ``langs`` now (a worker calls this at start, not on its first batch)."""
-        for lang in langs:
+    def warm(self, langs: Sequence[str] | None = None) -> None:
+        """Load the pipelines of ``langs`` (default: every configured model) now, so a worker pays for
+        loading at start and not on the first batch that has an article in that language."""
+        for lang in langs if langs is not None else sorted(self.model_names):
             self.get(lang)
 
     def _load(self, lang: str) -> tuple[Language, ModelInfo]:
