@@ -17,7 +17,7 @@ from shared.web import add_health
 
 from .dedup import NearParams, RedisDedupStore
 from .handler import IngestHandler
-from .minhash import MinHashParams, bands, min_equal_slots, text_signature
+from .minhash import MinHashParams, bands, min_equal_slots, text_signatures
 
 __all__ = ["build_app", "build_handler", "main"]
 
@@ -31,9 +31,8 @@ def build_handler(settings: Settings, redis=None) -> IngestHandler:  # type: ign
     near = NearParams(min_equal_slots=min_equal_slots(params) if settings.near_dedup else 0)
     store = RedisDedupStore(redis, namespace=settings.redis_key("dedup"), ttl_s=settings.dedup_window_s, near=near)
 
-    def signer(text: str) -> tuple[bytes, tuple[str, ...]]:
-        sig = text_signature(text, params)
-        return sig, bands(sig, params) if sig else ()
+    def signer(texts: list[str]) -> list[tuple[bytes, tuple[str, ...]]]:
+        return [(sig, bands(sig, params) if sig else ()) for sig in text_signatures(texts, params)]
 
     return IngestHandler(settings, store, signer if settings.near_dedup else None)
 

@@ -4,12 +4,13 @@
 -- ARGV[2] TTL in seconds (the dedup window)
 -- ARGV[3] near-duplicate threshold: minimum number of equal MinHash slots
 -- ARGV[4] max LSH candidates compared per item
--- ARGV[5] number of items N, then per item two arguments:
---   meta: JSON {"o": owner token, "id": article id, "c": content hash, "u": url hash or "",
---               "b": [band keys...]}
---   sig:  MinHash signature, packed little-endian uint32 slots ("" = no near check)
+-- ARGV[5] number of items N (at least 1)
+-- ARGV[6] JSON array of N items {"o": owner token, "id": article id, "c": content hash, "u": url hash or "",
+--         "b": [band keys...], "n": byte length of the item's signature in ARGV[7]}
+-- ARGV[7] the N MinHash signatures one after the other, each packed little-endian uint32 slots
+--         (length 0 = no near check)
 --
--- Per item it returns a JSON decision:
+-- It returns a JSON array of N decisions, in order:
 --   {"s":"new"|"version"|"replay"|"dup", "id":..., "v":version, "d":dup_of, "k":"exact"|"near",
 --    "r":"content"|"url"|"minhash", "sim":similarity}
 --
@@ -49,9 +50,13 @@ local function index_near(id, sig, bands)
   end
 end
 
+local items = cjson.decode(ARGV[6])
+local sigs = ARGV[7]
+local sig_at = 1
 for i = 1, n do
-  local item = cjson.decode(ARGV[4 + 2 * i])
-  local sig = ARGV[5 + 2 * i]
+  local item = items[i]
+  local sig = string.sub(sigs, sig_at, sig_at + item.n - 1)
+  sig_at = sig_at + item.n
   local owner, id, c, u = item.o, item.id, item.c, item.u
   local ck = ns .. ':c:' .. c
   local cur = redis.call('GET', ck)
@@ -122,7 +127,7 @@ for i = 1, n do
     decision = {s = 'new', id = id, v = 1}
   end
 
-  out[i] = cjson.encode(decision)
+  out[i] = decision
 end
 
-return out
+return cjson.encode(out)

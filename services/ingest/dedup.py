@@ -1,8 +1,9 @@
 """Duplicate decisions: exact (content / URL) and near (MinHash LSH).
 
 One contract, two stores: :class:`RedisDedupStore` (the real one: one Lua
-call per batch, atomic across any number of ingest replicas, keys namespaced
-and expiring after the dedup window) and :class:`MemoryDedupStore` (the same
+call per :meth:`~DedupStore.decide`, atomic across any number of ingest
+replicas, keys namespaced and expiring after the dedup window; the ingest
+handler decides a batch in chunks of ``handler.DECIDE_CHUNK`` records) and :class:`MemoryDedupStore` (the same
 rules in one process, for unit tests and tools). ``tests/integration`` runs
 the same contract suite against both.
 
@@ -88,7 +89,7 @@ class NearParams:
 
 
 class RedisDedupStore:
-    """The shared store: one ``EVALSHA`` of ``dedup.lua`` per batch."""
+    """The shared store: one ``EVALSHA`` of ``dedup.lua`` per :meth:`decide` call."""
 
     _script_text = files(__package__).joinpath("dedup.lua").read_text()
 
@@ -102,19 +103,29 @@ class RedisDedupStore:
     async def decide(self, items: list[DedupItem]) -> list[DedupDecision]:
         if not items:
             return []
-        args: list[bytes | str | int] = [
+        # two arguments for the whole batch, not two per item: redis-py packs every argument in Python
+        metas = [
+            {
+                "o": it.owner,
+                "id": it.article_id,
+                "c": it.content_hash,
+                "u": it.url_hash,
+                "b": it.bands,
+                "n": len(it.signature),
+            }
+            for it in items
+        ]
+        args = [
             self._ns,
             self._ttl,
             self._near.min_equal_slots,
             self._near.max_candidates,
             len(items),
+            orjson.dumps(metas),
+            b"".join(it.signature for it in items),
         ]
-        for it in items:
-            meta = {"o": it.owner, "id": it.article_id, "c": it.content_hash, "u": it.url_hash, "b": list(it.bands)}
-            args.append(orjson.dumps(meta))
-            args.append(it.signature)
         raw = await self._script(keys=[], args=args)
-        return [_from_wire(orjson.loads(r), it) for r, it in zip(raw, items, strict=True)]
+        return [_from_wire(r, it) for r, it in zip(orjson.loads(raw), items, strict=True)]
 
 
 def _equal_slots(a: bytes, b: bytes) -> tuple[int, int]:

@@ -8,6 +8,7 @@ on ``news.dlq``. The handler has no Kafka in it; the Faust agent in
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,12 +22,16 @@ from .errors import RejectedInput
 from .fingerprint import article_id, comparison_text, hash_comparison_text, url_hash
 from .parsing import ParsedArticle, parse_raw
 
-__all__ = ["IngestHandler", "Prepared"]
+__all__ = ["DECIDE_CHUNK", "IngestHandler", "Prepared"]
 
 log = logging.getLogger(__name__)
 
-# comparison text -> (MinHash signature, LSH band keys); see minhash.py
-Signer = Callable[[str], tuple[bytes, tuple[str, ...]]]
+DECIDE_CHUNK = 100
+"""Records per dedup store call within a batch (see :meth:`IngestHandler.handle`)."""
+_YIELD_EVERY = 10  # records parsed between two yields to the event loop
+
+# comparison texts -> (MinHash signature, LSH band keys) of each, in order; see minhash.py
+Signer = Callable[[list[str]], list[tuple[bytes, tuple[str, ...]]]]
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,17 @@ class Prepared:
     record: InRecord
     parsed: ParsedArticle
     item: DedupItem
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A parsed raw record with its comparison text and hashes, before the signature."""
+
+    record: InRecord
+    parsed: ParsedArticle
+    text: str
+    content_hash: str
+    url_hash: str
 
 
 class IngestHandler:
@@ -49,37 +65,94 @@ class IngestHandler:
 
     def prepare(self, rec: InRecord) -> Prepared | OutRecord:
         """Parse one record; a rejected one becomes its dead letter."""
+        return self.prepare_batch([rec])[0]
+
+    def prepare_batch(self, records: list[InRecord]) -> list[Prepared | OutRecord]:
+        """:meth:`prepare` for each record, in order, with the signatures computed for the batch at once."""
+        return self._sign_staged([self._parse(r) for r in records])
+
+    def _sign_staged(self, staged: list[_Parsed | OutRecord]) -> list[Prepared | OutRecord]:
+        signed = iter(self._sign([p for p in staged if isinstance(p, _Parsed)]))
+        return [p if isinstance(p, OutRecord) else next(signed) for p in staged]
+
+    def _parse(self, rec: InRecord) -> _Parsed | OutRecord:
         try:
             parsed = parse_raw(rec.value, max_bytes=self.settings.max_article_bytes)
             text = comparison_text(parsed.title, parsed.body)
-            chash = hash_comparison_text(text)
-            uhash = url_hash(parsed.canonical_url)
-            sig, bands = self.signer(text) if self.signer else (b"", ())
+            return _Parsed(rec, parsed, text, hash_comparison_text(text), url_hash(parsed.canonical_url))
         except RejectedInput as exc:
             return self._dlq(rec, exc.code, exc.message)
         except Exception as exc:  # a bug must not lose the record: dead-letter it with the reason
-            log.exception("ingest failed on %s/%s/%s", rec.topic, rec.partition, rec.offset)
-            return self._dlq(rec, "internal_error", f"{type(exc).__name__}: {exc}")
+            return self._internal_error(rec, exc)
+
+    def _sign(self, parsed: list[_Parsed]) -> list[Prepared | OutRecord]:
+        if not parsed:
+            return []
+        if self.signer is None:
+            return [self._prepared(p, b"", ()) for p in parsed]
+        try:
+            signed = self.signer([p.text for p in parsed])
+        except Exception as exc:  # a bug must not lose the record: dead-letter the one that fails
+            if len(parsed) == 1:
+                return [self._internal_error(parsed[0].record, exc)]
+            return [out for p in parsed for out in self._sign([p])]
+        return [self._prepared(p, sig, bands) for p, (sig, bands) in zip(parsed, signed, strict=True)]
+
+    def _prepared(self, p: _Parsed, sig: bytes, bands: tuple[str, ...]) -> Prepared:
         item = DedupItem(
-            owner=rec.origin.token(),
-            article_id=article_id(parsed.canonical_url, chash),
-            content_hash=chash,
-            url_hash=uhash,
+            owner=p.record.origin.token(),
+            article_id=article_id(p.parsed.canonical_url, p.content_hash),
+            content_hash=p.content_hash,
+            url_hash=p.url_hash,
             signature=sig,
             bands=bands,
         )
-        return Prepared(rec, parsed, item)
+        return Prepared(p.record, p.parsed, item)
 
     async def handle(self, records: list[InRecord]) -> list[OutRecord]:
         """One output per input record, in input order.
 
+        The batch goes to the store in chunks of :data:`DECIDE_CHUNK` records,
+        one chunk after the other (decisions keep the input order). While the
+        store decides a chunk, this process parses the next one (yielding to
+        the event loop every few records, so the store's request goes out at
+        once) and builds the outputs of the one before: the store's time is
+        mostly hidden.
+
         Raises only when the dedup store is unreachable; the caller retries the
         whole batch (decisions are replay-safe) without committing offsets.
         """
-        staged = [self.prepare(r) for r in records]
-        todo = [p for p in staged if isinstance(p, Prepared)]
-        decisions = iter(await self.store.decide([p.item for p in todo]))
-        return [s if isinstance(s, OutRecord) else self._output(s, next(decisions)) for s in staged]
+        chunks = [records[i : i + DECIDE_CHUNK] for i in range(0, len(records), DECIDE_CHUNK)]
+        outs: list[OutRecord] = []
+        staged = await self._prepare_chunk(chunks[0]) if chunks else []
+        decided: list[Prepared | OutRecord] = []
+        decisions: list[DedupDecision] = []
+        for k in range(len(chunks)):
+            pending = asyncio.ensure_future(self.store.decide([p.item for p in staged if isinstance(p, Prepared)]))
+            try:
+                upcoming = await self._prepare_chunk(chunks[k + 1]) if k + 1 < len(chunks) else []
+                outs += self._outputs(decided, decisions)
+                decisions = await pending
+            finally:
+                pending.cancel()  # only when something above failed: no-op on a finished future
+            decided, staged = staged, upcoming
+        return outs + self._outputs(decided, decisions)
+
+    async def _prepare_chunk(self, records: list[InRecord]) -> list[Prepared | OutRecord]:
+        """:meth:`prepare_batch`, yielding to the event loop every :data:`_YIELD_EVERY` records."""
+        staged: list[_Parsed | OutRecord] = []
+        for i in range(0, len(records), _YIELD_EVERY):
+            await asyncio.sleep(0)
+            staged += map(self._parse, records[i : i + _YIELD_EVERY])
+        return self._sign_staged(staged)
+
+    def _outputs(self, staged: list[Prepared | OutRecord], decisions: list[DedupDecision]) -> list[OutRecord]:
+        decided = iter(decisions)
+        return [s if isinstance(s, OutRecord) else self._output(s, next(decided)) for s in staged]
+
+    def _internal_error(self, rec: InRecord, exc: Exception) -> OutRecord:
+        log.exception("ingest failed on %s/%s/%s", rec.topic, rec.partition, rec.offset, exc_info=exc)
+        return self._dlq(rec, "internal_error", f"{type(exc).__name__}: {exc}")
 
     def _dlq(self, rec: InRecord, code: str, message: str) -> OutRecord:
         return dead_letter(

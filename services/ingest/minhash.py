@@ -17,7 +17,9 @@ the process, the platform or the numpy version):
    rotl(t[2], 42) ...)`` computed for all shingles at once with numpy
    (``fmix64`` is MurmurHash3's finaliser, a bijection with full avalanche).
    This is 2.5x cheaper than hashing each joined shingle string and just as
-   collision-free in practice.
+   collision-free in practice. :func:`text_signatures` does steps 2 to 4 for
+   a batch of texts at once, hashing tokens of up to 16 bytes with a numpy
+   transcription of XXH3's short-input code (the same values as the library).
 4. *MinHash* by one-permutation hashing with optimal densification
    (Shrivastava, ICML 2017): a shingle hash's top 32 bits pick one of
    ``num_perm`` slots, its low 32 bits are its value, and each slot keeps the
@@ -68,6 +70,7 @@ __all__ = [
     "signature",
     "signatures",
     "text_signature",
+    "text_signatures",
     "tokens",
 ]
 
@@ -163,22 +166,131 @@ def _fmix64(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _mix_shingles(t: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """``seed ^ t[i] ^ rotl(t[i+1], 21) ^ ...`` for every ``i`` with ``k`` tokens from it (before ``fmix64``)."""
+    n = len(t) - k + 1
+    s = t[:n] ^ np.uint64(seed)
+    for m in range(1, k):
+        r = (21 * m) % 64
+        part = t[m : m + n]
+        s ^= (part << np.uint64(r)) | (part >> np.uint64(64 - r)) if r else part
+    return s
+
+
 def shingle_hashes(toks: Sequence[str], k: int, seed: int = _SEED) -> np.ndarray:
     """Return the 64-bit hashes (uint64) of every ``k``-token shingle of ``toks``, in order.
 
     Empty when there are fewer than ``k`` tokens. The same shingle always
     hashes the same under the same seed.
     """
-    n = len(toks) - k + 1
-    if n <= 0:
+    if len(toks) - k + 1 <= 0:
         return np.empty(0, dtype=np.uint64)
     t = np.fromiter(map(xxhash.xxh3_64_intdigest, map(str.encode, toks)), dtype=np.uint64, count=len(toks))
-    s = t[:n] ^ np.uint64(seed)
-    for m in range(1, k):
-        r = (21 * m) % 64
-        part = t[m : m + n]
-        s ^= (part << np.uint64(r)) | (part >> np.uint64(64 - r)) if r else part
-    return _fmix64(s)
+    return _fmix64(_mix_shingles(t, k, seed))
+
+
+# --------------------------------------------------------------------------- many tokens at once
+
+# XXH3-64 (xxHash >= 0.8, a frozen format) with seed 0 and the default secret, whose first 56 bytes are
+# all that inputs of 1 to 16 bytes use; the constants below are the spec's (XXH3_len_1to3_64b,
+# XXH3_len_4to8_64b, XXH3_len_9to16_64b, XXH64_avalanche, XXH3_avalanche, XXH3_rrmxmx).
+_XXH3_SECRET = bytes.fromhex(
+    "b8fe6c3923a44bbe7c01812cf721ad1cded46de9839097db7240a4a4b7b3671fcb79e64eccc0e578825ad07dccff7221b8084674f743248e"
+)
+
+
+def _secret_word(offset: int, size: int) -> int:
+    return int.from_bytes(_XXH3_SECRET[offset : offset + size], "little")
+
+
+_BITFLIP_1TO3 = np.uint64(_secret_word(0, 4) ^ _secret_word(4, 4))
+_BITFLIP_4TO8 = np.uint64(_secret_word(8, 8) ^ _secret_word(16, 8))
+_BITFLIP_9TO16 = (
+    np.uint64(_secret_word(24, 8) ^ _secret_word(32, 8)),
+    np.uint64(_secret_word(40, 8) ^ _secret_word(48, 8)),
+)
+_PRIME64_2, _PRIME64_3 = np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9)
+_PRIME_MX1, _PRIME_MX2 = np.uint64(0x165667919E3779F9), np.uint64(0x9FB21C651E98DF25)
+_SHIFT = [np.uint64(n) for n in range(64)]
+
+
+def _mul128_fold64(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Low 64 bits XOR high 64 bits of the 128-bit products ``a * b`` (XXH3_mul128_fold64, portable form)."""
+    s32, low = _SHIFT[32], _LOW32
+    a_lo, a_hi, b_lo, b_hi = a & low, a >> s32, b & low, b >> s32
+    lo_lo, hi_lo, lo_hi = a_lo * b_lo, a_hi * b_lo, a_lo * b_hi
+    cross = (lo_lo >> s32) + (hi_lo & low) + lo_hi
+    upper = (hi_lo >> s32) + (cross >> s32) + a_hi * b_hi
+    return ((cross << s32) | (lo_lo & low)) ^ upper
+
+
+def _xxh3_64_spans(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``xxhash.xxh3_64_intdigest(buf[s : s + n])`` for every span (``n >= 1``), as uint64.
+
+    Spans of 1 to 16 bytes (nearly every word) are hashed with numpy, all at
+    once, following the spec's short-input paths; longer ones by the xxhash
+    library, one by one. The results are the library's, bit for bit.
+    """
+    sh = _SHIFT
+    padded = buf + bytes(8)
+    byte = np.frombuffer(padded, dtype=np.uint8)
+    # the little-endian uint64 that starts at every byte offset (an unaligned view, nothing copied)
+    word = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+    n = lengths.astype(np.uint64)
+    out = np.empty(len(starts), dtype=np.uint64)
+    idx = np.flatnonzero(lengths <= 3)  # XXH3_len_1to3_64b
+    if idx.size:
+        s, m = starts[idx], lengths[idx]
+        h = (byte[s].astype(np.uint64) << sh[16]) | (byte[s + (m >> 1)].astype(np.uint64) << sh[24])
+        h |= byte[s + m - 1].astype(np.uint64) | (n[idx] << sh[8])
+        h ^= _BITFLIP_1TO3
+        h ^= h >> sh[33]  # XXH64_avalanche
+        h *= _PRIME64_2
+        h ^= h >> sh[29]
+        h *= _PRIME64_3
+        h ^= h >> sh[32]
+        out[idx] = h
+    idx = np.flatnonzero((lengths >= 4) & (lengths <= 8))  # XXH3_len_4to8_64b
+    if idx.size:
+        s, m = starts[idx], lengths[idx]
+        h = (word[s + m - 4] & _LOW32) + (word[s] << sh[32])
+        h ^= _BITFLIP_4TO8
+        h ^= ((h << sh[49]) | (h >> sh[15])) ^ ((h << sh[24]) | (h >> sh[40]))  # XXH3_rrmxmx
+        h *= _PRIME_MX2
+        h ^= (h >> sh[35]) + n[idx]
+        h *= _PRIME_MX2
+        h ^= h >> sh[28]
+        out[idx] = h
+    idx = np.flatnonzero((lengths >= 9) & (lengths <= 16))  # XXH3_len_9to16_64b
+    if idx.size:
+        s, m = starts[idx], lengths[idx]
+        lo = word[s] ^ _BITFLIP_9TO16[0]
+        hi = word[s + m - 8] ^ _BITFLIP_9TO16[1]
+        h = n[idx] + lo.byteswap() + hi + _mul128_fold64(lo, hi)
+        h ^= h >> sh[37]  # XXH3_avalanche
+        h *= _PRIME_MX1
+        h ^= h >> sh[32]
+        out[idx] = h
+    for i in np.flatnonzero(lengths > 16).tolist():
+        out[i] = xxhash.xxh3_64_intdigest(buf[starts[i] : starts[i] + lengths[i]])
+    return out
+
+
+def _batch_token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The token hashes of all ``texts`` one after the other (uint64), and each text's token count.
+
+    The same as :func:`tokens` then ``xxh3_64`` of each token's UTF-8 bytes.
+    """
+    # a translated text has no whitespace but " ", and UTF-8 never uses byte 0x20 inside a character: the
+    # tokens are the runs of other bytes of the encoded texts, joined by spaces here
+    encoded = [text.translate(_TOKEN_CHARS).encode("utf-8") for text in texts]
+    buf = b" " + b" ".join(encoded) + b" "
+    in_token = np.frombuffer(buf, dtype=np.uint8) != 0x20
+    edges = np.flatnonzero(in_token[1:] != in_token[:-1]) + 1  # alternately a token's start and its end
+    starts, ends = edges[0::2], edges[1::2]
+    text_ends = np.cumsum([len(e) + 1 for e in encoded])  # where each text's closing space sits in buf
+    counts = np.diff(np.searchsorted(starts, text_ends), prepend=0)
+    return _xxh3_64_spans(buf, starts, ends - starts), counts
 
 
 # --------------------------------------------------------------------------- shingle hashes -> signature
@@ -193,17 +305,58 @@ def _probe_table(num_perm: int, seed: int) -> np.ndarray:
     return table
 
 
-def _one_permutation_minhash(h: np.ndarray, num_perm: int, seed: int) -> bytes:
+def _one_permutation_minhash(h: np.ndarray, rows: np.ndarray, n_rows: int, num_perm: int, seed: int) -> np.ndarray:
+    """The signatures (``n_rows`` x ``num_perm`` uint32) of shingle hashes ``h``, ``rows`` naming each one's text.
+
+    Every row must have at least one shingle.
+    """
     slots = (((h >> _U32) * np.uint64(num_perm)) >> _U32).astype(np.intp)  # top 32 bits -> slot (fastrange)
-    sig = np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
-    np.minimum.at(sig, slots, (h & _LOW32).astype(np.uint32))
-    filled = np.zeros(num_perm, dtype=bool)
-    filled[slots] = True
+    cells = rows * num_perm + slots
+    sig = np.full(n_rows * num_perm, 0xFFFFFFFF, dtype=np.uint32)
+    np.minimum.at(sig, cells, (h & _LOW32).astype(np.uint32))
+    filled = np.zeros(n_rows * num_perm, dtype=bool)
+    filled[cells] = True
     empty = np.flatnonzero(~filled)
     if empty.size:
-        probes = _probe_table(num_perm, seed)[empty]
+        slot = empty % num_perm
+        probes = _probe_table(num_perm, seed)[slot] + (empty - slot)[:, None]  # the probes within the same row
         sig[empty] = sig[probes[np.arange(empty.size), np.argmax(filled[probes], axis=1)]]
-    return sig.astype("<u4", copy=False).tobytes()
+    return sig.reshape(n_rows, num_perm)
+
+
+_BATCH_TEXTS = 100  # the working arrays of 100 news articles stay in the CPU cache: 2x faster than 500
+
+
+def text_signatures(texts: Sequence[str], params: MinHashParams = DEFAULT_PARAMS) -> list[bytes]:
+    """Return :func:`text_signature` of each already-built comparison text, in order.
+
+    The numpy work runs for :data:`_BATCH_TEXTS` texts at a time instead of
+    once per text (about 4x cheaper per news article); the bytes are the same.
+    """
+    out: list[bytes] = []
+    for i in range(0, len(texts), _BATCH_TEXTS):
+        out += _batch_signatures(texts[i : i + _BATCH_TEXTS], params)
+    return out
+
+
+def _batch_signatures(texts: Sequence[str], params: MinHashParams) -> list[bytes]:
+    """:func:`text_signatures` of one batch: every step runs once over the tokens of all the texts."""
+    k, num_perm = params.shingle_size, params.num_perm
+    out = [b""] * len(texts)
+    t, counts = _batch_token_hashes(texts)
+    ok = counts - k + 1 >= params.min_shingles
+    signed = np.flatnonzero(ok)
+    if not signed.size:
+        return out
+    t = t[np.repeat(ok, counts)]  # the tokens of the texts that get a signature
+    row = np.repeat(np.arange(signed.size), counts[signed])
+    whole = row[: len(row) - k + 1] == row[k - 1 :]  # the shingles inside one text, not across two
+    h = _fmix64(_mix_shingles(t, k, params.seed)[whole])
+    sigs = _one_permutation_minhash(h, row[: len(row) - k + 1][whole], signed.size, num_perm, params.seed)
+    data, width = sigs.astype("<u4", copy=False).tobytes(), 4 * num_perm
+    for r, i in enumerate(signed.tolist()):
+        out[i] = data[r * width : (r + 1) * width]
+    return out
 
 
 def text_signature(text: str, params: MinHashParams = DEFAULT_PARAMS) -> bytes:
@@ -212,12 +365,7 @@ def text_signature(text: str, params: MinHashParams = DEFAULT_PARAMS) -> bytes:
     ``num_perm`` little-endian uint32 slots, or ``b""`` when the text has
     fewer than ``params.min_shingles`` shingles.
     """
-    toks = tokens(text)
-    if len(toks) - params.shingle_size + 1 < params.min_shingles:
-        return b""
-    return _one_permutation_minhash(
-        shingle_hashes(toks, params.shingle_size, params.seed), params.num_perm, params.seed
-    )
+    return text_signatures([text], params)[0]
 
 
 def signature(title: str, body: str, params: MinHashParams = DEFAULT_PARAMS) -> bytes:
@@ -230,12 +378,8 @@ def signature(title: str, body: str, params: MinHashParams = DEFAULT_PARAMS) -> 
 
 
 def signatures(articles: Iterable[tuple[str, str]], params: MinHashParams = DEFAULT_PARAMS) -> list[bytes]:
-    """Return :func:`signature` for each ``(title, body)``, in order.
-
-    The per-article work is already vectorised; stacking a batch into one
-    matrix measured no faster, so this is a convenience, not a speed-up.
-    """
-    return [signature(title, body, params) for title, body in articles]
+    """Return :func:`signature` for each ``(title, body)``, in order, in one batch (:func:`text_signatures`)."""
+    return text_signatures([comparison_text(title, body) for title, body in articles], params)
 
 
 def bands(sig: bytes, params: MinHashParams = DEFAULT_PARAMS) -> tuple[str, ...]:
