@@ -79,23 +79,7 @@ def settings_for(bootstrap: str, redis_url: str) -> Settings:
 
 
 def env_for(s: Settings) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "NEWSFLOW_BOOTSTRAP_SERVERS": s.bootstrap_servers,
-        "NEWSFLOW_REDIS_URL": s.redis_url,
-        "NEWSFLOW_PARTITIONS": str(s.partitions),
-        "NEWSFLOW_GROUP_PREFIX": s.group_prefix,
-        "NEWSFLOW_REDIS_NAMESPACE": s.redis_namespace,
-        "NEWSFLOW_SESSION_TIMEOUT_S": "6",
-        "NEWSFLOW_HEARTBEAT_INTERVAL_S": "1",
-        "NEWSFLOW_REBALANCE_TIMEOUT_S": "6",
-        "NEWSFLOW_BATCH_SIZE": str(s.batch_size),
-        "NEWSFLOW_BATCH_WAIT_S": str(s.batch_wait_s),
-        "NEWSFLOW_LOG_LEVEL": "WARNING",
-    }
-    for k, v in s.topics.model_dump().items():
-        env[f"NEWSFLOW_TOPICS__{k.upper()}"] = v
-    return env
+    return {**os.environ, **s.to_env(), "NEWSFLOW_LOG_LEVEL": "WARNING"}
 
 
 async def load(s: Settings, values: list[bytes]) -> None:

@@ -50,29 +50,17 @@ def settings_for(bootstrap: str, redis_url: str) -> Settings:
         partitions=PARTITIONS,
         group_prefix=f"s{run}",
         redis_namespace=f"nfbench:{run}",
+        # Tansu joins a group in about half the session timeout; 6 s is Apache Kafka's minimum
+        session_timeout_s=6,
+        heartbeat_interval_s=1,
+        rebalance_timeout_s=6,
+        commit_interval_s=0.5,
+        batch_wait_s=0.05,
     )
 
 
 def worker_env(s: Settings, web_port: int) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "NEWSFLOW_BOOTSTRAP_SERVERS": s.bootstrap_servers,
-        "NEWSFLOW_REDIS_URL": s.redis_url,
-        "NEWSFLOW_PARTITIONS": str(s.partitions),
-        "NEWSFLOW_GROUP_PREFIX": s.group_prefix,
-        "NEWSFLOW_REDIS_NAMESPACE": s.redis_namespace,
-        # Tansu joins a group in about half the session timeout; 6 s is Apache Kafka's minimum
-        "NEWSFLOW_SESSION_TIMEOUT_S": "6",
-        "NEWSFLOW_HEARTBEAT_INTERVAL_S": "1",
-        "NEWSFLOW_REBALANCE_TIMEOUT_S": "6",
-        "NEWSFLOW_COMMIT_INTERVAL_S": "0.5",
-        "NEWSFLOW_BATCH_WAIT_S": "0.05",
-        "NEWSFLOW_WEB_PORT": str(web_port),
-        "NEWSFLOW_LOG_LEVEL": "WARNING",
-    }
-    for k, v in s.topics.model_dump().items():
-        env[f"NEWSFLOW_TOPICS__{k.upper()}"] = v
-    return env
+    return {**os.environ, **s.to_env(), "NEWSFLOW_WEB_PORT": str(web_port), "NEWSFLOW_LOG_LEVEL": "WARNING"}
 
 
 def start(service: str, s: Settings) -> tuple[subprocess.Popen[bytes], int]:

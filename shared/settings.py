@@ -7,10 +7,11 @@ example ``NEWSFLOW_TOPICS__RAW=my.raw``). Nothing else in newsflow reads
 
 from __future__ import annotations
 
+import json
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -102,11 +103,40 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     source_name: str = "newsflow"  # CloudEvents ce_source prefix
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``NEWSFLOW_*`` environment variables: what a child process needs to
+        rebuild them exactly (nested groups and dicts as JSON, secrets in clear)."""
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is not None:
+                env[f"NEWSFLOW_{name.upper()}"] = _env_value(value)
+        return env
+
     def group_id(self, service: str) -> str:
         return f"{self.group_prefix}-{service}"
 
     def redis_key(self, *parts: str) -> str:
         return ":".join((self.redis_namespace, *parts))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, BaseModel):
+        return {k: _plain(getattr(value, k)) for k in type(value).model_fields if getattr(value, k) is not None}
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _env_value(value: Any) -> str:
+    value = _plain(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
 
 
 @lru_cache(maxsize=1)

@@ -90,26 +90,7 @@ def make_settings(bootstrap: str, redis_url: str, **overrides: object) -> Settin
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment variables that reproduce ``settings`` in a child process."""
-    env = {
-        "NEWSFLOW_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-        "NEWSFLOW_REDIS_URL": settings.redis_url,
-        "NEWSFLOW_PARTITIONS": str(settings.partitions),
-        "NEWSFLOW_GROUP_PREFIX": settings.group_prefix,
-        "NEWSFLOW_REDIS_NAMESPACE": settings.redis_namespace,
-        "NEWSFLOW_SESSION_TIMEOUT_S": str(settings.session_timeout_s),
-        "NEWSFLOW_HEARTBEAT_INTERVAL_S": str(settings.heartbeat_interval_s),
-        "NEWSFLOW_REBALANCE_TIMEOUT_S": str(settings.rebalance_timeout_s),
-        "NEWSFLOW_COMMIT_INTERVAL_S": str(settings.commit_interval_s),
-        "NEWSFLOW_BATCH_WAIT_S": str(settings.batch_wait_s),
-        "NEWSFLOW_BATCH_SIZE": str(settings.batch_size),
-        "NEWSFLOW_NEAR_DEDUP": "true" if settings.near_dedup else "false",
-        "NEWSFLOW_LOG_LEVEL": "INFO",
-    }
-    for name, value in settings.topics.model_dump().items():
-        env[f"NEWSFLOW_TOPICS__{name.upper()}"] = value
-    if settings.routing_file:
-        env["NEWSFLOW_ROUTING_FILE"] = str(settings.routing_file)
-    return env
+    return {**settings.to_env(), "NEWSFLOW_LOG_LEVEL": "INFO"}
 
 
 @pytest.fixture
