@@ -13,23 +13,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import resource
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 
+from bench._common import bench_settings, child_env, produce_all
 from services.clients import topic_partitions
 from shared.embedded import free_port, port_open, start_tansu, stop
 from shared.kafka import ensure_topics
-from shared.settings import Settings, Topics
+from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = """government minister said on Tuesday that the new policy would help families across the country
@@ -62,35 +61,12 @@ def make_articles(n: int, seed: int = 1) -> list[bytes]:
 
 
 def settings_for(bootstrap: str, redis_url: str) -> Settings:
-    run = uuid.uuid4().hex[:8]
-    return Settings(
-        bootstrap_servers=bootstrap,
-        redis_url=redis_url,
-        topics=Topics(**{k: f"b{run}.{k}" for k in ("raw", "ingested", "enriched", "duplicates", "dlq")}),
-        partitions=8,
-        group_prefix=f"b{run}",
-        redis_namespace=f"nfbench:{run}",
-        session_timeout_s=6,
-        heartbeat_interval_s=1,
-        rebalance_timeout_s=6,
-        batch_size=500,
-        batch_wait_s=0.05,
-    )
-
-
-def env_for(s: Settings) -> dict[str, str]:
-    return {**os.environ, **s.to_env(), "NEWSFLOW_LOG_LEVEL": "WARNING"}
+    return bench_settings(bootstrap, redis_url, "b", batch_size=500)
 
 
 async def load(s: Settings, values: list[bytes]) -> None:
     await ensure_topics(s)
-    p = AIOKafkaProducer(bootstrap_servers=s.bootstrap_servers, linger_ms=20, max_batch_size=1_048_576)
-    await p.start()
-    try:
-        futs = [await p.send(s.topics.raw, v) for v in values]
-        await asyncio.gather(*futs)
-    finally:
-        await p.stop()
+    await produce_all(s, s.topics.raw, values)
 
 
 async def count_outputs(s: Settings, n: int, timeout_s: float = 600) -> float:
@@ -147,7 +123,7 @@ async def aiokafka_loop(s: Settings, n: int) -> float:
 def run_worker_mode(mode: str, s: Settings, values: list[bytes]) -> tuple[float, int]:
     asyncio.run(load(s, values))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench._worker", mode], env=env_for(s), cwd=ROOT,
+        [sys.executable, "-m", "bench._worker", mode], env=child_env(s), cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:

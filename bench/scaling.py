@@ -25,48 +25,30 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench._common import bench_settings, child_env, produce_all
 from services.clients import topic_partitions
 from shared import codec
 from shared.embedded import free_port, start_tansu, stop
 from shared.kafka import ensure_topics
-from shared.settings import Settings, Topics
+from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTITIONS = 8
 
 
 def settings_for(bootstrap: str, redis_url: str) -> Settings:
-    run = uuid.uuid4().hex[:8]
-    return Settings(
-        bootstrap_servers=bootstrap,
-        redis_url=redis_url,
-        topics=Topics(**{k: f"s{run}.{k}" for k in ("raw", "ingested", "enriched", "duplicates", "dlq")}),
-        partitions=PARTITIONS,
-        group_prefix=f"s{run}",
-        redis_namespace=f"nfbench:{run}",
-        # Tansu joins a group in about half the session timeout; 6 s is Apache Kafka's minimum
-        session_timeout_s=6,
-        heartbeat_interval_s=1,
-        rebalance_timeout_s=6,
-        commit_interval_s=0.5,
-        batch_wait_s=0.05,
-    )
-
-
-def worker_env(s: Settings, web_port: int) -> dict[str, str]:
-    return {**os.environ, **s.to_env(), "NEWSFLOW_WEB_PORT": str(web_port), "NEWSFLOW_LOG_LEVEL": "WARNING"}
+    return bench_settings(bootstrap, redis_url, "s", partitions=PARTITIONS, commit_interval_s=0.5)
 
 
 def start(service: str, s: Settings) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", service], env=worker_env(s, port), cwd=ROOT,
+        [sys.executable, "-m", "services.cli", service], env=child_env(s, NEWSFLOW_WEB_PORT=str(port)), cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     return proc, port
@@ -88,15 +70,6 @@ def wait_shared(ports: list[int], timeout_s: float = 180) -> list[int]:
             return counts
         time.sleep(0.3)
     raise TimeoutError(f"workers never shared the partitions: {counts}")
-
-
-async def produce(s: Settings, topic: str, values: list[bytes]) -> None:
-    p = AIOKafkaProducer(bootstrap_servers=s.bootstrap_servers, linger_ms=10, max_batch_size=1_048_576)
-    await p.start()
-    try:
-        await asyncio.gather(*[await p.send(topic, v) for v in values])
-    finally:
-        await p.stop()
 
 
 async def arrival_times(
@@ -152,7 +125,7 @@ def enrich_throughput(bootstrap: str, redis_url: str, workers: int, values: list
         # the clock starts when the articles start arriving (workers already joined) and stops at the last
         # output: a worker produces a batch's outputs together, so first-to-last output would miss its work
         started = time.monotonic()
-        asyncio.run(produce(s, s.topics.ingested, values))
+        asyncio.run(produce_all(s, s.topics.ingested, values))
         times = asyncio.run(arrival_times(s, [s.topics.enriched], len(values)))
         if len(times) < len(values):
             raise RuntimeError(f"only {len(times)} of {len(values)} enriched")
