@@ -16,7 +16,7 @@ from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.enrichers.sentiment import label_of
 from services.enrich.enrichers.summary import is_caption, summarize
 from services.enrich.gazetteer import Resolution, fold, get_gazetteer
-from services.enrich.nlp import SpacyPool
+from services.enrich.nlp import SpacyPool, parsed_text, sentences
 from services.enrich.stories import story_features, story_id_for
 from shared.models import Article, Origin
 
@@ -338,3 +338,21 @@ def test_story_features_from_fields() -> None:
         "k:war cabinet": 1.0,
     }
     assert story_id_for("a1") == story_id_for("a1") != story_id_for("a2")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('He said "no." Then he left.', ['He said "no."', "Then he left."]),
+        ("Le ministre a dit « non ». Puis il est parti.", ["Le ministre a dit « non ».", "Puis il est parti."]),
+        ("Headline\n\nFirst one. second clause stays.", ["Headline", "First one. second clause stays."]),
+        ('She asked: "Why?" "Because," he said.', ['She asked: "Why?"', '"Because," he said.']),
+        ("Wait... What now?", ["Wait...", "What now?"]),
+    ],
+)  # fmt: skip
+def test_wire_sentence_splitter(pool: SpacyPool, text: str, expected: list[str]) -> None:
+    doc = Doc(article=make_article("", text, id="sentences"))
+    pool.parse([doc])
+    body = parsed_text(doc)
+    assert [body[a:b].strip() for a, b in sentences(doc) if body[a:b].strip()] == expected
+    assert sentences(doc) == [(s.start_char, s.end_char) for s in doc.cache["spacy"].sents]

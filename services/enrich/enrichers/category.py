@@ -48,7 +48,10 @@ ENTITY_WEIGHT = 2.0
 
 
 def _fold_text(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.replace("’", "'"))
+    text = text.replace("’", "'")
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
 
 
@@ -74,11 +77,13 @@ class Lexicon:
 
     def score(self, title: str, body: str, lang: str, entity_mentions: dict[str, int]) -> list[dict[str, Any]]:
         """Topics of an article, best first, each ``{code, name, score}`` (see the module doc)."""
-        words = Counter(_WORD.findall(_fold_text(body)))
-        for w in _WORD.findall(_fold_text(title)):
+        body_words = _WORD.findall(_fold_text(body))
+        title_words = _WORD.findall(_fold_text(title))
+        words = Counter(body_words)
+        for w in title_words:
             words[w] += 2
-        joined_body = " " + " ".join(_WORD.findall(_fold_text(body))) + " "
-        joined_title = " " + " ".join(_WORD.findall(_fold_text(title))) + " "
+        joined_body = " " + " ".join(body_words) + " "
+        joined_title = " " + " ".join(title_words) + " "
         stems = _stems(words)
         raw: dict[str, float] = {}
         for topic in self.topics:

@@ -35,7 +35,7 @@ from spacy.tokens import Doc as SpacyDoc
 
 from ..gazetteer import VERSION as GAZ_VERSION
 from ..gazetteer import Gazetteer, Resolution, get_gazetteer
-from ..nlp import ModelInfo, SpacyPool
+from ..nlp import ModelInfo, SpacyPool, parsed_text
 from .base import Doc, field
 from .entities import get_entities
 
@@ -102,7 +102,7 @@ class CountriesEnricher:
                 method = "salience:gazetteer-scan"
             mentions = self._disambiguate_cities(mentions)
             title_len = len(doc.article.title) if doc.article.title else 0
-            ranked = rank_countries(mentions, title_len, len(sdoc.text), self.gaz)
+            ranked = rank_countries(mentions, title_len, len(parsed_text(doc)), self.gaz)
             doc.cache["countries"] = ranked
             out.append({"countries": field(method, VERSION, value=ranked)})
         return out

@@ -217,7 +217,7 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Mention |
     if not tokens:
         return None
     start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
-    text = doc.text[start:end]
+    text = doc[tokens[0].i : tokens[-1].i + 1].text  # not doc.text[...]: Doc.text re-joins every token
     for suffix in ("'s", "’s"):
         if text.endswith(suffix):
             text, end = text[: -len(suffix)], end - len(suffix)

@@ -36,7 +36,8 @@ from typing import Any, ClassVar
 import regex
 
 from ..gazetteer import fold
-from ..nlp import ModelInfo, SpacyPool, doc_language
+from ..nlp import ModelInfo, SpacyPool, doc_language, parsed_text
+from ..nlp import sentences as sentences_of
 from .base import Doc, field, unavailable
 from .entities import Entity, get_entities, locate, method_of
 
@@ -308,9 +309,9 @@ class QuotesEnricher:
                 out.append({"quotes": unavailable(method, version, reason)})
                 continue
             sdoc = doc.cache["spacy"]
-            starts = [s.start_char for s in sdoc.sents]
+            starts = [start for start, _ in sentences_of(doc)]
             titles = [(e.start_char, e.end_char) for e in sdoc.ents if e.label_ in _TITLE_LABELS]
-            quotes = extract_quotes(sdoc.text, starts, ents, titles)
+            quotes = extract_quotes(parsed_text(doc), starts, ents, titles)
             doc.cache["quotes"] = quotes
             value = [
                 {

@@ -18,7 +18,8 @@ from typing import Any, ClassVar
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from ..nlp import SpacyPool, doc_language
+from ..nlp import SpacyPool, doc_language, parsed_text
+from ..nlp import sentences as sentences_of
 from .base import Doc, field, unavailable
 
 __all__ = ["SentimentEnricher", "label_of", "score_sentences"]
@@ -66,6 +67,7 @@ class SentimentEnricher:
                 reason = f"VADER is English-only; no sentiment model for language {lang!r}"
                 out.append({"sentiment": unavailable(_METHOD, _VERSION, reason, score=None, label=None)})
                 continue
-            sentences = [s.text.strip() for s in doc.cache["spacy"].sents if not s.text.isspace()]
+            text = parsed_text(doc)
+            sentences = [text[a:b].strip() for a, b in sentences_of(doc) if not text[a:b].isspace()]
             out.append({"sentiment": field(_METHOD, _VERSION, **score_sentences(self._analyzer, sentences))})
         return out

@@ -25,7 +25,8 @@ from typing import Any, ClassVar
 
 import regex
 
-from ..nlp import SpacyPool
+from ..nlp import SpacyPool, parsed_text
+from ..nlp import sentences as sentences_of
 from .base import Doc, field
 from .entities import get_entities
 
@@ -119,7 +120,6 @@ class SummaryEnricher:
         self._pool.parse(docs)
         out = []
         for doc in docs:
-            sdoc = doc.cache["spacy"]
             title = doc.article.title or ""
             body_start = len(title) + 2 if title else 0
             paragraphs: dict[int, str] = {}
@@ -131,12 +131,13 @@ class SummaryEnricher:
                 pos += len(para) + 1
             sentences = []
             p = 0
-            for sent in sdoc.sents:
-                if sent.start_char < body_start or sent.text.isspace():
+            text = parsed_text(doc)
+            for start, end in sentences_of(doc):
+                if start < body_start or text[start:end].isspace():
                     continue
-                while p + 1 < len(starts) and starts[p + 1] <= sent.start_char:
+                while p + 1 < len(starts) and starts[p + 1] <= start:
                     p += 1
-                sentences.append((p, sent.text.strip()))
+                sentences.append((p, text[start:end].strip()))
             ents = get_entities(doc, self._pool) or []
             total = sum(e.mentions for e in ents) or 1
             terms = {s: e.mentions / total for e in ents for s in set(e.surfaces)}
