@@ -125,6 +125,7 @@ class Article(_Model):
     body: str
     url: str | None = None
     canonical_url: str | None = None
+    uri: str | None = None  # a ninjs item's non-web uri (URN): its identity across versions
     source: str | None = None
     published_at: datetime | None = None
     language: str | None = None  # as declared by the sender, if any

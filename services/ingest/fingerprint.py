@@ -3,9 +3,9 @@
 - :func:`comparison_text` folds away what retyping changes (quotes, dashes,
   case, spacing, Unicode compatibility forms), so a copy with other quotes or
   spacing has the same :func:`content_hash`.
-- :func:`article_id` is derived from the canonical URL when there is one
-  (a corrected article at the same URL keeps its id and gets a new version),
-  else from the content hash.
+- :func:`article_id` is derived from :func:`identity_key`: a ninjs item's
+  URN ``uri``, else the canonical URL (a corrected article with the same URI
+  or URL keeps its id and gets a new version), else the content hash.
 
 ``content_hash`` and ``url_hash`` use xxHash XXH3-128 (fast; collisions are
 astronomically unlikely by chance, but XXH3 is not built to resist someone
@@ -21,7 +21,15 @@ import xxhash
 
 from .normalize import fold_for_comparison
 
-__all__ = ["ID_PREFIX", "article_id", "comparison_text", "content_hash", "hash_comparison_text", "url_hash"]
+__all__ = [
+    "ID_PREFIX",
+    "article_id",
+    "comparison_text",
+    "content_hash",
+    "hash_comparison_text",
+    "identity_key",
+    "url_hash",
+]
 
 ID_PREFIX = "nf_"
 
@@ -48,22 +56,29 @@ def hash_comparison_text(text: str) -> str:
     return xxhash.xxh3_128_hexdigest(text.encode("utf-8"))
 
 
-def url_hash(canonical_url: str | None) -> str:
-    """XXH3-128 of ``"url:" + canonical_url`` as 32 hex characters; ``""`` when there is no URL.
+def identity_key(canonical_url: str | None, uri: str | None = None) -> str | None:
+    """What names the article across its versions: ``"uri:" + uri`` for a ninjs item with a non-web
+    ``uri`` (a URN: the publisher's identifier, kept by every correction), else ``"url:" + canonical_url``,
+    else ``None`` (the article is known by its content only)."""
+    if uri:
+        return f"uri:{uri}"
+    return f"url:{canonical_url}" if canonical_url else None
+
+
+def url_hash(canonical_url: str | None, *, uri: str | None = None) -> str:
+    """XXH3-128 of :func:`identity_key` as 32 hex characters; ``""`` when there is neither URL nor URI.
 
     Pass a URL from :func:`services.ingest.urls.canonicalize_url`; the empty
     string is what :class:`services.ingest.dedup.DedupItem` takes for "no URL".
     """
-    if not canonical_url:
-        return ""
-    return xxhash.xxh3_128_hexdigest(("url:" + canonical_url).encode("utf-8"))
+    key = identity_key(canonical_url, uri)
+    return xxhash.xxh3_128_hexdigest(key.encode("utf-8")) if key else ""
 
 
-def article_id(canonical_url: str | None, content_hash: str) -> str:
+def article_id(canonical_url: str | None, content_hash: str, *, uri: str | None = None) -> str:
     """The article's deterministic id: ``"nf_"`` + 24 hex characters (96 bits of BLAKE2b).
 
-    Hashes ``"url:" + canonical_url`` when there is a canonical URL, else
-    ``"content:" + content_hash``.
+    Hashes :func:`identity_key` when there is one, else ``"content:" + content_hash``.
     """
-    key = f"url:{canonical_url}" if canonical_url else f"content:{content_hash}"
+    key = identity_key(canonical_url, uri) or f"content:{content_hash}"
     return ID_PREFIX + hashlib.blake2b(key.encode("utf-8"), digest_size=12).hexdigest()

@@ -79,7 +79,9 @@ class IngestHandler:
         try:
             parsed = parse_raw(rec.value, max_bytes=self.settings.max_article_bytes)
             text = comparison_text(parsed.title, parsed.body)
-            return _Parsed(rec, parsed, text, hash_comparison_text(text), url_hash(parsed.canonical_url))
+            return _Parsed(
+                rec, parsed, text, hash_comparison_text(text), url_hash(parsed.canonical_url, uri=parsed.uri)
+            )
         except RejectedInput as exc:
             return self._dlq(rec, exc.code, exc.message)
         except Exception as exc:  # a bug must not lose the record: dead-letter it with the reason
@@ -101,7 +103,7 @@ class IngestHandler:
     def _prepared(self, p: _Parsed, sig: bytes, bands: tuple[str, ...]) -> Prepared:
         item = DedupItem(
             owner=p.record.origin.token(),
-            article_id=article_id(p.parsed.canonical_url, p.content_hash),
+            article_id=article_id(p.parsed.canonical_url, p.content_hash, uri=p.parsed.uri),
             content_hash=p.content_hash,
             url_hash=p.url_hash,
             signature=sig,
@@ -194,6 +196,7 @@ class IngestHandler:
             body=parsed.body,
             url=parsed.url,
             canonical_url=parsed.canonical_url,
+            uri=parsed.uri,
             source=parsed.source,
             published_at=parsed.published_at,
             language=parsed.language,

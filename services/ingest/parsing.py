@@ -95,7 +95,9 @@ class ParsedArticle:
     never empty (paragraphs separated by one blank line). ``canonical_url``
     is :func:`services.ingest.urls.canonicalize_url` of ``url`` (``None``
     when ``url`` is missing or not an ``http(s)`` URL). ``published_at`` is
-    timezone-aware UTC.
+    timezone-aware UTC. ``uri`` is a ninjs item's ``uri`` when it is not a
+    web URL (a URN such as ``urn:newsml:afp.com:20240414:TX-PAR-ABC12``): the
+    item's identity across its versions, which the article id is built from.
     """
 
     title: str
@@ -108,6 +110,7 @@ class ParsedArticle:
     language: str | None
     authors: tuple[str, ...]
     raw_format: RawFormat
+    uri: str | None = None
 
 
 def parse_raw(value: bytes | None, *, max_bytes: int) -> ParsedArticle:
@@ -324,6 +327,7 @@ def _finish(
     language: str | None,
     authors: tuple[str, ...],
     raw_format: RawFormat,
+    uri: str | None = None,
 ) -> ParsedArticle:
     if not body:
         if raw_format == "html":
@@ -356,6 +360,7 @@ def _finish(
         language=_opt_str(language),
         authors=authors,
         raw_format=raw_format,
+        uri=uri,
     )
 
 
@@ -429,7 +434,8 @@ def _from_ninjs(obj: dict[str, Any]) -> ParsedArticle:
     title = normalize_title(raw.headline or "")
     text = raw.body_text if raw.body_text and raw.body_text.strip() else html_fragment_to_text(raw.body_html or "")
     dateline, body = _split_body(clean_text(text), title, _reference(published_at))
-    url = raw.uri if raw.uri and canonicalize_url(raw.uri) else _opt_str(obj.get("url"))
+    web_uri = bool(raw.uri and canonicalize_url(raw.uri))
+    url = raw.uri if web_uri else _opt_str(obj.get("url"))
     source = _opt_str(obj.get("source")) or _opt_str(obj.get("copyrightholder"))
     return _finish(
         title=title,
@@ -441,6 +447,7 @@ def _from_ninjs(obj: dict[str, Any]) -> ParsedArticle:
         language=raw.language,
         authors=_explicit_authors(obj) or _ninjs_authors(raw, obj),
         raw_format="ninjs",
+        uri=None if web_uri else _opt_str(raw.uri),
     )
 
 

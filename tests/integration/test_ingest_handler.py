@@ -102,6 +102,29 @@ async def test_changed_article_at_the_same_url_is_a_new_version(handler, setting
     assert a2["id"] == a1["id"] and (a1["version"], a2["version"]) == (1, 2)
 
 
+async def test_ninjs_correction_with_the_same_urn_is_a_new_version(handler, settings) -> None:
+    feed = Feed()
+    urn = "urn:newsml:example.com:20240602:museum"
+    v1 = {
+        "uri": urn,
+        "headline": "Museum reopens",
+        "versioncreated": "2024-06-02T09:00:00Z",
+        "body_text": "The city museum reopened its doors on Sunday after a two-year renovation. " * 4,
+    }
+    v2 = {
+        **v1,
+        "versioncreated": "2024-06-02T11:00:00Z",
+        "body_text": v1["body_text"] + "An earlier version of this story misstated the length of the works.",
+    }
+    other = {**v1, "uri": urn + "-2"}
+    _, a1 = _one(await handler.handle([feed(orjson.dumps(v1))]))
+    topic, a2 = _one(await handler.handle([feed(orjson.dumps(v2))]))
+    assert topic == settings.topics.ingested
+    assert a2["id"] == a1["id"] and (a1["version"], a2["version"]) == (1, 2) and a2["uri"] == urn
+    topic, dup = _one(await handler.handle([feed(orjson.dumps(other))]))  # same text, another item: a copy
+    assert topic == settings.topics.duplicates and dup["duplicate_of"] == a1["id"]
+
+
 async def test_redelivered_record_gets_the_same_output_not_a_self_duplicate(handler, settings) -> None:
     feed = Feed()
     rec = feed(SAMPLE.encode())

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from services.ingest.fingerprint import article_id, comparison_text, content_hash, url_hash
+from services.ingest.fingerprint import article_id, comparison_text, content_hash, identity_key, url_hash
 
 ORIGINAL_TITLE = "US says doesn't want escalation as Israel war cabinet mulls response to Iran attack"
 ORIGINAL_BODY = (
@@ -84,3 +84,16 @@ def test_article_id_with_url_ignores_content() -> None:
 def test_article_id_without_url_follows_content() -> None:
     assert article_id(None, "aaa") != article_id(None, "bbb")
     assert article_id(None, "aaa") == article_id("", "aaa")
+
+
+def test_a_urn_names_the_article_before_its_url() -> None:
+    urn = "urn:newsml:afp.com:20240414:TX-PAR-ABC12"
+    assert identity_key("https://example.com/a", urn) == "uri:" + urn
+    assert identity_key("https://example.com/a") == "url:https://example.com/a"
+    assert identity_key(None) is None
+    # the same URN keeps its id whatever the content or the web address
+    assert article_id(None, "aaa", uri=urn) == article_id("https://example.com/b", "bbb", uri=urn)
+    assert article_id(None, "aaa", uri=urn) != article_id(None, "aaa")
+    assert url_hash(None, uri=urn) not in ("", url_hash(None, uri=urn + "x"))
+    # web ids are unchanged by the URI support
+    assert url_hash("https://example.com/a") == "9c8e67aa9c45bf6c93f3fba4980cbdfd"

@@ -216,6 +216,7 @@ def test_ninjs_with_body_html_and_a_urn() -> None:
     )
     assert article.body == "First para of text.\n\nSecond para.\n\nLine two & more."
     assert article.url is None and article.canonical_url is None  # a URN is not a URL
+    assert article.uri == "urn:newsml:afp.com:20240414:abc"  # but it is the item's identity
     assert article.dateline is not None
     assert (article.dateline.agency, article.dateline.location) == ("AFP", "PARIS")
     assert article.dateline.date == date(2024, 4, 14)  # the year comes from versioncreated
