@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gettext
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import version
@@ -103,8 +104,13 @@ class Gazetteer:
         for code, info in countries.items():
             add("country", info["name"], code)
             add("capital", info.get("capital"), code)
-        for state in gc.get_us_states().values():
-            add("state", state["name"], "US")
+        state_names = {code: fold(state["name"]) for code, state in gc.get_us_states().items()}
+        for name in state_names.values():
+            add("state", name, "US")
+        # Cities of each US state that is also a country's name ("georgia": atlanta, savannah...).
+        self._state_cities: dict[str, set[str]] = {
+            name: set() for name in state_names.values() if name in tables["country"]
+        }
         aliases = yaml.safe_load(_DATA.read_text(encoding="utf-8"))
         for code, names in aliases["short"].items():
             for name in names:
@@ -131,6 +137,9 @@ class Gazetteer:
                 if key:
                     by_country = cities.setdefault(key, {})
                     by_country[city["countrycode"]] = max(pop, by_country.get(city["countrycode"], 0))
+            state = state_names.get(city.get("admin1code", "")) if city["countrycode"] == "US" else None
+            if state in self._state_cities:
+                self._state_cities[state].add(fold(city["name"]))
         # Every country a city name can mean, most populous first ("Valencia": VE, ES).
         self._cities = {k: sorted(v, key=lambda c: -v[c]) for k, v in cities.items()}
         tables["city"] = {k: {v[0]} for k, v in self._cities.items()}
@@ -169,6 +178,30 @@ class Gazetteer:
             if code:
                 return Resolution(code, kind)
         return None
+
+    def in_context(self, name: str, res: Resolution, context: Iterable[tuple[str, Resolution]]) -> Resolution:
+        """``res`` (what :meth:`resolve` gave for ``name``) read against the article's other places,
+        given as ``(surface, resolution)`` pairs.
+
+        A country that shares its name with a US state ("Georgia") is the state
+        when the article also names another US state or a city of that state,
+        and nothing else of that country ("Georgia and Alabama", "Atlanta,
+        Georgia"; not "Tbilisi, Georgia", "Georgian officials", nor Georgia's
+        prime minister "at the UN in New York").
+        """
+        key = fold(name)
+        if res.kind != "country" or key not in self._state_cities:
+            return res
+        others = [(fold(s), r) for s, r in context if fold(s) != key]
+        if any(r.code == res.code for _, r in others):
+            return res
+        # another state, unless it also names a city ("New York")
+        if any(
+            (r.kind == "state" and "US" not in self._cities.get(s, ())) or s in self._state_cities[key]
+            for s, r in others
+        ):
+            return Resolution("US", "state")
+        return res
 
     def city_countries(self, name: str) -> list[str]:
         """Every country with a city of that name (150,000+ inhabitants), most populous first."""

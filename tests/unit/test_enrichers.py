@@ -356,3 +356,33 @@ def test_wire_sentence_splitter(pool: SpacyPool, text: str, expected: list[str])
     body = parsed_text(doc)
     assert [body[a:b].strip() for a, b in sentences(doc) if body[a:b].strip()] == expected
     assert sentences(doc) == [(s.start_char, s.end_char) for s in doc.cache["spacy"].sents]
+
+
+def test_georgia_is_the_us_state_only_next_to_us_places() -> None:
+    gaz = get_gazetteer()
+    georgia = gaz.resolve("Georgia")
+    assert georgia == Resolution("GE", "country")
+
+    def read(*others: str) -> Resolution:
+        return gaz.in_context("Georgia", georgia, [(o, gaz.resolve(o)) for o in ("Georgia", *others)])
+
+    assert read("Alabama") == Resolution("US", "state")
+    assert read("Atlanta") == Resolution("US", "state")
+    assert read("Tbilisi") == georgia  # the capital of the country
+    assert read("Alabama", "Georgian") == georgia  # something else of the country
+    assert read("New York") == georgia  # a US city of another state says nothing
+    assert gaz.in_context("France", gaz.resolve("France"), [("Alabama", gaz.resolve("Alabama"))]).code == "FR"
+
+
+def test_storms_in_georgia_and_alabama_are_in_the_us(pool: SpacyPool) -> None:
+    article = make_article(
+        "Tornadoes tear through Georgia and Alabama",
+        "Tornadoes tore through Georgia and Alabama on Tuesday night, destroying homes and killing at least "
+        "four people, emergency officials said. In Georgia, the governor declared a state of emergency in "
+        "twelve counties, while Alabama sent National Guard troops to the worst-hit towns.",
+        id="georgia-us",
+    )
+    fields = enrich(pool, article)[0].fields
+    assert [c["code"] for c in fields["countries"]["value"]] == ["US"]
+    places = {e["name"]: e for e in fields["entities"]["places"]}
+    assert places["Georgia"]["country"] == "US"

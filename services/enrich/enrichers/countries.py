@@ -110,8 +110,11 @@ class CountriesEnricher:
     def _disambiguate_cities(self, mentions: list[Mention]) -> list[Mention]:
         """A city name shared by several countries goes to one the article names otherwise.
 
-        ("Valencia" in an article that mentions Spain is in Spain, not Venezuela.)
+        ("Valencia" in an article that mentions Spain is in Spain, not Venezuela; "Georgia" next to
+        "Alabama" is the US state: :meth:`~services.enrich.gazetteer.Gazetteer.in_context`.)
         """
+        places = [(surface, res) for res, _, surface in mentions]
+        mentions = [(self.gaz.in_context(surface, res, places), start, surface) for res, start, surface in mentions]
         context = {res.code for res, _, _ in mentions if res.kind != "city"}
         out = []
         for res, start, surface in mentions:

@@ -156,6 +156,7 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     _vote_person_types(mentions, gaz)
     people = _merge_people([m for m in mentions if m.type == "person"])
     others: dict[tuple[str, str], Entity] = {}
+    places = [(m.text, r) for m in mentions if m.type in ("place", "group") and (r := gaz.resolve(m.text))]
     for m in mentions:
         if m.type == "person":
             continue
@@ -167,6 +168,8 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
                 person.surfaces.append(m.text)
                 continue
         res = gaz.resolve(m.text) if m.type in ("place", "group") else None
+        if res is not None:
+            res = gaz.in_context(m.text, res, places)
         key = f"cc:{res.code}" if res and res.kind in ("country", "demonym") else fold(m.text)
         ent = others.get((m.type, key))
         if ent is None:
