@@ -31,6 +31,7 @@ Inference only: a pipeline with the fast layer must not be trained or saved.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -119,6 +120,7 @@ class FastTok2Vec:
         else:
             raise ValueError(f"gemm must be 'numpy' or 'blis', not {gemm!r}")
         self._weights_key: tuple[int, ...] = ()
+        self._lock = threading.Lock()  # the cache is shared: one forward pass at a time
         self._blocks: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.clear_cache()
 
@@ -207,7 +209,8 @@ class FastTok2Vec:
                 size = 0
             chunks[-1].append(doc)
             size += len(doc)
-        outs = [self._forward(c) for c in chunks]
+        with self._lock:
+            outs = [self._forward(c) for c in chunks]
         return outs[0] if len(outs) == 1 else np.concatenate(outs)
 
     def _forward(self, docs: Sequence[SpacyDoc]) -> np.ndarray:
