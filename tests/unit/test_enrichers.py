@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import spacy
 
 from services.enrich.enrichers.base import Doc
 from services.enrich.enrichers.category import load_lexicon
 from services.enrich.enrichers.countries import rank_countries
+from services.enrich.enrichers.entities import _org_core
 from services.enrich.enrichers.quotes import find_quoted_spans
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.enrichers.sentiment import label_of
@@ -386,3 +388,19 @@ def test_storms_in_georgia_and_alabama_are_in_the_us(pool: SpacyPool) -> None:
     assert [c["code"] for c in fields["countries"]["value"]] == ["US"]
     places = {e["name"]: e for e in fields["entities"]["places"]}
     assert places["Georgia"]["country"] == "US"
+
+
+@pytest.mark.parametrize(
+    ("name", "core"),
+    [
+        ("Museum of Natural Sciences in Buenos Aires", "Museum of Natural Sciences"),
+        ("Institute of Physics in Germany", "Institute of Physics"),
+        ("Bank of America", "Bank of America"),
+        ("Japan Meteorological Agency", "Japan Meteorological Agency"),  # a leading country is part of names
+        ("Women in Film", "Women in Film"),  # "in" not followed by a place
+    ],
+)
+def test_organisation_names_lose_a_trailing_place(name: str, core: str) -> None:
+    tokens = list(spacy.blank("en").make_doc(name))
+    kept = _org_core(tokens, get_gazetteer())
+    assert tokens[0].doc[kept[0].i : kept[-1].i + 1].text == core

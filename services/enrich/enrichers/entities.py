@@ -44,7 +44,7 @@ from dataclasses import field as dc_field
 from typing import Any, ClassVar
 
 from spacy.tokens import Doc as SpacyDoc
-from spacy.tokens import Span
+from spacy.tokens import Span, Token
 
 from ..gazetteer import Gazetteer, fold, get_gazetteer
 from ..nlp import ModelInfo, SpacyPool, doc_language
@@ -217,6 +217,8 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Mention |
         res = gaz.resolve(tokens[0].text)
         if res is not None and res.kind == "demonym":
             tokens.pop(0)
+    if etype == "organization":
+        tokens = _org_core(tokens, gaz)
     if not tokens:
         return None
     start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
@@ -240,6 +242,21 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Mention |
         elif etype == "misc":
             return None
     return _Mention(etype, text, start, end)
+
+
+def _org_core(tokens: list[Token], gaz: Gazetteer) -> list[Token]:
+    """An organisation's name without a place NER glued to its end.
+
+    "Museum of Natural Sciences in Buenos Aires" is "Museum of Natural Sciences": a trailing "in <place>"
+    the gazetteer knows. (A leading country stays: it is part of "Japan Meteorological Agency" and
+    "UK Health Security Agency", not only of "US Federal Reserve".)
+    """
+    for k in range(len(tokens) - 2, 1, -1):
+        if tokens[k].lower_ == "in":
+            place = gaz.resolve(" ".join(t.text for t in tokens[k + 1 :]), allow_inflection=False)
+            if place is not None and place.kind in ("country", "capital", "city", "state", "nation"):
+                return tokens[:k]
+    return tokens
 
 
 def _vote_person_types(mentions: list[_Mention], gaz: Gazetteer) -> None:
