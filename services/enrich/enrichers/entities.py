@@ -101,6 +101,8 @@ _PORTFOLIOS = frozenset(
 )
 # A capitalised name right after one of these nouns is an organisation, whatever NER said
 # ("news outlet Axios", "the broadcaster Sky").
+# Gazetteer kinds that make an ORG-tagged name a place (OntoNotes puts "Beijing said" in GPE too).
+_PLACE_KINDS = frozenset({"country", "capital", "city", "state", "nation"})
 _ORG_CUES = frozenset(
     """
     outlet newspaper broadcaster agency network channel website site daily weekly magazine company firm
@@ -237,7 +239,7 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Mention |
         if res is not None:
             if res.kind == "demonym":
                 etype = "group"
-            elif etype in ("person", "misc") or (etype == "organization" and res.kind == "country"):
+            elif etype in ("person", "misc") or (etype == "organization" and res.kind in _PLACE_KINDS):
                 etype = "place"
         elif etype == "misc":
             return None
@@ -254,7 +256,7 @@ def _org_core(tokens: list[Token], gaz: Gazetteer) -> list[Token]:
     for k in range(len(tokens) - 2, 1, -1):
         if tokens[k].lower_ == "in":
             place = gaz.resolve(" ".join(t.text for t in tokens[k + 1 :]), allow_inflection=False)
-            if place is not None and place.kind in ("country", "capital", "city", "state", "nation"):
+            if place is not None and place.kind in _PLACE_KINDS:
                 return tokens[:k]
     return tokens
 
