@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 import spacy
+from spacy.tokens import Span
 
 from services.enrich.enrichers.base import Doc
 from services.enrich.enrichers.category import load_lexicon
 from services.enrich.enrichers.countries import rank_countries
-from services.enrich.enrichers.entities import _org_core
+from services.enrich.enrichers.entities import _org_core, extract_entities
 from services.enrich.enrichers.quotes import find_quoted_spans
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.enrichers.sentiment import label_of
@@ -404,3 +405,14 @@ def test_organisation_names_lose_a_trailing_place(name: str, core: str) -> None:
     tokens = list(spacy.blank("en").make_doc(name))
     kept = _org_core(tokens, get_gazetteer())
     assert tokens[0].doc[kept[0].i : kept[-1].i + 1].text == core
+
+
+def test_a_place_glued_to_an_organisation_becomes_its_own_entity() -> None:
+    doc = spacy.blank("en")("Fossils went to the Museum of Natural Sciences in Buenos Aires, Copenhagen said.")
+    doc.ents = [Span(doc, 4, 11, "ORG"), Span(doc, 12, 13, "ORG")]  # the ORG spans NER gives
+    found = {(e.type, e.name, e.country) for e in extract_entities(doc)}
+    assert found == {
+        ("organization", "Museum of Natural Sciences", None),
+        ("place", "Buenos Aires", "AR"),
+        ("place", "Copenhagen", "DK"),  # an ORG the gazetteer knows as a capital
+    }

@@ -154,7 +154,7 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     """Merged entities of a parsed document, most mentioned first (ties: first seen first)."""
     gaz = gazetteer or get_gazetteer()
     determiners = _DETERMINERS.get(lang, frozenset())
-    mentions = [m for m in (_clean(ent, gaz, determiners) for ent in sdoc.ents) if m is not None]
+    mentions = [m for ent in sdoc.ents for m in _clean(ent, gaz, determiners)]
     _vote_person_types(mentions, gaz)
     people = _merge_people([m for m in mentions if m.type == "person"])
     others: dict[tuple[str, str], Entity] = {}
@@ -191,8 +191,34 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     return result
 
 
-def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Mention | None:
-    """A mention with article, possessive and titles stripped, retyped or dropped as noise."""
+def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> list[_Mention]:
+    """The entity as a mention with article, possessive and titles stripped, retyped or dropped as noise
+    (no mention); two when an organisation ends with a place (see :func:`_org_core`)."""
+    place = None
+    mention = _clean_one(ent, gaz, determiners)
+    if mention is not None and mention.type == "organization" and mention.end < ent.end_char:
+        place = _trailing_place(ent, mention, gaz)
+    return [m for m in (mention, place) if m is not None]
+
+
+def _trailing_place(ent: Span, org: _Mention, gaz: Gazetteer) -> _Mention | None:
+    """The place :func:`_org_core` cut from the end of an organisation, as its own mention."""
+    rest = [t for t in ent if t.idx >= org.end]
+    if not rest or rest[0].lower_ != "in":
+        return None
+    rest = rest[1:]
+    while rest and (rest[-1].text in _POSSESSIVES or rest[-1].is_punct or rest[-1].is_space):
+        rest.pop()
+    if not rest:
+        return None
+    text = ent.doc[rest[0].i : rest[-1].i + 1].text
+    res = gaz.resolve(text, allow_inflection=False)
+    if res is None or res.kind not in _PLACE_KINDS:
+        return None
+    return _Mention("place", text, rest[0].idx, rest[0].idx + len(text))
+
+
+def _clean_one(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Mention | None:
     etype = _TYPE_BY_LABEL.get(ent.label_)
     if etype is None:
         return None
