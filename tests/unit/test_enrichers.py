@@ -416,3 +416,10 @@ def test_a_place_glued_to_an_organisation_becomes_its_own_entity() -> None:
         ("place", "Buenos Aires", "AR"),
         ("place", "Copenhagen", "DK"),  # an ORG the gazetteer knows as a capital
     }
+
+
+def test_a_person_named_like_an_organisation_is_one() -> None:
+    doc = spacy.blank("en")("Indian Railways said Rupam Das, a driver, was safe.")
+    doc.ents = [Span(doc, 0, 2, "PERSON"), Span(doc, 3, 5, "PERSON")]  # NER's mistake on the first
+    found = {(e.type, e.name) for e in extract_entities(doc)}
+    assert found == {("organization", "Indian Railways"), ("person", "Rupam Das")}

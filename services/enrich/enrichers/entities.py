@@ -110,6 +110,14 @@ _ORG_CUES = frozenset(
     studio publisher insurer lender operator brand chain party union journal tabloid
     """.split()
 )
+# Last words that make a "person" an organisation ("Indian Railways", "Reform Party").
+_ORG_HEADS = frozenset(
+    """
+    railways railway airlines airline airways bank group association agency ministry council university
+    institute corporation corp inc ltd plc company party union committee commission authority foundation
+    federation league club museum hospital department services
+    """.split()
+)
 _STOP_INITIALS = frozenset({"of", "the", "and", "for", "de", "du", "des", "la", "le", "del", "y", "et", "&", "on"})
 
 
@@ -258,7 +266,10 @@ def _clean_one(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Menti
         return None
     if len(tokens) == 1 and tokens[0].lower_ in _PORTFOLIOS:
         return None
-    if etype == "person" and tokens[0].i > 0 and doc[tokens[0].i - 1].lower_ in _ORG_CUES:
+    if etype == "person" and (
+        (tokens[0].i > 0 and doc[tokens[0].i - 1].lower_ in _ORG_CUES)
+        or (len(tokens) >= 2 and tokens[-1].lower_.rstrip(".") in _ORG_HEADS)
+    ):
         etype = "organization"
     if etype in ("person", "misc", "organization", "place"):
         res = gaz.resolve(text, allow_inflection=etype == "person" and len(tokens) == 1)
