@@ -419,7 +419,7 @@ def test_a_place_glued_to_an_organisation_becomes_its_own_entity() -> None:
 
 
 def test_a_person_named_like_an_organisation_is_one() -> None:
-    doc = spacy.blank("en")("Indian Railways said Rupam Das, a driver, was safe.")
-    doc.ents = [Span(doc, 0, 2, "PERSON"), Span(doc, 3, 5, "PERSON")]  # NER's mistake on the first
-    found = {(e.type, e.name) for e in extract_entities(doc)}
-    assert found == {("organization", "Indian Railways"), ("person", "Rupam Das")}
+    doc = spacy.blank("en")("Indian Railways said Rupam Das, a driver, was safe, LSEG data showed.")
+    doc.ents = [Span(doc, 0, 2, "PERSON"), Span(doc, 3, 5, "PERSON"), Span(doc, 12, 13, "PERSON")]
+    found = {(e.type, e.name) for e in extract_entities(doc)}  # NER's mistakes: the first and the last
+    assert found == {("organization", "Indian Railways"), ("person", "Rupam Das"), ("organization", "LSEG")}

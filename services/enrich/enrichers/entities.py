@@ -269,6 +269,7 @@ def _clean_one(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Menti
     if etype == "person" and (
         (tokens[0].i > 0 and doc[tokens[0].i - 1].lower_ in _ORG_CUES)
         or (len(tokens) >= 2 and tokens[-1].lower_.rstrip(".") in _ORG_HEADS)
+        or (len(tokens) == 1 and tokens[0].is_upper and 2 <= len(tokens[0]) <= 6)  # "LSEG": initials, not a name
     ):
         etype = "organization"
     if etype in ("person", "misc", "organization", "place"):
