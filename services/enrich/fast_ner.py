@@ -110,7 +110,6 @@ class FastTok2Vec:
 
     def __init__(self, chain: Model, *, gemm: str = "numpy", cache_size: int = 100_000) -> None:
         self.layers = _Layers(chain)
-        self.original = chain
         self.cache_size = cache_size
         if gemm == "numpy":
             self._gemm: Callable[[np.ndarray, np.ndarray], np.ndarray] = lambda a, w: np.dot(a, w.T)

@@ -13,7 +13,7 @@ from spacy.tokens import Span
 from services.enrich.enrichers.base import Doc
 from services.enrich.enrichers.category import load_lexicon
 from services.enrich.enrichers.countries import rank_countries
-from services.enrich.enrichers.entities import _org_core, extract_entities
+from services.enrich.enrichers.entities import _split_org, extract_entities
 from services.enrich.enrichers.quotes import find_quoted_spans
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.enrichers.sentiment import label_of
@@ -403,7 +403,7 @@ def test_storms_in_georgia_and_alabama_are_in_the_us(pool: SpacyPool) -> None:
 )
 def test_organisation_names_lose_a_trailing_place(name: str, core: str) -> None:
     tokens = list(spacy.blank("en").make_doc(name))
-    kept = _org_core(tokens, get_gazetteer())
+    kept, _ = _split_org(tokens, get_gazetteer())
     assert tokens[0].doc[kept[0].i : kept[-1].i + 1].text == core
 
 

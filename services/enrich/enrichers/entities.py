@@ -99,10 +99,10 @@ _PORTFOLIOS = frozenset(
     labour labor agriculture environment culture security state treasury home cabinet war national
     """.split()
 )
-# A capitalised name right after one of these nouns is an organisation, whatever NER said
-# ("news outlet Axios", "the broadcaster Sky").
 # Gazetteer kinds that make an ORG-tagged name a place (OntoNotes puts "Beijing said" in GPE too).
 _PLACE_KINDS = frozenset({"country", "capital", "city", "state", "nation"})
+# A capitalised name right after one of these nouns is an organisation, whatever NER said
+# ("news outlet Axios", "the broadcaster Sky").
 _ORG_CUES = frozenset(
     """
     outlet newspaper broadcaster agency network channel website site daily weekly magazine company firm
@@ -201,35 +201,10 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
 
 def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> list[_Mention]:
     """The entity as a mention with article, possessive and titles stripped, retyped or dropped as noise
-    (no mention); two when an organisation ends with a place (see :func:`_org_core`)."""
-    place = None
-    mention = _clean_one(ent, gaz, determiners)
-    if mention is not None and mention.type == "organization" and mention.end < ent.end_char:
-        place = _trailing_place(ent, mention, gaz)
-    return [m for m in (mention, place) if m is not None]
-
-
-def _trailing_place(ent: Span, org: _Mention, gaz: Gazetteer) -> _Mention | None:
-    """The place :func:`_org_core` cut from the end of an organisation, as its own mention."""
-    rest = [t for t in ent if t.idx >= org.end]
-    if not rest or rest[0].lower_ != "in":
-        return None
-    rest = rest[1:]
-    while rest and (rest[-1].text in _POSSESSIVES or rest[-1].is_punct or rest[-1].is_space):
-        rest.pop()
-    if not rest:
-        return None
-    text = ent.doc[rest[0].i : rest[-1].i + 1].text
-    res = gaz.resolve(text, allow_inflection=False)
-    if res is None or res.kind not in _PLACE_KINDS:
-        return None
-    return _Mention("place", text, rest[0].idx, rest[0].idx + len(text))
-
-
-def _clean_one(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Mention | None:
+    (no mention); two when an organisation ends with a place (see :func:`_split_org`)."""
     etype = _TYPE_BY_LABEL.get(ent.label_)
     if etype is None:
-        return None
+        return []
     doc = ent.doc
     # A name wrapped in quotation marks is a title ("Anora", "Barbie"), not a person or company.
     if (
@@ -239,7 +214,7 @@ def _clean_one(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Menti
         and doc[ent.start - 1].text in _QUOTE_MARKS
         and doc[ent.end].text in _QUOTE_MARKS | {","}
     ):
-        return None
+        return []
     tokens = list(ent)
     while tokens and (tokens[0].lower_ in determiners or tokens[0].is_punct or tokens[0].is_space):
         tokens.pop(0)
@@ -253,19 +228,20 @@ def _clean_one(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Menti
         res = gaz.resolve(tokens[0].text)
         if res is not None and res.kind == "demonym":
             tokens.pop(0)
+    place: list[Token] = []
     if etype == "organization":
-        tokens = _org_core(tokens, gaz)
+        tokens, place = _split_org(tokens, gaz)
     if not tokens:
-        return None
+        return []
     start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
     text = doc[tokens[0].i : tokens[-1].i + 1].text  # not doc.text[...]: Doc.text re-joins every token
     for suffix in ("'s", "’s"):
         if text.endswith(suffix):
             text, end = text[: -len(suffix)], end - len(suffix)
     if "\n" in text or len(text) < 2 or not any(c.isupper() for c in text) or any(c.isdigit() for c in text):
-        return None
+        return []
     if len(tokens) == 1 and tokens[0].lower_ in _PORTFOLIOS:
-        return None
+        return []
     if etype == "person" and (
         (tokens[0].i > 0 and doc[tokens[0].i - 1].lower_ in _ORG_CUES)
         or (len(tokens) >= 2 and tokens[-1].lower_.rstrip(".") in _ORG_HEADS)
@@ -280,23 +256,27 @@ def _clean_one(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> _Menti
             elif etype in ("person", "misc") or (etype == "organization" and res.kind in _PLACE_KINDS):
                 etype = "place"
         elif etype == "misc":
-            return None
-    return _Mention(etype, text, start, end)
+            return []
+    mention = _Mention(etype, text, start, end)
+    if etype != "organization" or not place:
+        return [mention]
+    place_text = doc[place[0].i : place[-1].i + 1].text
+    return [mention, _Mention("place", place_text, place[0].idx, place[0].idx + len(place_text))]
 
 
-def _org_core(tokens: list[Token], gaz: Gazetteer) -> list[Token]:
-    """An organisation's name without a place NER glued to its end.
+def _split_org(tokens: list[Token], gaz: Gazetteer) -> tuple[list[Token], list[Token]]:
+    """An organisation's name and the place NER glued to its end (``[]`` when there is none).
 
-    "Museum of Natural Sciences in Buenos Aires" is "Museum of Natural Sciences": a trailing "in <place>"
-    the gazetteer knows. (A leading country stays: it is part of "Japan Meteorological Agency" and
-    "UK Health Security Agency", not only of "US Federal Reserve".)
+    "Museum of Natural Sciences in Buenos Aires" is "Museum of Natural Sciences" in "Buenos Aires": a
+    trailing "in <place>" the gazetteer knows. (A leading country stays: it is part of "Japan
+    Meteorological Agency" and "UK Health Security Agency", not only of "US Federal Reserve".)
     """
     for k in range(len(tokens) - 2, 1, -1):
         if tokens[k].lower_ == "in":
             place = gaz.resolve(" ".join(t.text for t in tokens[k + 1 :]), allow_inflection=False)
             if place is not None and place.kind in _PLACE_KINDS:
-                return tokens[:k]
-    return tokens
+                return tokens[:k], tokens[k + 1 :]
+    return tokens, []
 
 
 def _vote_person_types(mentions: list[_Mention], gaz: Gazetteer) -> None:
