@@ -112,18 +112,11 @@ class Gazetteer:
             name: set() for name in state_names.values() if name in tables["country"]
         }
         aliases = yaml.safe_load(_DATA.read_text(encoding="utf-8"))
-        for code, names in aliases["short"].items():
-            for name in names:
-                add("country", name, code)
-        for code, names in aliases["nation"].items():
-            for name in names:
-                add("nation", name, code)
-        for code, names in aliases["institution"].items():
-            for name in names:
-                add("institution", name, code)
-        for code, names in aliases["demonym"].items():
-            for name in names:
-                add("demonym", name, code)
+        for section, kind in (("short", "country"), ("nation", "nation"), ("institution", "institution"),
+                              ("demonym", "demonym")):  # fmt: skip
+            for code, names in aliases[section].items():
+                for name in names:
+                    add(kind, name, code)
         cities: dict[str, dict[str, int]] = {}
         for city in gc.get_cities().values():
             pop = int(city.get("population") or 0)
