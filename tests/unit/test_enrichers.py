@@ -192,6 +192,22 @@ def test_french_uses_the_french_model_and_no_english_sentiment(pool: SpacyPool) 
     assert {"FR", "DE"} <= {c["code"] for c in fields["countries"]["value"]}
 
 
+def test_language_is_read_from_the_start_of_the_article() -> None:
+    from services.enrich.enrichers.language import SAMPLE_CHARS, LanguageEnricher, language_sample
+
+    words = "Le gouvernement a présenté mardi son projet de budget pour l'année prochaine. " * 30
+    sample = language_sample(words)
+    assert len(sample) <= SAMPLE_CHARS and words.startswith(sample) and words[len(sample)] == " "
+    assert language_sample("short text") == "short text"
+    assert language_sample("x" * 3000) == "x" * SAMPLE_CHARS  # no space: a hard cut
+    # a French story with a long English appendix is French; the appendix alone is English
+    appendix = "The government presented its draft budget for next year on Tuesday in Paris, officials said. " * 60
+    mixed = make_article("Le budget présenté à Paris", words[:900] + "\n\n" + appendix, id="mixed")
+    english = make_article("Budget", appendix, id="en-appendix")
+    got = LanguageEnricher().enrich([Doc(article=mixed), Doc(article=english)])
+    assert [g["language"]["code"] for g in got] == ["fr", "en"]
+
+
 def test_spanish_without_a_model_says_so(pool: SpacyPool) -> None:
     fields = enrich(pool, SPANISH)[0].fields
     assert fields["language"]["code"] == "es"
