@@ -439,3 +439,16 @@ def test_a_person_named_like_an_organisation_is_one() -> None:
     doc.ents = [Span(doc, 0, 2, "PERSON"), Span(doc, 3, 5, "PERSON"), Span(doc, 12, 13, "PERSON")]
     found = {(e.type, e.name) for e in extract_entities(doc)}  # NER's mistakes: the first and the last
     assert found == {("organization", "Indian Railways"), ("person", "Rupam Das"), ("organization", "LSEG")}
+
+
+def test_a_name_in_quotation_marks_is_a_title_but_a_name_after_a_quote_is_not() -> None:
+    doc = spacy.blank("en")(
+        '"It is a milestone," Hartmut Neven, founder of the lab, wrote. Critics praised "Anora", and “Barbie” too.'
+    )
+    names = {t.text: t.i for t in doc}
+    doc.ents = [
+        Span(doc, names["Hartmut"], names["Neven"] + 1, "PERSON"),  # after the quote's closing mark
+        Span(doc, names["Anora"], names["Anora"] + 1, "PERSON"),  # a film title, marks hugging it
+        Span(doc, names["Barbie"], names["Barbie"] + 1, "PERSON"),
+    ]
+    assert {(e.type, e.name) for e in extract_entities(doc)} == {("person", "Hartmut Neven")}

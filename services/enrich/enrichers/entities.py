@@ -206,13 +206,16 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> list[_Ment
     if etype is None:
         return []
     doc = ent.doc
-    # A name wrapped in quotation marks is a title ("Anora", "Barbie"), not a person or company.
+    # A name wrapped in quotation marks is a title ("Anora", "Barbie"), not a person or company. The marks
+    # hug the name: in `...," Hartmut Neven, founder of ...` the mark before the name closes a quote.
     if (
         etype in ("person", "organization")
         and ent.start > 0
         and ent.end < len(doc)
         and doc[ent.start - 1].text in _QUOTE_MARKS
+        and not doc[ent.start - 1].whitespace_
         and doc[ent.end].text in _QUOTE_MARKS | {","}
+        and not doc[ent.end - 1].whitespace_
     ):
         return []
     tokens = list(ent)
