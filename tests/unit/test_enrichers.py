@@ -452,3 +452,55 @@ def test_a_name_in_quotation_marks_is_a_title_but_a_name_after_a_quote_is_not() 
         Span(doc, names["Barbie"], names["Barbie"] + 1, "PERSON"),
     ]
     assert {(e.type, e.name) for e in extract_entities(doc)} == {("person", "Hartmut Neven")}
+
+
+def _speakers(lang: str, text: str, people: list[str], orgs: list[str] = ()) -> dict[str, str | None]:
+    """Quote opening word -> speaker, with NER's spans given by hand (person and organisation names)."""
+    from services.enrich.enrichers.quotes import extract_quotes
+
+    nlp = spacy.blank(lang)
+    nlp.add_pipe("newsflow_sentences")
+    doc = nlp(text)
+    spans = []
+    for label, names in (("PERSON", people), ("ORG", orgs)):
+        for name in names:
+            at = 0
+            while (start := text.find(name, at)) >= 0:
+                span = doc.char_span(start, start + len(name), label)
+                if not any(s.start < span.end and span.start < s.end for s in spans):  # "Kroos" in "Toni Kroos"
+                    spans.append(span)
+                at = start + len(name)
+    doc.ents = sorted(spans, key=lambda s: s.start)
+    starts = [s.start_char for s in doc.sents]
+    quotes = extract_quotes(text, starts, extract_entities(doc), [])
+    return {q.text.split()[0]: q.speaker.name if q.speaker else None for q in quotes}
+
+
+def test_a_role_next_to_the_verb_points_back_to_the_person_named_before() -> None:
+    text = (
+        'Toni Kroos was substituted to an ovation. "Nothing could be better tonight," the German midfielder said.\n\n'
+        'Carlo Ancelotti praised him. "Toni is unique in football," the coach said. '
+        'The Italian said: "We will miss him badly."\n\n'
+        'Kroos left early. "Training resumes on Monday," a club spokesman said.\n\n'
+        'Kroos smiled. "The squad needs rest now," the club spokesman said.'
+    )
+    got = _speakers("en", text, ["Toni Kroos", "Carlo Ancelotti", "Kroos"])
+    assert got == {
+        "Nothing": "Toni Kroos",  # "the German midfielder": a demonym and a role
+        "Toni": "Carlo Ancelotti",
+        "We": "Carlo Ancelotti",  # a description before the quote
+        "Training": None,  # indefinite: someone not named
+        "The": None,  # a spokesman is not one of the roles: he speaks for the club
+    }
+
+
+def test_a_name_in_the_complement_of_a_role_is_not_the_speaker() -> None:
+    text = (
+        "Jonas Vingegaard a fini deuxième. « Il y a quelques mois, je ne savais rien », a confié le coureur "
+        "de Visma-Lease.\n\n"
+        "« La demande reste très forte ici », a déclaré le président exécutif Guillaume Faury.\n\n"
+        "Le Tour a été long. « Une édition vraiment exceptionnelle », a estimé le directeur du Tour, Christian "
+        "Prudhomme."
+    )
+    got = _speakers("fr", text, ["Jonas Vingegaard", "Guillaume Faury", "Christian Prudhomme"], ["Visma-Lease"])
+    assert got == {"Il": "Jonas Vingegaard", "La": "Guillaume Faury", "Une": "Christian Prudhomme"}

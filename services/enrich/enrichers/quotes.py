@@ -18,24 +18,32 @@ The speaker is looked for in this order:
    added: "..."``.
 3. A pronoun (he/she/il/elle/él/ella) next to the verb: the last person
    named in the 400 characters before the quote, else the previous quote's
-   speaker.
+   speaker. A definite description of a role next to the verb instead of a
+   name (``"...," the German midfielder said``, ``», a confié le coureur de
+   Visma-Lease a Bike``): the last person named in the paragraph before the
+   quote. The role nouns are in ``data/speaker_roles.yaml`` (a capitalised
+   demonym counts: "the Serb"); spokespeople are not roles, so ``"...," the
+   ministry spokesman said`` does not point back to anyone.
 4. No attribution: the speaker of another quote in the same paragraph, or of
    the previous paragraph's last quote when the paragraph is only the quote.
 
 Names come from the merged entities, so "Kirby" is reported as "John Kirby".
 ``resolution`` says which rule gave the speaker (``entity``, ``pronoun``,
-``paragraph``, ``continuation``); ``speaker`` is null when none applies.
+``description``, ``paragraph``, ``continuation``); ``speaker`` is null when none applies.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import regex
+import yaml
 
-from ..gazetteer import fold
+from ..gazetteer import fold, get_gazetteer
 from ..nlp import ModelInfo, SpacyPool, doc_language, parsed_text
 from ..nlp import sentences as sentences_of
 from .base import Doc, field, unavailable
@@ -73,6 +81,11 @@ _PRONOUN = regex.compile(r"(?<![\p{L}])(he|she|il|elle|él|ella)(?![\p{L}])", re
 _PRONOUN_REACH = 400
 _CAPITALISED = regex.compile(r"\p{Lu}[\p{L}\-'’]+")
 _TITLE_LABELS = frozenset({"WORK_OF_ART", "EVENT", "PRODUCT", "LAW"})
+_ROLES_FILE = Path(__file__).resolve().parent.parent / "data" / "speaker_roles.yaml"
+_DEFINITE = frozenset({"the", "le", "la", "l'", "el"})
+_WORD = regex.compile(r"[\p{L}\p{N}](?:[\p{L}\p{N}\-'’]*[\p{L}\p{N}])?")
+_ROLE_REACH = 4  # words between the determiner and the role noun, at most
+_COMPLEMENT = frozenset({"of", "for", "at", "de", "du", "des", "d'", "d’", "del"})
 
 
 @dataclass
@@ -208,7 +221,18 @@ def _attribute(
         # nearest to the verb: the last one before it, else the first one after it
         pre = [x for x in who if x[1] <= verb_s]
         post = [x for x in who if x[0] >= verb_e]
-        pick = _best(pre[::-1] + post) or _named_in(text[close_at : min(verb_e + 40, nxt)], names)
+        role_after = _role_after(text[verb_e:nxt])
+        named_end = min(verb_e + 40, nxt)
+        if role_after is not None:  # "a confié le coureur de Visma-Lease": a name in the complement is not the
+            complement = verb_e + role_after  # speaker; one in apposition after a comma is
+            post = [x for x in post if x[0] < complement or "," in text[complement : x[0]]]
+            named_end = min(named_end, complement)
+        pick = _best(pre[::-1] + post) or _named_in(text[close_at:named_end], names)
+        if (pick is None or pick.type != "person") and (role_after is not None or _role_before(text[close_at:verb_s])):
+            ref = _last_person_in_paragraph(open_at, text, mentions)
+            if ref is not None:
+                q.speaker, q.verb, q.resolution = ref, m.group(1), "description"
+                return
         if pick is not None:
             q.speaker, q.verb, q.resolution = pick, m.group(1), "entity"
             return
@@ -225,6 +249,11 @@ def _attribute(
         verb_s = sent_start + m.start()
         who = [x for x in mentions if sent_start <= x[0] and x[1] <= verb_s]
         pick = _best(who[::-1]) or _named_in(text[sent_start:verb_s], names)
+        if pick is None and _role_before(window[: m.start()]):
+            ref = _last_person_in_paragraph(open_at, text, mentions)
+            if ref is not None:
+                q.speaker, q.verb, q.resolution = ref, m.group(1), "description"
+                return
         if pick is not None:
             q.speaker, q.verb, q.resolution = pick, m.group(1), "entity"
             return
@@ -236,6 +265,70 @@ def _attribute(
 def _last_person_before(pos: int, text: str, mentions: list[tuple[int, int, Entity]]) -> Entity | None:
     """The person named last in the ``_PRONOUN_REACH`` characters before ``pos``."""
     before = [x for x in mentions if pos - _PRONOUN_REACH <= x[0] and x[1] <= pos and x[2].type == "person"]
+    return before[-1][2] if before else None
+
+
+@functools.cache
+def _roles() -> frozenset[str]:
+    """Folded role nouns of every language in ``data/speaker_roles.yaml``."""
+    data = yaml.safe_load(_ROLES_FILE.read_text(encoding="utf-8"))
+    return frozenset(fold(word) for words in data.values() for word in words.split())
+
+
+def _words(window: str) -> list[tuple[str, int]]:
+    """The words of ``window`` and their offsets, an elided article split off ("l'entraîneur": "l'", "entraîneur")."""
+    out = []
+    for m in _WORD.finditer(window):
+        w = m.group(0)
+        elided = w[:2].lower().replace("’", "'")
+        if elided in ("l'", "d'") and len(w) > 2:
+            out += [(elided, m.start()), (w[2:], m.start() + 2)]
+        else:
+            out.append((w, m.start()))
+    return out
+
+
+def _is_role(word: str) -> bool:
+    if fold(word) in _roles():
+        return True
+    if not word[:1].isupper():
+        return False
+    res = get_gazetteer().resolve(word)
+    return res is not None and res.kind == "demonym"
+
+
+def _role_before(window: str) -> bool:
+    """``window`` (the words before a speech verb) is only a definite description ending with a role noun:
+    "the German midfielder", "the 37-year-old Serb". A capitalised word other than a demonym is a name, not
+    a description, and makes this False."""
+    words = [w for w, _ in _words(window)]
+    if not 2 <= len(words) <= _ROLE_REACH + 1 or words[0].lower() not in _DEFINITE or not _is_role(words[-1]):
+        return False
+    return all(not w[:1].isupper() or _is_role(w) for w in words[1:])
+
+
+def _role_after(window: str) -> int | None:
+    """If ``window`` (the text after a speech verb) opens with a definite description of a role ("le coureur
+    de Visma-Lease a Bike", "le président exécutif Guillaume Faury"), the offset where its complement
+    starts ("de Visma-Lease a Bike": a name in there is not the speaker), or ``len(window)`` when it has
+    none; None when it is no such description."""
+    words = _words(window)
+    if not words or words[0][0].lower() not in _DEFINITE:
+        return None
+    for i, (w, _) in enumerate(words[1 : _ROLE_REACH + 1], start=1):
+        if _is_role(w):
+            after = next((at for x, at in words[i + 1 :] if x.lower() in _COMPLEMENT), len(window))
+            comma = window.find(",")
+            return after if comma < 0 or after < comma else len(window)
+        if w[:1].isupper():
+            return None
+    return None
+
+
+def _last_person_in_paragraph(pos: int, text: str, mentions: list[tuple[int, int, Entity]]) -> Entity | None:
+    """The person named last before ``pos`` in its paragraph."""
+    para_start = text.rfind("\n", 0, pos) + 1
+    before = [x for x in mentions if para_start <= x[0] and x[1] <= pos and x[2].type == "person"]
     return before[-1][2] if before else None
 
 
