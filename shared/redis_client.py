@@ -6,7 +6,7 @@ from redis.asyncio import Redis
 
 from .settings import Settings
 
-__all__ = ["make_redis"]
+__all__ = ["delete_namespace", "make_redis"]
 
 
 def make_redis(settings: Settings) -> Redis:
@@ -20,3 +20,11 @@ def make_redis(settings: Settings) -> Redis:
         health_check_interval=30,
         decode_responses=False,
     )
+
+
+async def delete_namespace(client: Redis, namespace: str) -> int:
+    """Delete every key under ``namespace:`` (a test run's, a benchmark's); the number deleted."""
+    keys = [k async for k in client.scan_iter(match=f"{namespace}:*", count=1000)]
+    if keys:
+        await client.delete(*keys)
+    return len(keys)

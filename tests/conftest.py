@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 from shared.embedded import free_port, port_open, start_redis, start_tansu, stop
 from shared.kafka import ensure_topics
+from shared.redis_client import delete_namespace
 from shared.settings import Settings, Topics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,9 +114,7 @@ async def settings(settings_factory) -> AsyncIterator[Settings]:  # type: ignore
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
     client = Redis.from_url(settings.redis_url)
     yield client
-    keys = [k async for k in client.scan_iter(match=f"{settings.redis_namespace}:*", count=1000)]
-    if keys:
-        await client.delete(*keys)
+    await delete_namespace(client, settings.redis_namespace)
     await client.aclose()
 
 

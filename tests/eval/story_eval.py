@@ -36,8 +36,9 @@ from services.enrich.enrichers.base import Enricher
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.stories import StoryIndex
 from shared.models import Article, Origin
+from shared.redis_client import delete_namespace
 from shared.settings import Settings
-from tests.eval.enrich_eval import load_eval_set, run
+from tests.eval.enrich_eval import Counts, load_eval_set, run
 
 __all__ = ["STORY_DIR", "PairScores", "StoryItem", "assign", "load_story_set", "score_pairs"]
 
@@ -54,26 +55,10 @@ class StoryItem:
 
 
 @dataclass
-class PairScores:
-    """Pairwise precision / recall of a story assignment, with the wrong pairs."""
+class PairScores(Counts):
+    """Pairwise true/false positives and false negatives of a story assignment, with the wrong pairs."""
 
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
     errors: list[str] = dc_field(default_factory=list)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     def summary(self) -> str:
         return (
@@ -155,9 +140,7 @@ async def _sweep(redis_url: str, thresholds: list[float]) -> None:
             try:
                 s = score_pairs(items, await assign(items, redis, settings, enrichers))
             finally:
-                keys = [k async for k in redis.scan_iter(match=f"{ns}:*", count=1000)]
-                if keys:
-                    await redis.delete(*keys)
+                await delete_namespace(redis, ns)
             print(f"threshold {threshold:.2f}: {s.summary()}")
             for line in s.errors:
                 print("   ", line)

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from services.ingest.dedup import DedupStore, MemoryDedupStore, NearParams, RedisDedupStore
 from services.ingest.minhash import DEFAULT_PARAMS, min_equal_slots
+from shared.redis_client import delete_namespace
 from tests.eval.neardup import EvalResult, evaluate
 
 PRECISION_FLOOR = 0.99  # measured 1.000: two false positives (112/114 = 0.982) fail
@@ -33,9 +34,7 @@ async def redis_store(redis_url: str) -> AsyncIterator[DedupStore]:
     try:
         yield RedisDedupStore(client, namespace=ns, ttl_s=WINDOW_S, near=NEAR)
     finally:
-        keys = [k async for k in client.scan_iter(match=f"{ns}:*", count=1000)]
-        if keys:
-            await client.delete(*keys)
+        await delete_namespace(client, ns)
         await client.aclose()
 
 

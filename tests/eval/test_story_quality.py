@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from shared.redis_client import delete_namespace
 from shared.settings import Settings
 from tests.eval.story_eval import PairScores, assign, load_story_set, score_pairs
 
@@ -35,9 +36,7 @@ async def scores(redis_url: str) -> AsyncIterator[PairScores]:
             print("  ", line)
         yield s
     finally:
-        keys = [k async for k in redis.scan_iter(match=f"{settings.redis_namespace}:*", count=1000)]
-        if keys:
-            await redis.delete(*keys)
+        await delete_namespace(redis, settings.redis_namespace)
         await redis.aclose()
 
 

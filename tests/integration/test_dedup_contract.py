@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from services.ingest.dedup import DedupDecision, DedupItem, DedupStore, MemoryDedupStore, NearParams, RedisDedupStore
 from services.ingest.fingerprint import content_hash, url_hash
 from services.ingest.minhash import DEFAULT_PARAMS, bands, estimate_similarity, min_equal_slots, signature
+from shared.redis_client import delete_namespace
 from tests.eval.neardup import Case, load_cases
 
 pytestmark = pytest.mark.integration
@@ -322,9 +323,7 @@ async def _race(
             out.append((da, db))
         return out
     finally:
-        keys = [k async for k in ra.scan_iter(match=f"{ns}:*", count=1000)]
-        if keys:
-            await ra.delete(*keys)
+        await delete_namespace(ra, ns)
         await ra.aclose()
         await rb.aclose()
 
@@ -368,9 +367,7 @@ async def test_two_replicas_racing_with_whole_batches_pass_one_copy_per_story(re
                 (dropped,) = [d for d in ds if not d.passes]
                 assert (dropped.kind, dropped.duplicate_of) == ("near", passed[0].article_id)
     finally:
-        keys = [k async for k in ra.scan_iter(match=f"{ns}:*", count=1000)]
-        if keys:
-            await ra.delete(*keys)
+        await delete_namespace(ra, ns)
         await ra.aclose()
         await rb.aclose()
 

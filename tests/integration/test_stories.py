@@ -15,6 +15,7 @@ from services.enrich.enrichers.base import Doc
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.stories import StoryIndex, story_id_for
 from shared.models import Article, Origin
+from shared.redis_client import delete_namespace
 from shared.settings import Settings
 from tests.eval.enrich_eval import load_eval_set
 from tests.unit.test_enrichers import sample_article
@@ -49,9 +50,7 @@ async def settings(redis_url: str, redis: Redis) -> AsyncIterator[Settings]:
     """Settings with a namespace of their own; every key under it is deleted afterwards."""
     s = Settings(redis_url=redis_url, redis_namespace=f"nftest:stories:{uuid.uuid4().hex[:10]}")
     yield s
-    keys = [k async for k in redis.scan_iter(match=f"{s.redis_namespace}:*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
+    await delete_namespace(redis, s.redis_namespace)
 
 
 def article(id: str, when: datetime = T0, title: str = "t", body: str = "b") -> Article:
