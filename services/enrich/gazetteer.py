@@ -46,7 +46,7 @@ KIND_WEIGHTS: dict[str, float] = {
 }
 _CITY_MIN_POPULATION = 150_000
 _ALTNAME_MIN_POPULATION = 500_000
-_ARTICLES = regex.compile(r"^(?:the|le|la|les|l'|el|los|las|lo)\s*", regex.IGNORECASE)
+_ARTICLES = regex.compile(r"^(?:(?:the|le|la|les|el|los|las|lo)\s+|l')", regex.IGNORECASE)  # a word: not "Lebanon"
 _POSSESSIVE = regex.compile(r"(?:'s|')$")
 _LATIN = regex.compile(r"^[\p{Latin}\s'\-]+$")
 # Endings tried, longest first, when a demonym or a plural is not found as is.

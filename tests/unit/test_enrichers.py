@@ -257,6 +257,10 @@ def test_fold_strips_case_accents_articles_and_possessives() -> None:
     assert fold("The United States’") == "united states"
     assert fold("l'Élysée") == "elysee"
     assert fold("NBC's") == "nbc"
+    # an article is a word of its own: the start of "Lebanon" or "lowers" is not one
+    assert [fold(w) for w in ("Lebanon", "Laos", "lowers deposit rate", "elections", "Thelma")] == [
+        "lebanon", "laos", "lowers deposit rate", "elections", "thelma"
+    ]  # fmt: skip
 
 
 def test_rank_countries_weights_headline_and_lead() -> None:
