@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     keywords_top_n: int = Field(default=10, ge=1)
     story_window_s: int = Field(default=72 * 3600, ge=1)  # articles this close in time can share a story
     story_ttl_s: int = Field(default=7 * 24 * 3600, ge=1)  # how long story state is kept in Redis
-    story_threshold: float = Field(default=0.3, gt=0.0, le=1.0)  # similarity to join an existing story
+    story_threshold: float = Field(default=0.2, gt=0.0, le=1.0)  # similarity to join an existing story
 
     # --- publish -------------------------------------------------------------
     routing_file: Path | None = None  # None: the rules shipped in services/publish/routing.yaml

@@ -351,14 +351,19 @@ def test_story_features_from_fields() -> None:
             "places": [{"name": "Israel", "mentions": 9, "country": "IL"}, {"name": "Tehran", "mentions": 1}],
         },
         "countries": {"value": [{"code": "IL", "name": "Israel"}]},
-        "keywords": {"value": [{"text": "war cabinet", "score": 1.0}, {"text": "White House", "score": 0.9}]},
+        "keywords": {
+            "value": [{"text": "war cabinet"}, {"text": "Tehran"}, {"text": "the 300 drones"}],
+            "language": "en",
+        },
     }
     assert story_features(doc) == {
         "e:john kirby": 3.0,
         "e:white house": 2.0,
-        "e:tehran": 1.5,
+        "e:tehran": 1.5,  # Israel is a country: counted once, as c:IL
         "c:IL": 1.0,
-        "k:war cabinet": 1.0,
+        "w:war": 0.5,  # key phrases word by word: outlets share words more than whole phrases
+        "w:cabinet": 0.5,
+        "w:drones": 0.5,  # not "the" (a stopword), "300" (a number) or "tehran" (an entity)
     }
     assert story_id_for("a1") == story_id_for("a1") != story_id_for("a2")
 
