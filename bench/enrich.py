@@ -1,6 +1,6 @@
 """Enrich throughput per worker next to the naive composition of the same libraries, in one run.
 
-    python -m bench.enrich [--articles 200] [--rounds 3] [--keywords]
+    python -m bench.enrich [--articles 200] [--rounds 3] [--keywords] [--libraries]
 
 Both sides run over the hand-labelled evaluation articles (tests/eval/enrich) repeated to
 ``--articles``, each in its own child process (so peak RSS is per side), one core each, models
@@ -18,7 +18,8 @@ of the per-round ratios, with its range.
 Entity quality (people / organisations / places F1 on the labelled set) is printed for both, so
 the speed-up is read at equal or better quality. ``--keywords`` also compares the keyword
 extractors (yake-rust, python yake, spaCy noun chunks) for speed and recall of the labelled key
-phrases.
+phrases. ``--libraries`` times the libraries' own calls alone (spaCy NER, yake-rust, VADER,
+py3langid) on the English articles: the floor under newsflow's enrich time.
 """
 
 from __future__ import annotations
@@ -213,6 +214,43 @@ def run_keywords() -> list[tuple[str, float, float]]:
     return out
 
 
+def run_library_floor() -> list[tuple[str, float]]:
+    """(library call, ms per English eval article, best of 7): what the enrich fields cost before any
+    newsflow code runs. Their sum against a tenth of the naive time says whether 10x is reachable."""
+    import yake_rust
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from threadpoolctl import threadpool_limits
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from services.enrich.enrichers.language import language_sample
+    from services.enrich.nlp import SpacyPool
+    from shared.settings import Settings
+
+    items, _ = _articles(1)
+    texts = [f"{i.article.title}\n\n{i.article.body}" for i in items if i.language == "en"] * 10
+    nlp, _ = SpacyPool(Settings()).get("en")
+    sentences = [[s.text for s in d.sents] for d in nlp.pipe(texts, batch_size=32)]
+    yake = yake_rust.Yake(language="en", ngrams=3)
+    langid = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    vader = SentimentIntensityAnalyzer()
+
+    def best_ms(fn: Any) -> float:
+        runs = []
+        for _ in range(7):
+            start = time.perf_counter()
+            fn()
+            runs.append(time.perf_counter() - start)
+        return min(runs) * 1000 / len(texts)
+
+    with threadpool_limits(1):
+        return [
+            ("spaCy NER (newsflow's pipeline)", best_ms(lambda: list(nlp.pipe(texts, batch_size=32)))),
+            ("yake-rust", best_ms(lambda: [yake.get_n_best(t, n=30) for t in texts])),
+            ("VADER per sentence", best_ms(lambda: [[vader.polarity_scores(s) for s in ss] for ss in sentences])),
+            ("py3langid", best_ms(lambda: [langid.classify(language_sample(t)) for t in texts])),
+        ]
+
+
 def _in_child(fn: Any, *args: Any) -> Any:
     with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
         return pool.submit(fn, *args).result()
@@ -229,6 +267,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="timed passes per side, taken in turns")
     parser.add_argument("--keywords", action="store_true", help="also compare keyword extractors")
+    parser.add_argument("--libraries", action="store_true", help="also time the libraries' own calls alone")
     args = parser.parse_args()
     spawn = mp.get_context("spawn")
     runs: dict[str, list[dict[str, Any]]] = {"naive": [], "newsflow": []}
@@ -257,6 +296,13 @@ def main() -> None:
         print(f"\n{name}, ms per article by stage, median round (total {1000 / r['rate']:.1f})")
         for stage, ms in sorted(r["stages"].items(), key=lambda kv: -kv[1]):
             print(f"  {stage:<34}{ms:>8.2f}")
+    if args.libraries:
+        floor = _in_child(run_library_floor)
+        total = sum(ms for _, ms in floor)
+        print(f"\nlibraries alone, ms per English article (best of 7; no newsflow code): {total:.1f}, against "
+              f"{100 / naive['rate']:.1f} for 10x the naive side")  # fmt: skip
+        for name, ms in floor:
+            print(f"  {name:<34}{ms:>8.2f}")
     if args.keywords:
         print(f"\n{'keyword extractor':<22}{'ms/article':>11}{'key-phrase recall':>19}")
         for name, ms, recall in _in_child(run_keywords):
