@@ -60,6 +60,13 @@ def _articles(n: int) -> tuple[list[Any], list[Any]]:
     return items, [items[i % len(items)].article for i in range(n)]
 
 
+def _text(article: Any) -> str:
+    """Headline and body, as every enricher reads them (:attr:`Doc.text`)."""
+    from services.enrich.enrichers.base import Doc
+
+    return Doc(article=article).text
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -80,7 +87,7 @@ def _naive_side() -> tuple[Any, dict[str, Any]]:
     stages: dict[str, float] = defaultdict(float)
 
     def one(article: Any) -> dict[str, Any]:
-        text = f"{article.title}\n\n{article.body}"
+        text = _text(article)
         lang = article.language or "en"
         t0 = time.perf_counter()
         doc = nlps.get(lang, nlps["en"])(text)
@@ -125,8 +132,8 @@ def run_naive(n: int) -> dict[str, Any]:
 
 
 @functools.cache
-def _newsflow_side() -> tuple[Any, list[Any], dict[str, float]]:
-    """(spaCy pool, enrichers, F1 per entity kind), models loaded, quality scored once."""
+def _newsflow_side() -> tuple[Any, list[Any], int, dict[str, float]]:
+    """(spaCy pool, enrichers, batch size, F1 per entity kind), models loaded, quality scored once."""
     from services.enrich.enrichers.registry import default_enrichers
     from services.enrich.nlp import SpacyPool
     from shared.settings import Settings
@@ -137,19 +144,18 @@ def _newsflow_side() -> tuple[Any, list[Any], dict[str, float]]:
     pool = SpacyPool(settings)
     enrichers = default_enrichers(settings, pool=pool)
     quality = score(run(enrichers, [i.article for i in items], settings.enrich_batch_size), items)  # also the warm-up
-    return pool, enrichers, {k: quality.overall[k].f1 for k in _NAIVE_TYPES.values()}
+    f1 = {k: quality.overall[k].f1 for k in _NAIVE_TYPES.values()}
+    return pool, enrichers, settings.enrich_batch_size, f1
 
 
 def run_newsflow(n: int) -> dict[str, Any]:
     """One timed pass of newsflow's enrichers, batched, NER-only spaCy, shared parse; time per stage."""
     from services.enrich.enrichers.base import Doc
-    from shared.settings import Settings
 
-    pool, enrichers, f1 = _newsflow_side()
+    pool, enrichers, size, f1 = _newsflow_side()
     _, articles = _articles(n)
     stages: dict[str, float] = defaultdict(float)
     docs = [Doc(article=a) for a in articles]
-    size = Settings().enrich_batch_size
     start = time.perf_counter()
     for i in range(0, n, size):
         batch = docs[i : i + size]
@@ -174,7 +180,7 @@ def run_keywords() -> list[tuple[str, float, float]]:
     from services.enrich.gazetteer import fold
 
     items, _ = _articles(1)
-    texts = [(f"{i.article.title}\n\n{i.article.body}", i.language, i.expected.get("keyphrases") or []) for i in items]
+    texts = [(_text(i.article), i.language, i.expected.get("keyphrases") or []) for i in items]
     nlps = {lang: _load_full(lang) for lang in _MODELS}
 
     def chunks(text: str, lang: str) -> list[str]:
@@ -227,7 +233,7 @@ def run_library_floor() -> list[tuple[str, float]]:
     from shared.settings import Settings
 
     items, _ = _articles(1)
-    texts = [f"{i.article.title}\n\n{i.article.body}" for i in items if i.language == "en"] * 10
+    texts = [_text(i.article) for i in items if i.language == "en"] * 10
     nlp, _ = SpacyPool(Settings()).get("en")
     sentences = [[s.text for s in d.sents] for d in nlp.pipe(texts, batch_size=32)]
     yake = yake_rust.Yake(language="en", ngrams=3)
