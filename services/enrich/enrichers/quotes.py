@@ -85,7 +85,7 @@ _ROLES_FILE = Path(__file__).resolve().parent.parent / "data" / "speaker_roles.y
 _DEFINITE = frozenset({"the", "le", "la", "l'", "el"})
 _WORD = regex.compile(r"[\p{L}\p{N}](?:[\p{L}\p{N}\-'’]*[\p{L}\p{N}])?")
 _ROLE_REACH = 4  # words between the determiner and the role noun, at most
-_COMPLEMENT = frozenset({"of", "for", "at", "de", "du", "des", "d'", "d’", "del"})
+_COMPLEMENT = frozenset({"of", "for", "at", "de", "du", "des", "d'", "del"})  # _words writes "d’" as "d'"
 
 
 @dataclass
