@@ -77,6 +77,7 @@ class Settings(BaseSettings):
 
     # --- ingest ------------------------------------------------------------
     max_article_bytes: int = Field(default=2_000_000, ge=1)
+    min_article_words: int = Field(default=8, ge=0)  # shorter headline + body -> news.dlq (too_short); 0: off
     dedup_window_s: int = Field(default=7 * 24 * 3600, ge=1)
     near_dedup: bool = True
     near_dedup_action: Literal["drop", "mark"] = "drop"  # mark: pass through with duplicate_of set
