@@ -38,9 +38,11 @@ Pure: no broker, no Redis, no clock. Steps of :func:`parse_raw`:
    agency, else the URL's host. ``published_at`` is UTC (a value without a
    zone is taken as UTC). The dateline's date does not set ``published_at``.
 
-A plain-text value (or ``{"text": ...}``) that is an HTML document or fragment
-(it opens with ``<!doctype html>``, ``<html>`` or another HTML element) is read
-as the HTML shape, not as text with markup in it.
+A plain-text value (or ``{"text": ...}``) that is HTML (it opens with
+``<!doctype html>``, ``<html>`` or another HTML element and closes one) is not
+read as text with markup in it: a document is the HTML shape; a fragment is
+turned into paragraphs (:func:`html_fragment_to_text`, page chrome dropped) and
+read as a wire story, ``html_no_text`` when nothing is left.
 
 Only the HTML shape uses trafilatura (imported on first use); ninjs
 ``body_html`` is a body fragment with no page chrome, turned into paragraphs
@@ -160,7 +162,7 @@ def _parse_shape(text: str) -> ParsedArticle:
     parsed = _load_json(text)
     if parsed is _NOT_JSON:
         if _looks_like_html(text):
-            return _from_html({"html": text})
+            return _from_html({"html": text}) if _is_html_document(text) else _from_html_fragment(text, None, {})
         return _from_wire_text(text, None, {}, raw_format="plain")
     if not isinstance(parsed, dict):
         kind = "null" if parsed is None else _JSON_TYPES.get(type(parsed), type(parsed).__name__)
@@ -177,7 +179,9 @@ def _parse_shape(text: str) -> ParsedArticle:
     if "text" in obj:
         raw = _validate(RawText, obj)
         if _looks_like_html(raw.text):
-            return _from_html({**{k: v for k, v in obj.items() if k != "text"}, "html": raw.text})
+            if _is_html_document(raw.text):
+                return _from_html({**{k: v for k, v in obj.items() if k != "text"}, "html": raw.text})
+            return _from_html_fragment(raw.text, raw, obj)
         return _from_wire_text(raw.text, raw, obj, raw_format="text")
     if "html" in obj:
         return _from_html(obj)
@@ -436,6 +440,18 @@ def _from_wire_text(
     )
 
 
+def _from_html_fragment(html: str, meta: RawText | None, obj: dict[str, Any]) -> ParsedArticle:
+    """Plain text or ``{"text"}`` that is an HTML fragment (no ``<html>``): its text, read as a wire story."""
+    text = html_fragment_to_text(html, drop_chrome=True)
+    if not clean_text(text):
+        raise RejectedInput(
+            errors.HTML_NO_TEXT,
+            f"the HTML fragment ({len(html):,} characters) has no article text, only navigation, scripts or "
+            f'boilerplate, if anything; send the article\'s HTML or its text, e.g. as {{"title", "body"}}',
+        )
+    return _from_wire_text(text, meta, obj, raw_format="text" if meta else "plain")
+
+
 def _from_fields(obj: dict[str, Any]) -> ParsedArticle:
     raw = _validate(RawFields, obj)
     published_at = _parse_datetime(raw.published_at, "published_at")
@@ -601,6 +617,7 @@ _HTML_START_RE = re.compile(
     r"table|h[1-6]|aside|form|meta|title|link|script|style)(?=[\s>/]))",
     re.IGNORECASE,
 )
+_HTML_DOCUMENT_RE = re.compile(r"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)(?=[\s>/])", re.I | re.S)
 _HTML_CLOSE_RE = re.compile(r"</[A-Za-z][A-Za-z0-9]*\s*>|/>")
 _WORD_RE = regex.compile(r"[\p{L}\p{N}][\p{L}\p{N}'’\-]*")
 _UNSPACED_RE = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
@@ -634,17 +651,16 @@ def _looks_like_html(text: str) -> bool:
     return _HTML_START_RE.match(text) is not None and _HTML_CLOSE_RE.search(text, 0, 100_000) is not None
 
 
-def _page_without_chrome(html: str) -> str:
-    """The text of a page's body once navigation, headers, footers, sidebars, forms, menus, cookie and
-    sharing banners (by tag, ARIA role, or class / id) are removed."""
-    from lxml import etree
-    from lxml import html as lxml_html
+def _is_html_document(text: str) -> bool:
+    return _HTML_DOCUMENT_RE.match(text) is not None
 
-    try:
-        root = lxml_html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
-        return ""
-    etree.strip_elements(root, *_DROP_TAGS, *_CHROME_TAGS, with_tail=False)
+
+def _drop_chrome(root: Any) -> None:
+    """Remove headers, footers, sidebars, forms and what an ARIA role or a class / id names as navigation,
+    menus, cookie, sharing or subscription banners."""
+    from lxml import etree
+
+    etree.strip_elements(root, *_CHROME_TAGS, with_tail=False)
     for element in list(root.iter()):
         if not isinstance(element.tag, str) or element.getparent() is None:
             continue
@@ -652,8 +668,6 @@ def _page_without_chrome(html: str) -> str:
         names = f"{element.get('class') or ''} {element.get('id') or ''}"
         if role in _CHROME_ROLES or _CHROME_CLASS_RE.search(names):
             element.drop_tree()
-    body = root.find("body")
-    return (body if body is not None else root).text_content()
 
 
 def _only_boilerplate(text: str, html: str) -> bool:
@@ -662,16 +676,17 @@ def _only_boilerplate(text: str, html: str) -> bool:
     words = [w.casefold() for w in _WORD_RE.findall(text)]
     if not words:
         return False
-    kept = {w.casefold() for w in _WORD_RE.findall(_page_without_chrome(html))}
+    kept = {w.casefold() for w in _WORD_RE.findall(html_fragment_to_text(html, drop_chrome=True))}
     return sum(w in kept for w in words) < 0.5 * len(words)
 
 
-def html_fragment_to_text(html: str) -> str:
+def html_fragment_to_text(html: str, *, drop_chrome: bool = False) -> str:
     """Text of an HTML body fragment (ninjs ``body_html``), one paragraph per block element.
 
-    Scripts, styles, figure captions and embeds are dropped; whitespace inside a
-    block collapses to one space; ``<br>`` is a line break. Returns ``""`` for
-    markup with no text.
+    Scripts, styles, figure captions, embeds, ``nav`` and ``menu`` are dropped;
+    whitespace inside a block collapses to one space; ``<br>`` is a line break.
+    ``drop_chrome`` also drops page chrome (:func:`_drop_chrome`). Returns
+    ``""`` for markup with no text.
     """
     if not html.strip():
         return ""
@@ -683,6 +698,8 @@ def html_fragment_to_text(html: str) -> str:
     except (etree.ParserError, ValueError):
         return ""
     etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
+    if drop_chrome:
+        _drop_chrome(root)
     for element in root.iter():
         if not isinstance(element.tag, str):  # comments, processing instructions
             continue

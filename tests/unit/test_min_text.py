@@ -59,7 +59,10 @@ def rejected(value: Any, min_words: int = MIN) -> RejectedInput:
         {"html": NAV_PAGE, "url": "https://gazette.example.org/"},
         {"html": CHROME_PAGE},
         NAV_PAGE.encode(),  # a page sent as it is, not wrapped in JSON
+        NAV_ONLY.encode(),  # a fragment sent as it is
+        b'<div class="menu">Home | About us | Contact</div>',
         {"text": NAV_PAGE},
+        {"text": NAV_ONLY},
         {"headline": "Riverside Gazette", "body_html": NAV_ONLY},
     ],
 )
@@ -81,6 +84,13 @@ def test_an_article_page_behind_navigation_is_kept() -> None:
     assert "Home" not in article.body and "Copyright" not in article.body
     raw = parse(ARTICLE_PAGE.encode())  # the same page sent as plain bytes is read as HTML, not as markup
     assert raw.raw_format == "html" and raw.body == article.body
+
+
+def test_an_html_fragment_with_a_paragraph_is_kept_as_text() -> None:
+    fragment = b"<div><h2>Library reopens</h2><p>The central library reopened on Monday after flood repairs.</p></div>"
+    article = parse(fragment)
+    assert (article.raw_format, article.title) == ("plain", "Library reopens")
+    assert article.body == "The central library reopened on Monday after flood repairs."
 
 
 def test_text_that_merely_starts_with_a_bracket_is_not_html() -> None:
