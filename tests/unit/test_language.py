@@ -273,3 +273,16 @@ def test_declared_language_reads_any_spelling() -> None:
     assert declared_language("fre", None, {}) == Declared("fr", "fre", "article")
     assert declared_language(None, "www.example.com", {"example.com": "es"}) == Declared("es", "es", "source")
     assert declared_language(None, "Other", {"example.com": "es"}) is None
+
+
+def test_language_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSFLOW_SOURCE_LANGUAGES", '{"Reuters": "en", "AFP": "fr"}')
+    monkeypatch.setenv("NEWSFLOW_LANGUAGE_EXTRA_CANDIDATES", '["sw"]')
+    monkeypatch.setenv("NEWSFLOW_LANGUAGE_MIN_CONFIDENCE", "0.7")
+    settings = Settings()
+    policy = LanguagePolicy.from_settings(settings)
+    assert policy.source_languages == {"reuters": "en", "afp": "fr"} and policy.min_confidence == 0.7
+    assert "sw" in LanguageEnricher(settings).candidates
+    monkeypatch.setenv("NEWSFLOW_LANGUAGE_EXTRA_CANDIDATES", '["pcm"]')
+    with pytest.raises(ValueError, match="'pcm' is not an ISO 639-1 code"):
+        LanguageEnricher(Settings())
