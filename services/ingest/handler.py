@@ -77,7 +77,9 @@ class IngestHandler:
 
     def _parse(self, rec: InRecord) -> _Parsed | OutRecord:
         try:
-            parsed = parse_raw(rec.value, max_bytes=self.settings.max_article_bytes)
+            parsed = parse_raw(
+                rec.value, max_bytes=self.settings.max_article_bytes, min_words=self.settings.min_article_words
+            )
             text = comparison_text(parsed.title, parsed.body)
             return _Parsed(
                 rec, parsed, text, hash_comparison_text(text), url_hash(parsed.canonical_url, uri=parsed.uri)

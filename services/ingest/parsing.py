@@ -29,9 +29,20 @@ Pure: no broker, no Redis, no clock. Steps of :func:`parse_raw`:
    link:", "Share this article", ...) and photo captions. A dateline line or
    a dateline that starts the body is parsed and stripped, for every shape.
    An empty body -> ``no_text`` (``html_no_text`` for HTML).
+   HTML whose extracted text is only navigation or boilerplate (the words are
+   not in the page once its ``nav``, ``header``, ``footer``, ``aside``,
+   ``form``, menus, cookie banners... are removed) -> ``html_no_text``.
+   Headline and body with fewer than ``min_words`` words (:func:`count_words`;
+   ``NEWSFLOW_MIN_ARTICLE_WORDS``) -> ``too_short``.
 5. ``source`` is the sender's, else (HTML) the site name, else the dateline
    agency, else the URL's host. ``published_at`` is UTC (a value without a
    zone is taken as UTC). The dateline's date does not set ``published_at``.
+
+A plain-text value (or ``{"text": ...}``) that is HTML (it opens with
+``<!doctype html>``, ``<html>`` or another HTML element and closes one) is not
+read as text with markup in it: a document is the HTML shape; a fragment is
+turned into paragraphs (:func:`html_fragment_to_text`, page chrome dropped) and
+read as a wire story, ``html_no_text`` when nothing is left.
 
 Only the HTML shape uses trafilatura (imported on first use); ninjs
 ``body_html`` is a body fragment with no page chrome, turned into paragraphs
@@ -48,6 +59,7 @@ from typing import Any, Literal, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 import orjson
+import regex
 from dateutil import parser as _dateparser
 from pydantic import BaseModel, ValidationError
 
@@ -64,7 +76,14 @@ from .normalize import (
 )
 from .urls import canonicalize_url
 
-__all__ = ["ACCEPTED_SHAPES", "ParsedArticle", "RawFormat", "html_fragment_to_text", "parse_raw"]
+__all__ = [
+    "ACCEPTED_SHAPES",
+    "ParsedArticle",
+    "RawFormat",
+    "count_words",
+    "html_fragment_to_text",
+    "parse_raw",
+]
 
 RawFormat = Literal["text", "fields", "html", "ninjs", "plain"]
 
@@ -113,15 +132,37 @@ class ParsedArticle:
     uri: str | None = None
 
 
-def parse_raw(value: bytes | None, *, max_bytes: int) -> ParsedArticle:
+def parse_raw(value: bytes | None, *, max_bytes: int, min_words: int = 0) -> ParsedArticle:
     """Parse one ``news.raw`` record value (see the module docstring for the rules).
+
+    ``min_words``: fewer words in headline + body -> ``too_short`` (0: no minimum; the ingest service passes
+    ``NEWSFLOW_MIN_ARTICLE_WORDS``, default 8: a headline and one sentence pass, a one-paragraph brief has
+    20-60 words; "Page not found", "Subscribe to read the full article" or "Please enable JavaScript to view
+    this page" do not).
 
     Raises :class:`~services.ingest.errors.RejectedInput` with one of the codes
     in :data:`services.ingest.errors.REJECT_CODES`.
     """
-    text = _decode(value, max_bytes)
+    article = _parse_shape(_decode(value, max_bytes))
+    words = count_words(article.title, min_words) if min_words else 0
+    if words < min_words:
+        words += count_words(article.body, min_words - words)
+    if words < min_words:
+        preview = " / ".join(part for part in (article.title, article.body) if part)
+        raise RejectedInput(
+            errors.TOO_SHORT,
+            f"the article text is {words} word{'s' if words != 1 else ''} (headline and body: "
+            f"{_preview(preview)}), under the minimum of {min_words}; send the whole article, or lower "
+            f"NEWSFLOW_MIN_ARTICLE_WORDS if items this short are news for you",
+        )
+    return article
+
+
+def _parse_shape(text: str) -> ParsedArticle:
     parsed = _load_json(text)
     if parsed is _NOT_JSON:
+        if _looks_like_html(text):
+            return _from_html({"html": text}) if _is_html_document(text) else _from_html_fragment(text, None, {})
         return _from_wire_text(text, None, {}, raw_format="plain")
     if not isinstance(parsed, dict):
         kind = "null" if parsed is None else _JSON_TYPES.get(type(parsed), type(parsed).__name__)
@@ -137,6 +178,10 @@ def parse_raw(value: bytes | None, *, max_bytes: int) -> ParsedArticle:
         return _from_ninjs(obj)
     if "text" in obj:
         raw = _validate(RawText, obj)
+        if _looks_like_html(raw.text):
+            if _is_html_document(raw.text):
+                return _from_html({**{k: v for k, v in obj.items() if k != "text"}, "html": raw.text})
+            return _from_html_fragment(raw.text, raw, obj)
         return _from_wire_text(raw.text, raw, obj, raw_format="text")
     if "html" in obj:
         return _from_html(obj)
@@ -395,6 +440,18 @@ def _from_wire_text(
     )
 
 
+def _from_html_fragment(html: str, meta: RawText | None, obj: dict[str, Any]) -> ParsedArticle:
+    """Plain text or ``{"text"}`` that is an HTML fragment (no ``<html>``): its text, read as a wire story."""
+    text = html_fragment_to_text(html, drop_chrome=True)
+    if not clean_text(text):
+        raise RejectedInput(
+            errors.HTML_NO_TEXT,
+            f"the HTML fragment ({len(html):,} characters) has no article text, only navigation, scripts or "
+            f'boilerplate, if anything; send the article\'s HTML or its text, e.g. as {{"title", "body"}}',
+        )
+    return _from_wire_text(text, meta, obj, raw_format="text" if meta else "plain")
+
+
 def _from_fields(obj: dict[str, Any]) -> ParsedArticle:
     raw = _validate(RawFields, obj)
     published_at = _parse_datetime(raw.published_at, "published_at")
@@ -432,8 +489,15 @@ def _from_ninjs(obj: dict[str, Any]) -> ParsedArticle:
     stamp = raw.versioncreated or (obj["firstcreated"] if isinstance(obj.get("firstcreated"), str) else None)
     published_at = _parse_datetime(stamp, "versioncreated" if raw.versioncreated else "firstcreated")
     title = normalize_title(raw.headline or "")
-    text = raw.body_text if raw.body_text and raw.body_text.strip() else html_fragment_to_text(raw.body_html or "")
+    from_html = not (raw.body_text and raw.body_text.strip())
+    text = html_fragment_to_text(raw.body_html or "") if from_html else raw.body_text or ""
     dateline, body = _split_body(clean_text(text), title, _reference(published_at))
+    if not body and from_html and (raw.body_html or "").strip():
+        raise RejectedInput(
+            errors.HTML_NO_TEXT,
+            "the ninjs body_html has no article text (only navigation, scripts, captions or boilerplate); "
+            "send the story's body in body_html or body_text",
+        )
     web_uri = bool(raw.uri and canonicalize_url(raw.uri))
     url = raw.uri if web_uri else _opt_str(obj.get("url"))
     source = _opt_str(obj.get("source")) or _opt_str(obj.get("copyrightholder"))
@@ -461,8 +525,9 @@ def _from_html(obj: dict[str, Any]) -> ParsedArticle:
     if extracted is None:
         raise RejectedInput(
             errors.HTML_NO_TEXT,
-            f"no article text could be extracted from the HTML ({len(raw.html):,} characters); "
-            f'send the full page HTML, or the text as {{"title", "body"}}',
+            f"no article text could be extracted from the HTML ({len(raw.html):,} characters): no main text, "
+            f"only navigation, scripts or boilerplate, if anything; send the article page's full HTML, or the "
+            f'text as {{"title", "body"}}',
         )
     if published_at is None and extracted.get("date"):
         try:
@@ -472,6 +537,12 @@ def _from_html(obj: dict[str, Any]) -> ParsedArticle:
     title = normalize_title(obj.get("title") or extracted.get("title") or "")
     # trafilatura writes one paragraph per line
     text = (extracted.get("text") or "").replace("\n", "\n\n")
+    if _only_boilerplate(text, raw.html):
+        raise RejectedInput(
+            errors.HTML_NO_TEXT,
+            f"the page's only text is navigation or boilerplate ({_preview(text)}), not an article; "
+            f'send the article page\'s full HTML, or the text as {{"title", "body"}}',
+        )
     dateline, body = _split_body(clean_text(text), title, _reference(published_at))
     authors = _explicit_authors(obj) or (parse_byline(extracted["author"])[0] if extracted.get("author") else ())
     language = obj.get("language")
@@ -528,16 +599,94 @@ _BLOCK_TAGS = frozenset(
         "li", "dl", "dt", "dd", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "address", "figure",
     }
 )  # fmt: skip
-_DROP_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "template", "svg", "figcaption", "button")
+_DROP_TAGS = (
+    "script", "style", "noscript", "iframe", "object", "embed", "template", "svg", "figcaption", "button", "nav",
+    "menu",
+)  # fmt: skip
 _HTML_WS_RE = re.compile(r"\s+")
+# Page chrome: never an article's text (what is left of a page without it is where its article can be).
+_CHROME_TAGS = ("header", "footer", "aside", "form", "dialog", "select")
+_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "menu", "menubar", "search", "dialog", "alert"})
+_CHROME_CLASS_RE = re.compile(
+    r"(?:^|[\s_-])(?:nav|navbar|navigation|menu|breadcrumbs?|cookies?|consent|gdpr|footer|masthead|sidebar|"
+    r"skip|share|sharing|social|subscribe|newsletter|paywall|promo|related)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+_HTML_START_RE = re.compile(
+    r"\s*<(?:!doctype\s+html|!--|(?:html|head|body|nav|header|footer|main|article|section|div|p|span|a|ul|ol|"
+    r"table|h[1-6]|aside|form|meta|title|link|script|style)(?=[\s>/]))",
+    re.IGNORECASE,
+)
+_HTML_DOCUMENT_RE = re.compile(r"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)(?=[\s>/])", re.I | re.S)
+_HTML_CLOSE_RE = re.compile(r"</[A-Za-z][A-Za-z0-9]*\s*>|/>")
+_WORD_RE = regex.compile(r"[\p{L}\p{N}][\p{L}\p{N}'’\-]*")
+_UNSPACED_RE = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
 
 
-def html_fragment_to_text(html: str) -> str:
+def count_words(text: str, stop: int | None = None) -> int:
+    """Words with a letter in ``text`` (numbers alone are not words); in scripts written without spaces
+    (Chinese, Japanese, Thai...) two characters count as one word. Stops counting at ``stop`` if given."""
+    count = 0
+    for match in _WORD_RE.finditer(text):
+        token = match[0]
+        if token.isascii():
+            count += not token.isdigit() and any(c.isalpha() for c in token)
+        elif unspaced := len(_UNSPACED_RE.findall(token)):
+            count += max(1, unspaced // 2) + (len(token) > unspaced)
+        else:
+            count += any(c.isalpha() for c in token)
+        if stop is not None and count >= stop:
+            break
+    return count
+
+
+def _preview(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[: limit - 3] + "...")
+
+
+def _looks_like_html(text: str) -> bool:
+    """True for an HTML document or fragment: it opens with a doctype, a comment or an HTML element and
+    closes an element somewhere."""
+    return _HTML_START_RE.match(text) is not None and _HTML_CLOSE_RE.search(text, 0, 100_000) is not None
+
+
+def _is_html_document(text: str) -> bool:
+    return _HTML_DOCUMENT_RE.match(text) is not None
+
+
+def _drop_chrome(root: Any) -> None:
+    """Remove headers, footers, sidebars, forms and what an ARIA role or a class / id names as navigation,
+    menus, cookie, sharing or subscription banners."""
+    from lxml import etree
+
+    etree.strip_elements(root, *_CHROME_TAGS, with_tail=False)
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str) or element.getparent() is None:
+            continue
+        role = (element.get("role") or "").strip().lower()
+        names = f"{element.get('class') or ''} {element.get('id') or ''}"
+        if role in _CHROME_ROLES or _CHROME_CLASS_RE.search(names):
+            element.drop_tree()
+
+
+def _only_boilerplate(text: str, html: str) -> bool:
+    """True when most words of the extracted ``text`` are not in the page once its chrome is removed: the
+    extractor fell back on navigation or boilerplate (a page whose only text is "Home")."""
+    words = [w.casefold() for w in _WORD_RE.findall(text)]
+    if not words:
+        return False
+    kept = {w.casefold() for w in _WORD_RE.findall(html_fragment_to_text(html, drop_chrome=True))}
+    return sum(w in kept for w in words) < 0.5 * len(words)
+
+
+def html_fragment_to_text(html: str, *, drop_chrome: bool = False) -> str:
     """Text of an HTML body fragment (ninjs ``body_html``), one paragraph per block element.
 
-    Scripts, styles, figure captions and embeds are dropped; whitespace inside a
-    block collapses to one space; ``<br>`` is a line break. Returns ``""`` for
-    markup with no text.
+    Scripts, styles, figure captions, embeds, ``nav`` and ``menu`` are dropped;
+    whitespace inside a block collapses to one space; ``<br>`` is a line break.
+    ``drop_chrome`` also drops page chrome (:func:`_drop_chrome`). Returns
+    ``""`` for markup with no text.
     """
     if not html.strip():
         return ""
@@ -549,6 +698,8 @@ def html_fragment_to_text(html: str) -> str:
     except (etree.ParserError, ValueError):
         return ""
     etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
+    if drop_chrome:
+        _drop_chrome(root)
     for element in root.iter():
         if not isinstance(element.tag, str):  # comments, processing instructions
             continue

@@ -34,6 +34,7 @@ class Doc:
 
     @property
     def language(self) -> str | None:
+        """The ISO 639-1 code the article is processed in (the ``language`` field's ``code``), once decided."""
         lang = self.fields.get("language", {})
         return lang.get("code") if lang else None
 

@@ -1,26 +1,81 @@
-"""Language identification with py3langid (ISO 639-1 code + confidence).
+"""The article's language: the one every other enricher processes it in, and how it was chosen.
 
-The classifier reads the headline and the start of the body, up to
-``SAMPLE_CHARS`` characters cut at a word boundary: an article's language is
-the language it opens in, and py3langid's cost grows with the text (about
-0.7 ms for a 1,500-character article, 0.45 ms for 1,000) while its answer on
-news prose is settled well before that (the evaluation set, English, French
-and Spanish, is classified the same from 200 characters on).
+Three sources, in this order of trust:
+
+1. **Declared**: the article's own ``language`` (raw ``language``, ninjs
+   ``language``, HTML ``<html lang>``), else the sender's default from
+   ``NEWSFLOW_SOURCE_LANGUAGES`` (``{"reuters": "en"}``, matched on the
+   article's ``source``, case-insensitively). Any spelling of a tag
+   (``en-GB``, ``eng``, ``fre``) is read as its ISO 639-1 code; a tag with no
+   ISO 639-1 code is ignored, and the field says so.
+2. **Detected**: py3langid, restricted (``set_languages``) to the languages
+   newsflow can process (a configured spaCy model or a YAKE stopword list)
+   plus ``NEWSFLOW_LANGUAGE_EXTRA_CANDIDATES``, so its answer is always an
+   ISO 639-1 code the other enrichers know. It reads **prose**: the lines of
+   headline and body with at least three lowercase words making at least 40%
+   of the line's words (:func:`is_prose`); results tables, standings, price
+   lists and all-caps headlines, dominated by names, numbers and short lines,
+   do not drive the guess. With no prose line it reads the text as it is, and
+   a guess from names and numbers must then be as sure as one that overrides a
+   declared language.
+3. **Default**: ``NEWSFLOW_LANGUAGE_DEFAULT`` (``en``).
+
+A guess is used when it reaches ``NEWSFLOW_LANGUAGE_MIN_CONFIDENCE``, and
+overrides a declared language only when it reaches
+``NEWSFLOW_LANGUAGE_OVERRIDE_CONFIDENCE``; otherwise the declared language,
+else the default, is used and ``reason`` says why. The field:
+
+``code``
+    the language the article is processed in (ISO 639-1; never ``und``);
+``method``
+    ``declared``, ``py3langid`` or ``default``;
+``detected`` / ``confidence`` / ``guess``
+    the detector's accepted answer (``und`` when it could not tell), its
+    probability, and its best guess whatever the probability;
+``declared`` / ``declared_by``
+    the declared language and where it came from (``article`` / ``source``);
+``reason``
+    when the detector's answer was not used, or overrode a declaration.
+
+The classifier reads at most ``SAMPLE_CHARS`` characters, cut at a word
+boundary: py3langid's cost grows with the text (about 0.45 ms for 1,000
+characters) and its answer on news prose is settled well before that.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from importlib.metadata import version
 from typing import Any, ClassVar
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-from .base import Doc, field, unavailable
+from ..langcodes import UNDETERMINED, iso639_1
+from .base import Doc, field
+from .keywords import YAKE_LANGUAGES
 
-__all__ = ["SAMPLE_CHARS", "LanguageEnricher", "language_sample"]
+__all__ = [
+    "SAMPLE_CHARS",
+    "Declared",
+    "LanguageEnricher",
+    "LanguagePolicy",
+    "candidate_languages",
+    "decide",
+    "declared_language",
+    "is_prose",
+    "language_sample",
+    "prose_sample",
+]
 
 _VERSION = version("py3langid")
 SAMPLE_CHARS = 1000
+_MIN_PROSE_WORDS = 3
+_MIN_PROSE_SHARE = 0.4
+_TOKEN_RE = re.compile(r"\w+(?:['’.\-]\w+)*")
+_YAKE_TO_ISO = {"cz": "cs"}
 
 
 def language_sample(text: str, limit: int = SAMPLE_CHARS) -> str:
@@ -31,20 +86,192 @@ def language_sample(text: str, limit: int = SAMPLE_CHARS) -> str:
     return text[: cut if cut > 0 else limit]
 
 
+def _prose_words(line: str) -> tuple[int, int]:
+    """(prose words, all words) of a line: prose words are lowercase words, or words of a script without
+    case counted as one per two characters; capitalised words (names) and numbers are not."""
+    prose = total = 0
+    for token in _TOKEN_RE.findall(line):
+        first = token[0]
+        if first.isdigit() or first == "_":
+            total += 1
+        elif first.islower():
+            prose += 1
+            total += 1
+        elif first.lower() == first.upper():  # no case (Chinese, Arabic, Hindi...)
+            weight = max(1, len(token) // 2)
+            prose += weight
+            total += weight
+        else:
+            total += 1
+    return prose, total
+
+
+def is_prose(line: str) -> bool:
+    """True for a line of running text: at least three lowercase words, at least 40% of its words.
+
+    "Seizinger won the race by half a second." is prose; "1. Katja Seizinger (Germany) 1:25.41",
+    "Barcelona 4 3 1 0 10 3 10", "Wheat 3.45 3.50 +0.05" and "SOCCER - REAL MADRID V BARCELONA" are not.
+    """
+    prose, total = _prose_words(line)
+    return prose >= _MIN_PROSE_WORDS and prose >= _MIN_PROSE_SHARE * total
+
+
+def prose_sample(text: str, limit: int = SAMPLE_CHARS) -> str:
+    """The prose lines of ``text`` (:func:`is_prose`), in order, cut to ``limit``; ``""`` if it has none."""
+    lines: list[str] = []
+    size = 0
+    for line in text.splitlines():
+        if size >= limit:
+            break
+        if is_prose(line):
+            lines.append(line.strip())
+            size += len(lines[-1]) + 1
+    return language_sample("\n".join(lines), limit)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A declared language: its ISO 639-1 ``code`` (None if the tag has none), the tag as sent, and who."""
+
+    code: str | None
+    tag: str
+    by: str  # "article" or "source"
+
+
+def declared_language(article_language: str | None, source: str | None, sources: Mapping[str, str]) -> Declared | None:
+    """The article's declared language, else its source's configured default, else None."""
+    if article_language and article_language.strip():
+        return Declared(iso639_1(article_language), article_language.strip(), "article")
+    if source and sources:
+        key = source.strip().casefold()
+        tag = sources.get(key) or sources.get(key.removeprefix("www."))
+        if tag:
+            return Declared(iso639_1(tag), tag, "source")
+    return None
+
+
+@dataclass(frozen=True)
+class LanguagePolicy:
+    """How a guess and a declaration become the processing language (settings ``language_*``)."""
+
+    default: str = "en"
+    min_confidence: float = 0.5
+    override_confidence: float = 0.95
+    source_languages: Mapping[str, str] = dc_field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> LanguagePolicy:
+        base = cls()
+        default = iso639_1(getattr(settings, "language_default", None) or base.default)
+        if default is None:
+            raise ValueError(f"NEWSFLOW_LANGUAGE_DEFAULT {settings.language_default!r} is not an ISO 639-1 code")
+        sources = getattr(settings, "source_languages", None) or {}
+        return cls(
+            default=default,
+            min_confidence=float(getattr(settings, "language_min_confidence", base.min_confidence)),
+            override_confidence=float(getattr(settings, "language_override_confidence", base.override_confidence)),
+            source_languages={str(k).strip().casefold(): str(v) for k, v in sources.items()},
+        )
+
+
+def decide(
+    guess: str | None, confidence: float, *, prose: bool, declared: Declared | None, policy: LanguagePolicy
+) -> dict[str, Any]:
+    """The ``language`` field's values from the detector's answer and the declaration (pure).
+
+    ``guess`` is None when there was no text to read; ``prose`` says whether the detector read prose lines.
+    """
+    conf = round(float(confidence), 4)
+    floor = policy.min_confidence if prose else max(policy.min_confidence, policy.override_confidence)
+    accepted = guess is not None and conf >= floor
+    values: dict[str, Any] = {"detected": guess if accepted else UNDETERMINED, "confidence": conf, "guess": guess}
+    notes: list[str] = []
+    usable = declared if declared is not None and declared.code else None
+    if declared is not None:
+        values["declared"] = declared.code
+        values["declared_by"] = declared.by
+        if usable is None:
+            notes.append(f"declared language {declared.tag!r} ({declared.by}) has no ISO 639-1 code; ignored")
+    if usable is not None and usable.code is not None:
+        if accepted and guess != usable.code and conf >= policy.override_confidence:
+            notes.append(
+                f"py3langid's {guess!r} at {conf} overrides the declared {usable.code!r} ({usable.by}): "
+                f"at or over NEWSFLOW_LANGUAGE_OVERRIDE_CONFIDENCE {policy.override_confidence}"
+            )
+            return {"code": guess, "method": "py3langid", **values, "reason": "; ".join(notes)}
+        if guess is not None and guess != usable.code:
+            notes.append(
+                f"declared {usable.code!r} ({usable.by}) kept over py3langid's {guess!r} at {conf}, "
+                f"under NEWSFLOW_LANGUAGE_OVERRIDE_CONFIDENCE {policy.override_confidence}"
+            )
+        return {"code": usable.code, "method": "declared", **values, **_reason(notes)}
+    if accepted:
+        return {"code": guess, "method": "py3langid", **values, **_reason(notes)}
+    if guess is None:
+        notes.append("no text to detect the language from")
+    elif not prose:
+        notes.append(
+            f"no prose lines (a table, a list or a headline only) and py3langid's {guess!r} at {conf} on the "
+            f"whole text is under {floor}"
+        )
+    else:
+        notes.append(f"py3langid's {guess!r} at {conf} is under NEWSFLOW_LANGUAGE_MIN_CONFIDENCE {floor}")
+    notes.append(f"processed in the default language {policy.default!r}")
+    return {"code": policy.default, "method": "default", **values, "reason": "; ".join(notes)}
+
+
+def _reason(notes: list[str]) -> dict[str, str]:
+    return {"reason": "; ".join(notes)} if notes else {}
+
+
+def candidate_languages(spacy_languages: Iterable[str], extra: Iterable[str], known: Iterable[str]) -> list[str]:
+    """What py3langid may answer: spaCy model and YAKE languages it knows, plus ``extra`` (checked)."""
+    known_set = set(known)
+    processable = {iso639_1(c) for c in spacy_languages} | {_YAKE_TO_ISO.get(c, c) for c in YAKE_LANGUAGES}
+    out = {c for c in processable if c and c in known_set}
+    for tag in extra:
+        code = iso639_1(tag)
+        if code is None or code not in known_set:
+            raise ValueError(
+                f"NEWSFLOW_LANGUAGE_EXTRA_CANDIDATES: {tag!r} is not an ISO 639-1 code py3langid knows "
+                f"(it knows: {', '.join(sorted(c for c in known_set if len(c) == 2))})"
+            )
+        out.add(code)
+    return sorted(out)
+
+
 class LanguageEnricher:
+    """The ``language`` field (see the module doc). ``spacy_languages``: languages with a spaCy model."""
+
     name: ClassVar[str] = "language"
     provides: ClassVar[tuple[str, ...]] = ("language",)
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Any = None, spacy_languages: Iterable[str] = ("en", "fr")) -> None:
+        self.policy = LanguagePolicy.from_settings(settings)
         self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        extra = getattr(settings, "language_extra_candidates", None) or ()
+        self.candidates = candidate_languages(
+            [*spacy_languages, self.policy.default], extra, self._identifier.nb_classes
+        )
+        self._identifier.set_languages(self.candidates)
+
+    def detect(self, text: str) -> tuple[str | None, float, bool]:
+        """(best guess, its probability, read prose?) for ``text``; (None, 0.0, False) for no text."""
+        sample = prose_sample(text)
+        prose = bool(sample)
+        if not prose:
+            sample = language_sample(text.strip())
+        if not any(c.isalpha() for c in sample):
+            return None, 0.0, False
+        code, prob = self._identifier.classify(sample)
+        return str(code), float(prob), prose
 
     def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
         out = []
         for doc in docs:
-            text = doc.text
-            if not text.strip():
-                out.append({"language": unavailable("py3langid", _VERSION, "no text", code=None)})
-                continue
-            code, prob = self._identifier.classify(language_sample(text))
-            out.append({"language": field("py3langid", _VERSION, code=code, confidence=round(float(prob), 4))})
+            guess, confidence, prose = self.detect(doc.text)
+            declared = declared_language(doc.article.language, doc.article.source, self.policy.source_languages)
+            values = decide(guess, confidence, prose=prose, declared=declared, policy=self.policy)
+            method = values.pop("method")
+            out.append({"language": field(method, _VERSION, **values)})
         return out

@@ -35,7 +35,7 @@ def default_enrichers(settings: Any = None, pool: SpacyPool | None = None) -> li
     """
     pool = pool or SpacyPool(settings)
     return [
-        LanguageEnricher(),
+        LanguageEnricher(settings, spacy_languages=pool.model_names),
         DatelineEnricher(),
         ReadabilityEnricher(),
         EntitiesEnricher(pool),
