@@ -564,4 +564,5 @@ def html_fragment_to_text(html: str) -> str:
             element.text = "\n\n" + (element.text or "")
             element.tail = "\n\n" + (element.tail or "")
     body = root.find("body")
-    return (body if body is not None else root).text_content()
+    text: str = (body if body is not None else root).text_content()
+    return text
