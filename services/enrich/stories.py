@@ -47,10 +47,10 @@ import yake_rust
 from redis.asyncio import Redis
 
 from shared.settings import Settings
+from shared.textfold import fold_name as fold
 
 from .enrichers.base import Doc
 from .enrichers.keywords import YAKE_LANGUAGES
-from .gazetteer import fold
 
 __all__ = ["MemoryStoryIndex", "RedisStoryIndex", "StoryIndex", "story_features", "story_id_for"]
 

@@ -52,12 +52,12 @@ from dateutil import parser as _dateparser
 from pydantic import BaseModel, ValidationError
 
 from shared.models import Dateline, RawFields, RawHtml, RawNinjs, RawText
+from shared.textfold import fold_for_comparison
 
 from . import errors
 from .errors import RejectedInput
 from .normalize import (
     clean_text,
-    fold_for_comparison,
     normalize_title,
     parse_byline,
     split_wire_story,

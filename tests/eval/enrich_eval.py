@@ -31,8 +31,8 @@ from typing import Any
 import yaml
 
 from services.enrich.enrichers.base import Doc, Enricher
-from services.enrich.gazetteer import fold
 from shared.models import Article, Origin
+from shared.textfold import fold_name as fold
 
 __all__ = [
     "EVAL_DIR",

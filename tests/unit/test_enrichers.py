@@ -18,12 +18,14 @@ from services.enrich.enrichers.entities import _split_org, extract_entities
 from services.enrich.enrichers.quotes import find_quoted_spans
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.enrichers.sentiment import label_of
-from services.enrich.enrichers.summary import is_caption, summarize
-from services.enrich.gazetteer import Resolution, fold, get_gazetteer
+from services.enrich.enrichers.summary import summarize
+from services.enrich.gazetteer import Resolution, get_gazetteer
 from services.enrich.nlp import SpacyPool, parsed_text, sentences
 from services.enrich.stories import story_features, story_id_for
+from shared.captions import is_photo_caption
 from shared.models import Article, Origin
 from shared.settings import Settings
+from shared.textfold import fold_name as fold
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample-article-afp-2024-04-14.txt"
 LEAD = "The United States does not want to see an escalation of the crisis in the Middle East"
@@ -298,10 +300,12 @@ def test_sentiment_labels_use_vader_thresholds() -> None:
     )
 
 
-def test_captions_are_recognised() -> None:
-    assert is_caption("President Joe Biden receives an update in the Situation Room, Saturday, April 13, 2024. AP")
-    assert is_caption("Photo: rescuers search the rubble in Wajima.")
-    assert not is_caption("The army said almost all drones were intercepted.")
+def test_captions_are_recognised_by_the_shared_detector() -> None:
+    assert is_photo_caption(
+        "President Joe Biden receives an update in the Situation Room, Saturday, April 13, 2024. AP"
+    )
+    assert is_photo_caption("Photo: rescuers search the rubble in Wajima.")
+    assert not is_photo_caption("The army said almost all drones were intercepted.")
 
 
 def test_summary_starts_with_lead_and_skips_subheads_captions_and_headline() -> None:
