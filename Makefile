@@ -4,19 +4,29 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
+LOCK   := requirements.lock
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) 2>/dev/null | sha1sum | cut -c1-12)
+PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-unit lint bench bench-ingest bench-enrich bench-scaling clean
+.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling clean
 
+# Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PIP) --upgrade pip
+	$(PIP) -r $(LOCK)
+	$(PIP) --no-deps -e .
+	@$(PY) scripts/lock.py --check || echo "warning: $(LOCK) is not current with pyproject.toml: run make lock"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+# Rewrite requirements.lock from pyproject.toml (keeps the pins it can); run it after changing dependencies.
+lock: install
+	$(PY) scripts/lock.py
+	@$(MAKE) --no-print-directory install
 
 run: install
 	$(VENV)/bin/newsflow dev --demo
@@ -31,6 +41,15 @@ test-unit: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) scripts/lock.py --check
+
+# mypy: strict for shared/ and the pure modules, normal for the rest (see [tool.mypy] in pyproject.toml)
+typecheck: install
+	$(VENV)/bin/mypy
+
+# what .ci/run and the pre-commit hooks run
+check: lint typecheck test
 
 bench: bench-ingest bench-enrich bench-scaling
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+import faust
+
 from shared.agent import add_batch_agent
 from shared.kafka import make_app, raw_topic, run_worker
 from shared.records import InRecord, OutRecord
@@ -36,7 +38,7 @@ def main(mode: str) -> None:
         out = raw_topic(app, dst)
 
         @app.agent(src)
-        async def naive(stream):  # type: ignore[no-untyped-def]
+        async def naive(stream: faust.StreamT[bytes]) -> None:
             async for event in stream.events():
                 await out.send(key=event.key, value=event.value)
 

@@ -177,7 +177,7 @@ def run_keywords() -> list[tuple[str, float, float]]:
     import yake
     import yake_rust
 
-    from services.enrich.gazetteer import fold
+    from shared.textfold import fold_name as fold
 
     items, _ = _articles(1)
     texts = [(_text(i.article), i.language, i.expected.get("keyphrases") or []) for i in items]

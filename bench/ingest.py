@@ -48,9 +48,9 @@ def make_articles(n: int, seed: int = 1) -> list[bytes]:
             a["url"] = f"{a['url']}?utm_source=bench{i}"
         elif bases and r < 0.15:
             a = dict(rnd.choice(bases))
-            body = str(a["body"]).split(" ")
-            body[rnd.randrange(len(body))] = "changed"
-            a["body"] = " ".join(body)
+            words = str(a["body"]).split(" ")
+            words[rnd.randrange(len(words))] = "changed"
+            a["body"] = " ".join(words)
             a["url"] = f"https://mirror.example.net/{i}"
         else:
             body = " ".join(rnd.choice(WORDS) + ("." if k % 15 == 14 else "") for k in range(450))
@@ -120,7 +120,7 @@ async def aiokafka_loop(s: Settings, n: int) -> float:
         await c.stop()
 
 
-def run_worker_mode(mode: str, s: Settings, values: list[bytes]) -> tuple[float, int]:
+def run_worker_mode(mode: str, s: Settings, values: list[bytes]) -> tuple[float, float]:
     asyncio.run(load(s, values))
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench._worker", mode], env=child_env(s), cwd=ROOT,

@@ -8,15 +8,19 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # imported when used: the CLI starts without loading the dev stack
+    from services.devstack import DevStack
 
 app = typer.Typer(help="newsflow: ingest, enrich and publish news article streams over Kafka.", no_args_is_help=True)
 topics_app = typer.Typer(help="Manage newsflow's topics.", no_args_is_help=True)
@@ -224,7 +228,7 @@ def dev(
         console.print("stopped.")
 
 
-def _demo(s, stack, stopping) -> None:  # type: ignore[no-untyped-def]
+def _demo(s: Settings, stack: DevStack, stopping: Callable[[], bool]) -> None:
     """Send the samples; print each enriched / duplicate / dead-letter result as it arrives."""
     from services.clients import consume, iter_inputs, send_raw
 

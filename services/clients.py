@@ -6,7 +6,7 @@ import asyncio
 import base64
 import json
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,7 +59,9 @@ def iter_inputs(paths: list[str]) -> Iterator[RawInput]:
             yield from _from_file(path)
 
 
-async def send_raw(settings: Settings, inputs: list[RawInput], topic: str | None = None, progress=None) -> int:  # type: ignore[no-untyped-def]
+async def send_raw(
+    settings: Settings, inputs: list[RawInput], topic: str | None = None, progress: Callable[[], object] | None = None
+) -> int:
     """Produce ``inputs`` to ``news.raw`` (or ``topic``); return how many were acknowledged."""
     producer = make_producer(settings)
     await producer.start()

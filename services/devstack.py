@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -36,12 +37,12 @@ def _host_port(address: str, default_port: int) -> tuple[str, int]:
 class DevStack:
     settings: Settings
     log_dir: Path
-    say: object = print
+    say: Callable[[str], object] = print
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
 
     def _say(self, msg: str) -> None:
-        self.say(msg)  # type: ignore[operator]
+        self.say(msg)
 
     def start_infrastructure(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)

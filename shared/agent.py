@@ -11,11 +11,12 @@ batch, never a dropped record: handlers are idempotent on replay.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 BatchHandler = Callable[[list[InRecord]], Awaitable[list[OutRecord]]]
 
 
-def to_in_record(event: faust.types.EventT) -> InRecord:
+def to_in_record(event: faust.types.EventT[Any]) -> InRecord:
     msg = event.message
     return InRecord(
         topic=msg.topic,
@@ -77,15 +78,16 @@ def add_batch_agent(
 ) -> None:
     """Register the agent that feeds ``topic`` to ``handler`` in batches."""
 
-    async def agent(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(batch_size, within=batch_wait_s):
+    async def agent(stream: faust.StreamT[Any]) -> None:
+        # app.agent hands the agent a faust.Stream; take_events is on the class, not on the StreamT interface
+        async for events in cast("faust.Stream[Any]", stream).take_events(batch_size, within=batch_wait_s):
             records = [to_in_record(e) for e in events]
             RECORDS_IN.labels(service=service).inc(len(records))
             with BATCH_SECONDS.labels(service=service).time():
-                outs = await _with_retry(service, "handle", lambda records=records: handler(records))
-                await _with_retry(service, "produce", lambda outs=outs: produce_all(app, outs))
+                outs = await _with_retry(service, "handle", functools.partial(handler, records))
+                await _with_retry(service, "produce", functools.partial(produce_all, app, outs))
                 if after_produce is not None:
-                    await _with_retry(service, "after_produce", lambda outs=outs: after_produce(outs))
+                    await _with_retry(service, "after_produce", functools.partial(after_produce, outs))
             for topic, count in Counter(out.topic for out in outs).items():  # one labels() lookup per topic
                 RECORDS_OUT.labels(service=service, topic=topic).inc(count)
 

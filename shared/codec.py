@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from pydantic import BaseModel
 
-__all__ = ["decode", "dumps", "loads"]
-
-M = TypeVar("M", bound=BaseModel)
+__all__ = ["dumps", "loads"]
 
 
 def dumps(obj: BaseModel | dict[str, Any]) -> bytes:
@@ -21,8 +19,3 @@ def dumps(obj: BaseModel | dict[str, Any]) -> bytes:
 
 def loads(data: bytes | str) -> Any:
     return orjson.loads(data)
-
-
-def decode(model: type[M], data: bytes | str) -> M:
-    """Parse JSON bytes into ``model`` (raises pydantic.ValidationError)."""
-    return model.model_validate_json(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -75,12 +76,19 @@ def model_record(
 
 
 def dead_letter(
-    rec: InRecord, *, topic: str, stage: str, code: str, message: str, source: str, attempts: int = 1
+    rec: InRecord,
+    *,
+    topic: str,
+    stage: Literal["ingest", "enrich", "publish"],
+    code: str,
+    message: str,
+    source: str,
+    attempts: int = 1,
 ) -> OutRecord:
     """The DLQ record for ``rec``: the reason, the stage and the original bytes."""
     dl = DeadLetter(
         error=ErrorInfo(code=code, message=message),
-        stage=stage,  # type: ignore[arg-type]
+        stage=stage,
         original_key_b64=base64.b64encode(rec.key).decode() if rec.key is not None else None,
         original_value_b64=base64.b64encode(rec.value or b"").decode(),
         original_headers=rec.headers,

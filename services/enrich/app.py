@@ -1,4 +1,7 @@
-"""The enrich service: ``news.ingested`` -> ``news.enriched``."""
+"""The enrich service: ``news.ingested`` -> ``news.enriched``.
+
+settings -> bootstrap (spaCy models, enrichers, Redis story index, handler) -> Faust app -> agent.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +13,15 @@ from shared.redis_client import make_redis
 from shared.settings import Settings, get_settings
 from shared.web import add_health
 
-from .enrichers.registry import default_enrichers
-from .handler import EnrichHandler
-from .nlp import SpacyPool
-from .pipeline import EnrichmentPipeline
-from .stories import StoryIndex
+from .bootstrap import build_handler
 
-__all__ = ["build_app", "build_handler", "main"]
-
-
-def build_handler(settings: Settings, redis=None) -> EnrichHandler:  # type: ignore[no-untyped-def]
-    """Wire the real adapters: spaCy models loaded once (before the first batch), stories in Redis."""
-    redis = redis if redis is not None else make_redis(settings)
-    pool = SpacyPool(settings)
-    pool.warm()
-    pipeline = EnrichmentPipeline(default_enrichers(settings, pool=pool))
-    pipeline.warm()
-    return EnrichHandler(settings, pipeline, stories=StoryIndex(redis, settings).assign)
+__all__ = ["build_app", "main"]
 
 
 def build_app(settings: Settings) -> faust.App:
     app = make_app("enrich", settings)
     redis = make_redis(settings)
-    handler = build_handler(settings, redis)
+    handler = build_handler(settings, redis=redis)
     add_batch_agent(
         app, "enrich", raw_topic(app, settings.topics.ingested), handler.handle,
         batch_size=settings.enrich_batch_size * 4, batch_wait_s=settings.batch_wait_s,

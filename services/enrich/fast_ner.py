@@ -133,11 +133,13 @@ class FastTok2Vec:
         if key != self._weights_key:
             blocks = []
             for maxout, norm in lay.blocks:
-                w, b = maxout.get_param("W"), maxout.get_param("b")  # (nO, nP, nI), (nO, nP)
+                w, b = np.asarray(maxout.get_param("W")), np.asarray(maxout.get_param("b"))  # (nO, nP, nI), (nO, nP)
                 n_out, n_pieces, n_in = w.shape
                 w_p = np.ascontiguousarray(w.transpose(1, 0, 2).reshape(n_pieces * n_out, n_in))
                 b_p = np.ascontiguousarray(b.T.reshape(n_pieces * n_out))
-                blocks.append((n_out, n_pieces, w_p, b_p, norm.get_param("G"), norm.get_param("b")))
+                blocks.append(
+                    (n_out, n_pieces, w_p, b_p, np.asarray(norm.get_param("G")), np.asarray(norm.get_param("b")))
+                )
             self._blocks = blocks
             self._weights_key = key
             self.clear_cache()
@@ -216,7 +218,7 @@ class FastTok2Vec:
     def _forward(self, docs: Sequence[SpacyDoc]) -> np.ndarray:
         blocks = self._weights()
         lay = self.layers
-        lin_w, lin_b = lay.linear.get_param("W"), lay.linear.get_param("b")
+        lin_w, lin_b = np.asarray(lay.linear.get_param("W")), np.asarray(lay.linear.get_param("b"))
         lengths = [len(d) for d in docs if len(d)]
         if not lengths:
             return np.zeros((0, lin_w.shape[0]), dtype="float32")
@@ -264,7 +266,8 @@ def install(nlp: Language, *, gemm: str = "numpy", cache_size: int = 100_000, na
     """Give ``nlp``'s NER the fast token vectors; None (pipeline unchanged) if its NER is built otherwise."""
     if name not in nlp.pipe_names:
         return None
-    parser_model = nlp.get_pipe(name).model
+    pipe: Any = nlp.get_pipe(name)  # a TrainablePipe; spaCy types get_pipe as a plain callable
+    parser_model = pipe.model
     if not parser_model.layers or parser_model.layers[0].name == _FAST_NAME:
         return None
     try:

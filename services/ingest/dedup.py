@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.resources import files
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import orjson
 from redis.asyncio import Redis
@@ -67,16 +67,20 @@ class DedupStore(Protocol):
         ...
 
 
-def _from_wire(raw: dict[str, object], item: DedupItem) -> DedupDecision:
+# One decision as dedup.lua returns it (JSON; short keys): the memory store builds the same shape.
+_Wire = dict[str, Any]
+
+
+def _from_wire(raw: _Wire, item: DedupItem) -> DedupDecision:
     dup_of = raw.get("d")
     return DedupDecision(
-        status=raw["s"],  # type: ignore[arg-type]
+        status=raw["s"],
         article_id=str(raw.get("id") or item.article_id),
-        version=int(raw.get("v") or 1),  # type: ignore[call-overload]
+        version=int(raw.get("v") or 1),
         duplicate_of=str(dup_of) if dup_of else None,
-        kind=raw.get("k") if dup_of else None,  # type: ignore[arg-type]
-        reason=raw.get("r") if dup_of else None,  # type: ignore[arg-type]
-        similarity=float(raw["sim"]) if dup_of and raw.get("sim") is not None else None,  # type: ignore[arg-type]
+        kind=raw.get("k") if dup_of else None,
+        reason=raw.get("r") if dup_of else None,
+        similarity=float(raw["sim"]) if dup_of and raw.get("sim") is not None else None,
     )
 
 
@@ -115,7 +119,7 @@ class RedisDedupStore:
             }
             for it in items
         ]
-        args = [
+        args: list[str | int | bytes] = [
             self._ns,
             self._ttl,
             self._near.min_equal_slots,
@@ -140,8 +144,8 @@ class MemoryDedupStore:
     """The same rules as ``dedup.lua`` in one process (no expiry)."""
 
     near: NearParams
-    content: dict[str, dict[str, object]] = field(default_factory=dict)
-    urls: dict[str, dict[str, object]] = field(default_factory=dict)
+    content: dict[str, _Wire] = field(default_factory=dict)
+    urls: dict[str, _Wire] = field(default_factory=dict)
     sigs: dict[str, bytes] = field(default_factory=dict)
     band_index: dict[str, set[str]] = field(default_factory=dict)
 
@@ -152,7 +156,7 @@ class MemoryDedupStore:
         for b in it.bands:
             self.band_index.setdefault(b, set()).add(article_id)
 
-    def _decide_one(self, it: DedupItem) -> dict[str, object]:
+    def _decide_one(self, it: DedupItem) -> _Wire:
         rec = self.content.get(it.content_hash)
         if rec is not None:
             if rec["o"] == it.owner:
@@ -163,12 +167,13 @@ class MemoryDedupStore:
             return {"s": "dup", "id": it.article_id, "d": rec["id"], "k": "exact", "r": reason, "sim": 1.0}
         if it.url_hash and it.url_hash in self.urls:
             u = self.urls[it.url_hash]
-            u["v"] = int(u["v"]) + 1  # type: ignore[call-overload]
+            u["v"] = int(u["v"]) + 1
             self.content[it.content_hash] = {"o": it.owner, "id": u["id"], "v": u["v"], "u": it.url_hash}
             self._index(str(u["id"]), it)
             return {"s": "version", "id": u["id"], "v": u["v"]}
         if it.signature and self.near.min_equal_slots > 0:
-            best, best_eq, slots, seen = None, -1, 0, set()
+            best: str | None = None
+            best_eq, slots, seen = -1, 0, set[str]()
             for b in it.bands:
                 for cand in sorted(self.band_index.get(b, ())):
                     if cand in seen or cand == it.article_id or len(seen) >= self.near.max_candidates:

@@ -19,7 +19,7 @@ import hashlib
 
 import xxhash
 
-from .normalize import fold_for_comparison
+from shared.textfold import fold_for_comparison
 
 __all__ = [
     "ID_PREFIX",

@@ -221,7 +221,8 @@ def _mul128_fold64(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     lo_lo, hi_lo, lo_hi = a_lo * b_lo, a_hi * b_lo, a_lo * b_hi
     cross = (lo_lo >> s32) + (hi_lo & low) + lo_hi
     upper = (hi_lo >> s32) + (cross >> s32) + a_hi * b_hi
-    return ((cross << s32) | (lo_lo & low)) ^ upper
+    folded: np.ndarray = ((cross << s32) | (lo_lo & low)) ^ upper
+    return folded
 
 
 def _xxh3_64_spans(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -8,8 +8,8 @@ Display text vs comparison text:
   the text people read. They never change letters, quotes or dashes except to
   close a curly quote opened with ``“`` and closed with a straight ``"``
   (:func:`fix_quote_pairs`).
-- :func:`fold_for_comparison` is the lossy form used only for fingerprints: it
-  removes every quote, unifies dashes, case and spacing.
+- :func:`shared.textfold.fold_for_comparison` is the lossy form used only for
+  fingerprints: it removes every quote, unifies dashes, case and spacing.
 
 Wire stories (:func:`split_wire_story`) arrive as a headline line, then a
 dateline line (``AFP , Sunday 14 Apr 2024``) and the body; the dateline may
@@ -29,6 +29,7 @@ from typing import NamedTuple
 import regex
 from dateutil import parser as _dateparser
 
+from shared.captions import is_photo_caption
 from shared.models import Dateline
 
 __all__ = [
@@ -36,9 +37,7 @@ __all__ = [
     "WireStory",
     "clean_text",
     "fix_quote_pairs",
-    "fold_for_comparison",
     "is_boilerplate",
-    "is_photo_caption",
     "match_dateline_prefix",
     "normalize_body",
     "normalize_title",
@@ -202,70 +201,8 @@ def fix_quote_pairs(paragraph: str) -> str:
     return "".join(chars)
 
 
-# Every quote and apostrophe variant: straight, curly, low-9, reversed, guillemets,
-# primes, backtick/acute, modifier letters used as apostrophes, CJK and fullwidth quotes.
-_QUOTES = "\"'`´‘’‚‛“”„‟‹›«»′″‴‵‶‷ʹʺʻʼʽˮ˝〝〞〟＂＇"
-# removed together with the invisible format characters (soft hyphen, zero-width, bidi controls)
-_DROP_FOR_COMPARISON_RE = re.compile(
-    "[" + re.escape(_QUOTES) + r"\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
-_DASHES_RE = re.compile(r"[‐‑‒–—―⁃−﹘﹣－]+")
-_HYPHEN_RUN_RE = re.compile(r"-{2,}")
-_NO_SPACE_BEFORE = ",.;:!?)]}%-"
-_NO_SPACE_AFTER = "([{-"
-_NO_SPACE_RE = re.compile(f" (?:(?=[{re.escape(_NO_SPACE_BEFORE)}])|(?<=[{re.escape(_NO_SPACE_AFTER)}] ))")
-_ASCII_QUOTES = b"\"'`"
-
-
-def fold_for_comparison(text: str) -> str:
-    """The lossy comparison form of ``text`` (for fingerprints only, never for display).
-
-    NFKC, case-folded; every quote/apostrophe variant removed; invisible
-    format characters removed; every dash and hyphen (and the spaces around
-    it) becomes ``-``; no space before ``,.;:!?)]}%`` or after ``([{``; all
-    whitespace (newlines included) collapsed to one space.
-    """
-    # quotes go before NFKC too: NFKC turns some (the acute accent ´) into a space and a combining mark
-    if text.isascii():  # ASCII is NFKC; its only quotes are " ' ` and it has no invisible characters
-        text = text.encode("ascii").translate(None, _ASCII_QUOTES).decode("ascii")
-    else:
-        text = _DROP_FOR_COMPARISON_RE.sub("", text)
-        if not unicodedata.is_normalized("NFKC", text):
-            text = _DROP_FOR_COMPARISON_RE.sub("", unicodedata.normalize("NFKC", text))
-    text = text.casefold()
-    if not text.isascii():  # every dash the pattern knows is outside ASCII
-        text = _DASHES_RE.sub("-", text)
-    if "--" in text:
-        text = _HYPHEN_RUN_RE.sub("-", text)
-    # single spaces now: each one goes when the next character is in _NO_SPACE_BEFORE or the previous one
-    # is in _NO_SPACE_AFTER (one pass; the same as removing every " ," ... then every "( " ... in turn)
-    return _NO_SPACE_RE.sub("", _collapse_whitespace(text))
-
-
-_ASCII_SPACES_BUT_SPACE = "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.split() splits ASCII text on, but " "
-
-
-def _collapse_whitespace(text: str) -> str:
-    """``" ".join(text.split())``, without splitting an ASCII text whose paragraphs are already clean.
-
-    Such a text (a normalised body) only needs its blank lines between
-    paragraphs turned into spaces; substring tests run in C, several times
-    faster than splitting the text into words.
-    """
-    if text.isascii():
-        joined = text.replace("\n\n", " ") if "\n" in text else text
-        if not (
-            "  " in joined
-            or joined[:1] == " "
-            or joined[-1:] == " "
-            or any(space in joined for space in _ASCII_SPACES_BUT_SPACE)
-        ):
-            return joined
-    return " ".join(text.split())
-
-
 # ---------------------------------------------------------------------------
-# boilerplate and photo captions
+# boilerplate (photo captions: shared.captions)
 # ---------------------------------------------------------------------------
 
 _MAX_CHROME_CHARS = 300
@@ -287,35 +224,6 @@ _CHROME_RE = re.compile(
 )
 _TRAILING_SHORT_LINK_RE = re.compile(r"\s*\bShort\s*link\s*:\s*(?:https?://\S*)?\s*$", re.IGNORECASE)
 
-_AGENCY_CREDIT = (
-    r"(?:AP|AFP|Reuters|REUTERS|EPA(?:-EFE)?|EFE|Xinhua|Anadolu(?:\s+Agency)?|Getty(?:\s+Images)?|Shutterstock"
-    r"|Bloomberg|Sipa|dpa|DPA|ANSA|Kyodo|Yonhap|TASS|WANA|Abaca|Pool|Handout|AA|UPI|Ahram(?:\s+Online)?)"
-)
-_MONTH = (
-    r"(?i:January|February|March|April|May|June|July|August|September|October|November|December"
-    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
-)
-_WEEKDAY = (
-    r"(?i:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
-    r"|Mon|Tues|Tue|Wed|Thurs|Thur|Thu|Fri|Sat|Sun)\.?"
-)
-_MAX_CAPTION_CHARS = 500
-_CAPTION_TAIL_CHARS = 160
-# "..., Saturday, April 13, 2024. AP" / "... (AP Photo/Evan Vucci)" / "... (AFP)"
-_CAPTION_BARE_AGENCY_RE = re.compile(rf"[.!?][\"”’)]?\s+{_AGENCY_CREDIT}(?:\s+(?i:photo|images?))?$")
-_CAPTION_PAREN_AGENCY_RE = re.compile(rf"\(\s*{_AGENCY_CREDIT}(?:\s+(?i:photo))?(?:\s*/\s*[^()]{{1,80}})?\s*\)")
-# explicit photo credits: "AFP PHOTO / X", "Getty Images", "REUTERS/Name", "Photo: X", "(Photo by X)"
-_CAPTION_CREDIT_TAIL_RE = re.compile(
-    r"(?:AFP\s+PHOTO\b[^.]{0,80}|Getty\s+Images|REUTERS/\w[^.]{0,60}"
-    r"|(?:^|[.!?][\"”’]?\s+|\s[-–—|]\s*)(?i:photo(?:graph)?|picture|image|credit)s?\s*:\s*[^.]{1,80}"
-    r"|\((?i:photo(?:graph)?|picture|image)s?\s*(?::|by|/)\s*[^()]{1,80}\))\s*\.?$"
-)
-_CAPTION_LEAD_RE = re.compile(r"^(?i:photo|file\s+photo|picture|image|photograph)\s*[:/|]")
-_CAPTION_CUE_RE = re.compile(
-    rf"{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH},?\s+\d{{4}}"
-    r"|\b(?i:photo|pictured|file\s+image|handout|pose[sd]?|gestures?)\b"
-)
-
 
 def is_boilerplate(paragraph: str) -> bool:
     """True for a short paragraph that is site chrome, not article text.
@@ -327,41 +235,6 @@ def is_boilerplate(paragraph: str) -> bool:
     by ...; Editing by ...)`` are article text and are kept.
     """
     return len(paragraph) <= _MAX_CHROME_CHARS and _CHROME_RE.match(paragraph) is not None
-
-
-def is_photo_caption(paragraph: str) -> bool:
-    """True for a paragraph that is a photo caption.
-
-    A caption (at most 500 characters) either carries an explicit photo credit
-    at its end (``AFP PHOTO / ...``, ``Getty Images``, ``REUTERS/Name``,
-    ``Photo: ...``, ``(Photo by ...)``), starts with ``Photo:``, or ends with
-    an agency credit (``... 2024. AP``, ``(AP Photo/Name)``, ``(AFP)``) *and*
-    reads like a caption (a full date such as ``Saturday, April 13, 2024``, or
-    words such as "photo", "pictured", "poses"). A paragraph that merely ends
-    with ``(AFP)`` is article text.
-    """
-    if len(paragraph) > _MAX_CAPTION_CHARS:
-        return False
-    if _CAPTION_LEAD_RE.match(paragraph):
-        return True
-    # credits sit at the end: look at the tail only ("^" in the pattern still means the paragraph's start)
-    tail = max(0, len(paragraph) - _CAPTION_TAIL_CHARS)
-    low = paragraph[tail:].lower()
-    has_credit_word = (
-        "photo" in low or "picture" in low or "image" in low or "credit" in low or "getty" in low or "reuters/" in low
-    )
-    if has_credit_word and _CAPTION_CREDIT_TAIL_RE.search(paragraph, tail):
-        return True
-    return _ends_with_agency_credit(paragraph) and _CAPTION_CUE_RE.search(paragraph) is not None
-
-
-def _ends_with_agency_credit(paragraph: str) -> bool:
-    """``... 2024. AP`` / ``... (AP Photo/Evan Vucci)`` / ``... (AFP)``."""
-    stripped = paragraph.rstrip(" .")
-    if stripped.endswith(")"):
-        opening = stripped.rfind("(")
-        return opening >= 0 and _CAPTION_PAREN_AGENCY_RE.fullmatch(stripped, opening) is not None
-    return _CAPTION_BARE_AGENCY_RE.search(stripped, max(0, len(stripped) - 40)) is not None
 
 
 def normalize_title(text: str) -> str:
@@ -408,6 +281,14 @@ KNOWN_AGENCIES: frozenset[str] = frozenset(
 )  # fmt: skip
 """Lower-cased names of news agencies, used to tell ``By Jane Doe, AP`` (an agency) from a job title."""
 
+_MONTH = (
+    r"(?i:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
+)
+_WEEKDAY = (
+    r"(?i:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+    r"|Mon|Tues|Tue|Wed|Thurs|Thur|Thu|Fri|Sat|Sun)\.?"
+)
 _DATE_CORE = (
     rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"

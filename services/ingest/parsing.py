@@ -64,12 +64,12 @@ from dateutil import parser as _dateparser
 from pydantic import BaseModel, ValidationError
 
 from shared.models import Dateline, RawFields, RawHtml, RawNinjs, RawText
+from shared.textfold import fold_for_comparison
 
 from . import errors
 from .errors import RejectedInput
 from .normalize import (
     clean_text,
-    fold_for_comparison,
     normalize_title,
     parse_byline,
     split_wire_story,
@@ -715,4 +715,5 @@ def html_fragment_to_text(html: str, *, drop_chrome: bool = False) -> str:
             element.text = "\n\n" + (element.text or "")
             element.tail = "\n\n" + (element.tail or "")
     body = root.find("body")
-    return (body if body is not None else root).text_content()
+    text: str = (body if body is not None else root).text_content()
+    return text

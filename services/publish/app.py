@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faust
+from redis.asyncio import Redis
 
 from shared.agent import add_batch_agent
 from shared.kafka import ensure_topics, make_app, raw_topic, run_worker
@@ -16,7 +17,7 @@ from .routing import load_router
 __all__ = ["build_app", "build_handler", "main"]
 
 
-def build_handler(settings: Settings, redis=None) -> PublishHandler:  # type: ignore[no-untyped-def]
+def build_handler(settings: Settings, redis: Redis | None = None) -> PublishHandler:
     redis = redis if redis is not None else make_redis(settings)
     return PublishHandler(
         settings, load_router(settings.routing_file), redis, ensure_topics=lambda names: ensure_topics(settings, names)

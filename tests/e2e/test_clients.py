@@ -14,6 +14,8 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, Producer
 
+from shared.settings import Settings
+
 from ..conftest import settings_env
 from ..kafkautil import collect
 
@@ -23,7 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 SAMPLE = ROOT / "tests" / "data" / "sample-article-afp-2024-04-14.txt"
 
 
-def _cli(settings, *args: str, stdin: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+def _cli(
+    settings: Settings, *args: str, stdin: bytes | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **settings_env(settings), "COLUMNS": "200"}
     r = subprocess.run(
         [sys.executable, "-m", "services.cli", *args], cwd=ROOT, env=env, input=stdin or b"", capture_output=True,
@@ -56,9 +60,9 @@ async def test_librdkafka_producer_and_consumer_need_no_newsflow_code(settings, 
             m = c.poll(1.0)
             if m is None or m.error():
                 continue
-            value = orjson.loads(m.value())
+            value = orjson.loads(m.value() or b"")
             assert m.key() == value["id"].encode()
-            assert dict(m.headers())["ce_type"] == b"io.newsflow.article.enriched"
+            assert dict(m.headers() or [])["ce_type"] == b"io.newsflow.article.enriched"
             titles.add(value["title"])
     finally:
         c.close()

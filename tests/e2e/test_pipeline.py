@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -64,8 +65,8 @@ def _landed(got: list[Got], settings: Settings) -> dict[tuple[int, int], set[str
     return out
 
 
-def _by_topic(got: list[Got]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
+def _by_topic(got: list[Got]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
     for g in got:
         out.setdefault(g.topic, []).append(orjson.loads(g.value))
     return out
@@ -159,7 +160,8 @@ async def test_sigkilled_ingest_worker_loses_nothing_and_makes_no_self_duplicate
     seen: dict[str, bytes] = {}
     for g in got:
         if g.topic == t.ingested:
-            assert seen.setdefault(g.key.decode(), g.value) == g.value  # type: ignore[union-attr]
+            assert g.key is not None
+            assert seen.setdefault(g.key.decode(), g.value) == g.value
 
 
 async def test_two_ingest_workers_never_both_pass_the_same_article(settings, workers) -> None:
@@ -179,8 +181,8 @@ async def test_two_ingest_workers_never_both_pass_the_same_article(settings, wor
     got = await collect(settings, [t.ingested, t.duplicates], count=len(values), timeout_s=120, settle_s=2)
     by = _by_topic(got)
     origins_per_id: dict[str, set[tuple[int, int]]] = {}
-    for a in by.get(t.ingested, []):
-        origins_per_id.setdefault(a["id"], set()).add((a["origin"]["partition"], a["origin"]["offset"]))
+    for art in by.get(t.ingested, []):
+        origins_per_id.setdefault(art["id"], set()).add((art["origin"]["partition"], art["origin"]["offset"]))
     assert len(origins_per_id) == len(originals), workers.logs()
     assert all(len(o) == 1 for o in origins_per_id.values()), "two copies of one article both passed"
     landed = _landed(got, settings)

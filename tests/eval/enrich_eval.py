@@ -31,8 +31,8 @@ from typing import Any
 import yaml
 
 from services.enrich.enrichers.base import Doc, Enricher
-from services.enrich.gazetteer import fold
 from shared.models import Article, Origin
+from shared.textfold import fold_name as fold
 
 __all__ = [
     "EVAL_DIR",
@@ -101,7 +101,7 @@ class Scores:
 
 def load_eval_set(directory: Path = EVAL_DIR) -> list[EvalItem]:
     """Every labelled article, sorted by id."""
-    items = []
+    items: list[EvalItem] = []
     for path in sorted(directory.glob("*.yaml")):
         d = yaml.safe_load(path.read_text(encoding="utf-8"))
         published = datetime.fromisoformat(d["published_at"].replace("Z", "+00:00"))

@@ -7,7 +7,8 @@ country, people, an organisation or a topic with one of them, published within 4
 article is labelled with its event (``story``); see ``tests/eval/stories/README.md``.
 
 :func:`assign` enriches the articles the way the enrich service does and gives them to
-:class:`~services.enrich.stories.StoryIndex` (a real Redis) in the order they were published.
+:class:`~services.enrich.stories.RedisStoryIndex` (a real Redis; or any other
+:class:`~services.enrich.stories.StoryIndex`) in the order they were published.
 :func:`score_pairs` compares the result pair by pair: a pair of articles in one predicted story is a
 true positive when they report the same event, a false positive otherwise; a pair of one event split
 over two stories is a false negative.
@@ -34,7 +35,7 @@ from redis.asyncio import Redis
 
 from services.enrich.enrichers.base import Enricher
 from services.enrich.enrichers.registry import default_enrichers
-from services.enrich.stories import StoryIndex
+from services.enrich.stories import RedisStoryIndex, StoryIndex
 from shared.models import Article, Origin
 from shared.redis_client import delete_namespace
 from shared.settings import Settings
@@ -94,14 +95,20 @@ def load_story_set(directory: Path = STORY_DIR) -> list[StoryItem]:
 
 
 async def assign(
-    items: Sequence[StoryItem], redis: Redis, settings: Settings, enrichers: Sequence[Enricher] | None = None
+    items: Sequence[StoryItem],
+    redis: Redis | None,
+    settings: Settings,
+    enrichers: Sequence[Enricher] | None = None,
+    index: StoryIndex | None = None,
 ) -> list[str]:
     """The story id of every item (in the order of ``items``): enriched in batches, assigned in the
     order the articles were published, a batch at a time, as the enrich service would see them."""
     order = sorted(range(len(items)), key=lambda k: (items[k].article.published_at, items[k].id))
     enrichers = enrichers if enrichers is not None else default_enrichers(settings)
     docs = run(enrichers, [items[k].article for k in order], batch_size=settings.enrich_batch_size)
-    index = StoryIndex(redis, settings)
+    if index is None:
+        assert redis is not None, "a Redis client, or another story index"
+        index = RedisStoryIndex(redis, settings)
     ids: list[str] = []
     for start in range(0, len(docs), settings.enrich_batch_size):
         ids += await index.assign(docs[start : start + settings.enrich_batch_size])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from services.enrich.enrichers.registry import default_enrichers
+from shared.settings import Settings
 from tests.eval.enrich_eval import Scores, format_table, load_eval_set, run, score
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,7 @@ KEYWORD_RECALL_FLOOR = 0.58
 @pytest.fixture(scope="module")
 def scores() -> Scores:
     items = load_eval_set()
-    docs = run(default_enrichers(None), [i.article for i in items])
+    docs = run(default_enrichers(Settings()), [i.article for i in items])
     s = score(docs, items)
     print(f"\nenrichment quality over {len(items)} articles\n{format_table(s)}")
     return s

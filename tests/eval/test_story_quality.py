@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from services.enrich.stories import MemoryStoryIndex
 from shared.redis_client import delete_namespace
 from shared.settings import Settings
 from tests.eval.story_eval import PairScores, assign, load_story_set, score_pairs
@@ -25,19 +26,25 @@ RECALL_FLOOR = 0.90  # measured 0.938 (30 of 32 same-event pairs joined); 28/32 
 
 
 @pytest.fixture(scope="module")
-async def scores(redis_url: str) -> AsyncIterator[PairScores]:
+async def redis_assigned(redis_url: str) -> AsyncIterator[list[str]]:
+    """The story id of every article of the set, assigned by the Redis index."""
     redis = Redis.from_url(redis_url)
     settings = Settings(redis_url=redis_url, redis_namespace=f"nftest:story-eval:{uuid.uuid4().hex[:10]}")
     try:
-        items = load_story_set()
-        s = score_pairs(items, await assign(items, redis, settings))
-        print(f"\nstory grouping over {len(items)} articles, {len({i.story for i in items})} events: {s.summary()}")
-        for line in s.errors:
-            print("  ", line)
-        yield s
+        yield await assign(load_story_set(), redis, settings)
     finally:
         await delete_namespace(redis, settings.redis_namespace)
         await redis.aclose()
+
+
+@pytest.fixture(scope="module")
+def scores(redis_assigned: list[str]) -> PairScores:
+    items = load_story_set()
+    s = score_pairs(items, redis_assigned)
+    print(f"\nstory grouping over {len(items)} articles, {len({i.story for i in items})} events: {s.summary()}")
+    for line in s.errors:
+        print("  ", line)
+    return s
 
 
 def test_story_set_has_multi_article_events_and_hard_negatives() -> None:
@@ -55,3 +62,9 @@ async def test_different_events_are_rarely_joined(scores: PairScores) -> None:
 
 async def test_reports_of_one_event_are_rarely_split(scores: PairScores) -> None:
     assert scores.recall >= RECALL_FLOOR, scores.errors
+
+
+async def test_the_memory_twin_groups_the_set_exactly_as_redis_does(redis_assigned: list[str]) -> None:
+    settings = Settings()
+    got = await assign(load_story_set(), None, settings, index=MemoryStoryIndex(settings))
+    assert got == redis_assigned

@@ -219,7 +219,7 @@ async def test_near_copy_is_a_near_duplicate_with_its_similarity(env: Env, token
     expected = estimate_similarity(a.signature, b.signature)
     assert (d.status, d.passes, d.duplicate_of, d.kind, d.reason) == ("dup", False, f"{token}-a", "near", "minhash")
     assert d.similarity == pytest.approx(expected, abs=1e-9)
-    assert DEFAULT_PARAMS.threshold <= d.similarity < 1.0
+    assert d.similarity is not None and DEFAULT_PARAMS.threshold <= d.similarity < 1.0
 
 
 async def test_exact_copy_of_a_dropped_duplicate_points_at_the_original(env: Env, token: str) -> None:

@@ -631,7 +631,7 @@ def dockerfile_problems(text: str) -> list[str]:
 
     dep_copy = index(builder, lambda c: c.cmd == "COPY" and c.value[0] == "pyproject.toml")
     dep_install = index(builder, lambda c: c.cmd == "RUN" and "pip install" in c.value[0])
-    src_copy = index(builder, lambda c: c.cmd == "COPY" and {"shared", "services", "."} & set(c.value[:-1]))
+    src_copy = index(builder, lambda c: c.cmd == "COPY" and bool({"shared", "services", "."} & set(c.value[:-1])))
     if not 0 <= dep_copy < dep_install < src_copy:
         problems.append("builder should copy pyproject.toml and install dependencies before copying the source")
     env: dict[str, str] = {}

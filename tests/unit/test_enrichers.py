@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,14 @@ from services.enrich.enrichers.entities import _split_org, extract_entities
 from services.enrich.enrichers.quotes import find_quoted_spans
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.enrichers.sentiment import label_of
-from services.enrich.enrichers.summary import is_caption, summarize
-from services.enrich.gazetteer import Resolution, fold, get_gazetteer
+from services.enrich.enrichers.summary import summarize
+from services.enrich.gazetteer import Resolution, get_gazetteer
 from services.enrich.nlp import SpacyPool, parsed_text, sentences
 from services.enrich.stories import story_features, story_id_for
+from shared.captions import is_photo_caption
 from shared.models import Article, Origin
+from shared.settings import Settings
+from shared.textfold import fold_name as fold
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample-article-afp-2024-04-14.txt"
 LEAD = "The United States does not want to see an escalation of the crisis in the Middle East"
@@ -52,12 +56,12 @@ def sample_article() -> Article:
 
 @pytest.fixture(scope="module")
 def pool() -> SpacyPool:
-    return SpacyPool()
+    return SpacyPool(Settings())
 
 
 def enrich(pool: SpacyPool, *articles: Article) -> list[Doc]:
     docs = [Doc(article=a) for a in articles]
-    for enricher in default_enrichers(None, pool=pool):
+    for enricher in default_enrichers(Settings(), pool=pool):
         for doc, fields in zip(docs, enricher.enrich(docs), strict=True):
             doc.fields.update(fields)
     return docs
@@ -296,10 +300,12 @@ def test_sentiment_labels_use_vader_thresholds() -> None:
     )
 
 
-def test_captions_are_recognised() -> None:
-    assert is_caption("President Joe Biden receives an update in the Situation Room, Saturday, April 13, 2024. AP")
-    assert is_caption("Photo: rescuers search the rubble in Wajima.")
-    assert not is_caption("The army said almost all drones were intercepted.")
+def test_captions_are_recognised_by_the_shared_detector() -> None:
+    assert is_photo_caption(
+        "President Joe Biden receives an update in the Situation Room, Saturday, April 13, 2024. AP"
+    )
+    assert is_photo_caption("Photo: rescuers search the rubble in Wajima.")
+    assert not is_photo_caption("The army said almost all drones were intercepted.")
 
 
 def test_summary_starts_with_lead_and_skips_subheads_captions_and_headline() -> None:
@@ -392,14 +398,19 @@ def test_georgia_is_the_us_state_only_next_to_us_places() -> None:
     assert georgia == Resolution("GE", "country")
 
     def read(*others: str) -> Resolution:
-        return gaz.in_context("Georgia", georgia, [(o, gaz.resolve(o)) for o in ("Georgia", *others)])
+        assert georgia is not None
+        context = [(o, r) for o in ("Georgia", *others) if (r := gaz.resolve(o)) is not None]
+        assert len(context) == 1 + len(others)
+        return gaz.in_context("Georgia", georgia, context)
 
     assert read("Alabama") == Resolution("US", "state")
     assert read("Atlanta") == Resolution("US", "state")
     assert read("Tbilisi") == georgia  # the capital of the country
     assert read("Alabama", "Georgian") == georgia  # something else of the country
     assert read("New York") == georgia  # a US city of another state says nothing
-    assert gaz.in_context("France", gaz.resolve("France"), [("Alabama", gaz.resolve("Alabama"))]).code == "FR"
+    france, alabama = gaz.resolve("France"), gaz.resolve("Alabama")
+    assert france is not None and alabama is not None
+    assert gaz.in_context("France", france, [("Alabama", alabama)]).code == "FR"
 
 
 def test_storms_in_georgia_and_alabama_are_in_the_us(pool: SpacyPool) -> None:
@@ -463,19 +474,20 @@ def test_a_name_in_quotation_marks_is_a_title_but_a_name_after_a_quote_is_not() 
     assert {(e.type, e.name) for e in extract_entities(doc)} == {("person", "Hartmut Neven")}
 
 
-def _speakers(lang: str, text: str, people: list[str], orgs: list[str] = ()) -> dict[str, str | None]:
+def _speakers(lang: str, text: str, people: list[str], orgs: Sequence[str] = ()) -> dict[str, str | None]:
     """Quote opening word -> speaker, with NER's spans given by hand (person and organisation names)."""
     from services.enrich.enrichers.quotes import extract_quotes
 
     nlp = spacy.blank(lang)
     nlp.add_pipe("newsflow_sentences")
     doc = nlp(text)
-    spans = []
+    spans: list[Span] = []
     for label, names in (("PERSON", people), ("ORG", orgs)):
         for name in names:
             at = 0
             while (start := text.find(name, at)) >= 0:
                 span = doc.char_span(start, start + len(name), label)
+                assert span is not None, f"{name!r} does not fall on token boundaries"
                 if not any(s.start < span.end and span.start < s.end for s in spans):  # "Kroos" in "Toni Kroos"
                     spans.append(span)
                 at = start + len(name)

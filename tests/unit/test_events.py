@@ -27,5 +27,5 @@ def test_child_span_keeps_the_trace_id() -> None:
 
 
 def test_header_dict_accepts_faust_and_aiokafka_shapes() -> None:
-    assert header_dict([("a", b"1"), ("b", None)]) == {"a": "1"}  # type: ignore[list-item]
+    assert header_dict([("a", b"1"), ("b", None)]) == {"a": "1"}  # type: ignore[list-item]  # a None value, as Kafka gives
     assert header_dict({"a": b"\xff"}) == {"a": "\ufffd"}

@@ -38,7 +38,9 @@ def pools() -> tuple[SpacyPool, SpacyPool]:
 @pytest.mark.parametrize("batch_size", [1, 32])
 def test_same_entities_as_the_stock_pipeline(pools: tuple[SpacyPool, SpacyPool], lang: str, batch_size: int) -> None:
     stock, fast = (p.get(lang)[0] for p in pools)
-    assert stock.get_pipe("ner").model.layers[0].name != fast.get_pipe("ner").model.layers[0].name  # really two paths
+    stock_ner: Any = stock.get_pipe("ner")  # spaCy types get_pipe as a plain callable
+    fast_ner_pipe: Any = fast.get_pipe("ner")
+    assert stock_ner.model.layers[0].name != fast_ner_pipe.model.layers[0].name  # really two paths
     texts = _texts(lang)
     expected = _ents(stock, texts, batch_size)
     assert sum(map(len, expected)) > 100
@@ -47,7 +49,8 @@ def test_same_entities_as_the_stock_pipeline(pools: tuple[SpacyPool, SpacyPool],
 
 def test_blis_vectors_are_bit_identical_and_the_cache_is_bounded() -> None:
     nlp = SpacyPool(Settings(spacy_fast_ner=False, spacy_gemm="blis"))._load("en")[0]
-    chain = nlp.get_pipe("ner").model.layers[0]
+    ner: Any = nlp.get_pipe("ner")  # spaCy types get_pipe as a plain callable
+    chain = ner.model.layers[0]
     docs = [nlp.make_doc(t) for t in _texts("en")[:6]]
     cols = fast_ner.FastTok2Vec(chain).layers.columns
 

@@ -172,7 +172,7 @@ def test_seed_changes_every_signature() -> None:
 )
 def test_invalid_params_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
-        MinHashParams(**kwargs)  # type: ignore[arg-type]
+        MinHashParams(**kwargs)  # type: ignore[arg-type]  # bad values on purpose: the constructor must refuse them
 
 
 def test_numpy_xxh3_matches_the_xxhash_library_for_every_short_length() -> None:

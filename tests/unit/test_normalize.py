@@ -10,9 +10,7 @@ import pytest
 from services.ingest.normalize import (
     clean_text,
     fix_quote_pairs,
-    fold_for_comparison,
     is_boilerplate,
-    is_photo_caption,
     match_dateline_prefix,
     normalize_body,
     normalize_title,
@@ -21,6 +19,8 @@ from services.ingest.normalize import (
     split_paragraphs,
     split_wire_story,
 )
+from shared.captions import is_photo_caption
+from shared.textfold import fold_for_comparison
 
 SAMPLE = (Path(__file__).parent.parent / "data" / "sample-article-afp-2024-04-14.txt").read_text(encoding="utf-8")
 CAPTION = (

@@ -264,7 +264,7 @@ def test_plain_text_that_is_not_json_is_an_article(text: str) -> None:
 def test_parsed_article_is_frozen() -> None:
     article = parse(b"Headline\n\nBody.")
     with pytest.raises(dataclasses.FrozenInstanceError):
-        article.title = "changed"  # type: ignore[misc]
+        article.title = "changed"  # type: ignore[misc]  # the point: a frozen dataclass refuses it
 
 
 # --------------------------------------------------------------------------- rejections

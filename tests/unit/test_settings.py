@@ -31,7 +31,8 @@ def test_to_env_rebuilds_the_same_settings_in_a_child(monkeypatch: pytest.Monkey
         monkeypatch.setenv(key, value)
     rebuilt = Settings()
     assert rebuilt.model_dump() == original.model_dump()
-    assert rebuilt.kafka_security.sasl_password.get_secret_value() == "p@ss"  # type: ignore[union-attr]
+    assert rebuilt.kafka_security.sasl_password is not None
+    assert rebuilt.kafka_security.sasl_password.get_secret_value() == "p@ss"
 
 
 def test_near_threshold_zero_is_refused() -> None:

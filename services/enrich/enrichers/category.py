@@ -23,7 +23,6 @@ reason.
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,7 +32,9 @@ from typing import Any, ClassVar
 import regex
 import yaml
 
-from ..gazetteer import fold
+from shared.textfold import fold_accents
+from shared.textfold import fold_name as fold
+
 from ..nlp import SpacyPool, doc_language
 from .base import Doc, field, unavailable
 from .entities import get_entities
@@ -45,14 +46,6 @@ _WORD = regex.compile(r"[\p{L}\p{N}][\p{L}\p{N}'\-]*")
 MIN_SHARE = 0.12
 MAX_TOPICS = 3
 ENTITY_WEIGHT = 2.0
-
-
-def _fold_text(text: str) -> str:
-    text = text.replace("’", "'")
-    if text.isascii():
-        return text.lower()
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).lower()
 
 
 @dataclass(frozen=True)
@@ -77,8 +70,8 @@ class Lexicon:
 
     def score(self, title: str, body: str, lang: str, entity_mentions: dict[str, int]) -> list[dict[str, Any]]:
         """Topics of an article, best first, each ``{code, name, score}`` (see the module doc)."""
-        body_words = _WORD.findall(_fold_text(body))
-        title_words = _WORD.findall(_fold_text(title))
+        body_words = _WORD.findall(fold_accents(body))
+        title_words = _WORD.findall(fold_accents(title))
         words = Counter(body_words)
         for w in title_words:
             words[w] += 2
@@ -139,7 +132,7 @@ def load_lexicon(path: Path = _DATA) -> Lexicon:
         for lang, cues in (t.get("cues") or {}).items():
             langs.add(lang)
             for cue, weight in cues.items():
-                cue = _fold_text(str(cue)).strip()
+                cue = fold_accents(str(cue)).strip()
                 if " " in cue:
                     parts = [regex.escape(p) for p in cue.rstrip("*").split()]
                     tail = r"[\p{L}\p{N}'\-]*" if cue.endswith("*") else ""

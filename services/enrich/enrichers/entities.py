@@ -46,7 +46,9 @@ from typing import Any, ClassVar
 from spacy.tokens import Doc as SpacyDoc
 from spacy.tokens import Span, Token
 
-from ..gazetteer import Gazetteer, fold, get_gazetteer
+from shared.textfold import fold_name as fold
+
+from ..gazetteer import Gazetteer, get_gazetteer
 from ..nlp import ModelInfo, SpacyPool, doc_language
 from .base import Doc, field, unavailable
 

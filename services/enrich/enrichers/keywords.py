@@ -22,7 +22,8 @@ from typing import Any, ClassVar
 
 import yake_rust
 
-from ..gazetteer import fold
+from shared.textfold import fold_name as fold
+
 from ..nlp import SpacyPool, doc_language
 from .base import Doc, field, unavailable
 from .entities import get_entities

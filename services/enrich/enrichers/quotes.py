@@ -43,7 +43,9 @@ from typing import Any, ClassVar
 import regex
 import yaml
 
-from ..gazetteer import fold, get_gazetteer
+from shared.textfold import fold_name as fold
+
+from ..gazetteer import get_gazetteer
 from ..nlp import ModelInfo, SpacyPool, doc_language, parsed_text
 from ..nlp import sentences as sentences_of
 from .base import Doc, field, unavailable

@@ -8,7 +8,7 @@ whichever of them runs first, with one ``nlp.pipe`` call per language.
 
 from __future__ import annotations
 
-from typing import Any
+from shared.settings import Settings
 
 from ..nlp import SpacyPool
 from .base import Enricher
@@ -26,7 +26,7 @@ from .summary import SummaryEnricher
 __all__ = ["default_enrichers"]
 
 
-def default_enrichers(settings: Any = None, pool: SpacyPool | None = None) -> list[Enricher]:
+def default_enrichers(settings: Settings, pool: SpacyPool | None = None) -> list[Enricher]:
     """Every enricher, ready to run, in the order the enrich service calls them.
 
     ``keywords`` runs before ``summary`` (which scores sentences by keyword)
@@ -40,7 +40,7 @@ def default_enrichers(settings: Any = None, pool: SpacyPool | None = None) -> li
         ReadabilityEnricher(),
         EntitiesEnricher(pool),
         CountriesEnricher(pool),
-        KeywordsEnricher(pool, top_n=int(getattr(settings, "keywords_top_n", 10) or 10)),
+        KeywordsEnricher(pool, top_n=settings.keywords_top_n),
         SummaryEnricher(pool),
         SentimentEnricher(pool),
         CategoryEnricher(pool),

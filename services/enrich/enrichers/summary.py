@@ -2,9 +2,10 @@
 
 Method (``lead+overlap``):
 
-1. Candidate sentences are the body's, minus photo captions (a paragraph
-   ending in a picture credit such as ``AP``/``AFP``/``Reuters``/``Getty``
-   or starting ``Photo:``), sub-headings (a paragraph with no final
+1. Candidate sentences are the body's, minus photo captions
+   (:func:`shared.captions.is_photo_caption`, the detector ingest uses: a
+   picture credit at the end, ``Photo:`` at the start, or an agency credit
+   after a caption's date), sub-headings (a paragraph with no final
    punctuation), fragments of fewer than 6 words, and any sentence that
    repeats the headline (word overlap >= 60 %).
 2. The first candidate is the lead and always opens the summary.
@@ -25,28 +26,19 @@ from typing import Any, ClassVar
 
 import regex
 
+from shared.captions import is_photo_caption
+
 from ..nlp import SpacyPool, parsed_text
 from ..nlp import sentences as sentences_of
 from .base import Doc, field
 from .entities import get_entities
 
-__all__ = ["SummaryEnricher", "is_caption", "summarize"]
+__all__ = ["SummaryEnricher", "summarize"]
 
 VERSION = "1"
-_CREDIT = regex.compile(
-    r"(?:\b(?:AP|AFP|Reuters|EPA|Getty Images|Getty|Xinhua|Anadolu|Bloomberg|DPA|ANSA|EFE|Photo)\b"
-    r"(?:\s*(?:via|/)\s*[\w ]+)?\.?\s*)$"
-)
-_PHOTO_START = regex.compile(r"^\s*(?:\(?(?:Photo|Picture|File photo|Image|Caption)\b|\[)", regex.IGNORECASE)
 _TERMINAL = tuple(".!?\"”»’')…")
 _WORD = regex.compile(r"[\p{L}\p{N}]+")
 _QUOTE_START = tuple('"“«„')
-
-
-def is_caption(paragraph: str) -> bool:
-    """True for a photo caption: a picture credit at its end or a ``Photo:`` start."""
-    p = paragraph.strip()
-    return bool(_PHOTO_START.match(p) or _CREDIT.search(p))
 
 
 def _words(text: str) -> set[str]:
@@ -75,7 +67,7 @@ def summarize(
     cands: list[str] = []
     for para, text in sentences:
         ptext = paragraphs.get(para, text).strip()
-        if is_caption(ptext) or not ptext.endswith(_TERMINAL):
+        if is_photo_caption(ptext) or not ptext.endswith(_TERMINAL):
             continue
         words = _words(text)
         if len(words) < 6 or (

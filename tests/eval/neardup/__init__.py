@@ -80,9 +80,12 @@ def _body(dateline: str, paras: list[str], caption: str | None = None, *, header
     return "\n\n".join(paras)
 
 
+_STRAIGHT: dict[str, str | int | None] = {"“": '"', "”": '"', "‘": "'", "’": "'"}
+
+
 def _flip_quotes(text: str) -> str:
     if any(q in text for q in "“”‘’"):
-        return text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"}))
+        return text.translate(str.maketrans(_STRAIGHT))
     text = re.sub(r'"([^"]*)"', r"“\1”", text)
     return text.replace("'", "’")
 

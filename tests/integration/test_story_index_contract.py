@@ -1,0 +1,200 @@
+"""One story-index contract, two implementations: ``MemoryStoryIndex`` and ``RedisStoryIndex`` on the
+real Redis: grouping, replays, replicas, the time window.
+
+Every test gets fresh state (for Redis: a namespace of its own, its keys deleted afterwards). For
+Redis, :meth:`Env.index` opens a new connection each call, as another enrich replica would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from services.enrich.enrichers.base import Doc
+from services.enrich.enrichers.registry import default_enrichers
+from services.enrich.stories import MemoryStoryIndex, RedisStoryIndex, StoryIndex, story_id_for
+from shared.models import Article
+from shared.redis_client import delete_namespace
+from shared.settings import Settings
+from tests.eval.enrich_eval import load_eval_set
+from tests.unit.test_enrichers import make_article, sample_article
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2024, 4, 14, 12, tzinfo=UTC)
+
+REWRITE = """Washington is not seeking a wider conflict with Tehran, the White House said on Sunday, as Israel's war \
+cabinet weighed how to answer Iran's first direct attack on its territory.
+
+"We're not looking for a wider war with Iran," National Security Council spokesman John Kirby told NBC, adding that \
+President Joe Biden had made clear to Prime Minister Benjamin Netanyahu that the United States would not take part in \
+any Israeli counter-strike.
+
+Iran fired more than 300 drones and missiles at Israel overnight in retaliation for a strike on its consulate in \
+Damascus. Israel said 99 percent were shot down with help from the United States, Britain and Jordan.
+
+Defence Minister Yoav Gallant and minister Benny Gantz both said Israel would respond "at the time that suits us". \
+Netanyahu's office said the war cabinet would meet again on Monday."""
+
+
+@dataclass
+class Env:
+    """Makes indexes sharing one state: one memory index, or one Redis namespace."""
+
+    kind: str
+    redis_url: str
+    settings: Settings = field(init=False)
+    clients: list[Redis] = field(default_factory=list)
+    _memory: MemoryStoryIndex | None = None
+
+    def __post_init__(self) -> None:
+        ns = f"nftest:stories:{uuid.uuid4().hex[:10]}"
+        self.settings = Settings(redis_url=self.redis_url, redis_namespace=ns)
+
+    def index(self) -> StoryIndex:
+        if self.kind == "memory":
+            if self._memory is None:
+                self._memory = MemoryStoryIndex(self.settings)
+            return self._memory
+        client = Redis.from_url(self.redis_url)
+        self.clients.append(client)
+        return RedisStoryIndex(client, self.settings)
+
+    async def close(self) -> None:
+        if self.kind == "redis":
+            client = Redis.from_url(self.redis_url)
+            await delete_namespace(client, self.settings.redis_namespace)
+            await client.aclose()
+        for c in self.clients:
+            await c.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def env(request: pytest.FixtureRequest, redis_url: str) -> AsyncIterator[Env]:
+    e = Env(request.param, redis_url)
+    yield e
+    await e.close()
+
+
+@pytest.fixture
+async def redis_env(redis_url: str) -> AsyncIterator[Env]:
+    e = Env("redis", redis_url)
+    yield e
+    await e.close()
+
+
+def article(id: str, when: datetime = T0, title: str = "t", body: str = "b") -> Article:
+    return make_article(title, body, id=id).model_copy(update={"published_at": when, "ingested_at": when})
+
+
+def doc(id: str, people: list[str], orgs: list[str], keywords: list[str], when: datetime = T0) -> Doc:
+    d = Doc(article=article(id, when))
+    d.fields = {
+        "entities": {
+            "people": [{"name": n, "mentions": 2} for n in people],
+            "organizations": [{"name": n, "mentions": 1} for n in orgs],
+            "places": [],
+        },
+        "countries": {"value": []},
+        "keywords": {"value": [{"text": k, "score": 1.0} for k in keywords]},
+    }
+    return d
+
+
+def iran(id: str, when: datetime = T0) -> Doc:
+    return doc(id, ["John Kirby", "Benjamin Netanyahu"], ["White House"], ["war cabinet", "drone attack"], when)
+
+
+def floods(id: str, when: datetime = T0) -> Doc:
+    return doc(id, ["Eduardo Leite"], ["Brazilian Red Cross"], ["floods", "Porto Alegre"], when)
+
+
+async def test_reports_of_one_event_share_a_story_and_others_do_not(env: Env) -> None:
+    ids = await env.index().assign([iran("afp-1"), floods("reuters-9"), iran("ap-2", T0 + timedelta(hours=5))])
+    assert ids[0] == ids[2] == story_id_for("afp-1")
+    assert ids[1] == story_id_for("reuters-9") != ids[0]
+
+
+async def test_real_enrichment_groups_two_outlets_and_separates_another_event(env: Env) -> None:
+    afp = sample_article()
+    rewrite = article("reuters-iran", T0 + timedelta(hours=3), "US does not want wider war with Iran", REWRITE)
+    other = next(i.article for i in load_eval_set() if i.id == "en-disaster-japan-quake")
+    docs = [Doc(article=a) for a in (afp, rewrite, other)]
+    for enricher in default_enrichers(env.settings):
+        for d, fields in zip(docs, enricher.enrich(docs), strict=True):
+            d.fields.update(fields)
+    ids = await env.index().assign(docs)
+    assert ids[0] == ids[1] != ids[2]
+
+
+async def test_replay_keeps_the_story_even_if_enrichment_changed(env: Env) -> None:
+    index = env.index()
+    first = await index.assign([iran("afp-1"), floods("x-2")])
+    again = await index.assign([floods("afp-1"), iran("x-2")])  # same ids, swapped content
+    assert again == first
+
+
+async def test_the_same_people_without_the_same_words_are_another_event(env: Env) -> None:
+    index = env.index()
+    [first] = await index.assign([iran("afp-1")])
+    [other] = await index.assign([doc("x-2", ["John Kirby", "Benjamin Netanyahu"], ["White House"], ["budget talks"])])
+    [words_only] = await index.assign([doc("x-3", ["Someone Else"], ["Other Org"], ["war cabinet", "drone attack"])])
+    assert first != other and first != words_only
+
+
+async def test_a_story_grows_its_profile_with_each_member(env: Env) -> None:
+    """C shares nothing with A, but enough with B, which joined A: C joins the story too."""
+    index = env.index()
+    a = doc("a", ["John Kirby"], ["White House"], ["war cabinet", "drone attack"])
+    b = doc("b", ["John Kirby", "Yoav Gallant"], ["White House"], ["war cabinet", "drone attack", "counter strike"])
+    c = doc("c", ["Yoav Gallant"], ["Israeli army"], ["counter strike", "drone attack"], T0 + timedelta(hours=1))
+    ids = await index.assign([a, b])
+    [joined] = await index.assign([c])
+    assert ids[0] == ids[1] == joined
+
+
+async def test_two_replicas_agree_on_the_story_of_one_event(env: Env) -> None:
+    """Two enrich replicas (for Redis: their own connections), batches racing each other."""
+    one, two = env.index(), env.index()
+    batches_a = [[iran(f"a{i}"), floods(f"fa{i}")] for i in range(10)]
+    batches_b = [[floods(f"fb{i}"), iran(f"b{i}")] for i in range(10)]
+
+    async def run(index: StoryIndex, batches: list[list[Doc]]) -> list[str]:
+        out: list[str] = []
+        for batch in batches:
+            out += await index.assign(batch)
+        return out
+
+    got_a, got_b = await asyncio.gather(run(one, batches_a), run(two, batches_b))
+    iran_ids = set(got_a[0::2]) | set(got_b[1::2])
+    flood_ids = set(got_a[1::2]) | set(got_b[0::2])
+    assert len(iran_ids) == 1 and len(flood_ids) == 1 and iran_ids != flood_ids
+
+
+async def test_same_entities_outside_the_window_start_a_new_story(env: Env) -> None:
+    index = env.index()
+    [first] = await index.assign([iran("day-1")])
+    [later] = await index.assign([iran("day-5", T0 + timedelta(days=4))])
+    [next_day] = await index.assign([iran("day-2", T0 + timedelta(days=1))])
+    assert later != first and next_day == first
+
+
+async def test_an_empty_batch_assigns_nothing(env: Env) -> None:
+    assert await env.index().assign([]) == []
+
+
+async def test_redis_keys_are_namespaced_and_expire(redis_env: Env) -> None:
+    await redis_env.index().assign([iran("afp-1")])
+    redis = redis_env.clients[0]
+    s = redis_env.settings
+    keys = [k.decode() async for k in redis.scan_iter(match=f"{s.redis_namespace}:*")]
+    assert keys and all(k.startswith(s.redis_key("story") + ":") for k in keys)
+    ttls: list[Any] = [await redis.ttl(k) for k in keys]
+    assert all(0 < t <= 7 * 24 * 3600 for t in ttls)
