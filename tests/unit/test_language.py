@@ -98,7 +98,7 @@ def language_of(enricher: LanguageEnricher, art: Article) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def pool() -> SpacyPool:
-    return SpacyPool()
+    return SpacyPool(Settings())
 
 
 def enrich_all(pool: SpacyPool, art: Article) -> dict[str, dict[str, Any]]:
