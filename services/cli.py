@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import logging
 import signal
 import time
 from pathlib import Path
@@ -29,7 +28,9 @@ SAMPLES = Path(__file__).resolve().parent / "samples"
 
 
 def _logging() -> None:
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from shared.logs import configure
+
+    configure(get_settings())  # text, or one JSON object per line (NEWSFLOW_LOG_FORMAT=json)
 
 
 @app.command()

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from shared.events import cloudevent_headers
 from shared.models import EnrichedArticle
-from shared.records import InRecord, OutRecord, dead_letter
+from shared.records import InRecord, OutRecord, dead_letter, lineage
 from shared.settings import Settings
 
 from .routing import Router
@@ -61,10 +61,13 @@ class PublishHandler:
                 continue
             for target in self.router.route(article):
                 delivery_id = f"{target.sink}:{article.id}:v{article.version}".encode()
+                inherited = lineage(rec, "article.published", **{"newsflow.sink": target.sink})
+                trace = inherited.pop("traceparent", b"").decode()
                 headers = cloudevent_headers(
                     event_type="article.published", source=self.source, subject=article.id,
-                    event_id=delivery_id.decode(), traceparent=rec.headers.get("traceparent"), time=rec.time,
+                    event_id=delivery_id.decode(), traceparent=trace, time=rec.time,
                 )  # fmt: skip
+                headers.update(inherited)
                 planned[delivery_id] = OutRecord(target.topic, article.id.encode(), rec.value or b"", headers)
         if planned:
             ids = list(planned)
