@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import orjson
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
@@ -18,6 +19,7 @@ from shared.models import EnrichedArticle
 from shared.records import InRecord, OutRecord, dead_letter, lineage
 from shared.settings import Settings
 
+from .ninjs import NINJS_SCHEMA, to_ninjs
 from .routing import Router
 
 __all__ = ["PublishHandler"]
@@ -68,7 +70,10 @@ class PublishHandler:
                     event_id=delivery_id.decode(), traceparent=trace, time=rec.time,
                 )  # fmt: skip
                 headers.update(inherited)
-                planned[delivery_id] = OutRecord(target.topic, article.id.encode(), rec.value or b"", headers)
+                value = rec.value or b""
+                if target.format == "ninjs":
+                    value, headers["ce_dataschema"] = orjson.dumps(to_ninjs(article)), NINJS_SCHEMA.encode()
+                planned[delivery_id] = OutRecord(target.topic, article.id.encode(), value, headers)
         if planned:
             ids = list(planned)
             async with self.redis.pipeline(transaction=False) as pipe:
