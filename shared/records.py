@@ -8,6 +8,7 @@ from Kafka.
 from __future__ import annotations
 
 import base64
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -15,10 +16,13 @@ from pydantic import BaseModel
 
 from . import codec, tracing
 from .events import cloudevent_headers
+from .logs import record_fields
 from .metrics import RAW_TS_HEADER
 from .models import DeadLetter, ErrorInfo, Origin
 
 __all__ = ["InRecord", "OutRecord", "dead_letter", "lineage", "model_record"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -121,4 +125,5 @@ def dead_letter(
     )
     headers.update(inherited)
     headers["newsflow_error_code"] = code.encode()
+    log.info("dead letter (%s, %s): %s", stage, code, message, extra={**record_fields(rec), "code": code})
     return OutRecord(topic=topic, key=rec.key, value=codec.dumps(dl), headers=headers)
