@@ -22,6 +22,8 @@ topics_app = typer.Typer(help="Manage newsflow's topics.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Inspect and re-drive dead letters (news.dlq).", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(dlq_app, name="dlq")
+schema_app = typer.Typer(help="The message contract: AsyncAPI document, JSON Schemas.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
 console = Console()
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -180,6 +182,55 @@ def dlq_redrive(
     letters = asyncio.run(redrive_dlq(get_settings(), code=code, stage=stage, dry_run=dry_run))
     verb = "would re-drive" if dry_run else "re-drove"
     console.print(f"{verb} {len(letters)} dead letter(s)")
+
+
+@schema_app.command("asyncapi")
+def schema_asyncapi(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of YAML")] = False,
+) -> None:
+    """Print the AsyncAPI 3.0 document of every topic (docs/asyncapi.yaml is it for the defaults)."""
+    from services.publish.routing import load_router
+    from shared.contracts import asyncapi_document, asyncapi_yaml
+
+    s = get_settings()
+    doc = asyncapi_document(
+        s.topics, load_router(s.routing_file).routes, bootstrap_servers=s.bootstrap_servers,
+        partitions=s.partitions, group_prefix=s.group_prefix,
+    )  # fmt: skip
+    text = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n" if as_json else asyncapi_yaml(doc)
+    if output is None:
+        print(text, end="")
+    else:
+        output.write_text(text)
+
+
+@schema_app.command("json")
+def schema_json(
+    topic: Annotated[str, typer.Argument(help="A topic name (news.ingested, a routed topic) or kind")],
+) -> None:
+    """Print the JSON Schema of a topic's messages."""
+    from services.publish.routing import load_router
+    from shared.contracts import TOPIC_ROLES, topic_json_schema
+
+    s = get_settings()
+    roles = {getattr(s.topics, r): r for r in TOPIC_ROLES if r != "published"}
+    role = roles.get(topic) or (topic if topic in TOPIC_ROLES else None)
+    if role is None and any(_matches(r.topic, topic) for r in load_router(s.routing_file).routes):
+        role = "published"
+    if role is None:
+        console.print(f"[red]unknown topic {topic!r}[/]: one of {', '.join(roles)}, a routed topic, or a kind "
+                      f"({', '.join(TOPIC_ROLES)})")  # fmt: skip
+        raise typer.Exit(2)
+    print(orjson.dumps(topic_json_schema(role), option=orjson.OPT_INDENT_2).decode())
+
+
+def _matches(pattern: str, topic: str) -> bool:
+    """Whether ``topic`` is one a route's topic pattern (``news.published.lang.{language}``) expands to."""
+    import re
+
+    parts = re.split(r"\{[a-z_]+\}", pattern)
+    return re.fullmatch("[^.]+".join(map(re.escape, parts)), topic) is not None
 
 
 @app.command()
