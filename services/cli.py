@@ -255,7 +255,10 @@ def dev(
     signal.signal(signal.SIGINT, on_signal)
     try:
         stack.start_infrastructure()
-        stack.start_services()
+        web = s.web_port or _free_ports_base(3)  # ingest, enrich, publish: web, web+1, web+2
+        stack.start_services(web_port_base=web)
+        urls = [f"{n} http://127.0.0.1:{web + i}/metrics" for i, n in enumerate(("ingest", "enrich", "publish"))]
+        console.print("metrics: " + ", ".join(urls), soft_wrap=True)
         console.print(
             f"\n[bold green]newsflow is running.[/] Publish raw articles to [bold]{s.topics.raw}[/] at "
             f"{s.bootstrap_servers} with any Kafka client, or:\n"
@@ -274,6 +277,17 @@ def dev(
         console.print("stopping…")
         stack.stop_all()
         console.print("stopped.")
+
+
+def _free_ports_base(count: int) -> int:
+    """A port with the ``count - 1`` ports after it free as well."""
+    from shared.embedded import free_port, port_open
+
+    for _ in range(100):
+        base = free_port()
+        if base + count <= 65535 and not any(port_open("127.0.0.1", base + i) for i in range(1, count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports found")
 
 
 def _demo(s, stack, stopping) -> None:  # type: ignore[no-untyped-def]
