@@ -152,7 +152,9 @@ async def ensure_topics(settings: Settings, names: list[str] | None = None) -> l
 def partition_lags(app: faust.App) -> list[tuple[str, int, int]]:
     """(topic, partition, lag) per assigned partition: the fetch high-water mark minus the next
     offset the stream reads (Faust's read offset, else its committed one). Partitions not fetched
-    yet, or with no position, are left out. ``end_offsets`` are not used: they are wrong on Tansu."""
+    yet, or with no position, are left out. ``end_offsets`` are not used: they are wrong on Tansu.
+    (Right after an assignment, before the first record is read, Faust's read offset is the seek
+    position, so the figure is one below the true lag until then.)"""
     consumer = app.consumer
     read = getattr(consumer, "_read_offset", {})
     committed = getattr(consumer, "_committed_offset", {})
