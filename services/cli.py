@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import logging
 import signal
 import time
 from collections.abc import Callable
@@ -27,13 +26,17 @@ topics_app = typer.Typer(help="Manage newsflow's topics.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Inspect and re-drive dead letters (news.dlq).", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(dlq_app, name="dlq")
+schema_app = typer.Typer(help="The message contract: AsyncAPI document, JSON Schemas.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
 console = Console()
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 
 
 def _logging() -> None:
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from shared.logs import configure
+
+    configure(get_settings())  # text, or one JSON object per line (NEWSFLOW_LOG_FORMAT=json)
 
 
 @app.command()
@@ -185,6 +188,55 @@ def dlq_redrive(
     console.print(f"{verb} {len(letters)} dead letter(s)")
 
 
+@schema_app.command("asyncapi")
+def schema_asyncapi(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of YAML")] = False,
+) -> None:
+    """Print the AsyncAPI 3.0 document of every topic (docs/asyncapi.yaml is it for the defaults)."""
+    from services.contracts import asyncapi_document, asyncapi_yaml
+    from services.publish.routing import load_router
+
+    s = get_settings()
+    doc = asyncapi_document(
+        s.topics, load_router(s.routing_file).routes, bootstrap_servers=s.bootstrap_servers,
+        partitions=s.partitions, group_prefix=s.group_prefix,
+    )  # fmt: skip
+    text = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n" if as_json else asyncapi_yaml(doc)
+    if output is None:
+        print(text, end="")
+    else:
+        output.write_text(text)
+
+
+@schema_app.command("json")
+def schema_json(
+    topic: Annotated[str, typer.Argument(help="A topic name (news.ingested, a routed topic) or kind")],
+) -> None:
+    """Print the JSON Schema of a topic's messages."""
+    from services.contracts import TOPIC_ROLES, topic_json_schema
+    from services.publish.routing import load_router
+
+    s = get_settings()
+    roles = {getattr(s.topics, r): r for r in TOPIC_ROLES if r != "published"}
+    role = roles.get(topic) or (topic if topic in TOPIC_ROLES else None)
+    if role is None and any(_matches(r.topic, topic) for r in load_router(s.routing_file).routes):
+        role = "published"
+    if role is None:
+        console.print(f"[red]unknown topic {topic!r}[/]: one of {', '.join(roles)}, a routed topic, or a kind "
+                      f"({', '.join(TOPIC_ROLES)})")  # fmt: skip
+        raise typer.Exit(2)
+    print(orjson.dumps(topic_json_schema(role), option=orjson.OPT_INDENT_2).decode())
+
+
+def _matches(pattern: str, topic: str) -> bool:
+    """Whether ``topic`` is one a route's topic pattern (``news.published.lang.{language}``) expands to."""
+    import re
+
+    parts = re.split(r"\{[a-z_]+\}", pattern)
+    return re.fullmatch("[^.]+".join(map(re.escape, parts)), topic) is not None
+
+
 @app.command()
 def dev(
     demo: Annotated[
@@ -207,7 +259,10 @@ def dev(
     signal.signal(signal.SIGINT, on_signal)
     try:
         stack.start_infrastructure()
-        stack.start_services()
+        web = s.web_port or _free_ports_base(3)  # ingest, enrich, publish: web, web+1, web+2
+        stack.start_services(web_port_base=web)
+        urls = [f"{n} http://127.0.0.1:{web + i}/metrics" for i, n in enumerate(("ingest", "enrich", "publish"))]
+        console.print("metrics: " + ", ".join(urls), soft_wrap=True)
         console.print(
             f"\n[bold green]newsflow is running.[/] Publish raw articles to [bold]{s.topics.raw}[/] at "
             f"{s.bootstrap_servers} with any Kafka client, or:\n"
@@ -226,6 +281,17 @@ def dev(
         console.print("stopping…")
         stack.stop_all()
         console.print("stopped.")
+
+
+def _free_ports_base(count: int) -> int:
+    """A port with the ``count - 1`` ports after it free as well."""
+    from shared.embedded import free_port, port_open
+
+    for _ in range(100):
+        base = free_port()
+        if base + count <= 65535 and not any(port_open("127.0.0.1", base + i) for i in range(1, count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports found")
 
 
 def _demo(s: Settings, stack: DevStack, stopping: Callable[[], bool]) -> None:

@@ -14,14 +14,15 @@ import asyncio
 import functools
 import logging
 import random
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import faust
 
+from . import logs, metrics, tracing
 from .events import header_dict
-from .metrics import BATCH_SECONDS, RECORDS_IN, RECORDS_OUT, RETRIES
+from .kafka import partition_lags
+from .metrics import BATCH_SECONDS, RETRIES
 from .records import InRecord, OutRecord
 
 __all__ = ["BatchHandler", "add_batch_agent", "produce_all", "to_in_record"]
@@ -82,13 +83,15 @@ def add_batch_agent(
         # app.agent hands the agent a faust.Stream; take_events is on the class, not on the StreamT interface
         async for events in cast("faust.Stream[Any]", stream).take_events(batch_size, within=batch_wait_s):
             records = [to_in_record(e) for e in events]
-            RECORDS_IN.labels(service=service).inc(len(records))
-            with BATCH_SECONDS.labels(service=service).time():
-                outs = await _with_retry(service, "handle", functools.partial(handler, records))
+            metrics.batch_started(service, records)
+            timer = BATCH_SECONDS.labels(service=service).time()
+            with timer, tracing.batch(service, records), logs.batch(service, records):
+                with metrics.handled(service):
+                    outs = await _with_retry(service, "handle", functools.partial(handler, records))
                 await _with_retry(service, "produce", functools.partial(produce_all, app, outs))
                 if after_produce is not None:
                     await _with_retry(service, "after_produce", functools.partial(after_produce, outs))
-            for topic, count in Counter(out.topic for out in outs).items():  # one labels() lookup per topic
-                RECORDS_OUT.labels(service=service, topic=topic).inc(count)
+            metrics.produced(service, outs)  # records out, outcomes, dead letters, end-to-end age
 
     app.agent(topic, name=f"{service}-agent")(agent)
+    metrics.register_consumer_lag(service, lambda: partition_lags(app))

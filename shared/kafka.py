@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
+from . import logs, tracing
 from .settings import Settings
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "ensure_topics",
     "make_app",
     "make_producer",
+    "partition_lags",
     "run_worker",
     "wait_for_broker",
 ]
@@ -73,6 +75,7 @@ def _faust_credentials(settings: Settings) -> faust.types.auth.CredentialsT | No
 def make_app(service: str, settings: Settings) -> faust.App:
     """A ``faust.App`` for one service; its id is the consumer group id."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tracing.setup(service, settings)  # a no-op unless an OTLP endpoint is configured
     servers = ";".join(f"kafka://{s.strip()}" for s in settings.bootstrap_servers.split(","))
     return faust.App(
         settings.group_id(service),
@@ -146,6 +149,26 @@ async def ensure_topics(settings: Settings, names: list[str] | None = None) -> l
         await admin.close()
 
 
+def partition_lags(app: faust.App) -> list[tuple[str, int, int]]:
+    """(topic, partition, lag) per assigned partition: the fetch high-water mark minus the next
+    offset the stream reads (Faust's read offset, else its committed one). Partitions not fetched
+    yet, or with no position, are left out. ``end_offsets`` are not used: they are wrong on Tansu.
+    (Right after an assignment, before the first record is read, Faust's read offset is the seek
+    position, so the figure is one below the true lag until then.)"""
+    consumer = app.consumer
+    read = getattr(consumer, "_read_offset", {})
+    committed = getattr(consumer, "_committed_offset", {})
+    lags: list[tuple[str, int, int]] = []
+    for tp in consumer.assignment():
+        highwater = consumer.highwater(tp)
+        last = read.get(tp)
+        if last is None:
+            last = committed.get(tp)
+        if highwater is not None and last is not None:
+            lags.append((tp.topic, tp.partition, highwater - (last + 1)))
+    return lags
+
+
 def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
     kw: dict[str, Any] = {"acks": "all", "linger_ms": 5, "max_batch_size": 1_048_576, **aiokafka_kwargs(settings)}
     kw.update(overrides)
@@ -160,7 +183,9 @@ def run_worker(app: faust.App, settings: Settings, topics: list[str]) -> None:
     """
     asyncio.run(_prepare(settings, topics))
     asyncio.set_event_loop(asyncio.new_event_loop())
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
+    worker = faust.Worker(
+        app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False, **logs.worker_logging(settings)
+    )
     worker.execute_from_commandline()
 
 

@@ -8,17 +8,22 @@ from Kafka.
 from __future__ import annotations
 
 import base64
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel
 
-from . import codec
+from . import codec, tracing
 from .events import cloudevent_headers
+from .logs import record_fields
+from .metrics import RAW_TS_HEADER
 from .models import DeadLetter, ErrorInfo, Origin
 
-__all__ = ["InRecord", "OutRecord", "dead_letter", "model_record"]
+__all__ = ["InRecord", "OutRecord", "dead_letter", "lineage", "model_record"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,20 @@ class InRecord:
         return datetime.now(UTC)
 
 
+def lineage(parent: InRecord, span: str, **attributes: str | int) -> dict[str, bytes]:
+    """The headers an output of ``parent`` inherits: ``traceparent`` (the context of this stage's
+    span for it, see ``shared/tracing.py``) and ``newsflow_raw_ts`` (the ``news.raw`` record's
+    timestamp in ms, for the end-to-end age: copied when ``parent`` has it, else ``parent``'s own)."""
+    headers: dict[str, bytes] = {}
+    raw_ts = parent.headers.get(RAW_TS_HEADER) or (str(parent.timestamp_ms) if parent.timestamp_ms else None)
+    if raw_ts:
+        headers[RAW_TS_HEADER] = raw_ts.encode()
+    traceparent = tracing.child_traceparent(parent, span, **attributes)
+    if traceparent:
+        headers["traceparent"] = traceparent.encode()
+    return headers
+
+
 @dataclass(frozen=True)
 class OutRecord:
     """One record to produce."""
@@ -64,14 +83,20 @@ def model_record(
     source: str,
     event_id: str,
     time: datetime,
-    traceparent: str | None,
+    traceparent: str | None = None,
+    parent: InRecord | None = None,
 ) -> OutRecord:
-    """A JSON record with CloudEvents binary headers."""
+    """A JSON record with CloudEvents binary headers; with ``parent`` (the record it comes from),
+    also the :func:`lineage` headers (``traceparent`` then comes from there)."""
     k = key.encode() if isinstance(key, str) else key
     subject = key if isinstance(key, str) else None
+    inherited = lineage(parent, event_type, **({"newsflow.article_id": subject} if subject else {})) if parent else {}
+    if "traceparent" in inherited:
+        traceparent = inherited.pop("traceparent").decode()
     headers = cloudevent_headers(
         event_type=event_type, source=source, subject=subject, event_id=event_id, traceparent=traceparent, time=time
     )
+    headers.update(inherited)
     return OutRecord(topic=topic, key=k, value=codec.dumps(model), headers=headers)
 
 
@@ -98,11 +123,15 @@ def dead_letter(
         failed_at=datetime.now(UTC),
         attempts=attempts,
     )
+    inherited = lineage(rec, f"{stage}.dead_letter", **{"newsflow.error_code": code})
+    traceparent = inherited.pop("traceparent", None)
     headers = cloudevent_headers(
         event_type=f"{stage}.dead_letter",
         source=f"{source}/{stage}",
         event_id=f"dlq:{rec.topic}/{rec.partition}/{rec.offset}",
-        traceparent=rec.headers.get("traceparent"),
+        traceparent=traceparent.decode() if traceparent else None,
     )
+    headers.update(inherited)
     headers["newsflow_error_code"] = code.encode()
+    log.info("dead letter (%s, %s): %s", stage, code, message, extra={**record_fields(rec), "code": code})
     return OutRecord(topic=topic, key=rec.key, value=codec.dumps(dl), headers=headers)

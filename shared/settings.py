@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["KafkaSecurity", "Settings", "Topics", "get_settings"]
@@ -51,6 +51,7 @@ class Settings(BaseSettings):
         env_prefix="NEWSFLOW_",
         env_nested_delimiter="__",
         extra="ignore",
+        validate_by_name=True,  # fields with an env alias (otel_endpoint) stay settable by name
     )
 
     # --- Kafka -------------------------------------------------------------
@@ -109,6 +110,11 @@ class Settings(BaseSettings):
     web_port: int = 0  # 0 = no HTTP server
     data_dir: Path = Path(tempfile.gettempdir()) / "newsflow"  # Faust's scratch directory
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line (shared/logs.py)
+    # OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); unset = tracing off, at no cost
+    otel_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("NEWSFLOW_OTEL_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
     source_name: str = "newsflow"  # CloudEvents ce_source prefix
 
     def to_env(self) -> dict[str, str]:

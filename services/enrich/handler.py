@@ -61,5 +61,5 @@ class EnrichHandler:
         )
         return model_record(
             self.settings.topics.enriched, a.id, enriched, event_type="article.enriched", source=self.source,
-            event_id=f"{a.id}:v{a.version}:enriched", time=rec.time, traceparent=rec.headers.get("traceparent"),
+            event_id=f"{a.id}:v{a.version}:enriched", time=rec.time, parent=rec,
         )  # fmt: skip

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from shared import tracing
+from shared.metrics import enricher_timer
 from shared.models import Article, Origin
 
 from .enrichers.base import Doc, Enricher
@@ -38,7 +40,8 @@ class EnrichmentPipeline:
         docs = [Doc(article=a) for a in articles]
         for enricher in self.enrichers:
             try:
-                results = enricher.enrich(docs)
+                with enricher_timer(enricher.name, len(docs)), tracing.span(f"enrich.{enricher.name}"):
+                    results = enricher.enrich(docs)
             except Exception as exc:  # one broken enricher must not lose the article
                 log.exception("enricher %s failed on a batch of %d", enricher.name, len(docs))
                 results = [_failed(enricher, exc) for _ in docs]

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shared.logs import record_fields
 from shared.models import Article, DuplicateRecord
 from shared.records import InRecord, OutRecord, dead_letter, model_record
 from shared.settings import Settings
@@ -155,7 +156,9 @@ class IngestHandler:
         return [s if isinstance(s, OutRecord) else self._output(s, next(decided)) for s in staged]
 
     def _internal_error(self, rec: InRecord, exc: Exception) -> OutRecord:
-        log.exception("ingest failed on %s/%s/%s", rec.topic, rec.partition, rec.offset, exc_info=exc)
+        log.exception(
+            "ingest failed on %s/%s/%s", rec.topic, rec.partition, rec.offset, exc_info=exc, extra=record_fields(rec)
+        )
         return self._dlq(rec, "internal_error", f"{type(exc).__name__}: {exc}")
 
     def _dlq(self, rec: InRecord, code: str, message: str) -> OutRecord:
@@ -170,7 +173,6 @@ class IngestHandler:
 
     def _output(self, p: Prepared, d: DedupDecision) -> OutRecord:
         rec, parsed = p.record, p.parsed
-        trace = rec.headers.get("traceparent")
         topics = self.settings.topics
         if d.duplicate_of is not None and not (d.kind == "near" and self.settings.near_dedup_action == "mark"):
             dup = DuplicateRecord(
@@ -187,7 +189,7 @@ class IngestHandler:
             )
             return model_record(
                 topics.duplicates, d.article_id, dup, event_type="article.duplicate", source=self.source,
-                event_id=f"dup:{rec.origin.token()}", time=rec.time, traceparent=trace,
+                event_id=f"dup:{rec.origin.token()}", time=rec.time, parent=rec,
             )  # fmt: skip
         article = Article(
             id=d.article_id,
@@ -210,5 +212,5 @@ class IngestHandler:
         )
         return model_record(
             topics.ingested, article.id, article, event_type="article.ingested", source=self.source,
-            event_id=f"{article.id}:v{article.version}", time=rec.time, traceparent=trace,
+            event_id=f"{article.id}:v{article.version}", time=rec.time, parent=rec,
         )  # fmt: skip

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import orjson
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from shared.events import cloudevent_headers
 from shared.models import EnrichedArticle
-from shared.records import InRecord, OutRecord, dead_letter
+from shared.records import InRecord, OutRecord, dead_letter, lineage
 from shared.settings import Settings
 
+from .ninjs import NINJS_SCHEMA, to_ninjs
 from .routing import Router
 
 __all__ = ["PublishHandler"]
@@ -61,11 +63,17 @@ class PublishHandler:
                 continue
             for target in self.router.route(article):
                 delivery_id = f"{target.sink}:{article.id}:v{article.version}".encode()
+                inherited = lineage(rec, "article.published", **{"newsflow.sink": target.sink})
+                trace = inherited.pop("traceparent", b"").decode()
                 headers = cloudevent_headers(
                     event_type="article.published", source=self.source, subject=article.id,
-                    event_id=delivery_id.decode(), traceparent=rec.headers.get("traceparent"), time=rec.time,
+                    event_id=delivery_id.decode(), traceparent=trace, time=rec.time,
                 )  # fmt: skip
-                planned[delivery_id] = OutRecord(target.topic, article.id.encode(), rec.value or b"", headers)
+                headers.update(inherited)
+                value = rec.value or b""
+                if target.format == "ninjs":
+                    value, headers["ce_dataschema"] = orjson.dumps(to_ninjs(article)), NINJS_SCHEMA.encode()
+                planned[delivery_id] = OutRecord(target.topic, article.id.encode(), value, headers)
         if planned:
             ids = list(planned)
             async with self.redis.pipeline(transaction=False) as pipe:

@@ -11,7 +11,7 @@ import string
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -30,6 +30,7 @@ class Route(BaseModel):
     name: str
     topic: str
     when: dict[str, list[str]] = {}
+    format: Literal["newsflow", "ninjs"] = "newsflow"  # ninjs: an IPTC ninjs 2.1 item (publish/ninjs.py)
 
     @field_validator("topic")
     @classmethod
@@ -60,6 +61,7 @@ class Target:
 
     route: str
     topic: str
+    format: str = "newsflow"
 
     @property
     def sink(self) -> str:
@@ -108,11 +110,11 @@ class Router:
                 continue
             names = [f for _, f, _, _ in string.Formatter().parse(r.topic) if f]
             if not names:
-                targets.append(Target(r.name, r.topic))
+                targets.append(Target(r.name, r.topic, r.format))
                 continue
             key = names[0]
             for value in dict.fromkeys(facts.get(key, [])):
-                targets.append(Target(r.name, r.topic.format(**{key: _slug(value)})))
+                targets.append(Target(r.name, r.topic.format(**{key: _slug(value)}), r.format))
         return list(dict.fromkeys(targets))
 
 

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,14 @@ def test_dev_demo_starts_broker_and_redis_shows_the_enriched_sample_and_stops_ev
             assert port_open("127.0.0.1", kafka_port) and port_open("127.0.0.1", redis_port)
             pids = [int(line.split("pid ")[1].split(",")[0]) for line in text.splitlines() if "pid " in line]
             assert len(pids) == 5, text  # broker, redis, three services
+            # each service's /metrics answers while it runs, with what it did
+            (line,) = [x for x in text.splitlines() if x.startswith("metrics: ")]
+            urls = dict(part.split(" ") for part in line.removeprefix("metrics: ").split(", "))
+            for service, url in urls.items():
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    body = r.read().decode()
+                assert f'newsflow_records_in_total{{service="{service}"' in body, (service, body[:2000])
+                assert f'newsflow_end_to_end_seconds_count{{service="{service}"}}' in body, (service, body[:2000])
         finally:
             proc.send_signal(signal.SIGINT)
             code = proc.wait(60)

@@ -47,7 +47,7 @@ async def test_probes_metrics_and_sigterm(settings, workers) -> None:
     await produce(settings, [b'{"title": "t", "body": "a body of an article that is long enough"}', b"[]"])
     await collect(settings, [settings.topics.ingested, settings.topics.dlq], count=2, timeout_s=60)
     _, metrics = _get(port, "/metrics")
-    assert b'newsflow_records_in_total{service="ingest"} 2.0' in metrics
+    assert f'newsflow_records_in_total{{service="ingest",topic="{settings.topics.raw}"}} 2.0'.encode() in metrics
     assert f'newsflow_records_out_total{{service="ingest",topic="{settings.topics.dlq}"}} 1.0'.encode() in metrics
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
