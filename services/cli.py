@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 app = typer.Typer(help="newsflow: ingest, enrich and publish news article streams over Kafka.", no_args_is_help=True)
 topics_app = typer.Typer(help="Manage newsflow's topics.", no_args_is_help=True)
@@ -32,30 +32,50 @@ def _logging() -> None:
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _workable_settings() -> Settings:
+    """The settings, or exit 2 with every reason they cannot work (each naming its variable)."""
+    from shared.settings_check import SettingsError, require_workable
+
+    try:
+        return require_workable(get_settings())
+    except SettingsError as exc:
+        console.print(str(exc), style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _start_service(name: str) -> None:
+    """Fail fast on unworkable settings, then log where the service connects (never a secret)."""
+    from shared.settings_check import connection_summary
+
+    s = _workable_settings()
+    _logging()
+    logging.getLogger("newsflow").info("%s starting: %s", name, connection_summary(s))
+
+
 @app.command()
 def ingest() -> None:
     """Run one ingest worker (news.raw -> news.ingested / news.duplicates / news.dlq)."""
+    _start_service("ingest")
     from services.ingest.app import main
 
-    _logging()
     main()
 
 
 @app.command()
 def enrich() -> None:
     """Run one enrich worker (news.ingested -> news.enriched)."""
+    _start_service("enrich")
     from services.enrich.app import main
 
-    _logging()
     main()
 
 
 @app.command()
 def publish() -> None:
     """Run one publish worker (news.enriched -> routed sinks)."""
+    _start_service("publish")
     from services.publish.app import main
 
-    _logging()
     main()
 
 
@@ -64,7 +84,7 @@ def topics_create() -> None:
     """Create every newsflow topic with the configured partitions (idempotent)."""
     from shared.kafka import ensure_topics, wait_for_broker
 
-    s = get_settings()
+    s = _workable_settings()
 
     async def run() -> list[str]:
         await wait_for_broker(s, timeout_s=120)
@@ -187,12 +207,20 @@ def dev(
         bool, typer.Option("--demo", help="Send the sample articles and print the enriched results")
     ] = False,
     log_dir: Annotated[Path, typer.Option(help="Where the children's logs go")] = Path(".newsflow/logs"),
+    secure: Annotated[
+        bool,
+        typer.Option(
+            "--secure",
+            help="Start the broker with SASL/SCRAM-SHA-512 and Redis with TLS and an ACL user "
+            "(generated credentials and CA in .newsflow/secure/)",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole pipeline on this machine (embedded broker and Redis when none answers)."""
     from services.devstack import DevStack
 
-    s = get_settings()
-    stack = DevStack(s, log_dir, say=console.print)
+    s = _workable_settings()
+    stack = DevStack(s, log_dir, say=console.print, secure=secure)
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -203,6 +231,7 @@ def dev(
     signal.signal(signal.SIGINT, on_signal)
     try:
         stack.start_infrastructure()
+        s = stack.settings  # with --secure: the generated credentials and CA
         stack.start_services()
         console.print(
             f"\n[bold green]newsflow is running.[/] Publish raw articles to [bold]{s.topics.raw}[/] at "

@@ -20,7 +20,14 @@ from pydantic import SecretStr
 
 from .settings import Settings
 
-__all__ = ["SettingsError", "env_name", "is_placeholder", "require_workable", "settings_problems"]
+__all__ = [
+    "SettingsError",
+    "connection_summary",
+    "env_name",
+    "is_placeholder",
+    "require_workable",
+    "settings_problems",
+]
 
 # Values people leave in templates: they never are the real secret.
 _PLACEHOLDER = re.compile(
@@ -148,3 +155,18 @@ def require_workable(settings: Settings) -> Settings:
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def connection_summary(settings: Settings) -> str:
+    """Where a service connects and how, for its start-up log line: never a secret."""
+    sec = settings.kafka_security
+    kafka = f"kafka {settings.bootstrap_servers} ({sec.protocol}"
+    if sec.protocol.startswith("SASL"):
+        kafka += f" {sec.sasl_mechanism} as {sec.sasl_username}"
+    u = urlsplit(settings.redis_url)
+    host = u.hostname or "?"
+    redis = f"redis {u.scheme}://{host}{f':{u.port}' if u.port else ''}{u.path}"
+    user = settings.redis_username or u.username
+    redis += f" as {user}" if user else ""
+    redis += " (TLS)" if u.scheme == "rediss" else ""
+    return f"{kafka}), {redis}"
