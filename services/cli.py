@@ -102,7 +102,7 @@ def send(
     """Publish raw articles to news.raw."""
     from services.clients import iter_inputs, send_raw
 
-    s = get_settings()
+    s = _workable_settings()
     inputs = list(iter_inputs(paths))
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"sending to {topic or s.topics.raw}", total=len(inputs))
@@ -146,7 +146,7 @@ def tail(
     """Print a topic's records as they arrive."""
     from services.clients import consume
 
-    s = get_settings()
+    s = _workable_settings()
 
     async def run() -> None:
         async for tp, offset, _key, value, _ in consume(
@@ -169,7 +169,7 @@ def dlq_show(
     """List the dead letters with their reasons."""
     from services.clients import consume
 
-    s = get_settings()
+    s = _workable_settings()
 
     async def run() -> int:
         count = 0
@@ -196,7 +196,7 @@ def dlq_redrive(
     """Send dead letters back through the pipeline (each once), after a fix."""
     from services.clients import redrive_dlq
 
-    letters = asyncio.run(redrive_dlq(get_settings(), code=code, stage=stage, dry_run=dry_run))
+    letters = asyncio.run(redrive_dlq(_workable_settings(), code=code, stage=stage, dry_run=dry_run))
     verb = "would re-drive" if dry_run else "re-drove"
     console.print(f"{verb} {len(letters)} dead letter(s)")
 
