@@ -98,7 +98,7 @@ class DevStack:
         asyncio.run(self._topics())
 
     def _start_secure(self) -> None:
-        """Its own broker behind SCRAM-SHA-512 and its own Redis over TLS with an ACL user, on the
+        """Its own broker behind TLS + SCRAM-SHA-512 and its own Redis over TLS with an ACL user, on the
         configured (local, free) addresses; credentials and CA generated into ``.newsflow/secure``."""
         s = self.settings
         host, port = _host_port(s.bootstrap_servers.split(",")[0].strip(), 9092)
@@ -116,11 +116,11 @@ class DevStack:
         user = "newsflow"
         kafka_password, redis_password = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         namespace = f"{s.redis_namespace}:dev-{int(time.time())}"
-        tansu, gate = start_scram_kafka(port, {user: kafka_password}, self.log_dir)
-        self.children += [("tansu", tansu), ("scram-gate", gate)]
-        self._say(f"broker: started Tansu (in memory), pid {tansu.pid}, behind a SCRAM-SHA-512 gate on "
-                  f"127.0.0.1:{port}, pid {gate.pid}")  # fmt: skip
         tls = make_tls_files(folder / "tls")
+        tansu, gate = start_scram_kafka(port, {user: kafka_password}, self.log_dir, tls=tls)
+        self.children += [("tansu", tansu), ("scram-gate", gate)]
+        self._say(f"broker: started Tansu (in memory), pid {tansu.pid}, behind a TLS + SCRAM-SHA-512 gate on "
+                  f"127.0.0.1:{port}, pid {gate.pid}")  # fmt: skip
         acl = write_redis_acl(folder / "redis-users.acl", {user: (redis_password, f"{s.redis_namespace}:*")})
         proc = start_redis(rport, tls=tls, acl_file=acl, log=self.log_dir / "redis.log")
         self.children.append(("redis", proc))
@@ -128,10 +128,11 @@ class DevStack:
         self.settings = s.model_copy(
             update={
                 "kafka_security": KafkaSecurity(
-                    protocol="SASL_PLAINTEXT",
+                    protocol="SASL_SSL",
                     sasl_mechanism="SCRAM-SHA-512",
                     sasl_username=user,
                     sasl_password=SecretStr(kafka_password),
+                    ssl_cafile=tls.ca.resolve(),
                 ),
                 "redis_url": f"rediss://127.0.0.1:{rport}/0",
                 "redis_username": user,
@@ -150,8 +151,8 @@ class DevStack:
         env_file.write_text("".join(f"{k}='{v}'\n" for k, v in sorted(self.env.items())))
         env_file.chmod(0o600)
         self._say(
-            f"secure: Kafka SASL_PLAINTEXT + SCRAM-SHA-512 as {user!r}; Redis rediss:// as {user!r}, "
-            f"CA {tls.ca}\n"
+            f"secure: Kafka SASL_SSL + SCRAM-SHA-512 as {user!r}; Redis rediss:// as {user!r}; "
+            f"both signed by the CA {tls.ca}\n"
             f"        credentials (generated, mode 600): {env_file}\n"
             f"        use them from a shell:  set -a; . {env_file}; set +a; newsflow tail --from-beginning"
         )

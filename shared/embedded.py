@@ -111,16 +111,26 @@ def start_tansu(
 
 
 def start_scram_kafka(
-    port: int, users: dict[str, str], log_dir: Path, *, host: str = "127.0.0.1", mechanism: str = "SCRAM-SHA-512"
+    port: int,
+    users: dict[str, str],
+    log_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    mechanism: str = "SCRAM-SHA-512",
+    tls: TlsFiles | None = None,
 ) -> list[subprocess.Popen[bytes]]:
-    """A broker on ``host:port`` that requires SASL/SCRAM: Tansu on a free loopback port behind
-    ``shared.scram_gate`` (see there why), advertising the gate. Returns [tansu, gate]."""
+    """A broker on ``host:port`` that requires SASL/SCRAM (over TLS with ``tls``: SASL_SSL): Tansu on a
+    free loopback port behind ``shared.scram_gate`` (see there why), advertising the gate. Returns
+    [tansu, gate]."""
     from .scram_gate import users_json
 
     upstream = free_port()
     tansu = start_tansu(upstream, host=host, log=log_dir / "tansu.log", advertised_port=port)
+    cmd = [sys.executable, "-m", "shared.scram_gate", "--listen", f"{host}:{port}", "--upstream", f"{host}:{upstream}"]
+    if tls is not None:
+        cmd += ["--cert", str(tls.cert), "--key", str(tls.key)]
     gate = subprocess.Popen(
-        [sys.executable, "-m", "shared.scram_gate", "--listen", f"{host}:{port}", "--upstream", f"{host}:{upstream}"],
+        cmd,
         stdin=subprocess.PIPE, stdout=open(log_dir / "scram-gate.log", "ab"),  # noqa: SIM115
         stderr=subprocess.STDOUT, start_new_session=True, cwd=Path(__file__).resolve().parent.parent,
     )  # fmt: skip

@@ -15,7 +15,8 @@ Tansu. Tansu advertises the gate's address, so every client connection goes
 through it. Production runs Apache Kafka, which does all this itself.
 
 Run as a process: ``python -m shared.scram_gate --listen HOST:PORT --upstream
-HOST:PORT`` with the users on stdin as JSON (see :func:`users_json`).
+HOST:PORT [--cert PEM --key PEM]`` with the users on stdin as JSON (see
+:func:`users_json`); with a certificate, clients connect over TLS (SASL_SSL).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import base64
 import contextlib
 import json
 import logging
+import ssl
 import struct
 import sys
 from dataclasses import dataclass
@@ -273,9 +275,11 @@ async def _handle(config: GateConfig, client_r: asyncio.StreamReader, client_w: 
     await asyncio.gather(_pipe(client_r, upstream_w), _pipe(upstream_r, client_w))
 
 
-async def serve(config: GateConfig, host: str, port: int) -> None:
-    server = await asyncio.start_server(lambda r, w: _handle(config, r, w), host, port)
-    log.info("SCRAM gate on %s:%d -> %s:%d", host, port, config.upstream_host, config.upstream_port)
+async def serve(config: GateConfig, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+    """Accept clients on ``host:port`` (over TLS with ``tls``: SASL_SSL, else SASL_PLAINTEXT)."""
+    server = await asyncio.start_server(lambda r, w: _handle(config, r, w), host, port, ssl=tls)
+    log.info("SCRAM gate on %s:%d%s -> %s:%d", host, port, " (TLS)" if tls else "", config.upstream_host,
+             config.upstream_port)  # fmt: skip
     async with server:
         await server.serve_forever()
 
@@ -289,12 +293,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listen", required=True, type=_address)
     parser.add_argument("--upstream", required=True, type=_address)
+    parser.add_argument("--cert", help="server certificate (PEM): accept clients over TLS")
+    parser.add_argument("--key", help="the certificate's private key (PEM)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     (uh, up), (lh, lp) = args.upstream, args.listen
     config = GateConfig.from_json(sys.stdin.read(), uh, up)
+    tls = None
+    if args.cert:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.cert, args.key)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(config, lh, lp))
+        asyncio.run(serve(config, lh, lp, tls))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``newsflow dev --secure --demo``: SCRAM broker, TLS + ACL Redis, the demo through both, no secret printed."""
+"""``newsflow dev --secure --demo``: TLS + SCRAM broker, TLS + ACL Redis, the demo through both, no secret printed."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _env_file_values(path: Path) -> dict[str, str]:
 
 async def _plain_clients_are_refused(kafka_port: int, redis_port: int) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{kafka_port}", request_timeout_ms=3000)
-    with pytest.raises(KafkaConnectionError):  # no SASL: the gate closes the connection
+    with pytest.raises(KafkaConnectionError):  # neither TLS nor SASL: the gate drops the connection
         await admin.start()
     await admin.close()
     plain = Redis.from_url(f"redis://127.0.0.1:{redis_port}/0", socket_timeout=3)
@@ -75,7 +75,7 @@ def test_dev_secure_runs_the_demo_over_scram_and_tls_and_prints_no_secret(tmp_pa
             assert values["NEWSFLOW_REDIS_URL"] == f"rediss://127.0.0.1:{redis_port}/0"
             assert Path(values["NEWSFLOW_REDIS_TLS_CA_FILE"]).is_file()
             kafka = json.loads(values["NEWSFLOW_KAFKA_SECURITY"])
-            assert kafka["sasl_mechanism"] == "SCRAM-SHA-512"
+            assert kafka["sasl_mechanism"] == "SCRAM-SHA-512" and kafka["protocol"] == "SASL_SSL"
             secrets = [values["NEWSFLOW_REDIS_PASSWORD"], kafka["sasl_password"]]
             logs = text + "".join(p.read_text(errors="replace") for p in log_dir.glob("*.log"))
             assert "ingest starting: kafka" in logs and "SCRAM-SHA-512 as newsflow" in logs, logs[-3000:]

@@ -3,10 +3,11 @@
 The broker is an embedded Tansu behind ``shared.scram_gate`` (``start_scram_kafka``):
 Tansu 0.6.0 with ``--authentication`` cannot hold a SCRAM user in its in-memory
 storage (the last test shows what it does instead), so the gate does the SCRAM
-server side. The services' own clients (the CLI's send and tail, the ingest worker:
-Faust and aiokafka) connect with the configured mechanism, user and password; a wrong
-password is refused by aiokafka (which checks the server's signature) and by
-librdkafka (confluent-kafka), each of which aborts on the failed exchange.
+server side, over plaintext and over TLS (SASL_SSL). The services' own clients
+(the CLI's send and tail, the ingest worker: Faust and aiokafka) connect with the
+configured mechanism, user and password; a wrong password is refused by aiokafka
+(which checks the server's signature) and by librdkafka (confluent-kafka), each of
+which aborts on the failed exchange.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from confluent_kafka import Producer
 from pydantic import SecretStr
 
 from services.clients import RawInput, consume, send_raw
-from shared.embedded import find_tansu, free_port, start_scram_kafka, stop
+from shared.embedded import TlsFiles, find_tansu, free_port, make_tls_files, start_scram_kafka, stop
 from shared.kafka import aiokafka_kwargs, ensure_topics
 from shared.settings import KafkaSecurity, Settings
+from shared.settings_check import require_workable
 
 from ..conftest import Workers, make_settings
 
@@ -50,19 +52,40 @@ def scram_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stop(p)
 
 
-def _security(password: str, user: str = USER) -> KafkaSecurity:
+@pytest.fixture(scope="module")
+def scram_ssl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, TlsFiles]]:
+    """The same over TLS (SASL_SSL), with a throwaway CA."""
+    d = tmp_path_factory.mktemp("scram-ssl")
+    tls = make_tls_files(d / "tls")
+    port = free_port()
+    procs = start_scram_kafka(port, {USER: PASSWORD}, d, tls=tls)
+    try:
+        yield f"127.0.0.1:{port}", tls
+    finally:
+        for p in reversed(procs):
+            stop(p)
+
+
+def _security(password: str, user: str = USER, ca: Path | None = None) -> KafkaSecurity:
     return KafkaSecurity(
-        protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-512", sasl_username=user, sasl_password=SecretStr(password)
+        protocol="SASL_SSL" if ca else "SASL_PLAINTEXT",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username=user,
+        sasl_password=SecretStr(password),
+        ssl_cafile=ca,
     )
 
 
-@pytest.fixture
-def scram_settings(scram_broker: str, redis_url: str) -> Settings:
-    return make_settings(scram_broker, redis_url, kafka_security=_security(PASSWORD))
+@pytest.fixture(params=["SASL_PLAINTEXT", "SASL_SSL"])
+def scram_settings(request: pytest.FixtureRequest, redis_url: str) -> Settings:
+    if request.param == "SASL_SSL":
+        bootstrap, tls = request.getfixturevalue("scram_ssl_broker")
+        return make_settings(bootstrap, redis_url, kafka_security=_security(PASSWORD, ca=tls.ca))
+    return make_settings(request.getfixturevalue("scram_broker"), redis_url, kafka_security=_security(PASSWORD))
 
 
 async def test_ingest_runs_with_scram_sha_512_from_settings(scram_settings: Settings, tmp_path: Path) -> None:
-    s = scram_settings
+    s = require_workable(scram_settings)
     assert await ensure_topics(s)
     workers = Workers(s, tmp_path)
     try:
@@ -90,6 +113,17 @@ async def test_a_wrong_password_is_refused_by_aiokafka(scram_broker: str, redis_
     with pytest.raises(KafkaError):
         await producer.start()
     await producer.stop()
+
+
+async def test_sasl_ssl_without_the_ca_fails_certificate_verification(
+    scram_ssl_broker: tuple[str, TlsFiles], redis_url: str
+) -> None:
+    s = make_settings(scram_ssl_broker[0], redis_url, kafka_security=_security(PASSWORD).model_copy(
+        update={"protocol": "SASL_SSL"}))  # fmt: skip
+    admin = AIOKafkaAdminClient(**aiokafka_kwargs(s), request_timeout_ms=5000)
+    with pytest.raises(KafkaConnectionError):  # the system CAs do not know the throwaway CA
+        await admin.start()
+    await admin.close()
 
 
 async def test_an_unknown_user_is_refused_by_aiokafka(scram_broker: str, redis_url: str) -> None:
