@@ -57,13 +57,17 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
-    NEWSFLOW_WEB_PORT=8080
+    NEWSFLOW_WEB_PORT=8080 \
+    NEWSFLOW_DATA_DIR=/tmp/newsflow
 
 RUN groupadd --system --gid 10001 newsflow \
  && useradd --system --uid 10001 --gid newsflow --home-dir /home/newsflow --create-home --shell /usr/sbin/nologin newsflow
 
 COPY --from=builder /opt/venv /opt/venv
 
+# Non-root, and nothing written outside /tmp: run with a read-only root filesystem and a
+# tmpfs on /tmp (compose: read_only + tmpfs; Kubernetes: readOnlyRootFilesystem + emptyDir),
+#   docker run --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges IMAGE ingest
 USER 10001:10001
 WORKDIR /home/newsflow
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 import signal
 import time
 from collections.abc import Callable
@@ -39,30 +40,50 @@ def _logging() -> None:
     configure(get_settings())  # text, or one JSON object per line (NEWSFLOW_LOG_FORMAT=json)
 
 
+def _workable_settings() -> Settings:
+    """The settings, or exit 2 with every reason they cannot work (each naming its variable)."""
+    from shared.settings_check import SettingsError, require_workable
+
+    try:
+        return require_workable(get_settings())
+    except SettingsError as exc:
+        console.print(str(exc), style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _start_service(name: str) -> None:
+    """Fail fast on unworkable settings, then log where the service connects (never a secret)."""
+    from shared.settings_check import connection_summary
+
+    s = _workable_settings()
+    _logging()
+    logging.getLogger("newsflow").info("%s starting: %s", name, connection_summary(s))
+
+
 @app.command()
 def ingest() -> None:
     """Run one ingest worker (news.raw -> news.ingested / news.duplicates / news.dlq)."""
+    _start_service("ingest")
     from services.ingest.app import main
 
-    _logging()
     main()
 
 
 @app.command()
 def enrich() -> None:
     """Run one enrich worker (news.ingested -> news.enriched)."""
+    _start_service("enrich")
     from services.enrich.app import main
 
-    _logging()
     main()
 
 
 @app.command()
 def publish() -> None:
     """Run one publish worker (news.enriched -> routed sinks)."""
+    _start_service("publish")
     from services.publish.app import main
 
-    _logging()
     main()
 
 
@@ -71,7 +92,7 @@ def topics_create() -> None:
     """Create every newsflow topic with the configured partitions (idempotent)."""
     from shared.kafka import ensure_topics, wait_for_broker
 
-    s = get_settings()
+    s = _workable_settings()
 
     async def run() -> list[str]:
         await wait_for_broker(s, timeout_s=120)
@@ -89,7 +110,7 @@ def send(
     """Publish raw articles to news.raw."""
     from services.clients import iter_inputs, send_raw
 
-    s = get_settings()
+    s = _workable_settings()
     inputs = list(iter_inputs(paths))
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"sending to {topic or s.topics.raw}", total=len(inputs))
@@ -133,7 +154,7 @@ def tail(
     """Print a topic's records as they arrive."""
     from services.clients import consume
 
-    s = get_settings()
+    s = _workable_settings()
 
     async def run() -> None:
         async for tp, offset, _key, value, _ in consume(
@@ -156,7 +177,7 @@ def dlq_show(
     """List the dead letters with their reasons."""
     from services.clients import consume
 
-    s = get_settings()
+    s = _workable_settings()
 
     async def run() -> int:
         count = 0
@@ -183,7 +204,7 @@ def dlq_redrive(
     """Send dead letters back through the pipeline (each once), after a fix."""
     from services.clients import redrive_dlq
 
-    letters = asyncio.run(redrive_dlq(get_settings(), code=code, stage=stage, dry_run=dry_run))
+    letters = asyncio.run(redrive_dlq(_workable_settings(), code=code, stage=stage, dry_run=dry_run))
     verb = "would re-drive" if dry_run else "re-drove"
     console.print(f"{verb} {len(letters)} dead letter(s)")
 
@@ -243,12 +264,20 @@ def dev(
         bool, typer.Option("--demo", help="Send the sample articles and print the enriched results")
     ] = False,
     log_dir: Annotated[Path, typer.Option(help="Where the children's logs go")] = Path(".newsflow/logs"),
+    secure: Annotated[
+        bool,
+        typer.Option(
+            "--secure",
+            help="Start the broker with SASL/SCRAM-SHA-512 and Redis with TLS and an ACL user "
+            "(generated credentials and CA in .newsflow/secure/)",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole pipeline on this machine (embedded broker and Redis when none answers)."""
     from services.devstack import DevStack
 
-    s = get_settings()
-    stack = DevStack(s, log_dir, say=console.print)
+    s = _workable_settings()
+    stack = DevStack(s, log_dir, say=console.print, secure=secure)
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -259,6 +288,7 @@ def dev(
     signal.signal(signal.SIGINT, on_signal)
     try:
         stack.start_infrastructure()
+        s = stack.settings  # with --secure: the generated credentials and CA
         web = s.web_port or _free_ports_base(3)  # ingest, enrich, publish: web, web+1, web+2
         stack.start_services(web_port_base=web)
         urls = [f"{n} http://127.0.0.1:{web + i}/metrics" for i, n in enumerate(("ingest", "enrich", "publish"))]

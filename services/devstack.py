@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,9 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from shared.embedded import port_open, start_redis, start_tansu, stop
+from pydantic import SecretStr
+
+from shared.embedded import (
+    make_tls_files,
+    port_open,
+    start_redis,
+    start_scram_kafka,
+    start_tansu,
+    stop,
+    write_redis_acl,
+)
 from shared.kafka import ensure_topics, wait_for_broker
-from shared.settings import Settings
+from shared.settings import KafkaSecurity, Settings
 
 __all__ = ["SERVICES", "DevStack"]
 
@@ -38,6 +49,7 @@ class DevStack:
     settings: Settings
     log_dir: Path
     say: Callable[[str], object] = print
+    secure: bool = False  # SASL/SCRAM broker and TLS + ACL Redis, with generated credentials
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -46,6 +58,10 @@ class DevStack:
 
     def start_infrastructure(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.secure:
+            self._start_secure()
+            asyncio.run(self._topics())
+            return
         s = self.settings
         first = s.bootstrap_servers.split(",")[0].strip()
         host, port = _host_port(first, 9092)
@@ -81,6 +97,66 @@ class DevStack:
             self.children.append(("redis", proc))
             self._say(f"redis:  started a server (nothing kept on disk) on {rhost}:{rport}, pid {proc.pid}")
         asyncio.run(self._topics())
+
+    def _start_secure(self) -> None:
+        """Its own broker behind TLS + SCRAM-SHA-512 and its own Redis over TLS with an ACL user, on the
+        configured (local, free) addresses; credentials and CA generated into ``.newsflow/secure``."""
+        s = self.settings
+        host, port = _host_port(s.bootstrap_servers.split(",")[0].strip(), 9092)
+        u = urlparse(s.redis_url)
+        rhost, rport = u.hostname or "127.0.0.1", u.port or 6379
+        for what, (h, p), var in (("broker", (host, port), "NEWSFLOW_BOOTSTRAP_SERVERS"),
+                                  ("Redis", (rhost, rport), "NEWSFLOW_REDIS_URL")):  # fmt: skip
+            if h not in ("127.0.0.1", "localhost"):
+                raise RuntimeError(f"--secure starts a local {what}: {var} must point at 127.0.0.1")
+            if port_open(h, p):
+                raise RuntimeError(f"--secure starts its own {what}, but {h}:{p} is taken: set {var} to a free port")
+        folder = self.log_dir.parent / "secure"
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)
+        user = "newsflow"
+        kafka_password, redis_password = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        namespace = f"{s.redis_namespace}:dev-{int(time.time())}"
+        tls = make_tls_files(folder / "tls")
+        tansu, gate = start_scram_kafka(port, {user: kafka_password}, self.log_dir, tls=tls)
+        self.children += [("tansu", tansu), ("scram-gate", gate)]
+        self._say(f"broker: started Tansu (in memory), pid {tansu.pid}, behind a TLS + SCRAM-SHA-512 gate on "
+                  f"127.0.0.1:{port}, pid {gate.pid}")  # fmt: skip
+        acl = write_redis_acl(folder / "redis-users.acl", {user: (redis_password, f"{s.redis_namespace}:*")})
+        proc = start_redis(rport, tls=tls, acl_file=acl, log=self.log_dir / "redis.log")
+        self.children.append(("redis", proc))
+        self._say(f"redis:  started a server with TLS and ACL user {user!r} on 127.0.0.1:{rport}, pid {proc.pid}")
+        self.settings = s.model_copy(
+            update={
+                "kafka_security": KafkaSecurity(
+                    protocol="SASL_SSL",
+                    sasl_mechanism="SCRAM-SHA-512",
+                    sasl_username=user,
+                    sasl_password=SecretStr(kafka_password),
+                    ssl_cafile=tls.ca.resolve(),
+                ),
+                "redis_url": f"rediss://127.0.0.1:{rport}/0",
+                "redis_username": user,
+                "redis_password": SecretStr(redis_password),
+                "redis_tls_ca_file": tls.ca.resolve(),
+                "redis_namespace": namespace,
+                "session_timeout_s": 6.0,
+                "heartbeat_interval_s": 1.0,
+                "rebalance_timeout_s": 6.0,
+            }
+        )
+        wanted = ("NEWSFLOW_KAFKA_SECURITY", "NEWSFLOW_REDIS_", "NEWSFLOW_SESSION_", "NEWSFLOW_HEARTBEAT_",
+                  "NEWSFLOW_REBALANCE_", "NEWSFLOW_BOOTSTRAP_SERVERS")  # fmt: skip
+        self.env.update({k: v for k, v in self.settings.to_env().items() if k.startswith(wanted)})
+        env_file = folder / "newsflow.env"
+        env_file.write_text("".join(f"{k}='{v}'\n" for k, v in sorted(self.env.items())))
+        env_file.chmod(0o600)
+        self._say(
+            f"secure: Kafka SASL_SSL + SCRAM-SHA-512 as {user!r}; Redis rediss:// as {user!r}; "
+            f"both signed by the CA {tls.ca}\n"
+            f"        credentials (generated, mode 600): {env_file}\n"
+            f"        use them from a shell:  set -a; . {env_file}; set +a; newsflow tail --from-beginning"
+        )
 
     async def _topics(self) -> None:
         await wait_for_broker(self.settings, timeout_s=30)

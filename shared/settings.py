@@ -72,8 +72,12 @@ class Settings(BaseSettings):
     enrich_batch_size: int = Field(default=32, ge=1)
 
     # --- Redis ---------------------------------------------------------------
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = "redis://127.0.0.1:6379/0"  # rediss:// for TLS; no password in it (redis_password)
+    redis_username: str | None = None  # an ACL user (None: the default user)
     redis_password: SecretStr | None = None
+    redis_tls_ca_file: Path | None = None  # rediss://: the CA that signed the server (None: the system CAs)
+    redis_tls_cert_file: Path | None = None  # rediss://: a client certificate, when the server asks for one
+    redis_tls_key_file: Path | None = None
     redis_namespace: str = "newsflow"
 
     # --- ingest ------------------------------------------------------------

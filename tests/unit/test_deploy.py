@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "k8s"
 BASE = DEPLOY / "base"
 OVERLAY = DEPLOY / "overlays" / "example"
+REDIS = DEPLOY / "redis"
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
 K8S_VERSION = "1.31"  # the Kubernetes API the manifests are checked against
@@ -407,6 +408,32 @@ def kafka_problems(raw: Doc) -> list[str]:
     return problems
 
 
+def hardening_problems(raw: Doc) -> list[str]:
+    """Every newsflow container and Redis: read-only root with a /tmp tmpfs, no capabilities, no
+    privilege gain, not root; Kafka at least without capabilities and privilege gain."""
+    compose = interpolate(raw)
+    problems = []
+    for name, svc in compose["services"].items():
+        ours = name in _newsflow_services(compose) or name == "redis"
+        if "ALL" not in svc.get("cap_drop", []):
+            problems.append(f"{name}: should cap_drop ALL")
+        if "no-new-privileges:true" not in svc.get("security_opt", []):
+            problems.append(f"{name}: should set security_opt no-new-privileges:true")
+        if svc.get("privileged"):
+            problems.append(f"{name}: must not be privileged")
+        if not ours:
+            continue
+        if svc.get("read_only") is not True:
+            problems.append(f"{name}: the root filesystem should be read_only")
+        if "/tmp" not in [str(t).split(":")[0] for t in svc.get("tmpfs", [])]:
+            problems.append(f"{name}: a read-only container needs a tmpfs on /tmp")
+        if str(svc.get("user", "10001")).split(":")[0] in ("0", "root"):
+            problems.append(f"{name}: runs as root")
+    if "user" not in compose["services"].get("redis", {}):
+        problems.append("redis: set a non-root user (the image would start as root to chown /data)")
+    return problems
+
+
 def redis_problems(raw: Doc) -> list[str]:
     compose = interpolate(raw)
     redis = compose["services"].get("redis", {})
@@ -641,6 +668,8 @@ def dockerfile_problems(text: str) -> list[str]:
     for key in ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"):
         if env.get(key) != "1":
             problems.append(f"final stage should set {key}=1")
+    if not env.get("NEWSFLOW_DATA_DIR", "").startswith("/tmp/"):
+        problems.append("final stage should set NEWSFLOW_DATA_DIR under /tmp (the tmpfs of a read-only container)")
     users = [c.value[0] for c in final if c.cmd == "USER"]
     if not users or users[-1].split(":")[0] in ("root", "0"):
         problems.append("final stage should run as a non-root USER")
@@ -721,6 +750,10 @@ def test_compose_redis_persists_and_reports_health() -> None:
     assert redis_problems(compose_file()) == []
 
 
+def test_compose_containers_are_read_only_unprivileged_and_without_capabilities() -> None:
+    assert hardening_problems(compose_file()) == []
+
+
 def test_compose_override_example_only_adds_ports_to_existing_services() -> None:
     override = compose_file("docker-compose.override.example.yml")
     assert set(override["services"]) <= set(compose_file()["services"])
@@ -785,6 +818,54 @@ def test_overlay_sets_image_namespace_and_patches() -> None:
     assert bounds(overlay) != bounds(base)
 
 
+def redis_statefulset_problems(docs: list[Doc]) -> list[str]:
+    sets = _find(docs, "StatefulSet", "newsflow-redis")
+    if len(sets) != 1:
+        return ["deploy/k8s/redis should hold one StatefulSet newsflow-redis"]
+    (sts,) = sets
+    problems = []
+    (c,) = _containers(sts)
+    cmd = [*c.get("command", []), *c.get("args", [])]
+    if "--appendonly" not in cmd or cmd[cmd.index("--appendonly") + 1] != "yes":
+        problems.append("redis should run with --appendonly yes")
+    claims = {t["metadata"]["name"] for t in sts["spec"].get("volumeClaimTemplates", [])}
+    data = [m for m in c.get("volumeMounts", []) if m["mountPath"] == "/data"]
+    if not data or data[0]["name"] not in claims:
+        problems.append("redis /data should be a PersistentVolumeClaim (volumeClaimTemplates)")
+    if "--dir" in cmd and cmd[cmd.index("--dir") + 1] != "/data":
+        problems.append("redis --dir should be the persistent /data")
+    psc, csc = _pod_spec(sts).get("securityContext", {}), c.get("securityContext", {})  # type: ignore[union-attr]  # parsed YAML: dicts here
+    if not psc.get("runAsNonRoot") or psc.get("runAsUser", 0) == 0:
+        problems.append("redis pods must run as a non-root user")
+    if not csc.get("readOnlyRootFilesystem") or csc.get("allowPrivilegeEscalation", True):
+        problems.append("redis needs readOnlyRootFilesystem and no privilege escalation")
+    if "ALL" not in csc.get("capabilities", {}).get("drop", []):
+        problems.append("redis should drop ALL capabilities")
+    services = [
+        s for s in _find(docs, "Service") if s["spec"].get("selector") == sts["spec"]["selector"]["matchLabels"]
+    ]
+    if not services or sts["spec"].get("serviceName") not in {s["metadata"]["name"] for s in services}:
+        problems.append("the StatefulSet's serviceName should be a Service selecting its pods")
+    return problems
+
+
+def test_k8s_redis_is_valid_persists_with_aof_on_a_pvc_and_is_locked_down() -> None:
+    docs = render(REDIS)
+    assert k8s_schema_problems(docs) == []
+    assert redis_statefulset_problems(docs) == []
+
+
+def test_the_secret_example_placeholders_are_refused_at_start_up() -> None:
+    from shared.settings_check import settings_problems
+
+    (secret,) = load_docs(BASE / "secret.example.yaml")
+    problems = settings_problems(
+        settings_from({**secret["stringData"], "NEWSFLOW_KAFKA_SECURITY__PROTOCOL": "SASL_SSL"})
+    )
+    for name in secret["stringData"]:
+        assert any(p.startswith(name) and "placeholder" in p for p in problems), (name, problems)
+
+
 def test_secret_example_is_marked_and_uses_settings_names() -> None:
     (secret,) = load_docs(BASE / "secret.example.yaml")
     assert secret["kind"] == "Secret" and secret["metadata"]["name"] == "newsflow-secrets"
@@ -819,9 +900,21 @@ def _compose_mutation(fn: Callable[[Doc], None]) -> Callable[[], list[str]]:
     def run() -> list[str]:
         c = compose_file()
         fn(c)
-        return compose_problems(c) + kafka_problems(c) + redis_problems(c) + compose_schema_problems(interpolate(c))
+        return (
+            compose_problems(c)
+            + kafka_problems(c)
+            + redis_problems(c)
+            + hardening_problems(c)
+            + compose_schema_problems(interpolate(c))
+        )
 
     return run
+
+
+def _mutated(docs: list[Doc], fn: Callable[[list[Doc]], None]) -> list[Doc]:
+    docs = copy.deepcopy(docs)
+    fn(docs)
+    return docs
 
 
 def _k8s_mutation(fn: Callable[[list[Doc]], None]) -> Callable[[], list[str]]:
@@ -869,6 +962,18 @@ MUTATIONS: dict[str, tuple[Callable[[], list[str]], str]] = {
         lambda c: c["services"]["kafka"]["environment"].__setitem__("CLUSTER_ID", "newsflow")), "CLUSTER_ID"),
     "compose: redis without persistence": (_compose_mutation(
         lambda c: c["services"]["redis"].__setitem__("command", ["redis-server"])), "--appendonly yes"),
+    "compose: writable root filesystem": (_compose_mutation(
+        lambda c: c["services"]["enrich"].__setitem__("read_only", False)), "enrich: the root filesystem"),
+    "compose: capabilities kept": (_compose_mutation(
+        lambda c: c["services"]["redis"].pop("cap_drop")), "redis: should cap_drop ALL"),
+    "compose: redis as root": (_compose_mutation(
+        lambda c: c["services"]["redis"].__setitem__("user", "0:0")), "redis: runs as root"),
+    "k8s redis: no AOF": (lambda: redis_statefulset_problems(_mutated(render(REDIS),
+        lambda d: _containers(_find(d, "StatefulSet")[0])[0].__setitem__("args", ["--dir", "/data"]))),
+        "--appendonly yes"),
+    "k8s redis: data on an emptyDir": (lambda: redis_statefulset_problems(_mutated(render(REDIS),
+        lambda d: _find(d, "StatefulSet")[0]["spec"].__setitem__("volumeClaimTemplates", []))),
+        "PersistentVolumeClaim"),
     "compose: not in the compose spec": (_compose_mutation(
         lambda c: c["services"]["redis"].__setitem__("restart_policy", "always")), "restart_policy"),
     "k8s: deployment runs another service": (_k8s_mutation(
@@ -915,6 +1020,9 @@ MUTATIONS: dict[str, tuple[Callable[[], list[str]], str]] = {
         .__setitem__("app.kubernetes.io/component", "pub")), "0 PodDisruptionBudgets"),
     "dockerfile: runs as root": (lambda: dockerfile_problems(
         (ROOT / "Dockerfile").read_text().replace("USER 10001:10001", "USER root")), "non-root USER"),
+    "dockerfile: data dir outside the tmpfs": (lambda: dockerfile_problems(
+        (ROOT / "Dockerfile").read_text().replace("NEWSFLOW_DATA_DIR=/tmp/newsflow", "NEWSFLOW_DATA_DIR=/data")),
+        "NEWSFLOW_DATA_DIR under /tmp"),
     "dockerfile: shell-form entrypoint": (lambda: dockerfile_problems(
         (ROOT / "Dockerfile").read_text().replace('ENTRYPOINT ["newsflow"]', "ENTRYPOINT newsflow")),
         "ENTRYPOINT"),
