@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
+from .limits import max_record_bytes
 from .settings import Settings
 
 __all__ = [
@@ -88,6 +89,9 @@ def make_app(service: str, settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger_ms=5,
+        # every output of an accepted article fits (shared/limits.py); so does every record we read
+        producer_max_request_size=max_record_bytes(settings.max_article_bytes),
+        consumer_max_fetch_size=max_record_bytes(settings.max_article_bytes),
         topic_partitions=settings.partitions,
         topic_disable_leader=True,
         topic_allow_declare=False,
@@ -138,7 +142,9 @@ async def ensure_topics(settings: Settings, names: list[str] | None = None) -> l
         missing = [t for t in dict.fromkeys(wanted) if t not in existing]
         if not missing:
             return []
-        new = [NewTopic(t, settings.partitions, settings.replication_factor) for t in missing]
+        # topic-level max.message.bytes: the broker's default (about 1 MB on Apache Kafka) is too small
+        configs = {"max.message.bytes": str(max_record_bytes(settings.max_article_bytes))}
+        new = [NewTopic(t, settings.partitions, settings.replication_factor, topic_configs=configs) for t in missing]
         with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent creator won; fine
             await admin.create_topics(new)
         return missing
@@ -147,7 +153,13 @@ async def ensure_topics(settings: Settings, names: list[str] | None = None) -> l
 
 
 def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
-    kw: dict[str, Any] = {"acks": "all", "linger_ms": 5, "max_batch_size": 1_048_576, **aiokafka_kwargs(settings)}
+    kw: dict[str, Any] = {
+        "acks": "all",
+        "linger_ms": 5,
+        "max_batch_size": 1_048_576,
+        "max_request_size": max_record_bytes(settings.max_article_bytes),
+        **aiokafka_kwargs(settings),
+    }
     kw.update(overrides)
     return AIOKafkaProducer(**kw)
 

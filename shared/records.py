@@ -8,6 +8,7 @@ from Kafka.
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -15,9 +16,13 @@ from pydantic import BaseModel
 
 from . import codec
 from .events import cloudevent_headers
+from .limits import DLQ_TRUNCATED_BYTES, dlq_keep_bytes
 from .models import DeadLetter, ErrorInfo, Origin
+from .settings import Settings
 
 __all__ = ["InRecord", "OutRecord", "dead_letter", "model_record"]
+
+_DEFAULT_MAX_ARTICLE_BYTES = int(Settings.model_fields["max_article_bytes"].default)
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,14 @@ class InRecord:
 
 @dataclass(frozen=True)
 class OutRecord:
-    """One record to produce."""
+    """One record to produce; ``source`` is the consumed record it was made from (for its dead letter
+    when this output cannot be produced, see :mod:`shared.agent`)."""
 
     topic: str
     key: bytes | None
     value: bytes
     headers: dict[str, bytes]
+    source: InRecord | None = field(default=None, compare=False, repr=False)
 
 
 def model_record(
@@ -64,25 +71,48 @@ def model_record(
     event_id: str,
     time: datetime,
     traceparent: str | None,
+    from_record: InRecord | None = None,
 ) -> OutRecord:
-    """A JSON record with CloudEvents binary headers."""
+    """A JSON record with CloudEvents binary headers, made from ``from_record``."""
     k = key.encode() if isinstance(key, str) else key
     subject = key if isinstance(key, str) else None
     headers = cloudevent_headers(
         event_type=event_type, source=source, subject=subject, event_id=event_id, traceparent=traceparent, time=time
     )
-    return OutRecord(topic=topic, key=k, value=codec.dumps(model), headers=headers)
+    return OutRecord(topic=topic, key=k, value=codec.dumps(model), headers=headers, source=from_record)
 
 
 def dead_letter(
-    rec: InRecord, *, topic: str, stage: str, code: str, message: str, source: str, attempts: int = 1
+    rec: InRecord,
+    *,
+    topic: str,
+    stage: str,
+    code: str,
+    message: str,
+    source: str,
+    attempts: int = 1,
+    max_article_bytes: int | None = None,
 ) -> OutRecord:
-    """The DLQ record for ``rec``: the reason, the stage and the original bytes."""
+    """The DLQ record for ``rec``: the reason, the stage and the original bytes.
+
+    The original value is kept whole up to :func:`shared.limits.dlq_keep_bytes` of ``max_article_bytes``
+    (default: the setting's default); a longer one is cut to :data:`shared.limits.DLQ_TRUNCATED_BYTES`
+    (or the keep size, if smaller) with ``original_truncated`` set. Its full size and SHA-256 are always
+    recorded, so the dead letter always fits the record limit (:func:`shared.limits.max_record_bytes`).
+    """
+    value = rec.value or b""
+    key = rec.key[:DLQ_TRUNCATED_BYTES] if rec.key is not None else None
+    keep = dlq_keep_bytes(max_article_bytes or _DEFAULT_MAX_ARTICLE_BYTES)
+    truncated = len(value) > keep
+    kept = value[: min(keep, DLQ_TRUNCATED_BYTES)] if truncated else value
     dl = DeadLetter(
         error=ErrorInfo(code=code, message=message),
         stage=stage,  # type: ignore[arg-type]
-        original_key_b64=base64.b64encode(rec.key).decode() if rec.key is not None else None,
-        original_value_b64=base64.b64encode(rec.value or b"").decode(),
+        original_key_b64=base64.b64encode(key).decode() if key is not None else None,
+        original_value_b64=base64.b64encode(kept).decode(),
+        original_size=len(value),
+        original_sha256=hashlib.sha256(value).hexdigest(),
+        original_truncated=truncated or (rec.key is not None and len(rec.key) > len(key or b"")),
         original_headers=rec.headers,
         source_topic=rec.topic,
         source_partition=rec.partition,
@@ -97,4 +127,4 @@ def dead_letter(
         traceparent=rec.headers.get("traceparent"),
     )
     headers["newsflow_error_code"] = code.encode()
-    return OutRecord(topic=topic, key=rec.key, value=codec.dumps(dl), headers=headers)
+    return OutRecord(topic=topic, key=key, value=codec.dumps(dl), headers=headers, source=rec)

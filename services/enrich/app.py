@@ -35,7 +35,7 @@ def build_app(settings: Settings) -> faust.App:
     handler = build_handler(settings, redis)
     add_batch_agent(
         app, "enrich", raw_topic(app, settings.topics.ingested), handler.handle,
-        batch_size=settings.enrich_batch_size * 4, batch_wait_s=settings.batch_wait_s,
+        batch_size=settings.enrich_batch_size * 4, batch_wait_s=settings.batch_wait_s, settings=settings,
     )  # fmt: skip
     add_health(app, redis)
     return app

@@ -43,7 +43,7 @@ def build_app(settings: Settings) -> faust.App:
     handler = build_handler(settings, redis)
     add_batch_agent(
         app, "ingest", raw_topic(app, settings.topics.raw), handler.handle,
-        batch_size=settings.batch_size, batch_wait_s=settings.batch_wait_s,
+        batch_size=settings.batch_size, batch_wait_s=settings.batch_wait_s, settings=settings,
     )  # fmt: skip
     add_health(app, redis)
     return app

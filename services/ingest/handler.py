@@ -164,6 +164,7 @@ class IngestHandler:
             code=code,
             message=message,
             source=self.settings.source_name,
+            max_article_bytes=self.settings.max_article_bytes,
         )
 
     def _output(self, p: Prepared, d: DedupDecision) -> OutRecord:
@@ -185,7 +186,7 @@ class IngestHandler:
             )
             return model_record(
                 topics.duplicates, d.article_id, dup, event_type="article.duplicate", source=self.source,
-                event_id=f"dup:{rec.origin.token()}", time=rec.time, traceparent=trace,
+                event_id=f"dup:{rec.origin.token()}", time=rec.time, traceparent=trace, from_record=rec,
             )  # fmt: skip
         article = Article(
             id=d.article_id,
@@ -208,5 +209,5 @@ class IngestHandler:
         )
         return model_record(
             topics.ingested, article.id, article, event_type="article.ingested", source=self.source,
-            event_id=f"{article.id}:v{article.version}", time=rec.time, traceparent=trace,
+            event_id=f"{article.id}:v{article.version}", time=rec.time, traceparent=trace, from_record=rec,
         )  # fmt: skip

@@ -30,6 +30,7 @@ def build_app(settings: Settings) -> faust.App:
     add_batch_agent(
         app, "publish", raw_topic(app, settings.topics.enriched), handler.handle,
         batch_size=settings.batch_size, batch_wait_s=settings.batch_wait_s, after_produce=handler.mark_delivered,
+        settings=settings,
     )  # fmt: skip
     add_health(app, redis)
     return app

@@ -55,7 +55,7 @@ class PublishHandler:
                         rec, topic=self.settings.topics.dlq, stage="publish", code="invalid_enriched_article",
                         message=f"not a newsflow enriched article: {err['msg']} at "
                         f"{'.'.join(map(str, err['loc'])) or 'root'}",
-                        source=self.settings.source_name,
+                        source=self.settings.source_name, max_article_bytes=self.settings.max_article_bytes,
                     )
                 )  # fmt: skip
                 continue
@@ -65,7 +65,9 @@ class PublishHandler:
                     event_type="article.published", source=self.source, subject=article.id,
                     event_id=delivery_id.decode(), traceparent=rec.headers.get("traceparent"), time=rec.time,
                 )  # fmt: skip
-                planned[delivery_id] = OutRecord(target.topic, article.id.encode(), rec.value or b"", headers)
+                planned[delivery_id] = OutRecord(
+                    target.topic, article.id.encode(), rec.value or b"", headers, source=rec
+                )
         if planned:
             ids = list(planned)
             async with self.redis.pipeline(transaction=False) as pipe:
