@@ -24,7 +24,7 @@ def build_handler(settings: Settings, redis=None) -> EnrichHandler:  # type: ign
     redis = redis if redis is not None else make_redis(settings)
     pool = SpacyPool(settings)
     pool.warm()
-    pipeline = EnrichmentPipeline(default_enrichers(settings, pool=pool))
+    pipeline = EnrichmentPipeline(default_enrichers(settings, pool=pool), budget_s=settings.enrich_budget_s)
     pipeline.warm()
     return EnrichHandler(settings, pipeline, stories=StoryIndex(redis, settings).assign)
 

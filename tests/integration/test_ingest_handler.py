@@ -173,3 +173,14 @@ async def test_one_output_per_record_in_order_for_a_mixed_batch(handler, setting
     outs = await handler.handle([feed(v) for v in values])
     t = settings.topics
     assert [o.topic for o in outs] == [t.ingested, t.dlq, t.duplicates, t.ingested]
+
+
+async def test_copies_in_one_batch_are_decided_in_broker_timestamp_order(handler, settings) -> None:
+    """The copy published first is the original, whatever order the partitions were fetched in."""
+    value = SAMPLE.encode()
+    later = InRecord(topic="news.raw", partition=0, offset=5, key=None, value=value, timestamp_ms=1_713_100_009_000)
+    first = InRecord(topic="news.raw", partition=3, offset=9, key=None, value=value, timestamp_ms=1_713_100_001_000)
+    outs = await handler.handle([later, first])  # fetched: partition 0 first
+    by_topic = {o.topic: orjson.loads(o.value) for o in outs}
+    assert by_topic[settings.topics.ingested]["origin"] == {"topic": "news.raw", "partition": 3, "offset": 9}
+    assert by_topic[settings.topics.duplicates]["origin"]["partition"] == 0
