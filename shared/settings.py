@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_password: SecretStr | None = None
     redis_namespace: str = "newsflow"
+    state_check_interval_s: float = Field(default=5.0, gt=0)  # how often the Redis state marker is checked
 
     # --- ingest ------------------------------------------------------------
     max_article_bytes: int = Field(default=2_000_000, ge=1)
