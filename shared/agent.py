@@ -19,7 +19,9 @@ classified by :func:`shared.failures.classify`.
   an output the broker refuses (too large, invalid) is replaced by the dead
   letter of the record it was made from (``OutRecord.source``), the batch's
   other outputs go out as they are.
-- Cancellation (SIGTERM, a rebalance) is never caught: a blocked worker stops.
+- Cancellation is never caught, and a worker told to stop (SIGTERM) while a
+  batch is blocked does not wait for that batch (``shared.kafka.run_worker``):
+  it stops, the batch's offsets uncommitted, so the next owner redoes it.
 """
 
 from __future__ import annotations
@@ -41,7 +43,16 @@ from .metrics import BATCH_BLOCKED_SECONDS, BATCH_SECONDS, DEAD_LETTERS, RECORDS
 from .records import InRecord, OutRecord, dead_letter
 from .settings import Settings
 
-__all__ = ["BatchHandler", "BatchRunner", "Sender", "add_batch_agent", "faust_sender", "produce_all", "to_in_record"]
+__all__ = [
+    "BatchHandler",
+    "BatchRunner",
+    "Sender",
+    "add_batch_agent",
+    "blocked_batches",
+    "faust_sender",
+    "produce_all",
+    "to_in_record",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +60,13 @@ BatchHandler = Callable[[list[InRecord]], Awaitable[list[OutRecord]]]
 # Sends records; one entry per record: None when the broker acknowledged it, else the exception.
 Sender = Callable[[Sequence[OutRecord]], Awaitable[list[BaseException | None]]]
 T = TypeVar("T")
+_BLOCKED: set[int] = set()  # id() of the runners whose current batch is retrying a failed dependency
+
+
+def blocked_batches() -> int:
+    """How many batches of this process are retrying a failed dependency right now (see ``run_worker``:
+    a worker stopping then does not wait for them; their offsets stay uncommitted)."""
+    return len(_BLOCKED)
 
 
 def to_in_record(event: faust.types.EventT) -> InRecord:
@@ -125,6 +143,7 @@ class BatchRunner:
                 await self._retrying("after_produce", lambda: after(delivered), started, permanent_ok=False)
             return delivered
         finally:
+            _BLOCKED.discard(id(self))
             BATCH_BLOCKED_SECONDS.labels(service=self.service).set(0)
 
     # -- handling -----------------------------------------------------------
@@ -220,6 +239,7 @@ class BatchRunner:
 
     def _note_retry(self, what: str, exc: BaseException, delay: float, started: float) -> None:
         RETRIES.labels(service=self.service, what=what).inc()
+        _BLOCKED.add(id(self))
         blocked = time.monotonic() - started
         BATCH_BLOCKED_SECONDS.labels(service=self.service).set(blocked)
         log.warning("%s: %s failed (%s); retrying in %.1fs", self.service, what, describe(exc), delay)

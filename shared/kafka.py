@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
+from .agent import blocked_batches
 from .limits import max_record_bytes
 from .settings import Settings
 
@@ -172,8 +173,24 @@ def run_worker(app: faust.App, settings: Settings, topics: list[str]) -> None:
     """
     asyncio.run(_prepare(settings, topics))
     asyncio.set_event_loop(asyncio.new_event_loop())
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
+    worker = _Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
+
+
+class _Worker(faust.Worker):
+    """A Faust worker that stops on SIGTERM even while a batch is blocked on a failed dependency.
+
+    Faust waits for every event being processed to be acked before it stops (``stream_wait_empty``),
+    which a batch retrying a dead Redis never is: the worker would never stop. When a batch is blocked,
+    the worker stops without waiting; the batch's offsets are not committed, so it is redone by the
+    next owner (at-least-once; outputs are idempotent).
+    """
+
+    def _schedule_shutdown(self, signal: Any) -> None:
+        if blocked_batches():
+            log.warning("stopping with %d blocked batch(es): their offsets stay uncommitted", blocked_batches())
+            self.app.conf.stream_wait_empty = False
+        super()._schedule_shutdown(signal)
 
 
 async def _prepare(settings: Settings, topics: list[str]) -> None:
