@@ -90,11 +90,17 @@ def start_tansu(port: int, host: str = "127.0.0.1", log: Path | None = None) -> 
     return proc
 
 
-def start_redis(port: int, host: str = "127.0.0.1", log: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start a Redis (or Valkey) server that keeps nothing on disk."""
+def start_redis(
+    port: int, host: str = "127.0.0.1", log: Path | None = None, persist_dir: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a Redis (or Valkey) server that keeps nothing on disk, or, with ``persist_dir``, keeps its
+    data there in an append-only file (fsync per write) and loads it again when restarted on that folder."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    persistence = ["--appendonly", "no"]
+    if persist_dir is not None:
+        persistence = ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(persist_dir)]
     proc = subprocess.Popen(
-        [str(find_redis_server()), "--bind", host, "--port", str(port), "--save", "", "--appendonly", "no"],
+        [str(find_redis_server()), "--bind", host, "--port", str(port), "--save", "", *persistence],
         stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     _wait_up(proc, host, port, "redis-server", 15)

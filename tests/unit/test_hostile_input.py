@@ -116,8 +116,9 @@ def test_parse_work_grows_linearly_with_input(ch: str) -> None:
         "one_sentence": lambda n: {"title": "t", "body": "word " * n},
         "many_dates": lambda n: {"text": "Headline\nAFP , Sunday 14 Apr 2024\n" + "On 14 Apr 2024 it rained. " * n},
     }  # fmt: skip
+    _outcome(orjson.dumps(makers[ch](50)))  # first use: imports and caches are not the work measured
     small, large = (_calls(lambda n=n: _outcome(orjson.dumps(makers[ch](n)))) for n in (500, 2000))
-    assert large <= 6 * small + 1000, (small, large)
+    assert large <= 6 * small + 200, (small, large)
 
 
 def _calls(fn: Callable[[], object]) -> int:
