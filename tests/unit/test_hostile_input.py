@@ -167,3 +167,36 @@ def test_every_enricher_gives_every_field_for_any_article(
             assert name in doc.fields, name
             reason = doc.fields[name].get("reason") or ""
             assert not reason.startswith(("enricher failed", "over its time budget")), (name, reason)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("2024-06-30T23:59:60Z", "2024-06-30T23:59:59+00:00"),  # a leap second
+        (253_402_300_799, "9999-12-31T23:59:59+00:00"),  # seconds, not milliseconds of 1978
+        (1_712_000_000, "2024-04-01T19:33:20+00:00"),
+        (1_712_000_000_000, "2024-04-01T19:33:20+00:00"),  # past the seconds range: milliseconds
+    ],
+)
+def test_dates_leap_seconds_and_epochs(stamp: object, expected: str) -> None:
+    parsed = parse_raw(orjson.dumps({"title": "t", "body": "A body.", "published_at": stamp}), max_bytes=MAX)
+    assert parsed.published_at is not None and parsed.published_at.isoformat() == expected
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01 00:00 +14:00"])
+@pytest.mark.parametrize("shape", ["fields", "text", "ninjs", "html"])
+def test_dates_out_of_range_in_utc_are_invalid_field(stamp: str, shape: str) -> None:
+    body = "An article body that is long enough to be read as one."
+    obj: dict[str, Any] = {
+        "fields": {"title": "t", "body": body, "published_at": stamp},
+        "text": {"text": f"Headline\n\n{body}", "published_at": stamp},
+        "ninjs": {"headline": "t", "body_text": body, "versioncreated": stamp},
+        "html": {"html": f"<html><body><article><p>{body}</p></article></body></html>", "published_at": stamp},
+    }[shape]
+    assert _outcome(orjson.dumps(obj)) == "invalid_field"
+
+
+def test_xml_incompatible_characters_in_body_html_are_replaced() -> None:
+    html = "<p>Zero &#0; surrogate &#xD800; control &#1; &#x1F; raw \x01 and &#99999999999; kept &#65;</p>"
+    parsed = parse_raw(orjson.dumps({"headline": "t", "body_html": html}), max_bytes=MAX)
+    assert parsed.body.startswith("Zero \ufffd surrogate \ufffd control") and parsed.body.endswith("kept A")
