@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -122,20 +123,23 @@ def test_parse_work_grows_linearly_with_input(ch: str) -> None:
 
 
 def _calls(fn: Callable[[], object]) -> int:
-    """Python and C function calls made by ``fn()`` (a deterministic measure of work, unlike a clock)."""
-    count = 0
+    """Python-level function calls (and calls into C) made by ``fn()``, in its thread and the threads it
+    starts (the pipeline runs each enricher in one): a deterministic measure of work, unlike a clock.
+    Work inside one C call (a regex, spaCy's Cython) is not seen; the input caps bound that."""
+    counts = [0]
 
     def profile(frame: object, event: str, arg: object) -> None:
-        nonlocal count
         if event in ("call", "c_call"):
-            count += 1
+            counts[0] += 1
 
     sys.setprofile(profile)
+    threading.setprofile(profile)
     try:
         fn()
     finally:
+        threading.setprofile(None)  # type: ignore[arg-type]
         sys.setprofile(None)
-    return count
+    return counts[0]
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +204,22 @@ def test_xml_incompatible_characters_in_body_html_are_replaced() -> None:
     html = "<p>Zero &#0; surrogate &#xD800; control &#1; &#x1F; raw \x01 and &#99999999999; kept &#65;</p>"
     parsed = parse_raw(orjson.dumps({"headline": "t", "body_html": html}), max_bytes=MAX)
     assert parsed.body.startswith("Zero \ufffd surrogate \ufffd control") and parsed.body.endswith("kept A")
+
+
+@pytest.mark.parametrize("unit", ["&", '"', "word ", "« Quote » said Kirby. ", "A" * 50 + " "])
+def test_enrich_work_grows_linearly_with_the_article(pipeline: EnrichmentPipeline, unit: str) -> None:
+    """Calls made by the whole pipeline on a hostile body of n and 4n units: about 4x, not 16x."""
+
+    def run(n: int) -> None:
+        article = Article(
+            id="w1", content_hash="h", title="Hostile", body=unit * n, raw_format="fields",
+            ingested_at=datetime.now(UTC), origin=Origin(topic="t", partition=0, offset=0),
+        )  # fmt: skip
+        pipeline.run([article])
+
+    size = max(1, 1000 // len(unit))
+    run(size // 10)  # first use of each code path
+    small, large = _calls(lambda: run(size)), _calls(lambda: run(4 * size))
+    print(f"{unit[:10]!r}: {small} calls for {size} units, {large} for {4 * size}")
+    assert small > 100  # the enrichers' own threads are counted
+    assert large <= 6 * small + 2000, (small, large)
