@@ -32,8 +32,9 @@ def main(mode: str) -> None:
             return [OutRecord(dst, r.key, r.value or b"", {}) for r in records]
 
         add_batch_agent(
-            app, "bench", src, passthrough, batch_size=settings.batch_size, batch_wait_s=settings.batch_wait_s
-        )
+            app, "bench", src, passthrough, batch_size=settings.batch_size, batch_wait_s=settings.batch_wait_s,
+            settings=settings,
+        )  # fmt: skip
     elif mode == "faust-naive":
         out = raw_topic(app, dst)
 

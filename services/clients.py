@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from shared.events import cloudevent_headers
 from shared.kafka import aiokafka_kwargs, make_producer
 from shared.models import DeadLetter
 from shared.settings import Settings
+
+log = logging.getLogger(__name__)
 
 __all__ = ["RawInput", "consume", "iter_inputs", "redrive_dlq", "send_raw", "topic_partitions"]
 
@@ -167,6 +170,10 @@ async def redrive_dlq(
                         break
                     done[tp] = m.offset + 1
                     if (code and letter.error.code != code) or (stage and letter.stage != stage):
+                        continue
+                    if letter.original_truncated:  # only the start of the original was kept: nothing to resend
+                        log.warning("not re-driving %s/%s/%s: its original (%s bytes) was too long to keep whole",
+                                    m.topic, m.partition, m.offset, letter.original_size)  # fmt: skip
                         continue
                     sent.append(letter)
                     if dry_run:

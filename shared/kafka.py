@@ -18,6 +18,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
 from . import logs, tracing
+from .agent import blocked_batches
+from .limits import max_record_bytes
 from .settings import Settings
 
 __all__ = [
@@ -91,6 +93,9 @@ def make_app(service: str, settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger_ms=5,
+        # every output of an accepted article fits (shared/limits.py); so does every record we read
+        producer_max_request_size=max_record_bytes(settings.max_article_bytes),
+        consumer_max_fetch_size=max_record_bytes(settings.max_article_bytes),
         topic_partitions=settings.partitions,
         topic_disable_leader=True,
         topic_allow_declare=False,
@@ -141,7 +146,9 @@ async def ensure_topics(settings: Settings, names: list[str] | None = None) -> l
         missing = [t for t in dict.fromkeys(wanted) if t not in existing]
         if not missing:
             return []
-        new = [NewTopic(t, settings.partitions, settings.replication_factor) for t in missing]
+        # topic-level max.message.bytes: the broker's default (about 1 MB on Apache Kafka) is too small
+        configs = {"max.message.bytes": str(max_record_bytes(settings.max_article_bytes))}
+        new = [NewTopic(t, settings.partitions, settings.replication_factor, topic_configs=configs) for t in missing]
         with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent creator won; fine
             await admin.create_topics(new)
         return missing
@@ -170,7 +177,13 @@ def partition_lags(app: faust.App) -> list[tuple[str, int, int]]:
 
 
 def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
-    kw: dict[str, Any] = {"acks": "all", "linger_ms": 5, "max_batch_size": 1_048_576, **aiokafka_kwargs(settings)}
+    kw: dict[str, Any] = {
+        "acks": "all",
+        "linger_ms": 5,
+        "max_batch_size": 1_048_576,
+        "max_request_size": max_record_bytes(settings.max_article_bytes),
+        **aiokafka_kwargs(settings),
+    }
     kw.update(overrides)
     return AIOKafkaProducer(**kw)
 
@@ -183,10 +196,26 @@ def run_worker(app: faust.App, settings: Settings, topics: list[str]) -> None:
     """
     asyncio.run(_prepare(settings, topics))
     asyncio.set_event_loop(asyncio.new_event_loop())
-    worker = faust.Worker(
+    worker = _Worker(
         app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False, **logs.worker_logging(settings)
     )
     worker.execute_from_commandline()
+
+
+class _Worker(faust.Worker):
+    """A Faust worker that stops on SIGTERM even while a batch is blocked on a failed dependency.
+
+    Faust waits for every event being processed to be acked before it stops (``stream_wait_empty``),
+    which a batch retrying a dead Redis never is: the worker would never stop. When a batch is blocked,
+    the worker stops without waiting; the batch's offsets are not committed, so it is redone by the
+    next owner (at-least-once; outputs are idempotent).
+    """
+
+    def _schedule_shutdown(self, signal: Any) -> None:
+        if blocked_batches():
+            log.warning("stopping with %d blocked batch(es): their offsets stay uncommitted", blocked_batches())
+            self.app.conf.stream_wait_empty = False
+        super()._schedule_shutdown(signal)
 
 
 async def _prepare(settings: Settings, topics: list[str]) -> None:

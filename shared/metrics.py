@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -28,12 +28,14 @@ if TYPE_CHECKING:
     from .records import InRecord, OutRecord
 
 __all__ = [
+    "BATCH_BLOCKED_SECONDS",
     "BATCH_RECORDS",
     "BATCH_SECONDS",
     "DEAD_LETTERS",
     "END_TO_END_SECONDS",
     "ENRICHER_ARTICLES",
     "ENRICHER_SECONDS",
+    "ENRICH_OVER_BUDGET",
     "HANDLE_SECONDS",
     "OUTCOMES",
     "RAW_TS_HEADER",
@@ -42,6 +44,7 @@ __all__ = [
     "REDIS_ERRORS",
     "REDIS_SECONDS",
     "RETRIES",
+    "STATE_LOST",
     "WEBHOOK_ATTEMPTS",
     "WEBHOOK_SECONDS",
     "batch_started",
@@ -232,3 +235,17 @@ def register_consumer_lag(service: str, lags: Callable[[], Iterable[tuple[str, i
     collector = _ConsumerLag(service, lags)
     REGISTRY.register(collector)
     _lag_collectors[service] = collector
+
+
+# -- failures and budgets (shared/agent.py, services/enrich/pipeline.py, shared/state.py) --
+BATCH_BLOCKED_SECONDS = Gauge(
+    "newsflow_batch_blocked_seconds", "How long the current batch has been retrying a failed dependency", ["service"]
+)
+ENRICH_OVER_BUDGET = Counter(
+    "newsflow_enrich_over_budget_total", "Enricher runs abandoned over their time budget or failed on one article",
+    ["enricher", "outcome"],
+)  # fmt: skip
+STATE_LOST = Counter(
+    "newsflow_state_lost_total", "Times this process found its Redis state marker gone (Redis lost its data)",
+    ["service"],
+)  # fmt: skip

@@ -205,6 +205,9 @@ class DeadLetter(_Model):
     stage: Literal["ingest", "enrich", "publish"]
     original_key_b64: str | None = None
     original_value_b64: str
+    original_size: int | None = None  # bytes of the original value (before any truncation)
+    original_sha256: str | None = None  # of the whole original value
+    original_truncated: bool = False  # the original was too long to keep whole: not re-drivable
     original_headers: dict[str, str] = Field(default_factory=dict)
     source_topic: str
     source_partition: int

@@ -8,22 +8,26 @@ from Kafka.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
 
 from pydantic import BaseModel
 
 from . import codec, tracing
 from .events import cloudevent_headers
+from .limits import DLQ_TRUNCATED_BYTES, dlq_keep_bytes
 from .logs import record_fields
 from .metrics import RAW_TS_HEADER
 from .models import DeadLetter, ErrorInfo, Origin
+from .settings import Settings
 
 __all__ = ["InRecord", "OutRecord", "dead_letter", "lineage", "model_record"]
 
 log = logging.getLogger(__name__)
+
+_DEFAULT_MAX_ARTICLE_BYTES = int(Settings.model_fields["max_article_bytes"].default)
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,14 @@ def lineage(parent: InRecord, span: str, **attributes: str | int) -> dict[str, b
 
 @dataclass(frozen=True)
 class OutRecord:
-    """One record to produce."""
+    """One record to produce; ``source`` is the consumed record it was made from (for its dead letter
+    when this output cannot be produced, see :mod:`shared.agent`)."""
 
     topic: str
     key: bytes | None
     value: bytes
     headers: dict[str, bytes]
+    source: InRecord | None = field(default=None, compare=False, repr=False)
 
 
 def model_record(
@@ -97,25 +103,40 @@ def model_record(
         event_type=event_type, source=source, subject=subject, event_id=event_id, traceparent=traceparent, time=time
     )
     headers.update(inherited)
-    return OutRecord(topic=topic, key=k, value=codec.dumps(model), headers=headers)
+    return OutRecord(topic=topic, key=k, value=codec.dumps(model), headers=headers, source=parent)
 
 
 def dead_letter(
     rec: InRecord,
     *,
     topic: str,
-    stage: Literal["ingest", "enrich", "publish"],
+    stage: str,
     code: str,
     message: str,
     source: str,
     attempts: int = 1,
+    max_article_bytes: int | None = None,
 ) -> OutRecord:
-    """The DLQ record for ``rec``: the reason, the stage and the original bytes."""
+    """The DLQ record for ``rec``: the reason, the stage and the original bytes.
+
+    The original value is kept whole up to :func:`shared.limits.dlq_keep_bytes` of ``max_article_bytes``
+    (default: the setting's default); a longer one is cut to :data:`shared.limits.DLQ_TRUNCATED_BYTES`
+    (or the keep size, if smaller) with ``original_truncated`` set. Its full size and SHA-256 are always
+    recorded, so the dead letter always fits the record limit (:func:`shared.limits.max_record_bytes`).
+    """
+    value = rec.value or b""
+    key = rec.key[:DLQ_TRUNCATED_BYTES] if rec.key is not None else None
+    keep = dlq_keep_bytes(max_article_bytes or _DEFAULT_MAX_ARTICLE_BYTES)
+    truncated = len(value) > keep
+    kept = value[: min(keep, DLQ_TRUNCATED_BYTES)] if truncated else value
     dl = DeadLetter(
         error=ErrorInfo(code=code, message=message),
-        stage=stage,
-        original_key_b64=base64.b64encode(rec.key).decode() if rec.key is not None else None,
-        original_value_b64=base64.b64encode(rec.value or b"").decode(),
+        stage=stage,  # type: ignore[arg-type]  # a service name; DeadLetter validates it
+        original_key_b64=base64.b64encode(key).decode() if key is not None else None,
+        original_value_b64=base64.b64encode(kept).decode(),
+        original_size=len(value),
+        original_sha256=hashlib.sha256(value).hexdigest(),
+        original_truncated=truncated or (rec.key is not None and len(rec.key) > len(key or b"")),
         original_headers=rec.headers,
         source_topic=rec.topic,
         source_partition=rec.partition,
@@ -134,4 +155,4 @@ def dead_letter(
     headers.update(inherited)
     headers["newsflow_error_code"] = code.encode()
     log.info("dead letter (%s, %s): %s", stage, code, message, extra={**record_fields(rec), "code": code})
-    return OutRecord(topic=topic, key=rec.key, value=codec.dumps(dl), headers=headers)
+    return OutRecord(topic=topic, key=key, value=codec.dumps(dl), headers=headers, source=rec)

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=200, ge=1)
     batch_wait_s: float = 0.2
     enrich_batch_size: int = Field(default=32, ge=1)
+    # A batch retrying a failed dependency longer than this logs an error (and again every such interval).
+    retry_warn_after_s: float = Field(default=60.0, gt=0)
 
     # --- Redis ---------------------------------------------------------------
     redis_url: str = "redis://127.0.0.1:6379/0"  # rediss:// for TLS; no password in it (redis_password)
@@ -79,6 +81,7 @@ class Settings(BaseSettings):
     redis_tls_cert_file: Path | None = None  # rediss://: a client certificate, when the server asks for one
     redis_tls_key_file: Path | None = None
     redis_namespace: str = "newsflow"
+    state_check_interval_s: float = Field(default=5.0, gt=0)  # how often the Redis state marker is checked
 
     # --- ingest ------------------------------------------------------------
     max_article_bytes: int = Field(default=2_000_000, ge=1)
@@ -101,6 +104,7 @@ class Settings(BaseSettings):
     enrich_blas_threads: int = Field(default=1, ge=1)
     spacy_fast_ner: bool = True  # NER token vectors by services.enrich.fast_ner (same entities, ~1.7x faster)
     enrich_max_chars: int = Field(default=20_000, ge=1000)  # longer bodies are cut before NLP
+    enrich_budget_s: float = Field(default=10.0, gt=0)  # per article and enricher; over it: null with a reason
     keywords_top_n: int = Field(default=10, ge=1)
     story_window_s: int = Field(default=72 * 3600, ge=1)  # articles this close in time can share a story
     story_ttl_s: int = Field(default=7 * 24 * 3600, ge=1)  # how long story state is kept in Redis

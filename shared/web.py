@@ -6,11 +6,15 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
+from .state import StateWatch
+
 __all__ = ["add_health"]
 
 
-def add_health(app: faust.App, redis: Redis | None) -> None:
-    """``/livez`` (process up), ``/readyz`` (Redis answers, partitions assigned), ``/metrics``."""
+def add_health(app: faust.App, redis: Redis | None, state: StateWatch | None = None) -> None:
+    """``/livez`` (process up), ``/readyz`` (Redis answers, partitions assigned; and whether Redis lost
+    newsflow's state while this process ran, ``checks.state``: reported, not a reason to be unready),
+    ``/metrics``."""
 
     @app.page("/livez")
     async def livez(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
@@ -31,6 +35,8 @@ def add_health(app: faust.App, redis: Redis | None) -> None:
             checks["partitions"] = str(len(assignment)) if assignment else "none assigned"
         except Exception as exc:
             checks["partitions"] = f"error: {exc}"
+        if state is not None:
+            checks["state"] = state.status()
         ok = checks.get("redis", "ok") == "ok" and checks["partitions"].isdigit()
         body = {"status": "ready" if ok else "not ready", "checks": checks, "assignment": assignment}
         return web.json(body, status=200 if ok else 503)

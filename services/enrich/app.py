@@ -11,6 +11,7 @@ from shared.agent import add_batch_agent
 from shared.kafka import make_app, raw_topic, run_worker
 from shared.redis_client import make_redis
 from shared.settings import Settings, get_settings
+from shared.state import watch_state
 from shared.web import add_health
 
 from .bootstrap import build_handler
@@ -24,9 +25,9 @@ def build_app(settings: Settings) -> faust.App:
     handler = build_handler(settings, redis=redis)
     add_batch_agent(
         app, "enrich", raw_topic(app, settings.topics.ingested), handler.handle,
-        batch_size=settings.enrich_batch_size * 4, batch_wait_s=settings.batch_wait_s,
+        batch_size=settings.enrich_batch_size * 4, batch_wait_s=settings.batch_wait_s, settings=settings,
     )  # fmt: skip
-    add_health(app, redis)
+    add_health(app, redis, watch_state(app, redis, settings, "enrich"))
     return app
 
 

@@ -27,7 +27,7 @@ def build_pipeline(settings: Settings, *, warm: bool = True) -> EnrichmentPipeli
     pool = SpacyPool(settings)
     if warm:
         pool.warm()
-    pipeline = EnrichmentPipeline(default_enrichers(settings, pool=pool))
+    pipeline = EnrichmentPipeline(default_enrichers(settings, pool=pool), budget_s=settings.enrich_budget_s)
     if warm:
         pipeline.warm()
     return pipeline

@@ -42,7 +42,7 @@ class EnrichHandler:
                     rec, topic=self.settings.topics.dlq, stage="enrich", code="invalid_article",
                     message=f"not a newsflow article (schema_version 1): {exc.errors()[0]['msg']} "
                     f"at {'.'.join(map(str, exc.errors()[0]['loc'])) or 'root'}",
-                    source=self.settings.source_name,
+                    source=self.settings.source_name, max_article_bytes=self.settings.max_article_bytes,
                 )  # fmt: skip
         size = self.settings.enrich_batch_size
         for start in range(0, len(articles), size):

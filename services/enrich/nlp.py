@@ -34,6 +34,7 @@ from threadpoolctl import ThreadpoolController
 from shared.settings import Settings
 
 from . import fast_ner
+from .caps import cap_token_runs
 from .enrichers.base import Doc
 from .langcodes import iso639_1
 
@@ -102,7 +103,8 @@ def sentences(doc: Doc) -> list[tuple[int, int]]:
 
 
 def parsed_text(doc: Doc) -> str:
-    """The text spaCy parsed for ``doc`` (its headline and body, clipped to ``enrich_max_chars``)."""
+    """The text spaCy parsed for ``doc``: its headline and body, clipped to ``enrich_max_chars``, with
+    whitespace-free runs cut (:func:`services.enrich.caps.cap_token_runs`; same length)."""
     return doc.cache["spacy_text"]
 
 
@@ -228,7 +230,7 @@ class SpacyPool:
         with self._threadpools.limit(limits=self.blas_threads, user_api="blas"):
             for lang, group in by_lang.items():
                 nlp, info = self.get(lang)
-                texts = [_clip(d.text, self.max_chars) for d in group]
+                texts = [cap_token_runs(_clip(d.text, self.max_chars)) for d in group]  # see caps.py
                 for doc, text, sdoc in zip(group, texts, nlp.pipe(texts, batch_size=self.batch_size), strict=True):
                     doc.cache["spacy"] = sdoc
                     doc.cache["spacy_text"] = text

@@ -55,6 +55,11 @@ class _Parsed:
     url_hash: str
 
 
+def _publish_order(rec: InRecord) -> tuple[int, int, int]:
+    """Sort key: broker timestamp (records without one last), partition, offset."""
+    return (rec.timestamp_ms if rec.timestamp_ms is not None else 1 << 62, rec.partition, rec.offset)
+
+
 class IngestHandler:
     """Parse, fingerprint, deduplicate; build the output records."""
 
@@ -115,7 +120,10 @@ class IngestHandler:
         return Prepared(p.record, p.parsed, item)
 
     async def handle(self, records: list[InRecord]) -> list[OutRecord]:
-        """One output per input record, in input order.
+        """One output per input record, in broker-timestamp order (then partition, offset).
+
+        Records are decided in that order, so of two copies of an article in one batch (on different
+        partitions, fetched in any order) the one published first is the original.
 
         The batch goes to the store in chunks of :data:`DECIDE_CHUNK` records,
         one chunk after the other (decisions keep the input order). While the
@@ -127,6 +135,7 @@ class IngestHandler:
         Raises only when the dedup store is unreachable; the caller retries the
         whole batch (decisions are replay-safe) without committing offsets.
         """
+        records = sorted(records, key=_publish_order)
         chunks = [records[i : i + DECIDE_CHUNK] for i in range(0, len(records), DECIDE_CHUNK)]
         outs: list[OutRecord] = []
         staged = await self._prepare_chunk(chunks[0]) if chunks else []
@@ -169,6 +178,7 @@ class IngestHandler:
             code=code,
             message=message,
             source=self.settings.source_name,
+            max_article_bytes=self.settings.max_article_bytes,
         )
 
     def _output(self, p: Prepared, d: DedupDecision) -> OutRecord:

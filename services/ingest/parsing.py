@@ -102,6 +102,8 @@ _JSON_ARRAY_START_RE = re.compile(r"\[\s*(?:[\[{\"\]\-\d]|true\b|false\b|null\b)
 _YEAR_RE = re.compile(r"\d{4}")
 _HTML_LANG_RE = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)", re.IGNORECASE)
 _DATE_FIELDS = ("published_at", "versioncreated", "firstcreated")
+_MAX_EPOCH_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+_LEAP_SECOND_RE = re.compile(r"(\d\d:\d\d):60(?![0-9])")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -253,7 +255,8 @@ def _coerce_friendly(obj: dict[str, Any]) -> dict[str, Any]:
     for name in _DATE_FIELDS:
         stamp = obj.get(name)
         if isinstance(stamp, int | float) and not isinstance(stamp, bool):
-            seconds = stamp / 1000 if abs(stamp) > 100_000_000_000 else stamp
+            # seconds whenever the number can be seconds (up to 9999-12-31); milliseconds only past that
+            seconds = stamp / 1000 if abs(stamp) > _MAX_EPOCH_SECONDS else stamp
             try:
                 changes[name] = datetime.fromtimestamp(seconds, UTC).isoformat()
             except (OverflowError, OSError, ValueError):
@@ -298,14 +301,14 @@ def _parse_datetime(value: str | None, name: str) -> datetime | None:
     """ISO 8601, RFC 2822 (RSS) or another unambiguous date-time with a year -> aware UTC datetime."""
     if value is None or not value.strip():
         return None
-    text = value.strip()
+    text = _LEAP_SECOND_RE.sub(r"\1:59", value.strip()[:200])  # a leap second (23:59:60) is read as :59
     parsed: datetime | None = None
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         try:
             parsed = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             if _YEAR_RE.search(text):
                 try:
                     parsed = _dateparser.parse(text)
@@ -316,7 +319,10 @@ def _parse_datetime(value: str | None, name: str) -> datetime | None:
             name,
             f"field '{name}' is not a date-time ({text[:60]!r}); send ISO 8601 such as 2024-04-14T10:00:00Z",
         )
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (OverflowError, ValueError):  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        _invalid(name, f"field '{name}' is out of range in UTC ({text[:60]!r}); send a date between years 1 and 9999")
 
 
 def _opt_str(value: Any) -> str | None:
@@ -621,6 +627,28 @@ _HTML_DOCUMENT_RE = re.compile(r"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|h
 _HTML_CLOSE_RE = re.compile(r"</[A-Za-z][A-Za-z0-9]*\s*>|/>")
 _WORD_RE = regex.compile(r"[\p{L}\p{N}][\p{L}\p{N}'’\-]*")
 _UNSPACED_RE = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
+# Characters XML (and so lxml) refuses: C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF; raw or as
+# numeric character references (``&#0;``, ``&#xD800;``, ``&#1;``), which lxml would decode into the text.
+_XML_BAD_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_CHAR_REF_RE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+
+
+def _xml_compatible(html: str) -> str:
+    """``html`` with every XML-incompatible character, raw or referenced, replaced by U+FFFD."""
+
+    def ref(match: re.Match[str]) -> str:
+        digits = (match[1] or match[2]).lstrip("0") or "0"
+        code = (int(digits, 16) if match[1] else int(digits)) if len(digits) <= 8 else 0  # 0: refused
+        code = 0 if code > 0x10FFFF else code
+        ok = (
+            code in (0x9, 0xA, 0xD)
+            or 0x20 <= code <= 0xD7FF
+            or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10_FFFF
+        )
+        return match[0] if ok else "\ufffd"
+
+    return _XML_BAD_CHARS_RE.sub("\ufffd", _CHAR_REF_RE.sub(ref, html))
 
 
 def count_words(text: str, stop: int | None = None) -> int:
@@ -694,7 +722,7 @@ def html_fragment_to_text(html: str, *, drop_chrome: bool = False) -> str:
     from lxml import html as lxml_html
 
     try:
-        root = lxml_html.document_fromstring(html)
+        root = lxml_html.document_fromstring(_xml_compatible(html))
     except (etree.ParserError, ValueError):
         return ""
     etree.strip_elements(root, *_DROP_TAGS, with_tail=False)

@@ -9,6 +9,7 @@ from shared.agent import add_batch_agent
 from shared.kafka import ensure_topics, make_app, raw_topic, run_worker
 from shared.redis_client import make_redis
 from shared.settings import Settings, get_settings
+from shared.state import watch_state
 from shared.web import add_health
 
 from .handler import PublishHandler
@@ -31,8 +32,9 @@ def build_app(settings: Settings) -> faust.App:
     add_batch_agent(
         app, "publish", raw_topic(app, settings.topics.enriched), handler.handle,
         batch_size=settings.batch_size, batch_wait_s=settings.batch_wait_s, after_produce=handler.mark_delivered,
+        settings=settings,
     )  # fmt: skip
-    add_health(app, redis)
+    add_health(app, redis, watch_state(app, redis, settings, "publish"))
     return app
 
 

@@ -57,7 +57,7 @@ class PublishHandler:
                         rec, topic=self.settings.topics.dlq, stage="publish", code="invalid_enriched_article",
                         message=f"not a newsflow enriched article: {err['msg']} at "
                         f"{'.'.join(map(str, err['loc'])) or 'root'}",
-                        source=self.settings.source_name,
+                        source=self.settings.source_name, max_article_bytes=self.settings.max_article_bytes,
                     )
                 )  # fmt: skip
                 continue
@@ -73,7 +73,7 @@ class PublishHandler:
                 value = rec.value or b""
                 if target.format == "ninjs":
                     value, headers["ce_dataschema"] = orjson.dumps(to_ninjs(article)), NINJS_SCHEMA.encode()
-                planned[delivery_id] = OutRecord(target.topic, article.id.encode(), value, headers)
+                planned[delivery_id] = OutRecord(target.topic, article.id.encode(), value, headers, source=rec)
         if planned:
             ids = list(planned)
             async with self.redis.pipeline(transaction=False) as pipe:

@@ -43,7 +43,8 @@ async def test_probes_metrics_and_sigterm(settings, workers) -> None:
     proc = workers.start("ingest", NEWSFLOW_WEB_PORT=str(port))
     assert json.loads(_wait_for(port, "/livez", 200)) == {"status": "ok"}
     ready = json.loads(_wait_for(port, "/readyz", 200))
-    assert ready["checks"] == {"redis": "ok", "partitions": str(settings.partitions)}
+    assert ready["checks"]["redis"] == "ok" and ready["checks"]["partitions"] == str(settings.partitions)
+    assert ready["checks"]["state"] in ("ok", "not checked yet")  # the Redis state marker (shared/state.py)
     await produce(settings, [b'{"title": "t", "body": "a body of an article that is long enough"}', b"[]"])
     await collect(settings, [settings.topics.ingested, settings.topics.dlq], count=2, timeout_s=60)
     _, metrics = _get(port, "/metrics")

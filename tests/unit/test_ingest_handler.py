@@ -286,3 +286,16 @@ async def test_a_failing_store_raises_for_the_whole_batch_and_loses_nothing(sett
     handler = IngestHandler(settings, Down())
     with pytest.raises(ConnectionError):
         await handler.handle([Feed()(SAMPLE.encode())])
+
+
+async def test_copies_in_one_batch_are_decided_in_broker_timestamp_order(
+    handler: IngestHandler, settings: Settings
+) -> None:
+    """The copy published first is the original, whatever order the partitions were fetched in."""
+    value = SAMPLE.encode()
+    later = InRecord(topic="news.raw", partition=0, offset=5, key=None, value=value, timestamp_ms=1_713_100_009_000)
+    first = InRecord(topic="news.raw", partition=3, offset=9, key=None, value=value, timestamp_ms=1_713_100_001_000)
+    outs = await handler.handle([later, first])  # fetched: partition 0 first
+    by_topic = {o.topic: orjson.loads(o.value) for o in outs}
+    assert by_topic[settings.topics.ingested]["origin"] == {"topic": "news.raw", "partition": 3, "offset": 9}
+    assert by_topic[settings.topics.duplicates]["origin"]["partition"] == 0

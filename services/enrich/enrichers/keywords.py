@@ -10,7 +10,9 @@ three on the evaluation set).
 Post-processing: a candidate that cuts through a named entity ("White House
 National" inside "White House National Security Council"), that puts
 lowercase words before an entity ("top White House"), or that touches a date
-("Sunday") is dropped, as is a case-insensitive repeat. ``score`` is a relevance in (0, 1]: the best YAKE
+("Sunday") is dropped, as is a case-insensitive repeat. YAKE reads the text spaCy parsed (clipped to
+``enrich_max_chars``) with over-long sentences broken (:func:`services.enrich.caps.cap_sentences`).
+``score`` is a relevance in (0, 1]: the best YAKE
 score divided by the phrase's (YAKE scores are lower-is-better).
 """
 
@@ -24,7 +26,8 @@ import yake_rust
 
 from shared.textfold import fold_name as fold
 
-from ..nlp import SpacyPool, doc_language
+from ..caps import cap_sentences
+from ..nlp import SpacyPool, doc_language, parsed_text
 from .base import Doc, field, unavailable
 from .entities import get_entities
 
@@ -56,7 +59,8 @@ def extract_keywords(
     lowered = text.lower()
     kept: list[tuple[str, float]] = []
     seen: set[str] = set()
-    for phrase, score in extractor.get_n_best(text, n=_CANDIDATES):
+    # capped: yake-rust panics on a very long sentence (caps.py); phrases are looked up in ``text``
+    for phrase, score in extractor.get_n_best(cap_sentences(text), n=_CANDIDATES):
         key = fold(phrase)
         if not key or key in seen or any(c.isdigit() for c in phrase):
             continue
@@ -109,7 +113,8 @@ class KeywordsEnricher:
             ents = get_entities(doc, self._pool) or []
             spans = [s for e in ents for s in e.spans]
             dates = [(e.start_char, e.end_char) for e in doc.cache["spacy"].ents if e.label_ in _DATE_LABELS]
-            kws = extract_keywords(self._extractor(ylang), doc.text, spans, self._top_n, dates)
+            # the text spaCy parsed: clipped to enrich_max_chars, so YAKE's work is bounded too
+            kws = extract_keywords(self._extractor(ylang), parsed_text(doc), spans, self._top_n, dates)
             doc.cache["keywords"] = kws
             out.append({"keywords": field("yake-rust", _VERSION, value=kws, language=ylang)})
         return out
