@@ -37,7 +37,7 @@ ID_PREFIX = "nf_"
 def comparison_text(title: str, body: str) -> str:
     """``title`` and ``body`` folded for comparison, joined by one newline.
 
-    Each part gets :func:`~services.ingest.normalize.fold_for_comparison`:
+    Each part gets :func:`~shared.textfold.fold_for_comparison`:
     NFKC, case-folded, every quote/apostrophe variant removed (straight,
     curly, low, guillemets, primes), dashes unified, no space before
     punctuation, all whitespace collapsed to one space. The newline keeps

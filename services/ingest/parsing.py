@@ -24,7 +24,8 @@ Pure: no broker, no Redis, no clock. Steps of :func:`parse_raw`:
    model, plus ``published_at`` that is not a date-time) -> ``invalid_field``
    naming the field. Numbers (epoch seconds or milliseconds) are accepted for
    date-times and a single string for ``authors``.
-4. Title and body are normalised (:mod:`services.ingest.normalize`): Unicode
+4. Title and body are normalised (:mod:`services.ingest.text`,
+   :mod:`services.ingest.boilerplate`, :mod:`services.ingest.wirestory`): Unicode
    NFC, control characters, whitespace, paragraphs, site chrome ("Short
    link:", "Share this article", ...) and photo captions. A dateline line or
    a dateline that starts the body is parsed and stripped, for every shape.
@@ -67,14 +68,11 @@ from shared.models import Dateline, RawFields, RawHtml, RawNinjs, RawText
 from shared.textfold import fold_for_comparison
 
 from . import errors
+from .datelines import parse_byline
 from .errors import RejectedInput
-from .normalize import (
-    clean_text,
-    normalize_title,
-    parse_byline,
-    split_wire_story,
-)
+from .text import clean_text, normalize_title
 from .urls import canonicalize_url
+from .wirestory import split_wire_story
 
 __all__ = [
     "ACCEPTED_SHAPES",

@@ -20,8 +20,8 @@ from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.nlp import SpacyPool
 from services.enrich.pipeline import EnrichmentPipeline
 from services.ingest.errors import REJECT_CODES, RejectedInput
-from services.ingest.normalize import clean_text
 from services.ingest.parsing import ParsedArticle, parse_raw
+from services.ingest.text import clean_text
 from shared.models import Article, Origin
 from shared.settings import Settings
 
