@@ -64,10 +64,19 @@ def test_dev_demo_starts_broker_and_redis_shows_the_enriched_sample_and_stops_ev
             (line,) = [x for x in text.splitlines() if x.startswith("metrics: ")]
             urls = dict(part.split(" ") for part in line.removeprefix("metrics: ").split(", "))
             for service, url in urls.items():
-                with urllib.request.urlopen(url, timeout=5) as r:
-                    body = r.read().decode()
-                assert f'newsflow_records_in_total{{service="{service}"' in body, (service, body[:2000])
-                assert f'newsflow_end_to_end_seconds_count{{service="{service}"}}' in body, (service, body[:2000])
+                wanted = (
+                    f'newsflow_records_in_total{{service="{service}"',
+                    f'newsflow_end_to_end_seconds_count{{service="{service}"}}',
+                )
+                body, until = "", time.monotonic() + 30  # publish may still be on its first batch
+                while time.monotonic() < until:
+                    with urllib.request.urlopen(url, timeout=5) as r:
+                        body = r.read().decode()
+                    if all(w in body for w in wanted):
+                        break
+                    time.sleep(0.5)
+                for w in wanted:
+                    assert w in body, (service, w, body[:2000])
         finally:
             proc.send_signal(signal.SIGINT)
             code = proc.wait(60)
