@@ -32,6 +32,7 @@ from thinc.api import NumpyOps, registry, use_ops
 from threadpoolctl import ThreadpoolController
 
 from . import fast_ner
+from .tokenizer_guard import guard_tokenizer
 from .enrichers.base import Doc
 
 __all__ = ["ModelInfo", "NumpyBlasOps", "SpacyPool", "doc_language", "ensure_parsed", "parsed_text", "sentences"]
@@ -200,6 +201,7 @@ class SpacyPool:
                         nlp = spacy.load(candidate, exclude=_excluded(candidate))
                 except OSError:
                     continue
+                guard_tokenizer(nlp)
                 nlp.add_pipe("newsflow_sentences", first=True)
                 if self.fast_ner:
                     fast_ner.install(nlp, gemm=self.gemm)
@@ -211,6 +213,7 @@ class SpacyPool:
             nlp = spacy.blank(lang)
         except (ImportError, KeyError):
             nlp = spacy.blank("xx")
+        guard_tokenizer(nlp)
         nlp.add_pipe("newsflow_sentences")
         return nlp, ModelInfo(lang, f"spacy.blank:{nlp.lang}", SPACY_VERSION, False, frozenset())
 
