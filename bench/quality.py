@@ -66,8 +66,8 @@ def articles(stories: Sequence[Story]) -> list[Any]:
                 body=p.body, url=p.url, canonical_url=p.canonical_url, source=p.source,
                 published_at=p.published_at, language=p.language, authors=list(p.authors),
                 raw_format=p.raw_format, ingested_at=now, origin=Origin(topic="conll", partition=0, offset=s.index),
-            )  # fmt: skip
-        )
+            )
+        )  # fmt: skip
     return out
 
 
@@ -208,8 +208,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = [ours, *stock]
     not_en = [lang != "en" for lang in ours.languages]
     shapes = {s: sum(1 for st in stories if st.shape == s) for s in SHAPES}
-    print(f"entity quality on {path.name}: {len(stories)} stories ({', '.join(f'{k} {v}' for k, v in shapes.items())})"
-          f"; gold names scored {sum(len(v) for g in golds for v in g.values())}, not in the text read {dropped}")  # fmt: skip
+    sizes = ", ".join(f"{k} {v}" for k, v in shapes.items())
+    scored = sum(len(v) for g in golds for v in g.values())
+    print(f"entity quality on {path.name}: {len(stories)} stories ({sizes}); gold names scored {scored}, "
+          f"not in the text read {dropped}")  # fmt: skip
     every = [True] * len(stories)
     results = [score(r, stories, golds, every) for r in runs]
     report(runs, [t for t, _ in results], "all stories", shapes)
@@ -232,8 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def line(i: int) -> str:
         tp_m = sum(c[0] for c in mine[i].counts.values())
         tp_s = sum(c[0] for c in theirs[i].counts.values())
-        return (f"  #{stories[i].index:<4}{stories[i].shape:<8}{langs[i]:<5}found {mine[i].found:>3} vs {theirs[i].found:>3}"
-                f"  correct {tp_m:>3} vs {tp_s:>3}  {stories[i].headline[:60]}")  # fmt: skip
+        st = stories[i]
+        return (f"  #{st.index:<4}{st.shape:<8}{langs[i]:<5}found {mine[i].found:>3} vs {theirs[i].found:>3}"
+                f"  correct {tp_m:>3} vs {tp_s:>3}  {st.headline[:60]}")  # fmt: skip
 
     print(f"\nstories where newsflow finds fewer entities than {stock[0].name}: {len(fewer)} "
           f"(newsflow / stock; language detected)")  # fmt: skip

@@ -32,8 +32,8 @@ from thinc.api import NumpyOps, registry, use_ops
 from threadpoolctl import ThreadpoolController
 
 from . import fast_ner
-from .tokenizer_guard import guard_tokenizer
 from .enrichers.base import Doc
+from .tokenizer_guard import guard_tokenizer
 
 __all__ = ["ModelInfo", "NumpyBlasOps", "SpacyPool", "doc_language", "ensure_parsed", "parsed_text", "sentences"]
 
