@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any, ClassVar
 
+import regex
 from spacy.tokens import Doc as SpacyDoc
 from spacy.tokens import Span, Token
 
@@ -118,6 +119,19 @@ _ORG_HEADS = frozenset(
     federation league club museum hospital department services
     """.split()
 )
+# Words a results table writes before its figures that are not a competitor ("Total 296", "Attendance 200").
+_TABLE_WORDS = frozenset(
+    """
+    total totals extras attendance halftime half-time points pts score scores result results standings note
+    bowling batting round week day game games match race stage heat final semifinal quarterfinal leg lap top
+    overall men women change close open high low vol volume average index prev previous net
+    """.split()
+)
+# Verbs of a sporting result: a city or county next to one is a club ("Leicestershire beat Somerset").
+_RESULT_WORDS = frozenset("beat beats beaten defeated defeats drew draws v v. vs vs. versus thrashed edged".split())
+_NUMBER = regex.compile(r"^[+-]?[\d.,:/-]*\d[\d.,:/-]*$")  # "83", "4-38", "1/2", ".556", "5,616.21"
+_SCORE = regex.compile(r"^(?:\d{1,3}|\d{1,3}-\d{1,3}|\.\d{3}|\d/\d)$")  # a score, a tally, a percentage
+_INITIAL = regex.compile(r"^\p{Lu}\.$")  # "P." in "P. Simmons"
 _STOP_INITIALS = frozenset({"of", "the", "and", "for", "de", "du", "des", "la", "le", "del", "y", "et", "&", "on"})
 
 
@@ -151,6 +165,7 @@ class _Mention:
     text: str
     start: int
     end: int
+    result_verb: bool = False  # directly next to "beat", "v", "drew"...: a competitor
 
 
 def method_of(info: ModelInfo) -> tuple[str, str]:
@@ -162,8 +177,12 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     """Merged entities of a parsed document, most mentioned first (ties: first seen first)."""
     gaz = gazetteer or get_gazetteer()
     determiners = _DETERMINERS.get(lang, frozenset())
-    mentions = [m for ent in sdoc.ents for m in _clean(ent, gaz, determiners)]
+    rows = _table_rows(sdoc)
+    spans = [part for ent in sdoc.ents for part in (_split_at_numbers(ent) if rows[ent.start] else [ent])]
+    spans += _unlabelled_competitors(sdoc, rows)
+    mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows)]
     _vote_person_types(mentions, gaz)
+    _vote_teams(mentions, gaz)
     people = _merge_people([m for m in mentions if m.type == "person"])
     others: dict[tuple[str, str], Entity] = {}
     places = [(m.text, r) for m in mentions if m.type in ("place", "group") and (r := gaz.resolve(m.text))]
@@ -199,9 +218,11 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     return result
 
 
-def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> list[_Mention]:
+def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str], rows: Sequence[bool] = ()) -> list[_Mention]:
     """The entity as a mention with article, possessive and titles stripped, retyped or dropped as noise
-    (no mention); two when an organisation ends with a place (see :func:`_split_org`)."""
+    (no mention); two when an organisation ends with a place (see :func:`_split_org`). ``rows`` flags the
+    tokens on results-table lines (:func:`_table_rows`): there, figures glued to a name are cut off and a
+    name followed by figures is a competitor (see :func:`_competitor_type`)."""
     etype = _TYPE_BY_LABEL.get(ent.label_)
     if etype is None:
         return []
@@ -223,6 +244,14 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> list[_Ment
         tokens.pop(0)
     while tokens and (tokens[-1].text in _POSSESSIVES or tokens[-1].is_punct or tokens[-1].is_space):
         tokens.pop()
+    in_table = bool(tokens) and len(rows) > tokens[0].i and rows[tokens[0].i]
+    if in_table:  # "Leicestershire 296", "Lotte 5": NER glued the score to the name
+        while tokens and (_NUMBER.match(tokens[-1].text) or tokens[-1].is_punct):
+            tokens.pop()
+        while tokens and (_NUMBER.match(tokens[0].text) or tokens[0].is_punct):
+            tokens.pop(0)
+    if len(tokens) >= 2 and _INITIAL.match(tokens[0].text) and tokens[-1].text[:1].isupper():
+        etype = "person"  # "H. Morris", "P. Simmons": an initial and a surname
     if etype == "person":
         while len(tokens) > 1 and tokens[0].lower_.rstrip(".") in _TITLE_WORDS:
             tokens.pop(0)
@@ -251,16 +280,22 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str]) -> list[_Ment
         or (len(tokens) == 1 and tokens[0].is_upper and 2 <= len(tokens[0]) <= 6)  # "LSEG": initials, not a name
     ):
         etype = "organization"
+    if in_table and etype in ("person", "organization", "place"):
+        etype = _competitor_type(tokens, etype, gaz)
     if etype in ("person", "misc", "organization", "place"):
         res = gaz.resolve(text, allow_inflection=etype == "person" and len(tokens) == 1)
         if res is not None:
             if res.kind == "demonym":
                 etype = "group"
-            elif etype in ("person", "misc") or (etype == "organization" and res.kind in _PLACE_KINDS):
+            elif etype in ("person", "misc") or (
+                etype == "organization" and res.kind in _PLACE_KINDS and not (in_table and res.kind == "city")
+            ):
                 etype = "place"
         elif etype == "misc":
             return []
-    mention = _Mention(etype, text, start, end)
+    before = doc[tokens[0].i - 1].lower_ if tokens[0].i > 0 else ""
+    after = doc[tokens[-1].i + 1].lower_ if tokens[-1].i + 1 < len(doc) else ""
+    mention = _Mention(etype, text, start, end, before in _RESULT_WORDS or after in _RESULT_WORDS)
     if etype != "organization" or not place:
         return [mention]
     place_text = doc[place[0].i : place[-1].i + 1].text
@@ -280,6 +315,111 @@ def _split_org(tokens: list[Token], gaz: Gazetteer) -> tuple[list[Token], list[T
             if place is not None and place.kind in _PLACE_KINDS:
                 return tokens[:k], tokens[k + 1 :]
     return tokens, []
+
+
+def _table_rows(sdoc: SpacyDoc) -> list[bool]:
+    """Per token: is its line a results-table row (standings, scores, scorecards)?
+
+    A line is a row when at least two of its tokens are figures and figures are a quarter or more of its
+    words ("Somerset 83 and 174 (P. Simmons 4-38), Leicestershire 296."; "Puchon 3 1 0 6 1 10"), not a
+    sentence with a number in it ("beat Somerset by an innings and 39 runs"). One pass over the tokens.
+    """
+    flags = [False] * len(sdoc)
+    start = words = numbers = 0
+    for i, tok in enumerate([*sdoc, None]):
+        if tok is None or (tok.is_space and "\n" in tok.text):
+            if numbers >= 2 and numbers * 4 >= words:
+                flags[start:i] = [True] * (i - start)
+            start, words, numbers = i + 1, 0, 0
+        elif not (tok.is_punct or tok.is_space):
+            words += 1
+            numbers += bool(_NUMBER.match(tok.text))
+    return flags
+
+
+def _split_at_numbers(ent: Span) -> list[Span]:
+    """An entity on a table row cut at its figures: "Pohang 3 Ulsan 2" is Pohang and Ulsan."""
+    parts: list[Span] = []
+    start = ent.start
+    for tok in [*ent, None]:
+        if tok is None or _NUMBER.match(tok.text):
+            end = ent.end if tok is None else tok.i
+            if end > start:
+                parts.append(Span(ent.doc, start, end, label=ent.label))
+            start = end + 1
+    return parts
+
+
+def _unlabelled_competitors(sdoc: SpacyDoc, rows: Sequence[bool]) -> list[Span]:
+    """Names NER left out of table rows: a run of one to three capitalised words, outside every entity,
+    followed by a score ("Puchon 3 1 0 6 1 10", "LG 2 OB 0"), labelled ORG (a team; :func:`_clean` retypes
+    countries and people). Table vocabulary ("Total 296", "Attendance 200") is not a name."""
+    covered = [False] * len(sdoc)
+    for ent in sdoc.ents:
+        covered[ent.start : ent.end] = [True] * (ent.end - ent.start)
+    found: list[Span] = []
+    i = 0
+    while i < len(sdoc):
+        if not rows[i] or covered[i] or not _name_word(sdoc[i]):
+            i += 1
+            continue
+        j = i
+        while j < len(sdoc) and j - i < 3 and rows[j] and not covered[j] and _name_word(sdoc[j]):
+            j += 1
+        if (
+            j < len(sdoc)
+            and _SCORE.match(sdoc[j].text)
+            and not (j - i == 1 and sdoc[i].lower_ in _TABLE_WORDS)
+            and sum(c.isalpha() for t in sdoc[i:j] for c in t.text) >= 2
+            and (i == 0 or not sdoc[i - 1].text[:1].isalpha() or sdoc[i - 1].lower_ in _RESULT_WORDS)
+        ):
+            found.append(Span(sdoc, i, j, label="ORG"))
+        i = j
+    return found
+
+
+def _name_word(tok: Token) -> bool:
+    return tok.text[:1].isupper() and tok.text.replace(".", "").replace("-", "").isalpha()
+
+
+def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> str:
+    """The type of a name on a results-table row: a competitor when figures follow it.
+
+    A country is a national team (a place, as names of countries are); a full name or an initial and a
+    surname NER called a person is a person (a golfer, a batsman); anything else followed by a figure is a
+    team, whatever NER said ("NEW YORK 74 59 .556", "Haitai 64 2 43", "Leicestershire 296").
+    """
+    doc = tokens[0].doc
+    nxt = tokens[-1].i + 1
+    if nxt >= len(doc) or not _NUMBER.match(doc[nxt].text):
+        return etype
+    res = gaz.resolve(" ".join(t.text for t in tokens), allow_inflection=False)
+    if res is not None and res.kind in ("country", "nation", "demonym"):
+        return etype
+    if etype == "person" and (len(tokens) >= 2 or _INITIAL.match(tokens[0].text)):
+        return etype
+    return "organization"
+
+
+def _vote_teams(mentions: list[_Mention], gaz: Gazetteer) -> None:
+    """Clubs named after places, across the article: a city, county or state (not a country) or a lone
+    name NER took for a person, directly next to a result verb ("Leicestershire beat Somerset", "Nice v
+    Lyon"), is a team; so is every other mention of a name that is a team somewhere in the article (on a
+    table row, by :func:`_competitor_type`)."""
+    surnames = {fold(m.text.split()[-1]) for m in mentions if m.type == "person" and " " in m.text}
+    teams = {fold(m.text) for m in mentions if m.type == "organization"}
+
+    def clubbable(m: _Mention) -> bool:
+        if m.type == "person":
+            return " " not in m.text and fold(m.text) not in surnames
+        if m.type == "place":
+            res = gaz.resolve(m.text, allow_inflection=False)
+            return res is None or res.kind not in ("country", "nation", "demonym", "institution")
+        return False
+
+    for m in mentions:
+        if clubbable(m) and (m.result_verb or fold(m.text) in teams):
+            m.type = "organization"
 
 
 def _vote_person_types(mentions: list[_Mention], gaz: Gazetteer) -> None:
