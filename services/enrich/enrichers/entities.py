@@ -129,8 +129,11 @@ _TABLE_WORDS = frozenset(
 )
 # Verbs of a sporting result: a city or county next to one is a club ("Leicestershire beat Somerset").
 _RESULT_WORDS = frozenset("beat beats beaten defeated defeats drew draws v v. vs vs. versus thrashed edged".split())
+_LOCATIVES = frozenset("in at near from outside across".split())
+_DATE = regex.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER = regex.compile(r"^[+-]?[\d.,:/-]*\d[\d.,:/-]*$")  # "83", "4-38", "1/2", ".556", "5,616.21"
 _SCORE = regex.compile(r"^(?:\d{1,3}|\d{1,3}-\d{1,3}|\.\d{3}|\d/\d)$")  # a score, a tally, a percentage
+_FIGURE = regex.compile(r"^\d+(?:st|nd|rd|th)?$")  # a score or minute after a name in running text
 _INITIAL = regex.compile(r"^\p{Lu}\.$")  # "P." in "P. Simmons"
 _STOP_INITIALS = frozenset({"of", "the", "and", "for", "de", "du", "des", "la", "le", "del", "y", "et", "&", "on"})
 
@@ -166,6 +169,7 @@ class _Mention:
     start: int
     end: int
     result_verb: bool = False  # directly next to "beat", "v", "drew"...: a competitor
+    locative: bool = False  # "in Chicago", "at DETROIT", "MADRID 1996-08-30": the place, not its club
 
 
 def method_of(info: ModelInfo) -> tuple[str, str]:
@@ -250,6 +254,9 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str], rows: Sequenc
             tokens.pop()
         while tokens and (_NUMBER.match(tokens[0].text) or tokens[0].is_punct):
             tokens.pop(0)
+    else:  # "Real Madrid 1 (...)", "Roberto Carlos 79th": a figure after a name of two words or more
+        while len(tokens) > 2 and _FIGURE.match(tokens[-1].text) and tokens[-2].text[:1].isupper():
+            tokens.pop()
     if len(tokens) >= 2 and _INITIAL.match(tokens[0].text) and tokens[-1].text[:1].isupper():
         etype = "person"  # "H. Morris", "P. Simmons": an initial and a surname
     if etype == "person":
@@ -295,7 +302,8 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str], rows: Sequenc
             return []
     before = doc[tokens[0].i - 1].lower_ if tokens[0].i > 0 else ""
     after = doc[tokens[-1].i + 1].lower_ if tokens[-1].i + 1 < len(doc) else ""
-    mention = _Mention(etype, text, start, end, before in _RESULT_WORDS or after in _RESULT_WORDS)
+    locative = before in _LOCATIVES or bool(_DATE.match(after))
+    mention = _Mention(etype, text, start, end, before in _RESULT_WORDS or after in _RESULT_WORDS, locative)
     if etype != "organization" or not place:
         return [mention]
     place_text = doc[place[0].i : place[-1].i + 1].text
@@ -418,7 +426,7 @@ def _vote_teams(mentions: list[_Mention], gaz: Gazetteer) -> None:
         return False
 
     for m in mentions:
-        if clubbable(m) and (m.result_verb or fold(m.text) in teams):
+        if not m.locative and clubbable(m) and (m.result_verb or fold(m.text) in teams):
             m.type = "organization"
 
 
