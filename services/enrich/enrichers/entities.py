@@ -117,8 +117,13 @@ _ORG_HEADS = frozenset(
     railways railway airlines airline airways bank group association agency ministry council university
     institute corporation corp inc ltd plc company party union committee commission authority foundation
     federation league club museum hospital department services
+    co spa ag sa nv gmbh ab asa bhd holdings industries enterprises securities insurance motors systems
+    technologies communications telecom cement chemicals petroleum mining pharmaceuticals electronics cables
+    times post herald tribune telegraph gazette standard observer
     """.split()
 )
+# Nouns after a name that make it an organisation ("Interfax news agency", "the Jakarta Post newspaper").
+_ORG_CUES_AFTER = frozenset("agency newspaper daily weekly magazine broadcaster newsletter".split())
 # Words a results table writes before its figures that are not a competitor ("Total 296", "Attendance 200").
 _TABLE_WORDS = frozenset(
     """
@@ -131,6 +136,7 @@ _TABLE_WORDS = frozenset(
 _RESULT_WORDS = frozenset("beat beats beaten defeated defeats drew draws v v. vs vs. versus thrashed edged".split())
 _LOCATIVES = frozenset("in at near from outside across".split())
 _DATE = regex.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATES = regex.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})\b")
 _NUMBER = regex.compile(r"^[+-]?[\d.,:/-]*\d[\d.,:/-]*$")  # "83", "4-38", "1/2", ".556", "5,616.21"
 _SCORE = regex.compile(r"^(?:\d{1,3}|\d{1,3}-\d{1,3}|\.\d{3}|\d/\d)$")  # a score, a tally, a percentage
 _FIGURE = regex.compile(r"^\d+(?:st|nd|rd|th)?$")  # a score or minute after a name in running text
@@ -170,6 +176,7 @@ class _Mention:
     end: int
     result_verb: bool = False  # directly next to "beat", "v", "drew"...: a competitor
     locative: bool = False  # "in Chicago", "at DETROIT", "MADRID 1996-08-30": the place, not its club
+    team: bool = False  # a competitor on a results-table row
 
 
 def method_of(info: ModelInfo) -> tuple[str, str]:
@@ -209,7 +216,7 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
             ent = others[(m.type, key)] = Entity(m.type, m.text, key, country=res.code if res else None)
         ent.spans.append((m.start, m.end))
         ent.surfaces.append(m.text)
-    orgs = _merge_acronyms([e for e in others.values() if e.type == "organization"])
+    orgs = _merge_short_forms(_merge_acronyms([e for e in others.values() if e.type == "organization"]))
     result = people + orgs + [e for e in others.values() if e.type in ("place", "group")]
     for ent in result:
         if ent.key.startswith("cc:") and ent.type == "place":
@@ -279,16 +286,20 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str], rows: Sequenc
             text, end = text[: -len(suffix)], end - len(suffix)
     if "\n" in text or len(text) < 2 or not any(c.isupper() for c in text) or any(c.isdigit() for c in text):
         return []
-    if len(tokens) == 1 and tokens[0].lower_ in _PORTFOLIOS:
-        return []
+    after = doc[tokens[-1].i + 1].lower_ if tokens[-1].i + 1 < len(doc) else ""
+    if len(tokens) == 1 and tokens[0].lower_ in _PORTFOLIOS and (etype != "organization" or after in _TITLE_WORDS):
+        return []  # "Defense" of "Defense Minister ...", not "the Treasury said"
+    if etype in ("person", "place") and after in _ORG_CUES_AFTER and gaz.resolve(text) is None:
+        etype = "organization"
     if etype == "person" and (
         (tokens[0].i > 0 and doc[tokens[0].i - 1].lower_ in _ORG_CUES)
         or (len(tokens) >= 2 and tokens[-1].lower_.rstrip(".") in _ORG_HEADS)
         or (len(tokens) == 1 and tokens[0].is_upper and 2 <= len(tokens[0]) <= 6)  # "LSEG": initials, not a name
     ):
         etype = "organization"
+    team = False
     if in_table and etype in ("person", "organization", "place"):
-        etype = _competitor_type(tokens, etype, gaz)
+        etype, team = _competitor_type(tokens, etype, gaz)
     if etype in ("person", "misc", "organization", "place"):
         res = gaz.resolve(text, allow_inflection=etype == "person" and len(tokens) == 1)
         if res is not None:
@@ -301,9 +312,8 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str], rows: Sequenc
         elif etype == "misc":
             return []
     before = doc[tokens[0].i - 1].lower_ if tokens[0].i > 0 else ""
-    after = doc[tokens[-1].i + 1].lower_ if tokens[-1].i + 1 < len(doc) else ""
     locative = before in _LOCATIVES or bool(_DATE.match(after))
-    mention = _Mention(etype, text, start, end, before in _RESULT_WORDS or after in _RESULT_WORDS, locative)
+    mention = _Mention(etype, text, start, end, before in _RESULT_WORDS or after in _RESULT_WORDS, locative, team)
     if etype != "organization" or not place:
         return [mention]
     place_text = doc[place[0].i : place[-1].i + 1].text
@@ -328,20 +338,22 @@ def _split_org(tokens: list[Token], gaz: Gazetteer) -> tuple[list[Token], list[T
 def _table_rows(sdoc: SpacyDoc) -> list[bool]:
     """Per token: is its line a results-table row (standings, scores, scorecards)?
 
-    A line is a row when at least two of its tokens are figures and figures are a quarter or more of its
+    A line is a row when at least two of its words are figures and figures are a quarter or more of its
     words ("Somerset 83 and 174 (P. Simmons 4-38), Leicestershire 296."; "Puchon 3 1 0 6 1 10"), not a
-    sentence with a number in it ("beat Somerset by an innings and 39 runs"). One pass over the tokens.
+    sentence with a number in it ("beat Somerset by an innings and 39 runs"); dates do not count
+    ("LONDON 1996-08-30" is a dateline). One pass over the tokens.
     """
     flags = [False] * len(sdoc)
-    start = words = numbers = 0
+    start = 0
     for i, tok in enumerate([*sdoc, None]):
-        if tok is None or (tok.is_space and "\n" in tok.text):
-            if numbers >= 2 and numbers * 4 >= words:
+        if tok is not None and not (tok.is_space and "\n" in tok.text):
+            continue
+        if i > start:
+            words = [w for w in _DATES.sub(" ", sdoc[start:i].text).split() if any(c.isalnum() for c in w)]
+            numbers = sum(1 for w in words if _NUMBER.match(w))
+            if numbers >= 2 and numbers * 4 >= len(words):
                 flags[start:i] = [True] * (i - start)
-            start, words, numbers = i + 1, 0, 0
-        elif not (tok.is_punct or tok.is_space):
-            words += 1
-            numbers += bool(_NUMBER.match(tok.text))
+        start = i + 1
     return flags
 
 
@@ -390,8 +402,9 @@ def _name_word(tok: Token) -> bool:
     return tok.text[:1].isupper() and tok.text.replace(".", "").replace("-", "").isalpha()
 
 
-def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> str:
-    """The type of a name on a results-table row: a competitor when figures follow it.
+def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> tuple[str, bool]:
+    """The type of a name on a results-table row, and whether it is a team: a competitor when figures
+    follow it.
 
     A country is a national team (a place, as names of countries are); a full name or an initial and a
     surname NER called a person is a person (a golfer, a batsman); anything else followed by a figure is a
@@ -400,13 +413,13 @@ def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> str
     doc = tokens[0].doc
     nxt = tokens[-1].i + 1
     if nxt >= len(doc) or not _NUMBER.match(doc[nxt].text):
-        return etype
+        return etype, False
     res = gaz.resolve(" ".join(t.text for t in tokens), allow_inflection=False)
     if res is not None and res.kind in ("country", "nation", "demonym"):
-        return etype
+        return etype, False
     if etype == "person" and (len(tokens) >= 2 or _INITIAL.match(tokens[0].text)):
-        return etype
-    return "organization"
+        return etype, False
+    return "organization", True
 
 
 def _vote_teams(mentions: list[_Mention], gaz: Gazetteer) -> None:
@@ -415,7 +428,6 @@ def _vote_teams(mentions: list[_Mention], gaz: Gazetteer) -> None:
     Lyon"), is a team; so is every other mention of a name that is a team somewhere in the article (on a
     table row, by :func:`_competitor_type`)."""
     surnames = {fold(m.text.split()[-1]) for m in mentions if m.type == "person" and " " in m.text}
-    teams = {fold(m.text) for m in mentions if m.type == "organization"}
 
     def clubbable(m: _Mention) -> bool:
         if m.type == "person":
@@ -426,7 +438,11 @@ def _vote_teams(mentions: list[_Mention], gaz: Gazetteer) -> None:
         return False
 
     for m in mentions:
-        if not m.locative and clubbable(m) and (m.result_verb or fold(m.text) in teams):
+        if not m.locative and m.result_verb and clubbable(m):
+            m.type, m.team = "organization", True
+    teams = {fold(m.text) for m in mentions if m.team}
+    for m in mentions:
+        if not m.locative and fold(m.text) in teams and clubbable(m):
             m.type = "organization"
 
 
@@ -517,6 +533,25 @@ def _merge_acronyms(orgs: list[Entity]) -> list[Entity]:
     kept = []
     for o in orgs:
         target = initials.get(o.name) if o.name.isupper() and 2 <= len(o.name) <= 6 else None
+        if target is not None and target is not o:
+            target.spans.extend(o.spans)
+            target.surfaces.extend(o.surfaces)
+        else:
+            kept.append(o)
+    return kept
+
+
+def _merge_short_forms(orgs: list[Entity]) -> list[Entity]:
+    """An organisation named without its head noun joins the full name: "Labour" -> "Labour Party",
+    "Reform" -> "Reform Party" (the head one of :data:`_ORG_HEADS`)."""
+    full: dict[str, Entity] = {}
+    for o in orgs:
+        words = fold(o.name).split()
+        if len(words) >= 2 and words[-1] in _ORG_HEADS:
+            full.setdefault(" ".join(words[:-1]), o)
+    kept = []
+    for o in orgs:
+        target = full.get(fold(o.name))
         if target is not None and target is not o:
             target.spans.extend(o.spans)
             target.surfaces.extend(o.surfaces)
