@@ -1,6 +1,6 @@
 """Entity quality on real agency copy: newsflow's enrich against stock spaCy, same stories, same run.
 
-    python -m bench.quality [--conll PATH] [--model NAME_OR_PATH] [--stock NAME_OR_PATH ...] [--list N]
+    python -m bench.quality [--conll PATH] [--model NAME_OR_PATH ...] [--stock NAME_OR_PATH ...] [--list N]
 
 Reads the CoNLL-2003 development split by path (default ``<repo>/../shared/data/external/conll2003-dev.txt``,
 or ``NEWSFLOW_CONLL_DEV``, or ``--conll``; skipped with a message when absent; its text never enters the
@@ -190,7 +190,7 @@ def report(runs: Sequence[SystemRun], tallies: Sequence[Tally], title: str, shap
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--conll", type=Path, default=None, help="CoNLL-2003 file (default: shared/data/external)")
-    parser.add_argument("--model", default=None, help="newsflow's English model (default: the setting)")
+    parser.add_argument("--model", nargs="+", default=[None], help="newsflow's English model(s) (default: the setting)")
     parser.add_argument("--stock", nargs="+", default=["en_core_web_sm"], help="stock models to compare")
     parser.add_argument("--list", type=int, default=25, help="stories to list where newsflow finds fewer")
     args = parser.parse_args(argv)
@@ -203,9 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     texts = [article_text(a) for a in arts]
     golds = [s.gold_in(t) for s, t in zip(stories, texts, strict=True)]
     dropped = sum(len(s.dropped) for s in stories)
-    ours = run_newsflow(arts, args.model)
+    mine_runs = [run_newsflow(arts, m) for m in args.model]
+    ours = mine_runs[0]
     stock = [run_stock(texts, m) for m in args.stock]
-    runs = [ours, *stock]
+    runs = [*mine_runs, *stock]
     not_en = [lang != "en" for lang in ours.languages]
     shapes = {s: sum(1 for st in stories if st.shape == s) for s in SHAPES}
     sizes = ", ".join(f"{k} {v}" for k, v in shapes.items())
@@ -219,14 +220,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     kept_shapes = {s: sum(1 for st, k in zip(stories, kept, strict=True) if k and st.shape == s) for s in SHAPES}
     report(runs, [score(r, stories, golds, kept)[0] for r in runs],
            f"without the {sum(not_en)} stories detected as not English", kept_shapes)  # fmt: skip
-    ours_f1, stock_f1 = results[0][0].overall.f1, results[1][0].overall.f1
-    print(f"\nnewsflow - {stock[0].name}: micro F1 {ours_f1 - stock_f1:+.3f} (target +0.050)")
-    print("\nms per article")
-    print(f"  {ours.name}: whole enrich {ours.ms_per_article['total']:.1f}, "
-          f"NER parse + entity rules {ours.ms_per_article['entities']:.1f}")  # fmt: skip
-    for r in stock:
-        print(f"  {r.name}: full pipeline {r.ms_per_article['total']:.1f}")
-    mine, theirs = results[0][1], results[1][1]
+    first_stock = len(mine_runs)
+    ours_f1, stock_f1 = results[0][0].overall.f1, results[first_stock][0].overall.f1
+    print(f"\n{ours.name} - {stock[0].name}: micro F1 {ours_f1 - stock_f1:+.3f} (target +0.050)")
+    print(f"\nms per article, and micro F1 per ms (F1 / ms)\n  {'':<48}{'ms':>7}{'F1':>7}{'F1/ms':>8}")
+    for r, (t, _) in zip(runs, results, strict=True):
+        ms = r.ms_per_article["total"]
+        what = "whole enrich" if r in mine_runs else "full pipeline"
+        print(f"  {r.name[:34] + ', ' + what:<48}{ms:>7.1f}{t.overall.f1:>7.3f}{t.overall.f1 / ms:>8.4f}")
+        if r in mine_runs:
+            ner = r.ms_per_article["entities"]
+            print(f"  {r.name[:34] + ', NER + rules':<48}{ner:>7.1f}{t.overall.f1:>7.3f}{t.overall.f1 / ner:>8.4f}")
+    mine, theirs = results[0][1], results[first_stock][1]
     fewer = [i for i in range(len(stories)) if mine[i].found < theirs[i].found]
     none = [i for i in fewer if mine[i].found == 0]
     langs = ours.languages

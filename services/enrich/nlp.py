@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -247,9 +248,8 @@ def ensure_parsed(pool: SpacyPool, docs: Sequence[Doc]) -> None:
 def _excluded(model: str) -> list[str]:
     """Components of ``model`` we do not need (all but NER and what NER listens to)."""
     try:
-        config = spacy.util.load_config_from_str(
-            (spacy.util.get_package_path(model) / _model_dir(model) / "config.cfg").read_text(encoding="utf-8")
-        )
+        directory = Path(model) if Path(model).is_dir() else spacy.util.get_package_path(model) / _model_dir(model)
+        config = spacy.util.load_config_from_str((directory / "config.cfg").read_text(encoding="utf-8"))
     except (OSError, ValueError, ImportError, PackageNotFoundError):
         return []
     components = list(config["nlp"]["pipeline"]) + list(config["nlp"].get("disabled", []))
