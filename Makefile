@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-unit lint bench bench-ingest bench-enrich bench-scaling clean
+.PHONY: install run test test-unit lint bench bench-ingest bench-enrich bench-scaling bench-quality clean
 
 install: $(STAMP)
 
@@ -32,7 +32,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: bench-ingest bench-enrich bench-scaling
+bench: bench-ingest bench-enrich bench-scaling bench-quality
 
 bench-ingest: install
 	$(PY) -m bench.ingest
@@ -45,3 +45,7 @@ clean:
 
 bench-scaling: install
 	$(PY) -m bench.scaling
+
+# entity quality on CoNLL-2003 dev (read from ../shared/data/external, or NEWSFLOW_CONLL_DEV): newsflow vs stock spaCy
+bench-quality: install
+	$(PY) -m bench.quality
