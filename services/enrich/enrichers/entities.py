@@ -134,6 +134,7 @@ _TABLE_WORDS = frozenset(
 )
 # Verbs of a sporting result: a city or county next to one is a club ("Leicestershire beat Somerset").
 _RESULT_WORDS = frozenset("beat beats beaten defeated defeats drew draws v v. vs vs. versus thrashed edged".split())
+_ZONES = frozenset("GMT UTC BST CET CEST EST EDT CST CDT PST PDT ET PT".split())
 _LOCATIVES = frozenset("in at near from outside across".split())
 _DATE = regex.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATES = regex.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})\b")
@@ -251,6 +252,11 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str], rows: Sequenc
     ):
         return []
     tokens = list(ent)
+    # "GMT - Friedrich Merz" (a live-update time stamp), "ATHLETICS - RESULTS" (a wire slug)
+    for k in range(min(len(tokens) - 1, 3)):
+        if tokens[k].text in ("-", "–", "—") and all(t.text in _ZONES or t.is_upper or t.like_num for t in tokens[:k]):
+            tokens = tokens[k + 1 :]
+            break
     while tokens and (tokens[0].lower_ in determiners or tokens[0].is_punct or tokens[0].is_space):
         tokens.pop(0)
     while tokens and (tokens[-1].text in _POSSESSIVES or tokens[-1].is_punct or tokens[-1].is_space):
@@ -286,6 +292,10 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str], rows: Sequenc
             text, end = text[: -len(suffix)], end - len(suffix)
     if "\n" in text or len(text) < 2 or not any(c.isupper() for c in text) or any(c.isdigit() for c in text):
         return []
+    if text in _ZONES or (len(tokens) == 1 and etype == "person" and tokens[0].lower_ in _TABLE_WORDS):
+        return []  # "GMT", "Attendance"
+    if len(tokens) >= 2 and _country_follows(tokens, gaz) and tokens[-1].lower_ not in _ORG_HEADS:
+        etype = "person"  # "Jannik Sinner (Italy)", "Rory McIlroy (Northern Ireland)": a competitor
     after = doc[tokens[-1].i + 1].lower_ if tokens[-1].i + 1 < len(doc) else ""
     if len(tokens) == 1 and tokens[0].lower_ in _PORTFOLIOS and (etype != "organization" or after in _TITLE_WORDS):
         return []  # "Defense" of "Defense Minister ...", not "the Treasury said"
@@ -402,13 +412,29 @@ def _name_word(tok: Token) -> bool:
     return tok.text[:1].isupper() and tok.text.replace(".", "").replace("-", "").isalpha()
 
 
+def _country_follows(tokens: Sequence[Token], gaz: Gazetteer) -> bool:
+    """Is the name followed by a country in brackets ("Faith Kipyegon (Kenya)"), as results list people
+    (97% of such names on the CoNLL-2003 dev split are people), and not itself a place?"""
+    doc = tokens[0].doc
+    i = tokens[-1].i + 1
+    if i >= len(doc) or doc[i].text != "(":
+        return False
+    close = next((j for j in range(i + 2, min(i + 5, len(doc))) if doc[j].text == ")"), None)
+    if close is None:
+        return False
+    inner = gaz.resolve(doc[i + 1 : close].text, allow_inflection=False)
+    name = gaz.resolve(" ".join(t.text for t in tokens), allow_inflection=False)
+    return inner is not None and inner.kind in ("country", "nation", "state") and name is None
+
+
 def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> tuple[str, bool]:
     """The type of a name on a results-table row, and whether it is a team: a competitor when figures
     follow it.
 
-    A country is a national team (a place, as names of countries are); a full name or an initial and a
-    surname NER called a person is a person (a golfer, a batsman); anything else followed by a figure is a
-    team, whatever NER said ("NEW YORK 74 59 .556", "Haitai 64 2 43", "Leicestershire 296").
+    A country is a national team (a place, as names of countries are); an initial and a surname is a
+    person (a batsman), and so is a full name NER called a person with figures on both sides (a golfer:
+    "207 Rory McIlroy 72 66 66"); anything else followed by a figure is a team, whatever NER said
+    ("NEW YORK 74 59 .556", "Haitai 64 2 43", "Leicestershire 296", "Nottingham Forest 2 Brighton 2").
     """
     doc = tokens[0].doc
     nxt = tokens[-1].i + 1
@@ -417,8 +443,15 @@ def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> tup
     res = gaz.resolve(" ".join(t.text for t in tokens), allow_inflection=False)
     if res is not None and res.kind in ("country", "nation", "demonym"):
         return etype, False
-    if etype == "person" and (len(tokens) >= 2 or _INITIAL.match(tokens[0].text)):
+    if _INITIAL.match(tokens[0].text):
         return etype, False
+    if etype == "person" and len(tokens) >= 2:
+        # "Nottingham Forest 2 Brighton 2" (one figure, then the other side) and a row that starts with the
+        # name ("Bayern Munich 31 24 5 2") are teams; "207 Rory McIlroy 72 66 66" is a golfer
+        pair = nxt + 1 >= len(doc) or not _NUMBER.match(doc[nxt + 1].text)
+        starts_row = tokens[0].i == 0 or (doc[tokens[0].i - 1].is_space and "\n" in doc[tokens[0].i - 1].text)
+        if not (pair or starts_row):
+            return etype, False
     return "organization", True
 
 
