@@ -178,6 +178,7 @@ class _Mention:
     result_verb: bool = False  # directly next to "beat", "v", "drew"...: a competitor
     locative: bool = False  # "in Chicago", "at DETROIT", "MADRID 1996-08-30": the place, not its club
     team: bool = False  # a competitor on a results-table row
+    caps: bool = False  # on an all-capitals line (a headline, a table heading): see _confirm_capitals
 
 
 def method_of(info: ModelInfo) -> tuple[str, str]:
@@ -189,10 +190,10 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     """Merged entities of a parsed document, most mentioned first (ties: first seen first)."""
     gaz = gazetteer or get_gazetteer()
     determiners = _DETERMINERS.get(lang, frozenset())
-    rows = _table_rows(sdoc)
+    rows, caps = _line_kinds(sdoc)
     spans = [part for ent in sdoc.ents for part in (_split_at_numbers(ent) if rows[ent.start] else [ent])]
     spans += _unlabelled_competitors(sdoc, rows)
-    mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows)]
+    mentions = _confirm_capitals([m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps)], gaz)
     _vote_person_types(mentions, gaz)
     _vote_teams(mentions, gaz)
     people = _merge_people([m for m in mentions if m.type == "person"])
@@ -230,7 +231,9 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     return result
 
 
-def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str], rows: Sequence[bool] = ()) -> list[_Mention]:
+def _clean(
+    ent: Span, gaz: Gazetteer, determiners: frozenset[str], rows: Sequence[bool] = (), caps: Sequence[bool] = ()
+) -> list[_Mention]:
     """The entity as a mention with article, possessive and titles stripped, retyped or dropped as noise
     (no mention); two when an organisation ends with a place (see :func:`_split_org`). ``rows`` flags the
     tokens on results-table lines (:func:`_table_rows`): there, figures glued to a name are cut off and a
@@ -324,6 +327,7 @@ def _clean(ent: Span, gaz: Gazetteer, determiners: frozenset[str], rows: Sequenc
     before = doc[tokens[0].i - 1].lower_ if tokens[0].i > 0 else ""
     locative = before in _LOCATIVES or bool(_DATE.match(after))
     mention = _Mention(etype, text, start, end, before in _RESULT_WORDS or after in _RESULT_WORDS, locative, team)
+    mention.caps = len(caps) > tokens[0].i and caps[tokens[0].i]
     if etype != "organization" or not place:
         return [mention]
     place_text = doc[place[0].i : place[-1].i + 1].text
@@ -345,26 +349,49 @@ def _split_org(tokens: list[Token], gaz: Gazetteer) -> tuple[list[Token], list[T
     return tokens, []
 
 
-def _table_rows(sdoc: SpacyDoc) -> list[bool]:
-    """Per token: is its line a results-table row (standings, scores, scorecards)?
+def _line_kinds(sdoc: SpacyDoc) -> tuple[list[bool], list[bool]]:
+    """Per token: is its line a results-table row, and is it written in capitals only?
 
     A line is a row when at least two of its words are figures and figures are a quarter or more of its
     words ("Somerset 83 and 174 (P. Simmons 4-38), Leicestershire 296."; "Puchon 3 1 0 6 1 10"), not a
     sentence with a number in it ("beat Somerset by an innings and 39 runs"); dates do not count
-    ("LONDON 1996-08-30" is a dateline). One pass over the tokens.
+    ("LONDON 1996-08-30" is a dateline). A capitals line has letters and no lower-case letter ("SOCCER -
+    TOTTENHAM SACK POSTECOGLOU AFTER RUN OF DEFEATS", "EASTERN CONFERENCE"). One pass over the tokens.
     """
-    flags = [False] * len(sdoc)
+    rows = [False] * len(sdoc)
+    caps = [False] * len(sdoc)
     start = 0
     for i, tok in enumerate([*sdoc, None]):
         if tok is not None and not (tok.is_space and "\n" in tok.text):
             continue
         if i > start:
-            words = [w for w in _DATES.sub(" ", sdoc[start:i].text).split() if any(c.isalnum() for c in w)]
+            line = sdoc[start:i].text
+            words = [w for w in _DATES.sub(" ", line).split() if any(c.isalnum() for c in w)]
             numbers = sum(1 for w in words if _NUMBER.match(w))
             if numbers >= 2 and numbers * 4 >= len(words):
-                flags[start:i] = [True] * (i - start)
+                rows[start:i] = [True] * (i - start)
+            elif any(c.isalpha() for c in line) and not any(c.islower() for c in line):
+                caps[start:i] = [True] * (i - start)
         start = i + 1
-    return flags
+    return rows, caps
+
+
+def _confirm_capitals(mentions: list[_Mention], gaz: Gazetteer) -> list[_Mention]:
+    """Mentions on capitals-only lines, kept only when the rest of the article or the gazetteer confirms them.
+
+    NER reads an all-capitals headline poorly ("RUN", "LEADING SCORES"); a name there that also occurs,
+    whole or as part of a name, among the mentions of the mixed-case text ("TOTTENHAM" and "Tottenham
+    Hotspur", "POSTECOGLOU" and "Ange Postecoglou") or that the gazetteer knows ("LONDON") is kept.
+    An article in capitals throughout is left as it is.
+    """
+    plain = [m for m in mentions if not m.caps]
+    if not plain or len(plain) == len(mentions):
+        return mentions
+    known: set[str] = set()
+    for m in plain:
+        words = fold(m.text).split()
+        known.update(" ".join(words[a:b]) for a in range(len(words)) for b in range(a + 1, len(words) + 1))
+    return [m for m in mentions if not m.caps or fold(m.text) in known or gaz.resolve(m.text) is not None]
 
 
 def _split_at_numbers(ent: Span) -> list[Span]:
