@@ -123,7 +123,7 @@ def test_stories_are_rebuilt_as_wire_text(stories: list) -> None:
     assert prose.headline == "TENNIS - MARTINEZ WINS IN OSLO."
     lines = prose.text.split("\n")
     assert lines[:3] == ["TENNIS - MARTINEZ WINS IN OSLO.", "OSLO 2031-05-02", ""]
-    assert "Club beat Lena Holt on Friday, the club'S \"best\" season in Norway" in prose.text
+    assert 'Club beat Lena Holt on Friday, the club\'S "best" season in Norway' in prose.text
     assert stories[1].text.endswith("Standings after Thursday:\n\nDinamo 4 3 1 12\n\nLokomotiv 4 2 2 9")
 
 
