@@ -38,6 +38,7 @@ Each entity keeps its mention count and the offsets of its first mention
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -134,6 +135,7 @@ _TABLE_WORDS = frozenset(
 )
 # Verbs of a sporting result: a city or county next to one is a club ("Leicestershire beat Somerset").
 _RESULT_WORDS = frozenset("beat beats beaten defeated defeats drew draws v v. vs vs. versus thrashed edged".split())
+_DIGIT = regex.compile(r"\d")
 _ZONES = frozenset("GMT UTC BST CET CEST EST EDT CST CDT PST PDT ET PT".split())
 _LOCATIVES = frozenset("in at near from outside across".split())
 _DATE = regex.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -232,7 +234,11 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
 
 
 def _clean(
-    ent: Span, gaz: Gazetteer, determiners: frozenset[str], rows: Sequence[bool] = (), caps: Sequence[bool] = ()
+    ent: Span,
+    gaz: Gazetteer,
+    determiners: frozenset[str],
+    rows: Sequence[bool] | _LineFlags = (),
+    caps: Sequence[bool] | _LineFlags = (),
 ) -> list[_Mention]:
     """The entity as a mention with article, possessive and titles stripped, retyped or dropped as noise
     (no mention); two when an organisation ends with a place (see :func:`_split_org`). ``rows`` flags the
@@ -349,31 +355,54 @@ def _split_org(tokens: list[Token], gaz: Gazetteer) -> tuple[list[Token], list[T
     return tokens, []
 
 
-def _line_kinds(sdoc: SpacyDoc) -> tuple[list[bool], list[bool]]:
-    """Per token: is its line a results-table row, and is it written in capitals only?
+class _LineFlags:
+    """Which tokens lie on lines of one kind: ``flags[i]`` for token ``i``, found by bisecting the lines'
+    character ranges (only the tokens asked about are looked at)."""
+
+    def __init__(self, sdoc: SpacyDoc, lines: list[tuple[int, int]]) -> None:
+        self._doc = sdoc
+        self.lines = lines
+        self._starts = [start for start, _ in lines]
+
+    def __len__(self) -> int:
+        return len(self._doc)
+
+    def __getitem__(self, i: int) -> bool:
+        at = self._doc[i].idx
+        k = bisect_right(self._starts, at) - 1
+        return k >= 0 and at < self.lines[k][1]
+
+    def token_ranges(self) -> list[tuple[int, int]]:
+        """``(start, end)`` token indices of each line."""
+        spans = [self._doc.char_span(s, e, alignment_mode="expand") for s, e in self.lines]
+        return [(span.start, span.end) for span in spans if span is not None]
+
+
+def _line_kinds(sdoc: SpacyDoc) -> tuple[_LineFlags, _LineFlags]:
+    """Which tokens are on a results-table row, and which on a line written in capitals only.
 
     A line is a row when at least two of its words are figures and figures are a quarter or more of its
     words ("Somerset 83 and 174 (P. Simmons 4-38), Leicestershire 296."; "Puchon 3 1 0 6 1 10"), not a
     sentence with a number in it ("beat Somerset by an innings and 39 runs"); dates do not count
     ("LONDON 1996-08-30" is a dateline). A capitals line has letters and no lower-case letter ("SOCCER -
-    TOTTENHAM SACK POSTECOGLOU AFTER RUN OF DEFEATS", "EASTERN CONFERENCE"). One pass over the tokens.
+    TOTTENHAM SACK POSTECOGLOU AFTER RUN OF DEFEATS", "EASTERN CONFERENCE"). Work linear in the text.
     """
-    rows = [False] * len(sdoc)
-    caps = [False] * len(sdoc)
-    start = 0
-    for i, tok in enumerate([*sdoc, None]):
-        if tok is not None and not (tok.is_space and "\n" in tok.text):
-            continue
-        if i > start:
-            line = sdoc[start:i].text
+    rows: list[tuple[int, int]] = []
+    caps: list[tuple[int, int]] = []
+    pos = 0
+    for line in sdoc.text.split("\n"):
+        end = pos + len(line)
+        if _DIGIT.search(line):
             words = [w for w in _DATES.sub(" ", line).split() if any(c.isalnum() for c in w)]
             numbers = sum(1 for w in words if _NUMBER.match(w))
             if numbers >= 2 and numbers * 4 >= len(words):
-                rows[start:i] = [True] * (i - start)
-            elif any(c.isalpha() for c in line) and not any(c.islower() for c in line):
-                caps[start:i] = [True] * (i - start)
-        start = i + 1
-    return rows, caps
+                rows.append((pos, end))
+                pos = end + 1
+                continue
+        if line.isupper():  # cased letters, none in lower case
+            caps.append((pos, end))
+        pos = end + 1
+    return _LineFlags(sdoc, rows), _LineFlags(sdoc, caps)
 
 
 def _confirm_capitals(mentions: list[_Mention], gaz: Gazetteer) -> list[_Mention]:
@@ -407,31 +436,35 @@ def _split_at_numbers(ent: Span) -> list[Span]:
     return parts
 
 
-def _unlabelled_competitors(sdoc: SpacyDoc, rows: Sequence[bool]) -> list[Span]:
+def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags) -> list[Span]:
     """Names NER left out of table rows: a run of one to three capitalised words, outside every entity,
     followed by a score ("Puchon 3 1 0 6 1 10", "LG 2 OB 0"), labelled ORG (a team; :func:`_clean` retypes
     countries and people). Table vocabulary ("Total 296", "Attendance 200") is not a name."""
+    ranges = rows.token_ranges()
+    if not ranges:
+        return []
     covered = [False] * len(sdoc)
     for ent in sdoc.ents:
         covered[ent.start : ent.end] = [True] * (ent.end - ent.start)
     found: list[Span] = []
-    i = 0
-    while i < len(sdoc):
-        if not rows[i] or covered[i] or not _name_word(sdoc[i]):
-            i += 1
-            continue
-        j = i
-        while j < len(sdoc) and j - i < 3 and rows[j] and not covered[j] and _name_word(sdoc[j]):
-            j += 1
-        if (
-            j < len(sdoc)
-            and _SCORE.match(sdoc[j].text)
-            and not (j - i == 1 and sdoc[i].lower_ in _TABLE_WORDS)
-            and sum(c.isalpha() for t in sdoc[i:j] for c in t.text) >= 2
-            and (i == 0 or not sdoc[i - 1].text[:1].isalpha() or sdoc[i - 1].lower_ in _RESULT_WORDS)
-        ):
-            found.append(Span(sdoc, i, j, label="ORG"))
-        i = j
+    for first, last in ranges:
+        i = first
+        while i < last:
+            if covered[i] or not _name_word(sdoc[i]):
+                i += 1
+                continue
+            j = i
+            while j < last and j - i < 3 and not covered[j] and _name_word(sdoc[j]):
+                j += 1
+            if (
+                j < last
+                and _SCORE.match(sdoc[j].text)
+                and not (j - i == 1 and sdoc[i].lower_ in _TABLE_WORDS)
+                and sum(c.isalpha() for t in sdoc[i:j] for c in t.text) >= 2
+                and (i == 0 or not sdoc[i - 1].text[:1].isalpha() or sdoc[i - 1].lower_ in _RESULT_WORDS)
+            ):
+                found.append(Span(sdoc, i, j, label="ORG"))
+            i = j
     return found
 
 
