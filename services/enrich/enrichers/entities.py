@@ -136,12 +136,14 @@ _TABLE_WORDS = frozenset(
 # Verbs of a sporting result: a city or county next to one is a club ("Leicestershire beat Somerset").
 _RESULT_WORDS = frozenset("beat beats beaten defeated defeats drew draws v v. vs vs. versus thrashed edged".split())
 _DIGIT = regex.compile(r"\d")
+_OPEN = regex.compile(r"\(")
 _ZONES = frozenset("GMT UTC BST CET CEST EST EDT CST CDT PST PDT ET PT".split())
 _LOCATIVES = frozenset("in at near from outside across".split())
 _DATE = regex.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATES = regex.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})\b")
 _NUMBER = regex.compile(r"^[+-]?[\d.,:/-]*\d[\d.,:/-]*$")  # "83", "4-38", "1/2", ".556", "5,616.21"
 _SCORE = regex.compile(r"^(?:\d{1,3}|\d{1,3}-\d{1,3}|\.\d{3}|\d/\d)$")  # a score, a tally, a percentage
+_RESULT = regex.compile(r"^\d{1,3} ?- ?\d{1,3}$")  # "5-3"
 _FIGURE = regex.compile(r"^\d+(?:st|nd|rd|th)?$")  # a score or minute after a name in running text
 _INITIAL = regex.compile(r"^\p{Lu}\.$")  # "P." in "P. Simmons"
 _STOP_INITIALS = frozenset({"of", "the", "and", "for", "de", "du", "des", "la", "le", "del", "y", "et", "&", "on"})
@@ -279,10 +281,15 @@ def _clean(
     else:  # "Real Madrid 1 (...)", "Roberto Carlos 79th": a figure after a name of two words or more
         while len(tokens) > 2 and _FIGURE.match(tokens[-1].text) and tokens[-2].text[:1].isupper():
             tokens.pop()
+        name_end = max((k for k, t in enumerate(tokens) if t.text[:1].isupper()), default=-1)
+        if 0 <= name_end < len(tokens) - 1 and _RESULT.match(doc[tokens[name_end + 1].i : tokens[-1].i + 1].text):
+            tokens = tokens[: name_end + 1]  # "Boston 5-3": a result after the name
     if len(tokens) >= 2 and _INITIAL.match(tokens[0].text) and tokens[-1].text[:1].isupper():
         etype = "person"  # "H. Morris", "P. Simmons": an initial and a surname
     if etype == "person":
         while len(tokens) > 1 and tokens[0].lower_.rstrip(".") in _TITLE_WORDS:
+            if tokens[0].lower_ == "m." and "le" not in determiners:
+                break  # "M. Critchley": an initial, except in French ("M. Macron")
             tokens.pop(0)
     # "le Belge Remco Evenepoel", "Spaniard Carlos Alcaraz": the nationality is not part of the name.
     if len(tokens) >= 3 and etype == "person":
@@ -393,7 +400,7 @@ def _line_kinds(sdoc: SpacyDoc) -> tuple[_LineFlags, _LineFlags]:
     for line in sdoc.text.split("\n"):
         end = pos + len(line)
         if _DIGIT.search(line):
-            words = [w for w in _DATES.sub(" ", line).split() if any(c.isalnum() for c in w)]
+            words = [w.strip("()[],.;:") for w in _DATES.sub(" ", line).split() if any(c.isalnum() for c in w)]
             numbers = sum(1 for w in words if _NUMBER.match(w))
             if numbers >= 2 and numbers * 4 >= len(words):
                 rows.append((pos, end))
@@ -439,14 +446,28 @@ def _split_at_numbers(ent: Span) -> list[Span]:
 def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags) -> list[Span]:
     """Names NER left out of table rows: a run of one to three capitalised words, outside every entity,
     followed by a score ("Puchon 3 1 0 6 1 10", "LG 2 OB 0"), labelled ORG (a team; :func:`_clean` retypes
-    countries and people). Table vocabulary ("Total 296", "Attendance 200") is not a name."""
+    countries and people); and anywhere, a run of two or three followed by a country in brackets ("Aryna
+    Sabalenka (Belarus)"), labelled PERSON. Table vocabulary ("Total 296", "Attendance 200") is not a name."""
     ranges = rows.token_ranges()
-    if not ranges:
+    brackets = [m.start() for m in _OPEN.finditer(sdoc.text)]
+    if not ranges and not brackets:
         return []
     covered = [False] * len(sdoc)
     for ent in sdoc.ents:
         covered[ent.start : ent.end] = [True] * (ent.end - ent.start)
     found: list[Span] = []
+    gaz = get_gazetteer()
+    for at in brackets:  # "Aryna Sabalenka (Belarus)", outside table rows too
+        bracket = sdoc.char_span(at, at + 1, alignment_mode="expand")
+        if bracket is None:
+            continue
+        end = bracket.start
+        i = end
+        while i > 0 and end - i < 3 and not covered[i - 1] and _name_word(sdoc[i - 1]):
+            i -= 1
+        if end - i >= 2 and _country_follows(list(sdoc[i:end]), gaz):
+            found.append(Span(sdoc, i, end, label="PERSON"))
+            covered[i:end] = [True] * (end - i)
     for first, last in ranges:
         i = first
         while i < last:
