@@ -80,3 +80,22 @@ def test_a_city_next_to_a_result_verb_is_a_club_but_in_chicago_is_the_city(entit
     )
     assert "Boston" in got.get("organization", set())
     assert "Chicago" in got.get("place", set())
+
+
+def test_a_team_name_cut_by_ner_is_whole_on_a_row(entities_of) -> None:  # type: ignore[no-untyped-def]
+    got = entities_of("Standings after Sunday:\n\nOklahoma City Thunder 42 10 .808 -\n\nHouston Rockets 33 20 .623 9")
+    assert {"Oklahoma City Thunder", "Houston Rockets"} <= got.get("organization", set())
+    assert "Oklahoma City" not in got.get("place", set())
+
+
+def test_a_dateline_city_is_a_place_and_v_is_not_part_of_a_name(entities_of) -> None:  # type: ignore[no-untyped-def]
+    got = entities_of("MUNICH, May 31 - Paris St Germain v Inter Milan ended 5-0 at the Allianz Arena.")
+    assert "MUNICH" in got.get("place", set())
+    assert not any(n.endswith(" v") for v in got.values() for n in v)
+
+
+def test_a_role_is_not_an_organisation() -> None:
+    nlp, _ = SpacyPool(None).get("fr")
+    text = "Le ministre des Transports, Philippe Tabarot, a appelé la SNCF à la responsabilité."
+    ents = extract_entities(nlp(text), lang="fr")
+    assert not any(e.name.lower().startswith("ministre") for e in ents), [(e.type, e.name) for e in ents]

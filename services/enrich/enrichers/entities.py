@@ -137,6 +137,7 @@ _TABLE_WORDS = frozenset(
 _RESULT_WORDS = frozenset("beat beats beaten defeated defeats drew draws v v. vs vs. versus thrashed edged".split())
 _DIGIT = regex.compile(r"\d")
 _OPEN = regex.compile(r"\(")
+_VERSUS = frozenset({"v", "v.", "vs", "vs."})
 _ZONES = frozenset("GMT UTC BST CET CEST EST EDT CST CDT PST PDT ET PT".split())
 _LOCATIVES = frozenset("in at near from outside across".split())
 _DATE = regex.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -195,8 +196,9 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     gaz = gazetteer or get_gazetteer()
     determiners = _DETERMINERS.get(lang, frozenset())
     rows, caps = _line_kinds(sdoc)
-    spans = [part for ent in sdoc.ents for part in (_split_at_numbers(ent) if rows[ent.start] else [ent])]
-    spans += _unlabelled_competitors(sdoc, rows)
+    runs, used = _competitor_runs(sdoc, rows), set[tuple[int, int]]()
+    spans = [p for ent in sdoc.ents for p in (_split_at_numbers(ent, runs, used) if rows[ent.start] else [ent])]
+    spans += _unlabelled_competitors(sdoc, rows) + _dateline_places(sdoc)
     mentions = _confirm_capitals([m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps)], gaz)
     _vote_person_types(mentions, gaz)
     _vote_teams(mentions, gaz)
@@ -270,7 +272,9 @@ def _clean(
             break
     while tokens and (tokens[0].lower_ in determiners or tokens[0].is_punct or tokens[0].is_space):
         tokens.pop(0)
-    while tokens and (tokens[-1].text in _POSSESSIVES or tokens[-1].is_punct or tokens[-1].is_space):
+    while tokens and (
+        tokens[-1].text in _POSSESSIVES or tokens[-1].is_punct or tokens[-1].is_space or tokens[-1].lower_ in _VERSUS
+    ):
         tokens.pop()
     in_table = bool(tokens) and len(rows) > tokens[0].i and rows[tokens[0].i]
     if in_table:  # "Leicestershire 296", "Lotte 5": NER glued the score to the name
@@ -310,6 +314,8 @@ def _clean(
         return []
     if text in _ZONES or (len(tokens) == 1 and etype == "person" and tokens[0].lower_ in _TABLE_WORDS):
         return []  # "GMT", "Attendance"
+    if tokens[0].text[:1].islower() and tokens[0].lower_ in _TITLE_WORDS:
+        return []  # "ministre des Transports": a role, not an organisation
     if len(tokens) >= 2 and _country_follows(tokens, gaz) and tokens[-1].lower_ not in _ORG_HEADS:
         etype = "person"  # "Jannik Sinner (Italy)", "Rory McIlroy (Northern Ireland)": a competitor
     after = doc[tokens[-1].i + 1].lower_ if tokens[-1].i + 1 < len(doc) else ""
@@ -430,17 +436,64 @@ def _confirm_capitals(mentions: list[_Mention], gaz: Gazetteer) -> list[_Mention
     return [m for m in mentions if not m.caps or fold(m.text) in known or gaz.resolve(m.text) is not None]
 
 
-def _split_at_numbers(ent: Span) -> list[Span]:
-    """An entity on a table row cut at its figures: "Pohang 3 Ulsan 2" is Pohang and Ulsan."""
+def _split_at_numbers(ent: Span, runs: dict[int, tuple[int, int]], used: set[tuple[int, int]]) -> list[Span]:
+    """An entity on a table row cut at its figures ("Pohang 3 Ulsan 2" is Pohang and Ulsan), each part
+    widened to the whole name before a figure that it lies in (``runs``, :func:`_competitor_runs`:
+    "Oklahoma City" + "Thunder", "Werder" + "Bremen"); a name already given by another part (``used``)
+    is not given twice."""
     parts: list[Span] = []
     start = ent.start
     for tok in [*ent, None]:
         if tok is None or _NUMBER.match(tok.text):
             end = ent.end if tok is None else tok.i
+            run = runs.get(start)
+            if run is not None and run[0] <= start and end <= run[1]:
+                if run in used:
+                    start = end  # the rest of a name another entity already widened
+                else:
+                    used.add(run)
+                    start, end = run
             if end > start:
                 parts.append(Span(ent.doc, start, end, label=ent.label))
             start = end + 1
     return parts
+
+
+def _competitor_runs(sdoc: SpacyDoc, rows: _LineFlags) -> dict[int, tuple[int, int]]:
+    """On table rows, every run of one to four name words directly followed by a figure, by each of its
+    token indices: the name of a competitor, whatever pieces NER cut it into."""
+    runs: dict[int, tuple[int, int]] = {}
+    for first, last in rows.token_ranges():
+        i = first
+        while i < last:
+            if not _name_word(sdoc[i]):
+                i += 1
+                continue
+            j = i
+            while j < last and _name_word(sdoc[j]):
+                j += 1
+            if j < last and j - i <= 4 and _NUMBER.match(sdoc[j].text):
+                runs.update(dict.fromkeys(range(i, j), (i, j)))
+            i = j
+    return runs
+
+
+def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
+    """A dateline city NER missed at the start of a paragraph: one to three capitalised words followed
+    by a comma or a date ("MUNICH, May 31 -", "SANTIAGO, May 2"), that the gazetteer knows. (Ingest moves
+    the dateline it recognises into ``dateline``; this covers the ones left in the body.)"""
+    gaz = get_gazetteer()
+    covered = {i for ent in sdoc.ents for i in range(ent.start, ent.end)}
+    found = []
+    for start in [0] + [t.i + 1 for t in sdoc if t.is_space and "\n" in t.text and t.i + 1 < len(sdoc)]:
+        j = start
+        while j < len(sdoc) and j - start < 3 and sdoc[j].is_upper and sdoc[j].is_alpha and j not in covered:
+            j += 1
+        if start < j < len(sdoc) and (sdoc[j].text == "," or _DATE.match(sdoc[j].text)):
+            res = gaz.resolve(sdoc[start:j].text, allow_inflection=False)
+            if res is not None and res.kind in _PLACE_KINDS | {"state"}:
+                found.append(Span(sdoc, start, j, label="GPE"))
+    return found
 
 
 def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags) -> list[Span]:
