@@ -1,6 +1,7 @@
 """Entity quality on real agency copy: newsflow's enrich against stock spaCy, same stories, same run.
 
     python -m bench.quality [--conll PATH] [--model NAME_OR_PATH ...] [--stock NAME_OR_PATH ...] [--list N]
+                            [--rounds N]
 
 Reads the CoNLL-2003 development split by path (default ``<repo>/../shared/data/external/conll2003-dev.txt``,
 or ``NEWSFLOW_CONLL_DEV``, or ``--conll``; skipped with a message when absent; its text never enters the
@@ -23,7 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +50,13 @@ class SystemRun:
     entities: list[dict[str, list[set[str]]]]
     ms_per_article: dict[str, float]
     languages: list[str] = field(default_factory=list)
+    again: Callable[[], dict[str, float]] | None = None  # one more timed pass: ms per article
+
+    def time_again(self) -> None:
+        """Keep the fastest of this pass and the ones before (a shared machine only ever slows a pass)."""
+        if self.again is not None:
+            for k, ms in self.again().items():
+                self.ms_per_article[k] = min(ms, self.ms_per_article.get(k, ms))
 
 
 def articles(stories: Sequence[Story]) -> list[Any]:
@@ -90,18 +98,23 @@ def run_newsflow(arts: Sequence[Any], model: str | None = None) -> SystemRun:
     enrichers = default_enrichers(settings, pool=pool)
     size = settings.enrich_batch_size
     _enrich([Doc(article=a) for a in arts[:size]], enrichers, pool)  # warm-up: models, gazetteer, caches
+
+    def timed(docs: list[Any]) -> dict[str, float]:
+        stages = {"total": 0.0, "entities": 0.0}
+        for i in range(0, len(docs), size):
+            for name, seconds in _enrich(docs[i : i + size], enrichers, pool).items():
+                stages[name] += seconds
+        return {k: v * 1000 / max(1, len(docs)) for k, v in stages.items()}
+
     docs = [Doc(article=a) for a in arts]
-    stages = {"total": 0.0, "entities": 0.0}
-    for i in range(0, len(docs), size):
-        for name, seconds in _enrich(docs[i : i + size], enrichers, pool).items():
-            stages[name] += seconds
+    ms = timed(docs)
     out = []
     for d in docs:
         ents = d.fields.get("entities") or {}
         out.append({k: [{e["name"], *e.get("aliases", [])} for e in ents.get(k) or []] for k in KINDS})
-    ms = {k: v * 1000 / max(1, len(docs)) for k, v in stages.items()}
     label = f"newsflow ({pool.model_names['en']})"
-    return SystemRun(label, out, ms, [(d.fields.get("language") or {}).get("code") or "?" for d in docs])
+    languages = [(d.fields.get("language") or {}).get("code") or "?" for d in docs]
+    return SystemRun(label, out, ms, languages, lambda: timed([Doc(article=a) for a in arts]))
 
 
 def _enrich(batch: list[Any], enrichers: Sequence[Any], pool: Any) -> dict[str, float]:
@@ -137,19 +150,25 @@ def run_stock(texts: Sequence[str], model: str) -> SystemRun:
     nlp = load_stock(model)
     for t in texts[:10]:
         nlp(t)
-    out = []
-    start = time.perf_counter()
-    for t in texts:
-        doc = nlp(t)
-        ents: dict[str, list[set[str]]] = {k: [] for k in KINDS}
-        for e in doc.ents:
-            kind = STOCK_TYPES.get(e.label_)
-            if kind:
-                ents[kind].append({e.text})
-        out.append(ents)
-    ms = (time.perf_counter() - start) * 1000 / max(1, len(texts))
+    out: list[dict[str, list[set[str]]]] = []
+
+    def timed() -> dict[str, float]:
+        out.clear()
+        start = time.perf_counter()
+        for t in texts:
+            doc = nlp(t)
+            ents: dict[str, list[set[str]]] = {k: [] for k in KINDS}
+            for e in doc.ents:
+                kind = STOCK_TYPES.get(e.label_)
+                if kind:
+                    ents[kind].append({e.text})
+            out.append(ents)
+        return {"total": (time.perf_counter() - start) * 1000 / max(1, len(texts))}
+
+    ms = timed()
     name = nlp.meta.get("name", "?")
-    return SystemRun(f"stock {nlp.meta.get('lang', 'en')}_{name} {nlp.meta.get('version', '')}", out, {"total": ms})
+    label = f"stock {nlp.meta.get('lang', 'en')}_{name} {nlp.meta.get('version', '')}"
+    return SystemRun(label, list(out), ms, again=timed)
 
 
 def score(run: SystemRun, stories: Sequence[Story], golds: Sequence[dict[str, list[str]]],
@@ -214,14 +233,18 @@ class Measurement:
 
 
 def measure(
-    path: Path, models: Sequence[str | None] = (None,), stock: Sequence[str] = ("en_core_web_sm",)
+    path: Path, models: Sequence[str | None] = (None,), stock: Sequence[str] = ("en_core_web_sm",), rounds: int = 1
 ) -> Measurement:
-    """Read the CoNLL file, run newsflow with each of ``models`` and each ``stock`` model, score them all."""
+    """Read the CoNLL file, run newsflow with each of ``models`` and each ``stock`` model, score them all;
+    time each ``rounds`` times, the systems taking turns, and keep each one's fastest pass."""
     stories = read_conll(path)
     arts = articles(stories)
     texts = [article_text(a) for a in arts]
     golds = [s.gold_in(t) for s, t in zip(stories, texts, strict=True)]
     runs = [run_newsflow(arts, m) for m in models] + [run_stock(texts, m) for m in stock]
+    for _ in range(rounds - 1):
+        for r in runs:
+            r.time_again()
     every = [True] * len(stories)
     english = [lang == "en" for lang in runs[0].languages]
     scored = [score(r, stories, golds, every) for r in runs]
@@ -237,12 +260,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", nargs="+", default=[None], help="newsflow's English model(s) (default: setting)")
     parser.add_argument("--stock", nargs="+", default=["en_core_web_sm"], help="stock models to compare")
     parser.add_argument("--list", type=int, default=25, help="stories to list where newsflow finds fewer")
+    parser.add_argument("--rounds", type=int, default=3, help="timed passes per system, taken in turns (best kept)")
     args = parser.parse_args(argv)
     path = args.conll or default_conll_path()
     if not path.is_file():
         print(f"bench-quality: skipped, no CoNLL file at {path} (set NEWSFLOW_CONLL_DEV or --conll)")
         return 0
-    m = measure(path, args.model, args.stock)
+    m = measure(path, args.model, args.stock, max(1, args.rounds))
     stories, runs = m.stories, m.runs
     ours, stock = runs[0], runs[m.n_newsflow :]
     shapes = {s: sum(1 for st in stories if st.shape == s) for s in SHAPES}
@@ -257,7 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for title, tallies in (("all stories", m.all), ("English-detected stories", m.english)):
         gap = tallies[0].overall.f1 - tallies[m.n_newsflow].overall.f1
         print(f"\n{ours.name} - {stock[0].name}, {title}: micro F1 {gap:+.3f} (target +0.050)")
-    print(f"\nms per article, and micro F1 per ms (F1 / ms)\n  {'':<48}{'ms':>7}{'F1':>7}{'F1/ms':>8}")
+    print(f"\nms per article (fastest of {max(1, args.rounds)} passes, taken in turns), and micro F1 per ms")
+    print(f"  {'':<48}{'ms':>7}{'F1':>7}{'F1/ms':>8}")
     for i, (r, t) in enumerate(zip(runs, m.all, strict=True)):
         ms = r.ms_per_article["total"]
         what = "whole enrich" if i < m.n_newsflow else "full pipeline"
