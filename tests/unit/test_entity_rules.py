@@ -99,3 +99,12 @@ def test_a_role_is_not_an_organisation() -> None:
     text = "Le ministre des Transports, Philippe Tabarot, a appelé la SNCF à la responsabilité."
     ents = extract_entities(nlp(text), lang="fr")
     assert not any(e.name.lower().startswith("ministre") for e in ents), [(e.type, e.name) for e in ents]
+
+
+def test_a_ranked_player_is_a_person_and_the_other_side_of_a_score_a_team(entities_of) -> None:  # type: ignore[no-untyped-def]
+    got = entities_of(
+        "Leading money winners on the tour:\n\n1. Ian Woosnam 510,258\n\n2. Colin Montgomerie 442,201\n\n"
+        "Results on Saturday:\n\nCrystal Palace 3 Wolverhampton Wanderers 1\n\nNottingham Forest 2 Brighton 2"
+    )
+    assert {"Ian Woosnam", "Colin Montgomerie"} <= got.get("person", set())
+    assert {"Wolverhampton Wanderers", "Nottingham Forest"} <= got.get("organization", set())

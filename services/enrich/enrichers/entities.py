@@ -197,7 +197,12 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     determiners = _DETERMINERS.get(lang, frozenset())
     rows, caps = _line_kinds(sdoc)
     runs, used = _competitor_runs(sdoc, rows), set[tuple[int, int]]()
-    spans = [p for ent in sdoc.ents for p in (_split_at_numbers(ent, runs, used) if rows[ent.start] else [ent])]
+    spans = [
+        part
+        for ent in sdoc.ents
+        if ent.label_ in _TYPE_BY_LABEL
+        for part in (_split_at_numbers(ent, runs, used) if rows[ent.start] else [ent])
+    ]
     spans += _unlabelled_competitors(sdoc, rows) + _dateline_places(sdoc)
     mentions = _confirm_capitals([m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps)], gaz)
     _vote_person_types(mentions, gaz)
@@ -288,8 +293,13 @@ def _clean(
         name_end = max((k for k, t in enumerate(tokens) if t.text[:1].isupper()), default=-1)
         if 0 <= name_end < len(tokens) - 1 and _RESULT.match(doc[tokens[name_end + 1].i : tokens[-1].i + 1].text):
             tokens = tokens[: name_end + 1]  # "Boston 5-3": a result after the name
-    if len(tokens) >= 2 and _INITIAL.match(tokens[0].text) and tokens[-1].text[:1].isupper():
-        etype = "person"  # "H. Morris", "P. Simmons": an initial and a surname
+    if (
+        len(tokens) >= 2
+        and _INITIAL.match(tokens[0].text)
+        and tokens[-1].text[:1].isupper()
+        and (etype != "place" or in_table)
+    ):
+        etype = "person"  # "H. Morris", "P. Simmons": an initial and a surname (not "N. Korea", a place)
     if etype == "person":
         while len(tokens) > 1 and tokens[0].lower_.rstrip(".") in _TITLE_WORDS:
             if tokens[0].lower_ == "m." and "le" not in determiners:
@@ -446,7 +456,7 @@ def _split_at_numbers(ent: Span, runs: dict[int, tuple[int, int]], used: set[tup
     for tok in [*ent, None]:
         if tok is None or _NUMBER.match(tok.text):
             end = ent.end if tok is None else tok.i
-            run = runs.get(start)
+            run = runs.get(start) if end > start else None
             if run is not None and run[0] <= start and end <= run[1]:
                 if run in used:
                     start = end  # the rest of a name another entity already widened
@@ -499,8 +509,9 @@ def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
 def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags) -> list[Span]:
     """Names NER left out of table rows: a run of one to three capitalised words, outside every entity,
     followed by a score ("Puchon 3 1 0 6 1 10", "LG 2 OB 0"), labelled ORG (a team; :func:`_clean` retypes
-    countries and people); and anywhere, a run of two or three followed by a country in brackets ("Aryna
-    Sabalenka (Belarus)"), labelled PERSON. Table vocabulary ("Total 296", "Attendance 200") is not a name."""
+    countries and people) or PERSON after a rank or a total ("287 Ian Woosnam 70 76"); and anywhere, a run
+    of two or three followed by a country in brackets ("Aryna Sabalenka (Belarus)"), labelled PERSON.
+    Table vocabulary ("Total 296", "Attendance 200") is not a name."""
     ranges = rows.token_ranges()
     brackets = [m.start() for m in _OPEN.finditer(sdoc.text)]
     if not ranges and not brackets:
@@ -537,7 +548,8 @@ def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags) -> list[Span]:
                 and sum(c.isalpha() for t in sdoc[i:j] for c in t.text) >= 2
                 and (i == 0 or not sdoc[i - 1].text[:1].isalpha() or sdoc[i - 1].lower_ in _RESULT_WORDS)
             ):
-                found.append(Span(sdoc, i, j, label="ORG"))
+                label = "PERSON" if j - i >= 2 and _ranked(sdoc[i:j]) else "ORG"  # "287 Ian Woosnam 70 76"
+                found.append(Span(sdoc, i, j, label=label))
             i = j
     return found
 
@@ -561,6 +573,19 @@ def _country_follows(tokens: Sequence[Token], gaz: Gazetteer) -> bool:
     return inner is not None and inner.kind in ("country", "nation", "state") and name is None
 
 
+def _ranked(tokens: Sequence[Token]) -> bool:
+    """Is the name right after the rank or total that opens its row ("1. Ian Woosnam", "287 Ian Woosnam"),
+    as players are listed (not after the score of the other side: "Crystal Palace 3 Wolverhampton
+    Wanderers 1")?"""
+    doc = tokens[0].doc
+    i = tokens[0].i - 1
+    if i >= 0 and doc[i].text == ".":
+        i -= 1
+    if i < 0 or not _NUMBER.match(doc[i].text):
+        return False
+    return i == 0 or (doc[i - 1].is_space and "\n" in doc[i - 1].text)  # the row's first figure, not a score
+
+
 def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> tuple[str, bool]:
     """The type of a name on a results-table row, and whether it is a team: a competitor when figures
     follow it.
@@ -581,7 +606,10 @@ def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> tup
         return etype, False
     if etype == "person" and len(tokens) >= 2:
         # "Nottingham Forest 2 Brighton 2" (one figure, then the other side) and a row that starts with the
-        # name ("Bayern Munich 31 24 5 2") are teams; "207 Rory McIlroy 72 66 66" is a golfer
+        # name ("Bayern Munich 31 24 5 2") are teams; a name after a rank or a total is a player ("207 Rory
+        # McIlroy 72 66 66", "1. Ian Woosnam 510,258")
+        if _ranked(tokens):
+            return etype, False
         pair = nxt + 1 >= len(doc) or not _NUMBER.match(doc[nxt + 1].text)
         starts_row = tokens[0].i == 0 or (doc[tokens[0].i - 1].is_space and "\n" in doc[tokens[0].i - 1].text)
         if not (pair or starts_row):
