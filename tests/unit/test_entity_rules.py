@@ -108,3 +108,13 @@ def test_a_ranked_player_is_a_person_and_the_other_side_of_a_score_a_team(entiti
     )
     assert {"Ian Woosnam", "Colin Montgomerie"} <= got.get("person", set())
     assert {"Wolverhampton Wanderers", "Nottingham Forest"} <= got.get("organization", set())
+
+
+def test_brackets_dashes_and_trailing_common_words_are_not_part_of_a_name(entities_of) -> None:  # type: ignore[no-untyped-def]
+    got = entities_of(
+        "LIVE - Champions League final.\n\nThe Interfax news agency said Hizbollah (Party of God) had agreed. "
+        "Scorers: Everton - Iliman Ndiaye (40th)."
+    )
+    every = {n for v in got.values() for n in v}
+    assert "LIVE" not in every
+    assert not any("(" in n or " - " in n or n.endswith("agency") for n in every), every

@@ -137,6 +137,7 @@ _TABLE_WORDS = frozenset(
 _RESULT_WORDS = frozenset("beat beats beaten defeated defeats drew draws v v. vs vs. versus thrashed edged".split())
 _DIGIT = regex.compile(r"\d")
 _OPEN = regex.compile(r"\(")
+_BRACKETS = frozenset("()[]")
 _VERSUS = frozenset({"v", "v.", "vs", "vs."})
 _ZONES = frozenset("GMT UTC BST CET CEST EST EDT CST CDT PST PDT ET PT".split())
 _LOCATIVES = frozenset("in at near from outside across".split())
@@ -201,7 +202,8 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
         part
         for ent in sdoc.ents
         if ent.label_ in _TYPE_BY_LABEL
-        for part in (_split_at_numbers(ent, runs, used) if rows[ent.start] else [ent])
+        for piece in _split_at_breaks(ent)
+        for part in (_split_at_numbers(piece, runs, used) if rows[piece.start] else [piece])
     ]
     spans += _unlabelled_competitors(sdoc, rows) + _dateline_places(sdoc)
     mentions = _confirm_capitals([m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps)], gaz)
@@ -281,6 +283,9 @@ def _clean(
         tokens[-1].text in _POSSESSIVES or tokens[-1].is_punct or tokens[-1].is_space or tokens[-1].lower_ in _VERSUS
     ):
         tokens.pop()
+    if "the" in determiners:  # English names end in a capitalised word: "Interfax news agency" is Interfax
+        while len(tokens) > 1 and tokens[-1].is_lower and tokens[-1].is_alpha:
+            tokens.pop()
     in_table = bool(tokens) and len(rows) > tokens[0].i and rows[tokens[0].i]
     if in_table:  # "Leicestershire 296", "Lotte 5": NER glued the score to the name
         while tokens and (_NUMBER.match(tokens[-1].text) or tokens[-1].is_punct):
@@ -444,6 +449,28 @@ def _confirm_capitals(mentions: list[_Mention], gaz: Gazetteer) -> list[_Mention
         words = fold(m.text).split()
         known.update(" ".join(words[a:b]) for a in range(len(words)) for b in range(a + 1, len(words) + 1))
     return [m for m in mentions if not m.caps or fold(m.text) in known or gaz.resolve(m.text) is not None]
+
+
+def _split_at_breaks(ent: Span) -> list[Span]:
+    """An entity cut at brackets and at a dash between spaces, which no name contains: "Hizbollah (Party of
+    God" is two names, "Everton - Iliman Ndiaye" too ("Chester-le-Street" keeps its hyphens); capitals or
+    a time before the first dash are a slug or a time stamp, not a name ("LIVE - Champions League")."""
+    if len(ent) < 3:
+        return [ent]
+    parts: list[Span] = []
+    start = ent.start
+    for tok in ent:
+        if tok.text in _BRACKETS or (
+            tok.text in ("-", "–", "—") and tok.whitespace_ and tok.i > 0 and tok.nbor(-1).whitespace_
+        ):
+            head = ent.doc[start : tok.i]
+            slug = tok.text != "(" and all(t.is_upper or t.like_num or t.text in _ZONES for t in head)
+            if tok.i > start and not (start == ent.start and slug):  # "LIVE - ...", "2130 GMT - ..."
+                parts.append(Span(ent.doc, start, tok.i, label=ent.label))
+            start = tok.i + 1
+    if ent.end > start:
+        parts.append(Span(ent.doc, start, ent.end, label=ent.label))
+    return parts
 
 
 def _split_at_numbers(ent: Span, runs: dict[int, tuple[int, int]], used: set[tuple[int, int]]) -> list[Span]:
