@@ -118,3 +118,11 @@ def test_brackets_dashes_and_trailing_common_words_are_not_part_of_a_name(entiti
     every = {n for v in got.values() for n in v}
     assert "LIVE" not in every
     assert not any("(" in n or " - " in n or n.endswith("agency") for n in every), every
+
+
+def test_a_scorer_before_a_minute_is_a_person(entities_of) -> None:  # type: ignore[no-untyped-def]
+    got = entities_of(
+        "Romania beat Lithuania 2-1 in their under-21 match on Friday.\n\n"
+        "Scorers: Romania - Cosmin Contra (31st), Mihai Tararache (75th)"
+    )
+    assert {"Cosmin Contra", "Mihai Tararache"} <= got.get("person", set())

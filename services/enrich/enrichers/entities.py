@@ -146,6 +146,7 @@ _DATES = regex.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})\b")
 _NUMBER = regex.compile(r"^[+-]?[\d.,:/-]*\d[\d.,:/-]*$")  # "83", "4-38", "1/2", ".556", "5,616.21"
 _SCORE = regex.compile(r"^(?:\d{1,3}|\d{1,3}-\d{1,3}|\.\d{3}|\d/\d)$")  # a score, a tally, a percentage
 _RESULT = regex.compile(r"^\d{1,3} ?- ?\d{1,3}$")  # "5-3"
+_MINUTE = regex.compile(r"^\d{1,3}(?:st|nd|rd|th)?(?: (?:minute|min|pen|penalty))?$")
 _FIGURE = regex.compile(r"^\d+(?:st|nd|rd|th)?$")  # a score or minute after a name in running text
 _INITIAL = regex.compile(r"^\p{Lu}\.$")  # "P." in "P. Simmons"
 _STOP_INITIALS = frozenset({"of", "the", "and", "for", "de", "du", "des", "la", "le", "del", "y", "et", "&", "on"})
@@ -331,8 +332,10 @@ def _clean(
         return []  # "GMT", "Attendance"
     if tokens[0].text[:1].islower() and tokens[0].lower_ in _TITLE_WORDS:
         return []  # "ministre des Transports": a role, not an organisation
-    if len(tokens) >= 2 and _country_follows(tokens, gaz) and tokens[-1].lower_ not in _ORG_HEADS:
-        etype = "person"  # "Jannik Sinner (Italy)", "Rory McIlroy (Northern Ireland)": a competitor
+    if (len(tokens) >= 2 and _country_follows(tokens, gaz) and tokens[-1].lower_ not in _ORG_HEADS) or (
+        _minute_follows(tokens) and gaz.resolve(text) is None
+    ):
+        etype = "person"  # "Jannik Sinner (Italy)": a competitor; "Cosmin Contra (31st)": a scorer
     after = doc[tokens[-1].i + 1].lower_ if tokens[-1].i + 1 < len(doc) else ""
     if len(tokens) == 1 and tokens[0].lower_ in _PORTFOLIOS and (etype != "organization" or after in _TITLE_WORDS):
         return []  # "Defense" of "Defense Minister ...", not "the Treasury said"
@@ -537,7 +540,8 @@ def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags) -> list[Span]:
     """Names NER left out of table rows: a run of one to three capitalised words, outside every entity,
     followed by a score ("Puchon 3 1 0 6 1 10", "LG 2 OB 0"), labelled ORG (a team; :func:`_clean` retypes
     countries and people) or PERSON after a rank or a total ("287 Ian Woosnam 70 76"); and anywhere, a run
-    of two or three followed by a country in brackets ("Aryna Sabalenka (Belarus)"), labelled PERSON.
+    of two or three followed by a country in brackets ("Aryna Sabalenka (Belarus)") or of one to three
+    followed by a minute ("Cosmin Contra (31st)"), labelled PERSON.
     Table vocabulary ("Total 296", "Attendance 200") is not a name."""
     ranges = rows.token_ranges()
     brackets = [m.start() for m in _OPEN.finditer(sdoc.text)]
@@ -556,7 +560,10 @@ def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags) -> list[Span]:
         i = end
         while i > 0 and end - i < 3 and not covered[i - 1] and _name_word(sdoc[i - 1]):
             i -= 1
-        if end - i >= 2 and _country_follows(list(sdoc[i:end]), gaz):
+        run = list(sdoc[i:end])
+        if (end - i >= 2 and _country_follows(run, gaz)) or (
+            end > i and _minute_follows(run) and gaz.resolve(sdoc[i:end].text) is None
+        ):
             found.append(Span(sdoc, i, end, label="PERSON"))
             covered[i:end] = [True] * (end - i)
     for first, last in ranges:
@@ -598,6 +605,17 @@ def _country_follows(tokens: Sequence[Token], gaz: Gazetteer) -> bool:
     inner = gaz.resolve(doc[i + 1 : close].text, allow_inflection=False)
     name = gaz.resolve(" ".join(t.text for t in tokens), allow_inflection=False)
     return inner is not None and inner.kind in ("country", "nation", "state") and name is None
+
+
+def _minute_follows(tokens: Sequence[Token]) -> bool:
+    """Is the name followed by a minute in brackets, as scorers are listed ("Cosmin Contra (31st)",
+    "Shearer (23rd minute)")?"""
+    doc = tokens[0].doc
+    i = tokens[-1].i + 1
+    if i >= len(doc) or doc[i].text != "(":
+        return False
+    close = next((j for j in range(i + 2, min(i + 5, len(doc))) if doc[j].text == ")"), None)
+    return close is not None and bool(_MINUTE.match(doc[i + 1 : close].text))
 
 
 def _ranked(tokens: Sequence[Token]) -> bool:
