@@ -38,7 +38,8 @@ Each entity keeps its mention count and the offsets of its first mention
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -162,6 +163,23 @@ class Entity:
     spans: list[tuple[int, int]] = dc_field(default_factory=list)  # offsets into Doc.text
     surfaces: list[str] = dc_field(default_factory=list)
     country: str | None = None
+    _starts: list[int] = dc_field(default_factory=list, repr=False)  # mention starts, sorted
+
+    def add(self, start: int, end: int, surface: str) -> None:
+        """One more mention (kept so that :meth:`last_before` and :attr:`first` cost no scan)."""
+        self.spans.append((start, end))
+        self.surfaces.append(surface)
+        insort(self._starts, start)
+
+    def absorb(self, other: Entity) -> None:
+        """Every mention of ``other`` (merged into this entity)."""
+        for (start, end), surface in zip(other.spans, other.surfaces, strict=True):
+            self.add(start, end, surface)
+
+    def last_before(self, at: int) -> int:
+        """The start of the last mention before offset ``at`` (-1 when none)."""
+        i = bisect_left(self._starts, at)
+        return self._starts[i - 1] if i else -1
 
     @property
     def mentions(self) -> int:
@@ -220,8 +238,7 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
             person = _surname_owner(m.text, people, m.start)
             res = gaz.resolve(m.text)
             if person is not None and (res is None or res.kind in ("city", "state")):
-                person.spans.append((m.start, m.end))
-                person.surfaces.append(m.text)
+                person.add(m.start, m.end, m.text)
                 continue
         res = gaz.resolve(m.text) if m.type in ("place", "group") else None
         if res is not None:
@@ -230,8 +247,7 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
         ent = others.get((m.type, key))
         if ent is None:
             ent = others[(m.type, key)] = Entity(m.type, m.text, key, country=res.code if res else None)
-        ent.spans.append((m.start, m.end))
-        ent.surfaces.append(m.text)
+        ent.add(m.start, m.end, m.text)
     orgs = _merge_short_forms(_merge_acronyms([e for e in others.values() if e.type == "organization"]))
     result = people + orgs + [e for e in others.values() if e.type in ("place", "group")]
     for ent in result:
@@ -442,7 +458,7 @@ def _confirm_capitals(mentions: list[_Mention], gaz: Gazetteer) -> list[_Mention
     NER reads an all-capitals headline poorly ("RUN", "LEADING SCORES"); a name there that also occurs,
     whole or as part of a name, among the mentions of the mixed-case text ("TOTTENHAM" and "Tottenham
     Hotspur", "POSTECOGLOU" and "Ange Postecoglou") or that the gazetteer knows ("LONDON") is kept.
-    An article in capitals throughout is left as it is.
+    An article in capitals throughout is left as it is. (Parts of names up to five words: linear work.)
     """
     plain = [m for m in mentions if not m.caps]
     if not plain or len(plain) == len(mentions):
@@ -450,7 +466,7 @@ def _confirm_capitals(mentions: list[_Mention], gaz: Gazetteer) -> list[_Mention
     known: set[str] = set()
     for m in plain:
         words = fold(m.text).split()
-        known.update(" ".join(words[a:b]) for a in range(len(words)) for b in range(a + 1, len(words) + 1))
+        known.update(" ".join(words[a:b]) for a in range(len(words)) for b in range(a + 1, min(a + 6, len(words)) + 1))
     return [m for m in mentions if not m.caps or fold(m.text) in known or gaz.resolve(m.text) is not None]
 
 
@@ -720,8 +736,7 @@ def _merge_people(mentions: list[_Mention]) -> list[Entity]:
             ent = Entity("person", m.text, key)
             clusters.append(ent)
         by_key[key] = ent
-        ent.spans.append((m.start, m.end))
-        ent.surfaces.append(m.text)
+        ent.add(m.start, m.end, m.text)
     for m in sorted((m for m in mentions if " " not in m.text), key=lambda m: m.start):
         ent = _surname_owner(m.text, [c for c in clusters if len(c.tokens) > 1], m.start)
         if ent is None:
@@ -730,8 +745,7 @@ def _merge_people(mentions: list[_Mention]) -> list[Entity]:
             if ent is None:
                 ent = by_key[key] = Entity("person", m.text, key)
                 clusters.append(ent)
-        ent.spans.append((m.start, m.end))
-        ent.surfaces.append(m.text)
+        ent.add(m.start, m.end, m.text)
     return clusters
 
 
@@ -757,10 +771,7 @@ def _surname_owner(word: str, people: Sequence[Entity], at: int) -> Entity | Non
     if len(cands) == 1:
         return cands[0]
 
-    def last_before(p: Entity) -> int:
-        return max((s for s, _ in p.spans if s < at), default=-1)
-
-    return max(cands, key=lambda p: (last_before(p), -p.first[0]))
+    return max(cands, key=lambda p: (p.last_before(at), -(p._starts[0] if p._starts else p.first[0])))
 
 
 def _merge_acronyms(orgs: list[Entity]) -> list[Entity]:
@@ -774,8 +785,7 @@ def _merge_acronyms(orgs: list[Entity]) -> list[Entity]:
     for o in orgs:
         target = initials.get(o.name) if o.name.isupper() and 2 <= len(o.name) <= 6 else None
         if target is not None and target is not o:
-            target.spans.extend(o.spans)
-            target.surfaces.extend(o.surfaces)
+            target.absorb(o)
         else:
             kept.append(o)
     return kept
@@ -793,8 +803,7 @@ def _merge_short_forms(orgs: list[Entity]) -> list[Entity]:
     for o in orgs:
         target = full.get(fold(o.name))
         if target is not None and target is not o:
-            target.spans.extend(o.spans)
-            target.surfaces.extend(o.surfaces)
+            target.absorb(o)
         else:
             kept.append(o)
     return kept
@@ -802,7 +811,8 @@ def _merge_short_forms(orgs: list[Entity]) -> list[Entity]:
 
 def _canonical_surface(ent: Entity) -> str:
     """The name to show: the most frequent surface form (ties: the longest)."""
-    return max(ent.surfaces, key=lambda s: (ent.surfaces.count(s), len(s)))
+    counts = Counter(ent.surfaces)
+    return max(counts, key=lambda s: (counts[s], len(s)))
 
 
 def get_entities(doc: Doc, pool: SpacyPool) -> list[Entity] | None:
