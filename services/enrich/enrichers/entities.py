@@ -248,7 +248,7 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
         if ent is None:
             ent = others[(m.type, key)] = Entity(m.type, m.text, key, country=res.code if res else None)
         ent.add(m.start, m.end, m.text)
-    orgs = _merge_short_forms(_merge_acronyms([e for e in others.values() if e.type == "organization"]))
+    orgs = _merge_acronyms([e for e in others.values() if e.type == "organization"])
     result = people + orgs + [e for e in others.values() if e.type in ("place", "group")]
     for ent in result:
         if ent.key.startswith("cc:") and ent.type == "place":
@@ -784,24 +784,6 @@ def _merge_acronyms(orgs: list[Entity]) -> list[Entity]:
     kept = []
     for o in orgs:
         target = initials.get(o.name) if o.name.isupper() and 2 <= len(o.name) <= 6 else None
-        if target is not None and target is not o:
-            target.absorb(o)
-        else:
-            kept.append(o)
-    return kept
-
-
-def _merge_short_forms(orgs: list[Entity]) -> list[Entity]:
-    """An organisation named without its head noun joins the full name: "Labour" -> "Labour Party",
-    "Reform" -> "Reform Party" (the head one of :data:`_ORG_HEADS`)."""
-    full: dict[str, Entity] = {}
-    for o in orgs:
-        words = fold(o.name).split()
-        if len(words) >= 2 and words[-1] in _ORG_HEADS:
-            full.setdefault(" ".join(words[:-1]), o)
-    kept = []
-    for o in orgs:
-        target = full.get(fold(o.name))
         if target is not None and target is not o:
             target.absorb(o)
         else:
