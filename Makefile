@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) 2>/dev/null | sh
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling clean
+.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality clean
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -51,7 +51,7 @@ typecheck: install
 # what .ci/run and the pre-commit hooks run
 check: lint typecheck test
 
-bench: bench-ingest bench-enrich bench-scaling
+bench: bench-ingest bench-enrich bench-scaling bench-quality
 
 bench-ingest: install
 	$(PY) -m bench.ingest
@@ -64,3 +64,7 @@ clean:
 
 bench-scaling: install
 	$(PY) -m bench.scaling
+
+# entity quality on CoNLL-2003 dev (read from ../shared/data/external, or NEWSFLOW_CONLL_DEV): newsflow vs stock spaCy
+bench-quality: install
+	$(PY) -m bench.quality

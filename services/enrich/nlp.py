@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,9 +35,9 @@ from threadpoolctl import ThreadpoolController
 from shared.settings import Settings
 
 from . import fast_ner
-from .caps import cap_token_runs
 from .enrichers.base import Doc
 from .langcodes import iso639_1
+from .tokenizer_guard import guard_tokenizer
 
 __all__ = ["ModelInfo", "NumpyBlasOps", "SpacyPool", "doc_language", "parsed_text", "sentences"]
 
@@ -103,8 +104,7 @@ def sentences(doc: Doc) -> list[tuple[int, int]]:
 
 
 def parsed_text(doc: Doc) -> str:
-    """The text spaCy parsed for ``doc``: its headline and body, clipped to ``enrich_max_chars``, with
-    whitespace-free runs cut (:func:`services.enrich.caps.cap_token_runs`; same length)."""
+    """The text spaCy parsed for ``doc``: its headline and body, clipped to ``enrich_max_chars``."""
     return doc.cache["spacy_text"]
 
 
@@ -201,6 +201,7 @@ class SpacyPool:
                         nlp = spacy.load(candidate, exclude=_excluded(candidate))
                 except OSError:
                     continue
+                guard_tokenizer(nlp)
                 nlp.add_pipe("newsflow_sentences", first=True)
                 if self.fast_ner:
                     fast_ner.install(nlp, gemm=self.gemm)
@@ -212,6 +213,7 @@ class SpacyPool:
             nlp = spacy.blank(lang)
         except (ImportError, KeyError):
             nlp = spacy.blank("xx")
+        guard_tokenizer(nlp)
         nlp.add_pipe("newsflow_sentences")
         return nlp, ModelInfo(lang, f"spacy.blank:{nlp.lang}", SPACY_VERSION, False, frozenset())
 
@@ -230,7 +232,7 @@ class SpacyPool:
         with self._threadpools.limit(limits=self.blas_threads, user_api="blas"):
             for lang, group in by_lang.items():
                 nlp, info = self.get(lang)
-                texts = [cap_token_runs(_clip(d.text, self.max_chars)) for d in group]  # see caps.py
+                texts = [_clip(d.text, self.max_chars) for d in group]
                 for doc, text, sdoc in zip(group, texts, nlp.pipe(texts, batch_size=self.batch_size), strict=True):
                     doc.cache["spacy"] = sdoc
                     doc.cache["spacy_text"] = text
@@ -240,9 +242,8 @@ class SpacyPool:
 def _excluded(model: str) -> list[str]:
     """Components of ``model`` we do not need (all but NER and what NER listens to)."""
     try:
-        config = spacy.util.load_config_from_str(
-            (spacy.util.get_package_path(model) / _model_dir(model) / "config.cfg").read_text(encoding="utf-8")
-        )
+        directory = Path(model) if Path(model).is_dir() else spacy.util.get_package_path(model) / _model_dir(model)
+        config = spacy.util.load_config_from_str((directory / "config.cfg").read_text(encoding="utf-8"))
     except (OSError, ValueError, ImportError, PackageNotFoundError):
         return []
     components = list(config["nlp"]["pipeline"]) + list(config["nlp"].get("disabled", []))

@@ -2,7 +2,10 @@
 
 ``tests/eval/enrich/*.yaml`` holds wire-style articles written for newsflow
 (business, science, sport, disasters, politics, health, culture, crime,
-environment, conflict; English, French and Spanish), each with the people,
+environment, conflict; English, French, Spanish, German, Italian, Portuguese)
+in the shapes feeds carry (``shape``: prose, results, standings, market and
+price-list reports, one-paragraph briefs, all-caps headlines, corrections,
+live updates), each with the people,
 organisations, places, countries, direct quotes (speaker + start of text)
 and IPTC category a person expects. This module loads them as
 :class:`~shared.models.Article` objects, runs enrichers over them and
@@ -60,6 +63,7 @@ class EvalItem:
     article: Article
     expected: dict[str, Any]
     category: str
+    shape: str = "prose"  # prose, results, standings, market, price-list, brief, allcaps, correction, live
 
 
 @dataclass
@@ -117,7 +121,7 @@ def load_eval_set(directory: Path = EVAL_DIR) -> list[EvalItem]:
             ingested_at=datetime(2024, 1, 1, tzinfo=UTC),
             origin=Origin(topic="eval", partition=0, offset=len(items)),
         )
-        items.append(EvalItem(d["id"], d["language"], article, d["expected"], d["category"]))
+        items.append(EvalItem(d["id"], d["language"], article, d["expected"], d["category"], d.get("shape", "prose")))
     return items
 
 

