@@ -36,6 +36,9 @@ while opposition leaders warned that costs could rise sharply for small business
 where flooding last year destroyed crops and roads officials added""".split()
 
 
+LEAN_PASSTHROUGH = "the same on the lean path (shared.bulk), no work"
+
+
 def make_articles(n: int, seed: int = 1) -> list[bytes]:
     """~3 KB JSON articles; 10 % exact copies (other URL tracking params), 5 % near copies."""
     rnd = random.Random(seed)
@@ -174,6 +177,7 @@ def main() -> None:
         for mode, label in (
             ("faust-naive", "Faust agent, await send per event, no work"),
             ("faust-passthrough", "Faust batch agent (newsflow's loop), no work"),
+            ("bulk-passthrough", LEAN_PASSTHROUGH),
             ("ingest", "newsflow ingest: parse + exact + near dedup (Redis)"),
         ):
             s = settings_for(bootstrap, args.redis_url)
@@ -193,6 +197,8 @@ def main() -> None:
         print(f"{label:<58}{rate:>10,.0f}")
     print()
     print(f"ingest / Faust batch passthrough : {ingest / passthrough:.2f}  (target >= 0.80)")
+    lean = base[LEAN_PASSTHROUGH]
+    print(f"ingest / the same, lean path     : {ingest / lean:.2f}  (the work's own cost)")
     print(f"ingest / naive Faust agent       : {ingest / naive:.2f}")
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 

@@ -14,12 +14,12 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import faust
 
-from .events import header_dict
+from . import bulk
 from .metrics import BATCH_SECONDS, RECORDS_IN, RECORDS_OUT, RETRIES
 from .records import InRecord, OutRecord
 
@@ -31,16 +31,7 @@ BatchHandler = Callable[[list[InRecord]], Awaitable[list[OutRecord]]]
 
 
 def to_in_record(event: faust.types.EventT) -> InRecord:
-    msg = event.message
-    return InRecord(
-        topic=msg.topic,
-        partition=msg.partition,
-        offset=msg.offset,
-        key=msg.key,
-        value=msg.value,
-        headers=header_dict(msg.headers),
-        timestamp_ms=int(msg.timestamp * 1000) if msg.timestamp else None,
-    )
+    return bulk.message_record(event.message)
 
 
 async def produce_all(app: faust.App, outs: list[OutRecord]) -> None:
@@ -65,6 +56,11 @@ async def _with_retry(service: str, what: str, fn: Callable[[], Awaitable[Any]],
             delay = min(delay * 2, max_backoff_s)
 
 
+async def _take(stream: faust.StreamT, size: int, within: float) -> AsyncIterator[list[InRecord]]:
+    async for events in stream.take_events(size, within=within):
+        yield [to_in_record(e) for e in events]
+
+
 def add_batch_agent(
     app: faust.App,
     service: str,
@@ -74,12 +70,19 @@ def add_batch_agent(
     batch_size: int,
     batch_wait_s: float,
     after_produce: Callable[[list[OutRecord]], Awaitable[None]] | None = None,
+    lean: bool = True,
 ) -> None:
-    """Register the agent that feeds ``topic`` to ``handler`` in batches."""
+    """Register the agent that feeds ``topic`` to ``handler`` in batches.
+
+    ``lean``: the records come in bulk from the fetch loop (:mod:`shared.bulk`), else through
+    Faust's stream, one event at a time (``take_events``: up to ``batch_wait_s`` to fill a batch).
+    """
+
+    source_topic = topic
 
     async def agent(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(batch_size, within=batch_wait_s):
-            records = [to_in_record(e) for e in events]
+        source = bulk.batches(app, source_topic, batch_size) if lean else _take(stream, batch_size, batch_wait_s)
+        async for records in source:
             RECORDS_IN.labels(service=service).inc(len(records))
             with BATCH_SECONDS.labels(service=service).time():
                 outs = await _with_retry(service, "handle", lambda records=records: handler(records))
