@@ -6,8 +6,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
+E2E_ARGS ?=
 
-.PHONY: install run test test-unit lint bench bench-ingest bench-enrich bench-scaling clean
+.PHONY: install run test test-unit lint bench bench-ingest bench-enrich bench-scaling bench-e2e clean
 
 install: $(STAMP)
 
@@ -45,3 +46,7 @@ clean:
 
 bench-scaling: install
 	$(PY) -m bench.scaling
+
+# the whole pipeline against the hand-written baseline: about 15 minutes; `make bench-e2e E2E_ARGS=--quick` is a smoke run
+bench-e2e: install
+	$(PY) -m bench.e2e $(E2E_ARGS)

@@ -24,7 +24,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 
-from bench._common import bench_settings, child_env, produce_all
+from bench._common import bench_settings, child_env, peak_rss_mb, produce_all
 from services.clients import topic_partitions
 from shared.embedded import free_port, port_open, start_tansu, stop
 from shared.kafka import ensure_topics
@@ -131,18 +131,11 @@ def run_worker_mode(mode: str, s: Settings, values: list[bytes]) -> tuple[float,
     )  # fmt: skip
     try:
         seconds = asyncio.run(count_outputs(s, len(values)))
-        rss_mb = _peak_rss_mb(proc.pid)
+        rss_mb = peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
     return seconds, rss_mb
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def cleanup(s: Settings) -> None:
