@@ -17,7 +17,9 @@ What stays as Faust does it, so the guarantees do not change:
   output;
 - a batch fetched before a rebalance (an older consumer generation) is never acknowledged: its
   partitions may be someone else's now, or were sought back to the committed offset. Its records are
-  redelivered (at-least-once; the handlers are idempotent on replay);
+  redelivered (at-least-once; the handlers are idempotent on replay). Batches still queued when a
+  rebalance starts (Faust stops the flow) are dropped unhandled, as Faust clears its streams' buffers,
+  so the rebalance waits only for the batch in flight;
 - reading resumes where Faust's bookkeeping says (``_read_offset``, gaps, ``flow_active``,
   ``perform_seek`` after a rebalance), as in Faust's ``Consumer._drain_messages``.
 """
@@ -201,11 +203,12 @@ async def batches(app: faust.App, topic: faust.TopicT, max_records: int) -> Asyn
             messages += nxt.messages
         for i in range(0, len(messages), max_records):
             chunk = messages[i : i + max_records]
-            if generation == app.consumer_generation_id:
+            if generation == app.consumer_generation_id and consumer.flow_active:
                 yield [message_record(m) for m in chunk]
                 if generation == app.consumer_generation_id:
                     for m in chunk:
                         consumer.ack(m)
                     continue
-            # fetched before a rebalance: never acked, redelivered to the partition's owner
+            # a rebalance (or a shutdown) is under way or happened since the fetch: not handled, or not
+            # acked if it was, and no longer waited for; the partition's next owner gets these records again
             consumer._unacked_messages.difference_update(chunk)

@@ -14,6 +14,7 @@ class FakeConsumer:
     def __init__(self) -> None:
         self.acked: list[int] = []
         self._unacked_messages: set[Any] = set()
+        self.flow_active = True
 
     async def _drain_messages(self, fetcher: Any) -> None:  # replaced by bulk's
         raise AssertionError("not the bulk drain")
@@ -109,5 +110,23 @@ def test_a_batch_fetched_before_a_rebalance_is_dropped_unacknowledged() -> None:
         got = await anext(it)
         assert [r.offset for r in got] == [5, 6]
         assert all(m.offset in (5, 6) for m in app.consumer._unacked_messages)  # the stale ones untracked
+
+    asyncio.run(go())
+
+
+def test_batches_queued_when_a_rebalance_starts_are_dropped_and_not_waited_for() -> None:
+    async def go() -> None:
+        app = FakeApp()
+        _fill(app, _batch(1, 0, 1))
+        it = bulk.batches(app, SimpleNamespace(topics=["raw"]), max_records=2)  # type: ignore[arg-type]
+        await anext(it)
+        _fill(app, _batch(1, 2, 3))
+        app.consumer.flow_active = False  # Faust's revoke: stop_flow, then wait for the unacked messages
+        task = asyncio.ensure_future(anext(it))
+        await asyncio.sleep(0.01)
+        assert app.consumer.acked == [0, 1]  # the batch in flight finished: acked
+        assert not app.consumer._unacked_messages  # the queued one dropped: nothing left to wait for
+        assert not task.done()
+        task.cancel()
 
     asyncio.run(go())
