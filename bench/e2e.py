@@ -14,7 +14,10 @@ bad records (invalid UTF-8, empty, ``{}``, a JSON array, broken JSON, no text).
   python ``yake`` and VADER and produces the result to an output topic (bad input gives an error
   record there), committing per fetched batch: what gluing the libraries together gives.
 
-The producer is open-loop: record i is sent at ``start + i / rate`` whatever the consumers do.
+The producer is open-loop: record i is sent at ``start + i / rate`` whatever the consumers do. Both
+sides run from the start, and their runs take turns (newsflow's burst, the baseline's, newsflow's first
+rate, ...), so a burst of load on a shared machine hits both sides; the machine's CPU used by other
+processes during each side's max-rate run is printed too.
 
 Max sustained rate. A run at rate R keeps pace when, over its window (``--window``, 60 s by
 default), the backlog (records sent minus records with their final output, sampled every second)
@@ -52,7 +55,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -227,6 +230,7 @@ class Run:
     enriched_ms: list[float] = field(default_factory=list)
     routed_ms: list[float] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)  # process -> share of one core over the window
+    machine_busy: float = 0.0  # all processes of the machine, in cores, over the window
     verdict: str = ""
 
 
@@ -370,7 +374,7 @@ async def run_at(side: Side, obs: Observer, rate: float, seconds: float, drain_s
     await p.start()
     mine: list[tuple[int, int]] = []
     pending: list[asyncio.Future[Any]] = []
-    cpu0 = _cpu(side)
+    cpu0, sys0 = _cpu(side), psutil.cpu_times()
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     next_sample = 1.0
@@ -391,6 +395,8 @@ async def run_at(side: Side, obs: Observer, rate: float, seconds: float, drain_s
             mine.append((md.partition, md.offset))
         elapsed = loop.time() - t0
         run.cpu = {k: v / elapsed for k, v in _cpu_delta(cpu0, _cpu(side)).items()}
+        sys1 = psutil.cpu_times()
+        run.machine_busy = (sum(sys1) - sys1.idle - sys1.iowait - sum(sys0) + sys0.idle + sys0.iowait) / elapsed
         mine_set = set(mine)
         run.sent = len(mine)
         run.backlog_at_stop = run.sent - len(mine_set & obs.done)
@@ -462,24 +468,26 @@ async def burst_rate(side: Side, obs: Observer, n: int) -> float:
     return 0.8 * len(mine) / max(marks[0.9] - marks[0.1], 1e-3)
 
 
-async def search(side: Side, obs: Observer, start: float, trials: int, window: float, drain: float,
-                 log: Any) -> tuple[float, Run | None, list[Run]]:  # fmt: skip
-    """Rates tried in turn (up 15 % after a pass, bisect after a failure); the highest that kept pace."""
+async def search(side: Side, obs: Observer, res: Result, start: float, args: argparse.Namespace,
+                 log: Any) -> AsyncIterator[None]:  # fmt: skip
+    """Rates tried in turn (up 15 % after a pass, bisect after a failure), a step per rate; the highest
+    that kept pace becomes ``res.max_rate``."""
     lo: tuple[float, Run] | None = None
     hi: float | None = None
     rate = start
-    runs: list[Run] = []
     k = 0
-    while k < trials or (lo is None and k < trials + 4):  # a few more if none passed yet
+    while k < args.trials or (lo is None and k < args.trials + 4):  # a few more if none passed yet
         k += 1
-        run = await run_at(side, obs, rate, window, drain, tag=f"{side.name}-trial{k}")
-        runs.append(run)
+        run = await run_at(side, obs, rate, args.window, args.drain, tag=f"{side.name}-trial{k}")
+        res.runs.append(run)
         ok, why = keeps_pace(run)
-        log(f"    {side.name}: {rate:7.1f} articles/s for {window:.0f} s: {why}")
+        log(f"    {side.name}: {rate:7.1f} articles/s for {args.window:.0f} s: {why}")
         if ok:
             lo = (rate, run) if lo is None or rate > lo[0] else lo
+            res.max_rate, res.at_max = lo
         else:
             hi = rate if hi is None or rate < hi else hi
+        yield
         if lo is None:
             rate = rate * 0.75
         elif hi is None:
@@ -488,8 +496,6 @@ async def search(side: Side, obs: Observer, start: float, trials: int, window: f
             break
         else:
             rate = (lo[0] + hi) / 2
-        await asyncio.sleep(2)
-    return (lo[0], lo[1], runs) if lo else (0.0, None, runs)
 
 
 def _found(runs: list[Run], max_rate: float) -> bool:
@@ -573,32 +579,41 @@ class Result:
     burst: float = 0.0
 
 
-def measure(side: Side, args: argparse.Namespace, log: Any) -> Result:
-    res = Result()
+async def measure(side: Side, res: Result, args: argparse.Namespace, log: Any) -> AsyncIterator[None]:
+    """The burst, the rate search and the latency points of one side, a step (one run) at a time."""
+    obs = Observer(side)
+    await obs.start()
+    try:
+        await asyncio.sleep(1)
+        burst = args.burst if side.name == "newsflow" else args.burst // 4
+        res.burst = await burst_rate(side, obs, burst)
+        log(f"    {side.name}: closed-loop burst of {burst}: {res.burst:.1f} articles/s")
+        yield
+        async for _ in search(side, obs, res, 0.9 * res.burst, args, log):
+            yield
+        for share in (0.25, 0.5, 0.8):
+            rate = share * res.max_rate
+            if rate <= 0:
+                continue
+            run = await run_at(side, obs, rate, args.latency_window, args.drain, tag=f"{side.name}-lat{share}")
+            res.latency[share] = run
+            log(f"    {side.name}: {share:.0%} of max, {rate:.1f} articles/s: {run.verdict}")
+            yield
+    finally:
+        await obs.stop()
 
-    async def go() -> None:
-        obs = Observer(side)
-        await obs.start()
-        try:
-            await asyncio.sleep(1)
-            burst = args.burst if side.name == "newsflow" else args.burst // 4
-            res.burst = await burst_rate(side, obs, burst)
-            log(f"    {side.name}: closed-loop burst of {burst}: {res.burst:.1f} articles/s")
-            res.max_rate, res.at_max, res.runs = await search(
-                side, obs, 0.9 * res.burst, args.trials, args.window, args.drain, log
-            )
-            for share in (0.25, 0.5, 0.8):
-                rate = share * res.max_rate
-                if rate <= 0:
-                    continue
-                run = await run_at(side, obs, rate, args.latency_window, args.drain, tag=f"{side.name}-lat{share}")
-                res.latency[share] = run
-                log(f"    {side.name}: {share:.0%} of max, {rate:.1f} articles/s: {run.verdict}")
-        finally:
-            await obs.stop()
 
-    asyncio.run(go())
-    return res
+async def in_turns(*steps: AsyncIterator[None]) -> None:
+    """Run the sides' steps in turns (one side's run, then the other's), so a burst of load on a
+    shared machine hits both sides rather than one."""
+    active = list(steps)
+    while active:
+        for it in list(active):
+            try:
+                await anext(it)
+            except StopAsyncIteration:
+                active.remove(it)
+            await asyncio.sleep(2)  # the other side's last outputs settle
 
 
 # ---------------------------------------------------------------------------------------- the report
@@ -640,14 +655,19 @@ def report(ours: Result, base: Result, quality: dict[str, Any], meta: dict[str, 
               f"{_q99(b.enriched_ms) / max(_q99(o.enriched_ms), 1e-9):>7.1f}x")  # fmt: skip
     p("\npeak RSS, MB")
     for name, mb in {**ours.rss, **base.rss}.items():
-        p(f"  {name:<40}{mb:>8.0f}{'  (> 400)' if mb > 400 else ''}")
+        over = mb > 400 and name not in ("Tansu broker", "Redis")
+        p(f"  {name:<40}{mb:>8.0f}{'  (> 400)' if over else ''}")
     for label, res in (("newsflow", ours), ("baseline", base)):
         if res.at_max:
             p(f"\nCPU at the max rate, {label} ({res.at_max.rate:.1f}/s), share of one core")
             for name, share in sorted(res.at_max.cpu.items(), key=lambda kv: -kv[1]):
                 per = share * 1000 / res.at_max.rate
                 p(f"  {name:<40}{share:>7.0%}{per:>9.1f} ms CPU per article")
-            p(f"  {'all':<40}{sum(res.at_max.cpu.values()):>7.0%} of {os.cpu_count()} cores")
+            ours_busy = sum(res.at_max.cpu.values())
+            p(f"  {'all of these':<40}{ours_busy:>7.0%} of {os.cpu_count()} cores")
+            others = max(0.0, res.at_max.machine_busy - ours_busy)
+            p(f"  {'other processes of the machine':<40}{others:>7.0%}"
+              f"{'  (a busy machine: these figures are low)' if others > 0.2 else ''}")  # fmt: skip
     if quality.get("stages"):
         p(f"\nenrich, ms per article by stage (bench/enrich.py timing, one process, {quality['articles']} eval "
           f"articles; total {quality['total_ms']:.1f})")  # fmt: skip
@@ -715,15 +735,14 @@ def main() -> None:
             sides.append(ours_side)
             start_newsflow(ours_side, args.enrich_workers)
             ours_side.procs.update(infra)
-            log("newsflow: ingest, enrich, publish running and assigned")
-            ours = measure(ours_side, args, log)
-            ours.rss = {f"newsflow {k}": v for k, v in stop_side(ours_side).items() if k not in infra}
             base_side = baseline_side(bootstrap, redis_url)
             sides.append(base_side)
             start_baseline(base_side)
             base_side.procs.update(infra)
-            log("baseline: worker started")
-            base = measure(base_side, args, log)
+            log("newsflow (ingest, enrich, publish) and the baseline worker running; their runs take turns")
+            ours, base = Result(), Result()
+            asyncio.run(in_turns(measure(ours_side, ours, args, log), measure(base_side, base, args, log)))
+            ours.rss = {f"newsflow {k}": v for k, v in stop_side(ours_side).items() if k not in infra}
             base.rss = {k: v for k, v in stop_side(base_side).items() if k not in infra}
             base.rss.update({k: peak_rss_mb(p.pid) for k, p in infra.items()})
         log("entity quality and enrich stage timing (bench/enrich.py)")
