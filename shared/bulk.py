@@ -175,7 +175,7 @@ def _shorten_fetch_wait(consumer: Consumer) -> None:
 
 def _install(app: faust.App) -> None:
     """Make the worker's fetch loop the bulk one (idempotent; before the first assignment starts it)."""
-    consumer = app.consumer
+    consumer = cast(Consumer, app.consumer)
     if getattr(consumer._drain_messages, "__func__", None) is not _drain:
         consumer._drain_messages = MethodType(_drain, consumer)  # type: ignore[method-assign]
 
@@ -190,7 +190,7 @@ async def batches(app: faust.App, topic: faust.TopicT, max_records: int) -> Asyn
     (name,) = topic.topics
     queue = _sinks(app).queue(name)
     _install(app)
-    consumer = app.consumer
+    consumer = cast(Consumer, app.consumer)
     held: Batch | None = None
     while True:
         first, held = held or await queue.get(), None
@@ -211,4 +211,5 @@ async def batches(app: faust.App, topic: faust.TopicT, max_records: int) -> Asyn
                     continue
             # a rebalance (or a shutdown) is under way or happened since the fetch: not handled, or not
             # acked if it was, and no longer waited for; the partition's next owner gets these records again
-            consumer._unacked_messages.difference_update(chunk)
+            for m in chunk:
+                consumer._unacked_messages.discard(m)
