@@ -177,7 +177,7 @@ def _install(app: faust.App) -> None:
     """Make the worker's fetch loop the bulk one (idempotent; before the first assignment starts it)."""
     consumer = cast(Consumer, app.consumer)
     if getattr(consumer._drain_messages, "__func__", None) is not _drain:
-        consumer._drain_messages = MethodType(_drain, consumer)  # type: ignore[method-assign]
+        consumer._drain_messages = MethodType(_drain, consumer)  # type: ignore[method-assign]  # Faust has no hook for its fetch loop
 
 
 async def batches(app: faust.App, topic: faust.TopicT, max_records: int) -> AsyncIterator[list[InRecord]]:

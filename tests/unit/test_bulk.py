@@ -43,21 +43,21 @@ class FakeMessage:
 
 
 def _fill(app: FakeApp, *batches: bulk.Batch) -> None:
-    queue = bulk._sinks(app).queue("raw")  # type: ignore[arg-type]
+    queue = bulk._sinks(app).queue("raw")  # type: ignore[arg-type]  # the fakes stand in for faust.App and TopicT
     for b in batches:
         app.consumer._unacked_messages.update(b.messages)
         queue.put_nowait(b)
 
 
 def _batch(generation: int, *offsets: int) -> bulk.Batch:
-    return bulk.Batch(generation, [FakeMessage(o) for o in offsets])  # type: ignore[misc]
+    return bulk.Batch(generation, [FakeMessage(o) for o in offsets])  # type: ignore[misc]  # fake messages stand in for faust Messages
 
 
 def test_a_batch_is_acknowledged_only_when_the_next_one_is_asked_for() -> None:
     async def go() -> None:
         app = FakeApp()
         _fill(app, _batch(1, 0, 1), _batch(1, 2))
-        it = bulk.batches(app, SimpleNamespace(topics=["raw"]), max_records=10)  # type: ignore[arg-type]
+        it = bulk.batches(app, SimpleNamespace(topics=["raw"]), max_records=10)  # type: ignore[arg-type]  # the fakes stand in for faust.App and TopicT
         first = await anext(it)
         assert [r.offset for r in first] == [0, 1, 2]  # runs already fetched are coalesced
         assert first[0].headers == {"traceparent": "00-x"} and first[0].timestamp_ms == 1700000000500
@@ -65,7 +65,7 @@ def test_a_batch_is_acknowledged_only_when_the_next_one_is_asked_for() -> None:
         _fill(app, _batch(1, 3))
         await anext(it)
         assert app.consumer.acked == [0, 1, 2]
-        assert app.consumer._drain_messages.__func__ is bulk._drain  # type: ignore[attr-defined]
+        assert app.consumer._drain_messages.__func__ is bulk._drain  # type: ignore[attr-defined]  # the bound method that _install set
 
     asyncio.run(go())
 
@@ -74,7 +74,7 @@ def test_batches_hold_at_most_max_records() -> None:
     async def go() -> None:
         app = FakeApp()
         _fill(app, _batch(1, *range(5)))
-        it = bulk.batches(app, SimpleNamespace(topics=["raw"]), max_records=2)  # type: ignore[arg-type]
+        it = bulk.batches(app, SimpleNamespace(topics=["raw"]), max_records=2)  # type: ignore[arg-type]  # the fakes stand in for faust.App and TopicT
         sizes = [len(await anext(it)) for _ in range(3)]
         assert sizes == [2, 2, 1]
         assert app.consumer.acked == [0, 1, 2, 3]
@@ -86,7 +86,7 @@ def test_a_batch_handled_across_a_rebalance_is_never_acknowledged() -> None:
     async def go() -> None:
         app = FakeApp()
         _fill(app, _batch(1, 0, 1))
-        it = bulk.batches(app, SimpleNamespace(topics=["raw"]), max_records=10)  # type: ignore[arg-type]
+        it = bulk.batches(app, SimpleNamespace(topics=["raw"]), max_records=10)  # type: ignore[arg-type]  # the fakes stand in for faust.App and TopicT
         await anext(it)
         app.consumer_generation_id = 2  # a rebalance while the batch was handled
         _fill(app, _batch(2, 0, 1))  # the new owner (here: us again) fetches from the committed offset
@@ -106,7 +106,7 @@ def test_a_batch_fetched_before_a_rebalance_is_dropped_unacknowledged() -> None:
         _fill(app, _batch(1, 7, 8))
         app.consumer_generation_id = 2
         _fill(app, _batch(2, 5, 6))
-        it = bulk.batches(app, SimpleNamespace(topics=["raw"]), max_records=10)  # type: ignore[arg-type]
+        it = bulk.batches(app, SimpleNamespace(topics=["raw"]), max_records=10)  # type: ignore[arg-type]  # the fakes stand in for faust.App and TopicT
         got = await anext(it)
         assert [r.offset for r in got] == [5, 6]
         assert all(m.offset in (5, 6) for m in app.consumer._unacked_messages)  # the stale ones untracked
@@ -118,7 +118,7 @@ def test_batches_queued_when_a_rebalance_starts_are_dropped_and_not_waited_for()
     async def go() -> None:
         app = FakeApp()
         _fill(app, _batch(1, 0, 1))
-        it = bulk.batches(app, SimpleNamespace(topics=["raw"]), max_records=2)  # type: ignore[arg-type]
+        it = bulk.batches(app, SimpleNamespace(topics=["raw"]), max_records=2)  # type: ignore[arg-type]  # the fakes stand in for faust.App and TopicT
         await anext(it)
         _fill(app, _batch(1, 2, 3))
         app.consumer.flow_active = False  # Faust's revoke: stop_flow, then wait for the unacked messages
