@@ -8,8 +8,9 @@ LOCK   := requirements.lock
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) 2>/dev/null | sha1sum | cut -c1-12)
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
+E2E_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality clean
+.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality bench-e2e clean
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -51,7 +52,7 @@ typecheck: install
 # what .ci/run and the pre-commit hooks run
 check: lint typecheck test
 
-bench: bench-ingest bench-enrich bench-scaling bench-quality
+bench: bench-ingest bench-enrich bench-scaling bench-quality bench-e2e
 
 bench-ingest: install
 	$(PY) -m bench.ingest
@@ -68,3 +69,7 @@ bench-scaling: install
 # entity quality on CoNLL-2003 dev (read from ../shared/data/external, or NEWSFLOW_CONLL_DEV): newsflow vs stock spaCy
 bench-quality: install
 	$(PY) -m bench.quality
+
+# the whole pipeline against the hand-written baseline: about 15 minutes; `make bench-e2e E2E_ARGS=--quick` is a smoke run
+bench-e2e: install
+	$(PY) -m bench.e2e $(E2E_ARGS)

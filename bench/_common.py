@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from shared.settings import Settings, Topics
 
-__all__ = ["bench_settings", "child_env", "produce_all"]
+__all__ = ["bench_settings", "child_env", "peak_rss_mb", "produce_all"]
 
 
 def bench_settings(bootstrap: str, redis_url: str, prefix: str, **overrides: Any) -> Settings:
@@ -48,3 +49,11 @@ async def produce_all(s: Settings, topic: str, values: list[bytes]) -> None:
         await asyncio.gather(*[await p.send(topic, v) for v in values])
     finally:
         await p.stop()
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident set size of a running process (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

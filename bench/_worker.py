@@ -1,7 +1,8 @@
 """A worker process for the benchmarks: ``python -m bench._worker MODE`` (settings from the environment).
 
-Modes: ``ingest`` (the real service), ``faust-passthrough`` (newsflow's batch agent with a handler
-that does no work), ``faust-naive`` (one ``await send`` per event, the textbook Faust agent).
+Modes: ``ingest`` (the real service), ``faust-passthrough`` (the batch agent on Faust's stream,
+``take_events``, with a handler that does no work), ``bulk-passthrough`` (the same on newsflow's lean
+path, :mod:`shared.bulk`), ``faust-naive`` (one ``await send`` per event, the textbook Faust agent).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def main(mode: str) -> None:
     app = make_app(f"bench-{mode}", settings)
     src = raw_topic(app, settings.topics.raw)
     dst = settings.topics.ingested
-    if mode == "faust-passthrough":
+    if mode in ("faust-passthrough", "bulk-passthrough"):
 
         async def passthrough(records: list[InRecord]) -> list[OutRecord]:
             return [OutRecord(dst, r.key, r.value or b"", {}) for r in records]
@@ -34,6 +35,7 @@ def main(mode: str) -> None:
         add_batch_agent(
             app, "bench", src, passthrough, batch_size=settings.batch_size, batch_wait_s=settings.batch_wait_s,
             settings=settings,
+            lean=mode == "bulk-passthrough",
         )  # fmt: skip
     elif mode == "faust-naive":
         out = raw_topic(app, dst)

@@ -24,7 +24,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 
-from bench._common import bench_settings, child_env, produce_all
+from bench._common import bench_settings, child_env, peak_rss_mb, produce_all
 from services.clients import topic_partitions
 from shared.embedded import free_port, port_open, start_tansu, stop
 from shared.kafka import ensure_topics
@@ -34,6 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WORDS = """government minister said on Tuesday that the new policy would help families across the country
 while opposition leaders warned that costs could rise sharply for small businesses and farmers in the north
 where flooding last year destroyed crops and roads officials added""".split()
+
+
+LEAN_PASSTHROUGH = "the same on the lean path (shared.bulk), no work"
 
 
 def make_articles(n: int, seed: int = 1) -> list[bytes]:
@@ -128,18 +131,11 @@ def run_worker_mode(mode: str, s: Settings, values: list[bytes]) -> tuple[float,
     )  # fmt: skip
     try:
         seconds = asyncio.run(count_outputs(s, len(values)))
-        rss_mb = _peak_rss_mb(proc.pid)
+        rss_mb = peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
     return seconds, rss_mb
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def cleanup(s: Settings) -> None:
@@ -174,6 +170,7 @@ def main() -> None:
         for mode, label in (
             ("faust-naive", "Faust agent, await send per event, no work"),
             ("faust-passthrough", "Faust batch agent (newsflow's loop), no work"),
+            ("bulk-passthrough", LEAN_PASSTHROUGH),
             ("ingest", "newsflow ingest: parse + exact + near dedup (Redis)"),
         ):
             s = settings_for(bootstrap, args.redis_url)
@@ -193,6 +190,8 @@ def main() -> None:
         print(f"{label:<58}{rate:>10,.0f}")
     print()
     print(f"ingest / Faust batch passthrough : {ingest / passthrough:.2f}  (target >= 0.80)")
+    lean = base[LEAN_PASSTHROUGH]
+    print(f"ingest / the same, lean path     : {ingest / lean:.2f}  (the work's own cost)")
     print(f"ingest / naive Faust agent       : {ingest / naive:.2f}")
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 

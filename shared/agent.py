@@ -30,14 +30,13 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import faust
 
-from . import logs, metrics, tracing
-from .events import header_dict
+from . import bulk, logs, metrics, tracing
 from .failures import Failure, classify, describe, is_fatal
 from .metrics import BATCH_BLOCKED_SECONDS, BATCH_SECONDS, RETRIES
 from .records import InRecord, OutRecord, dead_letter
@@ -70,16 +69,7 @@ def blocked_batches() -> int:
 
 
 def to_in_record(event: faust.types.EventT[Any]) -> InRecord:
-    msg = event.message
-    return InRecord(
-        topic=msg.topic,
-        partition=msg.partition,
-        offset=msg.offset,
-        key=msg.key,
-        value=msg.value,
-        headers=header_dict(msg.headers),
-        timestamp_ms=int(msg.timestamp * 1000) if msg.timestamp else None,
-    )
+    return bulk.message_record(event.message)
 
 
 def faust_sender(app: faust.App) -> Sender:
@@ -264,6 +254,12 @@ def _unknown_source(out: OutRecord) -> InRecord:
     return InRecord(topic=out.topic, partition=-1, offset=-1, key=out.key, value=out.value)
 
 
+async def _take(stream: faust.StreamT[Any], size: int, within: float) -> AsyncIterator[list[InRecord]]:
+    # app.agent hands the agent a faust.Stream; take_events is on the class, not on the StreamT interface
+    async for events in cast("faust.Stream[Any]", stream).take_events(size, within=within):
+        yield [to_in_record(e) for e in events]
+
+
 def add_batch_agent(
     app: faust.App,
     service: str,
@@ -274,8 +270,13 @@ def add_batch_agent(
     batch_wait_s: float,
     settings: Settings,
     after_produce: Callable[[list[OutRecord]], Awaitable[None]] | None = None,
+    lean: bool = True,
 ) -> None:
-    """Register the agent that feeds ``topic`` to ``handler`` in batches."""
+    """Register the agent that feeds ``topic`` to ``handler`` in batches.
+
+    ``lean``: the records come in bulk from the fetch loop (:mod:`shared.bulk`), else through
+    Faust's stream, one event at a time (``take_events``: up to ``batch_wait_s`` to fill a batch).
+    """
     from .kafka import partition_lags  # shared.kafka imports this module (blocked_batches)
 
     async def timed_handler(records: list[InRecord]) -> list[OutRecord]:
@@ -293,10 +294,11 @@ def add_batch_agent(
         warn_after_s=settings.retry_warn_after_s,
     )
 
+    source_topic = topic
+
     async def agent(stream: faust.StreamT[Any]) -> None:
-        # app.agent hands the agent a faust.Stream; take_events is on the class, not on the StreamT interface
-        async for events in cast("faust.Stream[Any]", stream).take_events(batch_size, within=batch_wait_s):
-            records = [to_in_record(e) for e in events]
+        source = bulk.batches(app, source_topic, batch_size) if lean else _take(stream, batch_size, batch_wait_s)
+        async for records in source:
             metrics.batch_started(service, records)
             timer = BATCH_SECONDS.labels(service=service).time()
             with timer, tracing.batch(service, records), logs.batch(service, records):
