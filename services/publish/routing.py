@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from shared.models import EnrichedArticle
 
-__all__ = ["Route", "Router", "Target", "article_facts", "load_router"]
+from .subscriptions import Subscription
+
+__all__ = ["Route", "Router", "RoutingFile", "Target", "article_facts", "load_router", "load_routing"]
 
 _PLACEHOLDERS = {"language", "category", "country"}
 _FACT_KEYS = {"language", "category", "category_code", "country", "source", "raw_format"}
@@ -49,9 +51,12 @@ class Route(BaseModel):
         return v
 
 
-class _RoutingFile(BaseModel):
+class RoutingFile(BaseModel):
+    """The routing YAML: Kafka routes and the configured subscriptions (``services/publish/subscriptions.py``)."""
+
     model_config = ConfigDict(extra="forbid")
-    routes: list[Route]
+    routes: list[Route] = []
+    subscriptions: list[Subscription] = []
 
 
 @dataclass(frozen=True)
@@ -116,8 +121,12 @@ class Router:
         return list(dict.fromkeys(targets))
 
 
+def load_routing(path: Path | None = None) -> RoutingFile:
+    """The routing file at ``path`` (YAML), or the one shipped with newsflow."""
+    text = path.read_text() if path else files(__package__).joinpath("routing.yaml").read_text()
+    return RoutingFile.model_validate(yaml.safe_load(text) or {"routes": []})
+
+
 def load_router(path: Path | None = None) -> Router:
     """Rules from ``path`` (YAML), or the ones shipped with newsflow."""
-    text = path.read_text() if path else files(__package__).joinpath("routing.yaml").read_text()
-    data = _RoutingFile.model_validate(yaml.safe_load(text) or {"routes": []})
-    return Router(data.routes)
+    return Router(load_routing(path).routes)

@@ -1,0 +1,98 @@
+"""What the HTTP API and the live page show: an article card and a story summary (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.models import EnrichedArticle
+
+__all__ = ["ArticleCard", "Category", "Count", "StoryCard", "card_of"]
+
+
+class Category(BaseModel):
+    code: str = Field(description="IPTC Media Topics code, e.g. medtop:16000000")
+    name: str
+
+
+class Count(BaseModel):
+    name: str
+    count: float
+
+
+class ArticleCard(BaseModel):
+    """One article as the live stream and the story page show it."""
+
+    id: str
+    version: int
+    title: str
+    url: str | None = None
+    source: str | None = None
+    published_at: datetime | None = None
+    ingested_at: datetime
+    language: str | None = None
+    story_id: str | None = None
+    countries: list[str] = Field(default_factory=list, description="ISO 3166-1 alpha-2, most salient first")
+    category: Category | None = None
+    entities: list[str] = Field(default_factory=list, description="the most mentioned people, organisations, places")
+    summary: str | None = None
+    tone: float | None = Field(default=None, description="sentiment score, -1..1")
+
+
+class StoryCard(BaseModel):
+    """A story (articles grouped by enrich) as it forms: what /v1/stories lists."""
+
+    id: str
+    headline: str = Field(description="the first article's title")
+    first_seen: datetime
+    last_update: datetime
+    article_count: int
+    outlets: list[Count]
+    countries: list[Count]
+    entities: list[Count]
+    category: Category | None = None
+    articles: list[ArticleCard] = Field(default_factory=list, description="newest first")
+
+
+def _values(payload: Any) -> list[dict[str, Any]]:
+    value = payload.get("value") if isinstance(payload, dict) else None
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _entities(e: dict[str, Any], limit: int = 8) -> list[str]:
+    ents = e.get("entities")
+    items: list[tuple[int, str]] = []
+    if isinstance(ents, dict):
+        for group in ("people", "organizations", "places", "groups"):
+            for it in ents.get(group) or []:
+                if isinstance(it, dict) and it.get("name"):
+                    items.append((int(it.get("mentions") or 1), str(it["name"])))
+    items.sort(key=lambda x: -x[0])
+    return list(dict.fromkeys(name for _, name in items))[:limit]
+
+
+def card_of(article: EnrichedArticle) -> ArticleCard:
+    e = article.enrichment
+    lang = e.get("language")
+    top = _values(e.get("category"))[:1]
+    summary = e.get("summary")
+    sentiment = e.get("sentiment")
+    tone = sentiment.get("score") if isinstance(sentiment, dict) else None
+    return ArticleCard(
+        id=article.id,
+        version=article.version,
+        title=article.title,
+        url=article.url,
+        source=article.source,
+        published_at=article.published_at,
+        ingested_at=article.ingested_at,
+        language=lang.get("code") if isinstance(lang, dict) else None,
+        story_id=article.story_id,
+        countries=[str(c["code"]) for c in _values(e.get("countries")) if c.get("code")],
+        category=Category(code=top[0]["code"], name=top[0].get("name") or "") if top and top[0].get("code") else None,
+        entities=_entities(e),
+        summary=summary.get("text") if isinstance(summary, dict) and isinstance(summary.get("text"), str) else None,
+        tone=float(tone) if isinstance(tone, int | float) else None,
+    )
