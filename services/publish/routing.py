@@ -11,13 +11,13 @@ import string
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from shared.models import EnrichedArticle
 
+from .enrichment import values
 from .subscriptions import Subscription
 
 __all__ = ["Route", "Router", "RoutingFile", "Target", "article_facts", "load_router", "load_routing"]
@@ -75,12 +75,6 @@ def _slug(value: str) -> str:
     return _TOPIC_UNSAFE.sub("-", value.strip().lower()).strip("-.") or "unknown"
 
 
-def _items(payload: Any) -> list[dict[str, Any]]:
-    """The list in an enrichment field's ``value`` (empty when it was not computed)."""
-    value = payload.get("value") if isinstance(payload, dict) else None
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
 def article_facts(article: EnrichedArticle) -> dict[str, list[str]]:
     """The values rules match on, read from the article and its enrichment.
 
@@ -90,12 +84,12 @@ def article_facts(article: EnrichedArticle) -> dict[str, list[str]]:
     """
     e = article.enrichment
     lang = e.get("language") or {}
-    top = _items(e.get("category"))[:1]
+    top = values(e.get("category"))[:1]
     return {
         "language": [lang["code"]] if isinstance(lang, dict) and lang.get("code") else [],
         "category": [_slug(c["name"]) for c in top if c.get("name")],
         "category_code": [c["code"] for c in top if c.get("code")],
-        "country": [c["code"] for c in _items(e.get("countries")) if c.get("code")],
+        "country": [c["code"] for c in values(e.get("countries")) if c.get("code")],
         "source": [article.source] if article.source else [],
         "raw_format": [article.raw_format],
     }

@@ -44,7 +44,7 @@ def _order(event_id: str) -> tuple[int, int]:
     return int(a), int(b or 0)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Client:
     queue: asyncio.Queue[Event | None] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
 
@@ -81,7 +81,7 @@ class StreamHub:
         last = await self.last_id()
         while True:
             try:
-                got = await self._redis.xread({self.key: last}, block=5000, count=500)
+                got = await self._redis.xread({self.key: last}, block=1000, count=500)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import orjson
 from pydantic import (
@@ -28,6 +28,8 @@ from pydantic import (
 )
 
 from shared.models import EnrichedArticle
+
+from .enrichment import entity_items, language, tone, values
 
 __all__ = [
     "ArticleFacts",
@@ -183,11 +185,6 @@ class Subscription(BaseModel):
 # --------------------------------------------------------------------------
 
 
-def _value_list(payload: Any) -> list[dict[str, Any]]:
-    value = payload.get("value") if isinstance(payload, dict) else None
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
 @dataclass(frozen=True)
 class ArticleFacts:
     """What filters match on, read once per article from its enrichment."""
@@ -222,26 +219,19 @@ class ArticleFacts:
     @classmethod
     def of(cls, article: EnrichedArticle) -> ArticleFacts:
         e = article.enrichment
-        lang = e.get("language")
-        ents = e.get("entities")
         names: set[str] = set()
-        if isinstance(ents, dict):
-            for group in ("people", "organizations", "places", "groups"):
-                for item in ents.get(group) or []:
-                    if isinstance(item, dict) and item.get("name"):
-                        names.add(_fold(str(item["name"])))
-                        names.update(_fold(str(a)) for a in item.get("aliases") or [])
-        sentiment = e.get("sentiment")
-        tone = sentiment.get("score") if isinstance(sentiment, dict) else None
+        for item in entity_items(e):
+            names.add(_fold(str(item["name"])))
+            names.update(_fold(str(a)) for a in item.get("aliases") or [])
         return cls(
-            language=str(lang["code"]).lower() if isinstance(lang, dict) and lang.get("code") else None,
-            countries=frozenset(str(c["code"]).upper() for c in _value_list(e.get("countries")) if c.get("code")),
-            categories=frozenset(str(c["code"]) for c in _value_list(e.get("category")) if c.get("code")),
+            language=language(e),
+            countries=frozenset(str(c["code"]).upper() for c in values(e.get("countries")) if c.get("code")),
+            categories=frozenset(str(c["code"]) for c in values(e.get("category")) if c.get("code")),
             entities=frozenset(names),
             text=_fold(f"{article.title}\n{article.body}"),
             source=_fold(article.source) if article.source else None,
             story_id=article.story_id,
-            tone=float(tone) if isinstance(tone, int | float) else None,
+            tone=tone(e),
         )
 
 

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 
 from shared.models import EnrichedArticle
 
+from .enrichment import entity_items, language, tone, values
+
 __all__ = ["ArticleCard", "Category", "Count", "StoryCard", "card_of"]
 
 
@@ -56,30 +58,15 @@ class StoryCard(BaseModel):
     articles: list[ArticleCard] = Field(default_factory=list, description="newest first")
 
 
-def _values(payload: Any) -> list[dict[str, Any]]:
-    value = payload.get("value") if isinstance(payload, dict) else None
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
 def _entities(e: dict[str, Any], limit: int = 8) -> list[str]:
-    ents = e.get("entities")
-    items: list[tuple[int, str]] = []
-    if isinstance(ents, dict):
-        for group in ("people", "organizations", "places", "groups"):
-            for it in ents.get(group) or []:
-                if isinstance(it, dict) and it.get("name"):
-                    items.append((int(it.get("mentions") or 1), str(it["name"])))
-    items.sort(key=lambda x: -x[0])
-    return list(dict.fromkeys(name for _, name in items))[:limit]
+    items = sorted(entity_items(e), key=lambda it: -int(it.get("mentions") or 1))
+    return list(dict.fromkeys(str(it["name"]) for it in items))[:limit]
 
 
 def card_of(article: EnrichedArticle) -> ArticleCard:
     e = article.enrichment
-    lang = e.get("language")
-    top = _values(e.get("category"))[:1]
+    top = values(e.get("category"))[:1]
     summary = e.get("summary")
-    sentiment = e.get("sentiment")
-    tone = sentiment.get("score") if isinstance(sentiment, dict) else None
     return ArticleCard(
         id=article.id,
         version=article.version,
@@ -88,11 +75,11 @@ def card_of(article: EnrichedArticle) -> ArticleCard:
         source=article.source,
         published_at=article.published_at,
         ingested_at=article.ingested_at,
-        language=lang.get("code") if isinstance(lang, dict) else None,
+        language=language(e),
         story_id=article.story_id,
-        countries=[str(c["code"]) for c in _values(e.get("countries")) if c.get("code")],
+        countries=[str(c["code"]) for c in values(e.get("countries")) if c.get("code")],
         category=Category(code=top[0]["code"], name=top[0].get("name") or "") if top and top[0].get("code") else None,
         entities=_entities(e),
         summary=summary.get("text") if isinstance(summary, dict) and isinstance(summary.get("text"), str) else None,
-        tone=float(tone) if isinstance(tone, int | float) else None,
+        tone=tone(e),
     )

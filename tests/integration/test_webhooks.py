@@ -7,6 +7,8 @@ collected from the dispatcher's sink (the worker produces them to news.dlq: see 
 from __future__ import annotations
 
 import asyncio
+import base64
+import itertools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,6 +28,8 @@ from ..unit.publish_articles import enriched
 from ..webhook_receiver import Receiver, Reply
 
 pytestmark = pytest.mark.integration
+
+TRACEPARENT = "00-" + "a" * 32 + "-" + "b" * 16 + "-01"
 
 
 @dataclass
@@ -49,8 +53,10 @@ class Rig:
     async def publish_article(self, article_id: str = "nf_1", **kw: object) -> None:
         a = enriched(article_id, **kw)  # type: ignore[arg-type]
         self.offset += 1
-        rec = InRecord(topic=self.settings.topics.enriched, partition=0, offset=self.offset, key=a.id.encode(),
-                       value=codec.dumps(a), headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"})  # fmt: skip
+        rec = InRecord(
+            topic=self.settings.topics.enriched, partition=0, offset=self.offset, key=a.id.encode(),
+            value=codec.dumps(a), headers={"traceparent": TRACEPARENT},
+        )  # fmt: skip
         outs = await self.publish.handler.handle([rec])
         await self.publish.handler.mark_delivered(outs)
 
@@ -96,7 +102,7 @@ async def test_fails_three_times_then_succeeds_same_id_every_signature_valid(rig
     await _settled(rig, "flaky")
     assert len(got) == 4 and all(r.verified for r in got), [r.error for r in got]
     assert {r.webhook_id for r in got} == {"msg_nf_1_v1_flaky"}
-    gaps = [b.at - a.at for a, b in zip(got, got[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(got)]
     assert all(g >= 0.18 for g in gaps), gaps  # the schedule's 0.2 s, no jitter
     body = orjson.loads(got[-1].body)
     assert body["type"] == "article.published" and body["subscription"] == "flaky"
@@ -162,8 +168,6 @@ async def test_exhausted_retries_become_a_dead_letter_that_redrives_to_that_endp
     assert len(rig.receiver.got["ok"]) == 1
     # the endpoint is fixed; re-drive the letter (what `newsflow dlq redrive` produces): that endpoint only
     rig.receiver.scripts["dead"] = [Reply(200)]
-    import base64
-
     redriven = InRecord(
         topic=d["source_topic"], partition=0, offset=99, key=b"nf_1",
         value=base64.b64decode(d["original_value_b64"]), headers=d["original_headers"],

@@ -29,12 +29,12 @@ def enriched(
         e["language"] = {"code": language, "confidence": 0.99, "method": "py3langid", "version": "0.4.0"}
     e["countries"] = {"value": [{"code": c, "score": 1.0} for c in countries], "method": "gazetteer", "version": "1"}
     e["category"] = {
-        "value": [{"code": c, "name": n, "score": 0.6} for c, n in categories], "method": "iptc-lexicon", "version": "1"
+        "value": [{"code": c, "name": n, "score": 0.6} for c, n in categories],
+        "method": "iptc-lexicon",
+        "version": "1",
     }
     e["entities"] = {
-        "people": [
-            {"name": n, "mentions": 2, **({"aliases": list(a)} if a else {})} for n, a in people
-        ],
+        "people": [{"name": n, "mentions": 2, **({"aliases": list(a)} if a else {})} for n, a in people],
         "organizations": [{"name": n, "mentions": 1} for n in organizations],
         "places": [],
         "groups": [],

@@ -30,8 +30,9 @@ async def _handler(*subs: Subscription) -> tuple[PublishHandler, MemorySubscript
 
 
 async def test_a_kafka_subscription_adds_its_topic_for_matching_articles_only() -> None:
-    sub = Subscription.model_validate({"id": "jp", "filter": {"countries": ["JP"]}, "target": {"kind": "kafka",
-                                                                                                "topic": "desk.jp"}})
+    sub = Subscription.model_validate(
+        {"id": "jp", "filter": {"countries": ["JP"]}, "target": {"kind": "kafka", "topic": "desk.jp"}}
+    )
     h, _, _ = await _handler(sub)
     outs = await h.handle([_rec(0), _rec(1, article_id="nf_fr", countries=("FR",))])
     assert sorted((o.topic, o.key) for o in outs) == [("desk.jp", b"nf_1"), ("pub.en", b"nf_1"), ("pub.en", b"nf_fr")]

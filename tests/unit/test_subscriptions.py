@@ -78,7 +78,9 @@ def test_webhook_secrets_are_hidden_unless_revealed() -> None:
     assert secret in sub.model_dump_json(context=REVEAL)
     assert Subscription.model_validate_json(sub.model_dump_json(context=REVEAL)) == sub
     with pytest.raises(ValidationError, match="whsec_"):
-        Subscription.model_validate({"id": "x", "target": {"kind": "webhook", "url": "https://e.org", "secrets": ["s"]}})
+        Subscription.model_validate(
+            {"id": "x", "target": {"kind": "webhook", "url": "https://e.org", "secrets": ["s"]}}
+        )
 
 
 def test_facts_round_trip_through_json() -> None:
