@@ -34,6 +34,7 @@ class Received:
     at: float  # time.monotonic()
     verified: bool
     error: str = ""
+    status: int = 0  # what the receiver answered
 
     @property
     def webhook_id(self) -> str:
@@ -62,13 +63,14 @@ class Receiver:
         body = await request.read()
         headers = dict(request.headers)
         got = self.got.setdefault(name, [])
-        try:
-            Webhook(self.secrets[name]).verify(body, headers)
-            rec = Received({k.lower(): v for k, v in headers.items()}, body, time.monotonic(), True)
-        except (WebhookVerificationError, KeyError) as exc:
-            rec = Received({k.lower(): v for k, v in headers.items()}, body, time.monotonic(), False, str(exc))
         script = self.scripts.get(name, [Reply(404)])
         reply = script[min(len(got), len(script) - 1)]
+        lowered = {k.lower(): v for k, v in headers.items()}
+        try:
+            Webhook(self.secrets[name]).verify(body, headers)
+            rec = Received(lowered, body, time.monotonic(), True, status=reply.status)
+        except (WebhookVerificationError, KeyError) as exc:
+            rec = Received(lowered, body, time.monotonic(), False, str(exc), status=reply.status)
         got.append(rec)
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
@@ -84,6 +86,10 @@ class Receiver:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def acknowledged(self, name: str) -> list[Received]:
+        """The requests this endpoint answered with a 2xx."""
+        return [r for r in self.got.get(name, []) if 200 <= r.status < 300]
 
     async def wait_for(self, name: str, count: int, timeout_s: float = 20.0) -> list[Received]:
         deadline = time.monotonic() + timeout_s
