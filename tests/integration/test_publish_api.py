@@ -72,8 +72,8 @@ async def api(settings_factory, tmp_path) -> AsyncIterator[Api]:  # type: ignore
 
 
 async def test_subscription_crud_and_validation(api: Api) -> None:
-    body = {"name": "Japan desk", "filter": {"countries": ["jp"]}, "target": {"kind": "webhook",
-                                                                            "url": "https://example.org/hook"}}  # fmt: skip
+    target = {"kind": "webhook", "url": "https://example.org/hook"}
+    body = {"name": "Japan desk", "filter": {"countries": ["jp"]}, "target": target}
     async with api.http.post(f"{api.base}/v1/subscriptions", json=body) as r:
         assert r.status == 201, await r.text()
         created = await r.json()
