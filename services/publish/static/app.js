@@ -35,6 +35,7 @@ function render(story) {
     el("div", { class: "meta" },
       `${story.article_count} article${story.article_count === 1 ? "" : "s"}` +
       (outlets.length ? ` · ${outlets.join(", ")}` : "") + ` · updated ${ago(story.last_update)}`),
+    story.articles.length && story.articles[0].summary ? el("p", { class: "summary" }, story.articles[0].summary) : null,
     story.category ? chips([story.category.name], "category") : null,
     chips(story.countries.map((c) => c.name), "country"),
     chips(story.entities.slice(0, 8).map((e) => e.name), "entity"),
