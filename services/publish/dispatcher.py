@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -77,7 +76,6 @@ class WebhookDispatcher:
         self.ledger = ledger
         self.dead_letters = dead_letters
         self._endpoints: dict[str, _Endpoint] = {}
-        self._session: aiohttp.ClientSession | None = None
 
     def notify(self, sub_ids: set[str]) -> None:
         """New deliveries for these endpoints were enqueued here: look now, not at the next poll."""
@@ -85,14 +83,13 @@ class WebhookDispatcher:
             if ep := self._endpoints.get(s):
                 ep.wake.set()
 
-    def _session_(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s),
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=self.settings.webhook_concurrency),
-                headers={"user-agent": "newsflow-webhooks/1"},
-            )
-        return self._session
+    def _new_session(self) -> aiohttp.ClientSession:
+        """One connection pool per endpoint: endpoints on one host never wait for each other's connections."""
+        return aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s),
+            connector=aiohttp.TCPConnector(limit=self.settings.webhook_concurrency),
+            headers={"user-agent": "newsflow-webhooks/1"},
+        )
 
     async def run(self) -> None:
         """Keep one loop per enabled webhook subscription, until cancelled."""
@@ -110,8 +107,12 @@ class WebhookDispatcher:
                         exc = self._endpoints[sub_id].task.exception()
                         log.error("webhook loop %s stopped: %r; restarting", sub_id, exc)
                         del self._endpoints[sub_id]
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.catalog.changed.wait(), timeout=1.0)
+                # asyncio.wait, not wait_for: Python 3.11's wait_for can swallow a cancel that races the event
+                changed = asyncio.ensure_future(self.catalog.changed.wait())
+                try:
+                    await asyncio.wait([changed], timeout=1.0)
+                finally:
+                    changed.cancel()
         finally:
             await self.close()
 
@@ -120,12 +121,11 @@ class WebhookDispatcher:
             ep.task.cancel()
         await asyncio.gather(*(ep.task for ep in self._endpoints.values()), return_exceptions=True)
         self._endpoints.clear()
-        if self._session is not None:
-            await self._session.close()
 
     async def _endpoint_loop(self, sub_id: str, wake: asyncio.Event) -> None:
         s = self.settings
         inflight: set[asyncio.Task[None]] = set()
+        session = self._new_session()
         try:
             while True:
                 sub = self.catalog.get(sub_id)
@@ -141,34 +141,49 @@ class WebhookDispatcher:
                         log.warning("webhook %s: claim failed (%s); retrying", sub_id, exc)
                         jobs = []
                         await asyncio.sleep(1.0)
+                    if jobs:
+                        jobs = await self._not_yet_delivered(sub, jobs)
                     for job in jobs:
-                        t = asyncio.create_task(self._settle(sub, job))
+                        t = asyncio.create_task(self._settle(session, sub, job))
                         inflight.add(t)
                         t.add_done_callback(inflight.discard)
                 wake.clear()
                 waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(wake.wait())]
                 if inflight and len(inflight) >= s.webhook_concurrency:
                     waiters.append(asyncio.ensure_future(asyncio.wait(inflight, return_when="FIRST_COMPLETED")))
-                _, pending = await asyncio.wait(waiters, timeout=s.webhook_poll_s, return_when="FIRST_COMPLETED")
-                for p in pending:
-                    p.cancel()
+                try:
+                    await asyncio.wait(waiters, timeout=s.webhook_poll_s, return_when="FIRST_COMPLETED")
+                finally:
+                    for w in waiters:
+                        w.cancel()
         finally:
             for t in inflight:
                 t.cancel()
             await asyncio.gather(*inflight, return_exceptions=True)
+            await session.close()
 
-    async def _settle(self, sub: Subscription, job: Job) -> None:
+    async def _not_yet_delivered(self, sub: Subscription, jobs: list[Job]) -> list[Job]:
+        """The claimed jobs the ledger has no acknowledgement for; the others are forgotten, never re-sent."""
+        try:
+            done = await self.ledger.delivered([ledger_id(sub.id, j.article, j.version) for j in jobs])
+            for job in (j for j, d in zip(jobs, done, strict=True) if d):
+                await self.outbox.finish(job)  # acknowledged before (a replay, a re-drive)
+                ATTEMPTS.labels(outcome="already_delivered").inc()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis trouble: the claimed jobs come back after their lease
+            log.warning("webhook %s: ledger check failed (%s); retrying after the lease", sub.id, exc)
+            return []
+        return [j for j, d in zip(jobs, done, strict=True) if not d]
+
+    async def _settle(self, session: aiohttp.ClientSession, sub: Subscription, job: Job) -> None:
         """One attempt and its bookkeeping; a failure of Redis or the broker leaves the job leased (retried)."""
         try:
             lid = ledger_id(sub.id, job.article, job.version)
-            if (await self.ledger.delivered([lid]))[0]:
-                await self.outbox.finish(job)  # acknowledged before (a replay, a re-drive): never again
-                ATTEMPTS.labels(outcome="already_delivered").inc()
-                return
             if sub.disabled:
                 await self._dead_letter(sub, job, "webhook_disabled", f"endpoint disabled: {sub.disabled}", None)
                 return
-            outcome = await self._attempt(sub, job)
+            outcome = await self._attempt(session, sub, job)
             ATTEMPTS.labels(outcome=outcome.kind).inc()
             if outcome.kind == "delivered":
                 await self.ledger.record([lid])
@@ -193,16 +208,14 @@ class WebhookDispatcher:
         except Exception:  # Redis or broker trouble: the lease runs out and the delivery is tried again
             log.exception("webhook %s: bookkeeping for %s failed; it will be retried after the lease", sub.id, job.id)
 
-    async def _attempt(self, sub: Subscription, job: Job) -> Outcome:
+    async def _attempt(self, session: aiohttp.ClientSession, sub: Subscription, job: Job) -> Outcome:
         target = sub.target
         assert isinstance(target, WebhookTarget)
         body = envelope(sub.id, job.value)
         headers = sign_headers(job.id, body, [x.get_secret_value() for x in target.secrets])
         with ATTEMPT_SECONDS.time():
             try:
-                async with self._session_().post(
-                    str(target.url), data=body, headers=headers, allow_redirects=False
-                ) as resp:
+                async with session.post(str(target.url), data=body, headers=headers, allow_redirects=False) as resp:
                     await resp.read()
                     return classify(resp.status, dict(resp.headers))
             except TimeoutError:

@@ -118,11 +118,16 @@ class StreamHub:
                     sent = ev.id
                     yield ev
             while not self._closed.is_set():
-                try:
-                    ev = await asyncio.wait_for(client.queue.get(), timeout=heartbeat_s)
-                except TimeoutError:
+                getter = asyncio.ensure_future(client.queue.get())
+                try:  # asyncio.wait, not wait_for: Python 3.11's wait_for can swallow a racing cancel
+                    done, _ = await asyncio.wait([getter], timeout=heartbeat_s)
+                finally:
+                    if not getter.done():
+                        getter.cancel()
+                if not done:
                     yield None
                     continue
+                ev = getter.result()
                 if ev is None:
                     return
                 if sent is not None and _order(ev.id) <= _order(sent):

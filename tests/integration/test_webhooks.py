@@ -184,10 +184,12 @@ async def test_a_slow_endpoint_does_not_delay_a_healthy_one(rig: Rig) -> None:
     await rig.subscribe("stuck", Reply(200, delay_s=3))
     await rig.subscribe("fast", Reply(200))
     started = time.monotonic()
-    for i in range(20):
+    for i in range(10):
         await rig.publish_article(f"nf_{i}")
-    got = await rig.receiver.wait_for("fast", 20, timeout_s=5)
-    assert len(got) == 20 and all(r.verified for r in got)
-    assert got[-1].at - started < 1.5, got[-1].at - started  # while every "stuck" attempt hangs
+    got = await rig.receiver.wait_for("fast", 10, timeout_s=5)
+    assert len(got) == 10 and all(r.verified for r in got)
+    # both endpoints are on one host and port: "fast" must not wait for a connection "stuck" holds, so all
+    # of it arrives before the first "stuck" attempt times out (webhook_timeout_s)
+    assert got[-1].at - started < rig.settings.webhook_timeout_s, got[-1].at - started
     first_round = [r for r in rig.receiver.got["stuck"] if r.at - started < rig.settings.webhook_timeout_s]
     assert 0 < len(first_round) <= rig.settings.webhook_concurrency  # in flight per endpoint, bounded
