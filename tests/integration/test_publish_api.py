@@ -62,11 +62,11 @@ async def api(settings_factory, tmp_path) -> AsyncIterator[Api]:  # type: ignore
     publish, server, tasks = await _start(s, redis)
     async with ClientSession() as http:
         yield Api(s, publish, str(server.make_url("")), http)
+    publish.hub.close()  # ends open streams first, so the server closes without waiting for them
+    await server.close()
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    publish.hub.close()
-    await server.close()
     await delete_namespace(redis, s.redis_namespace)
     await redis.aclose()
 
