@@ -298,6 +298,7 @@ def dev(
             f"{s.bootstrap_servers} with any Kafka client, or:\n"
             f"  newsflow send services/samples/*.txt\n"
             f"Consume the enriched stream:\n  newsflow tail {s.topics.enriched} --from-beginning\n"
+            f"Live story page and HTTP API: [bold]{stack.page_url}[/] (OpenAPI at {stack.page_url}openapi.json)\n"
             f"Ctrl-C stops everything.\n"
         )
         if demo:

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 from pydantic import SecretStr
 
 from shared.embedded import (
+    free_port,
     make_tls_files,
     port_open,
     start_redis,
@@ -52,6 +53,7 @@ class DevStack:
     secure: bool = False  # SASL/SCRAM broker and TLS + ACL Redis, with generated credentials
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    publish_port: int = 0
 
     def _say(self, msg: str) -> None:
         self.say(msg)
@@ -164,12 +166,25 @@ class DevStack:
         names = ", ".join(self.settings.topics.all())
         self._say(f"topics: {names} ({self.settings.partitions} partitions; {len(created)} created)")
 
+    @property
+    def page_url(self) -> str | None:
+        """The live story page (publish's web server), once the services are started."""
+        return f"http://127.0.0.1:{self.publish_port}/" if self.publish_port else None
+
     def start_services(self, web_port_base: int = 0) -> None:
         env = {**os.environ, **self.env}
+        # publish serves the HTTP API and the live page: NEWSFLOW_WEB_PORT when set, else a free port
+        self.publish_port = web_port_base + SERVICES.index("publish") if web_port_base else (
+            self.settings.web_port or free_port()
+        )  # fmt: skip
         for i, name in enumerate(SERVICES):
             child_env = dict(env)
             if web_port_base:
                 child_env["NEWSFLOW_WEB_PORT"] = str(web_port_base + i)
+            elif name == "publish":
+                child_env["NEWSFLOW_WEB_PORT"] = str(self.publish_port)
+            else:
+                child_env.pop("NEWSFLOW_WEB_PORT", None)  # one port, one process
             log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
             proc = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", name], env=child_env, stdout=log, stderr=subprocess.STDOUT

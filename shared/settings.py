@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["KafkaSecurity", "Settings", "Topics", "get_settings"]
@@ -113,6 +113,21 @@ class Settings(BaseSettings):
     # --- publish -------------------------------------------------------------
     routing_file: Path | None = None  # None: the rules shipped in services/publish/routing.yaml
     delivery_window_s: int = Field(default=30 * 24 * 3600, ge=1)  # how long "already delivered" is remembered
+    subscription_poll_s: float = Field(default=1.0, gt=0)  # how often a replica checks for changed subscriptions
+    # Webhooks (Standard Webhooks): the wait before each retry; the default is the spec's schedule after the
+    # first attempt (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), each delay +/- webhook_jitter.
+    webhook_retry_schedule_s: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+    )
+    webhook_jitter: float = Field(default=0.2, ge=0, lt=1)
+    webhook_timeout_s: float = Field(default=15.0, gt=0)  # one attempt, connect to last byte
+    webhook_lease_s: float = Field(default=60.0, gt=0)  # a claimed attempt is retried by any replica after this
+    webhook_concurrency: int = Field(default=8, ge=1)  # attempts in flight per endpoint and replica
+    webhook_max_retry_after_s: float = Field(default=3600.0, gt=0)  # cap on a receiver's Retry-After
+    webhook_poll_s: float = Field(default=0.2, gt=0)  # how often due retries are looked for
+    stream_history: int = Field(default=1000, ge=1)  # SSE events kept for Last-Event-ID resumption
+    recent_ttl_s: int = Field(default=3 * 24 * 3600, ge=60)  # how long /v1/articles and /v1/stories remember
+    recent_stories: int = Field(default=500, ge=1)  # stories listed by /v1/stories
 
     # --- service process -----------------------------------------------------
     web_port: int = 0  # 0 = no HTTP server
@@ -124,6 +139,15 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("NEWSFLOW_OTEL_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
     )
     source_name: str = "newsflow"  # CloudEvents ce_source prefix
+
+    @model_validator(mode="after")
+    def _webhook_lease_outlives_an_attempt(self) -> Settings:
+        if self.webhook_lease_s <= self.webhook_timeout_s:
+            raise ValueError(
+                f"NEWSFLOW_WEBHOOK_LEASE_S ({self.webhook_lease_s}) must exceed NEWSFLOW_WEBHOOK_TIMEOUT_S "
+                f"({self.webhook_timeout_s}), or another replica re-sends an attempt still in flight"
+            )
+        return self
 
     def to_env(self) -> dict[str, str]:
         """These settings as ``NEWSFLOW_*`` environment variables: what a child process needs to

@@ -11,14 +11,17 @@ import string
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from shared.models import EnrichedArticle
 
-__all__ = ["Route", "Router", "Target", "article_facts", "load_router"]
+from .enrichment import values
+from .subscriptions import Subscription
+
+__all__ = ["Route", "Router", "RoutingFile", "Target", "article_facts", "load_router", "load_routing"]
 
 _PLACEHOLDERS = {"language", "category", "country"}
 _FACT_KEYS = {"language", "category", "category_code", "country", "source", "raw_format"}
@@ -50,9 +53,12 @@ class Route(BaseModel):
         return v
 
 
-class _RoutingFile(BaseModel):
+class RoutingFile(BaseModel):
+    """The routing YAML: Kafka routes and the configured subscriptions (``services/publish/subscriptions.py``)."""
+
     model_config = ConfigDict(extra="forbid")
-    routes: list[Route]
+    routes: list[Route] = []
+    subscriptions: list[Subscription] = []
 
 
 @dataclass(frozen=True)
@@ -72,12 +78,6 @@ def _slug(value: str) -> str:
     return _TOPIC_UNSAFE.sub("-", value.strip().lower()).strip("-.") or "unknown"
 
 
-def _items(payload: Any) -> list[dict[str, Any]]:
-    """The list in an enrichment field's ``value`` (empty when it was not computed)."""
-    value = payload.get("value") if isinstance(payload, dict) else None
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
 def article_facts(article: EnrichedArticle) -> dict[str, list[str]]:
     """The values rules match on, read from the article and its enrichment.
 
@@ -87,12 +87,12 @@ def article_facts(article: EnrichedArticle) -> dict[str, list[str]]:
     """
     e = article.enrichment
     lang = e.get("language") or {}
-    top = _items(e.get("category"))[:1]
+    top = values(e.get("category"))[:1]
     return {
         "language": [lang["code"]] if isinstance(lang, dict) and lang.get("code") else [],
         "category": [_slug(c["name"]) for c in top if c.get("name")],
         "category_code": [c["code"] for c in top if c.get("code")],
-        "country": [c["code"] for c in _items(e.get("countries")) if c.get("code")],
+        "country": [c["code"] for c in values(e.get("countries")) if c.get("code")],
         "source": [article.source] if article.source else [],
         "raw_format": [article.raw_format],
     }
@@ -118,8 +118,12 @@ class Router:
         return list(dict.fromkeys(targets))
 
 
+def load_routing(path: Path | None = None) -> RoutingFile:
+    """The routing file at ``path`` (YAML), or the one shipped with newsflow."""
+    text = path.read_text() if path else files(__package__).joinpath("routing.yaml").read_text()
+    return RoutingFile.model_validate(yaml.safe_load(text) or {"routes": []})
+
+
 def load_router(path: Path | None = None) -> Router:
     """Rules from ``path`` (YAML), or the ones shipped with newsflow."""
-    text = path.read_text() if path else files(__package__).joinpath("routing.yaml").read_text()
-    data = _RoutingFile.model_validate(yaml.safe_load(text) or {"routes": []})
-    return Router(data.routes)
+    return Router(load_routing(path).routes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,7 +57,11 @@ def test_dev_demo_starts_broker_and_redis_shows_the_enriched_sample_and_stops_ev
             assert "US says doesn't want escalation" in text, text
             assert "py3langid" in text, text  # enrichment fields say what produced them
             assert "duplicate" in text, text  # the retyped copy of the wire story
-            assert "demo: 4 of 4 results shown" in text, text
+            assert "demo: 5 of 5 results shown" in text, text
+            page = re.search(r"Live story page and HTTP API: (http://127\.0\.0\.1:\d+/)", text)
+            assert page, text
+            with urllib.request.urlopen(page.group(1), timeout=5) as r:  # publish serves the live page
+                assert b"live stories" in r.read()
             assert port_open("127.0.0.1", kafka_port) and port_open("127.0.0.1", redis_port)
             pids = [int(line.split("pid ")[1].split(",")[0]) for line in text.splitlines() if "pid " in line]
             assert len(pids) == 5, text  # broker, redis, three services

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.publish.handler import PublishHandler
+from services.publish.ledger import RedisLedger
 from services.publish.routing import Route, Router
 from shared import codec
 from shared.models import EnrichedArticle, Origin
@@ -24,13 +25,18 @@ def _record(offset: int, article_id: str = "nf_1", version: int = 1, language: s
     return InRecord(topic="enriched", partition=0, offset=offset, key=article_id.encode(), value=codec.dumps(a))
 
 
+def _ledger(settings, redis) -> RedisLedger:
+    return RedisLedger(redis, namespace=settings.redis_key("delivered"), ttl_s=settings.delivery_window_s)
+
+
 async def test_a_redelivered_article_is_not_delivered_twice(settings, redis) -> None:
     created: list[list[str]] = []
 
     async def ensure(names: list[str]) -> None:
         created.append(names)
 
-    h = PublishHandler(settings, Router([Route(name="lang", topic="pub.{language}")]), redis, ensure_topics=ensure)
+    router = Router([Route(name="lang", topic="pub.{language}")])
+    h = PublishHandler(settings, router, _ledger(settings, redis), ensure_topics=ensure)
     outs = await h.handle([_record(0), _record(1)])  # the same article twice in one batch
     assert [o.topic for o in outs] == ["pub.en"]
     assert outs[0].headers["ce_type"] == b"io.newsflow.article.published"
@@ -45,13 +51,13 @@ async def test_a_redelivered_article_is_not_delivered_twice(settings, redis) -> 
 
 async def test_not_yet_acknowledged_delivery_is_retried(settings, redis) -> None:
     """Without mark_delivered (a crash before the broker acked), the article is sent again."""
-    h = PublishHandler(settings, Router([Route(name="all", topic="pub.all")]), redis)
+    h = PublishHandler(settings, Router([Route(name="all", topic="pub.all")]), _ledger(settings, redis))
     assert len(await h.handle([_record(0)])) == 1
     assert len(await h.handle([_record(0)])) == 1
 
 
 async def test_bad_record_goes_to_the_dlq(settings, redis) -> None:
-    h = PublishHandler(settings, Router([Route(name="all", topic="pub.all")]), redis)
+    h = PublishHandler(settings, Router([Route(name="all", topic="pub.all")]), _ledger(settings, redis))
     bad = InRecord(topic="enriched", partition=1, offset=7, key=b"k", value=b'{"id": 1}')
     (out,) = await h.handle([bad])
     letter = codec.loads(out.value)

@@ -1,0 +1,84 @@
+"""The publish composition root: real adapters by default (Redis, Kafka), anything else when passed in.
+
+``bootstrap(settings)`` wires the Redis ledger, subscription store, outbox, stream and recent-stories
+view around one Redis client; tests pass a :class:`~services.publish.ledger.MemoryLedger` and a
+:class:`~services.publish.subscription_store.MemorySubscriptionStore` for a handler without I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from shared.kafka import ensure_topics as create_topics
+from shared.records import OutRecord
+from shared.redis_client import make_redis
+from shared.settings import Settings
+
+from .api import PublishApi
+from .dispatcher import WebhookDispatcher
+from .handler import PublishHandler
+from .ledger import DeliveryLedger, RedisLedger
+from .outbox import Outbox
+from .recent import RecentStore
+from .routing import Router, load_routing
+from .stream import StreamHub
+from .subscription_store import RedisSubscriptionStore, SubscriptionCatalog, SubscriptionStore
+
+__all__ = ["Publish", "bootstrap"]
+
+
+@dataclass
+class Publish:
+    """Everything the publish service runs, wired."""
+
+    settings: Settings
+    redis: Redis
+    ledger: DeliveryLedger
+    store: SubscriptionStore
+    catalog: SubscriptionCatalog
+    outbox: Outbox
+    hub: StreamHub
+    recent: RecentStore
+    handler: PublishHandler
+    dispatcher: WebhookDispatcher
+    api: PublishApi
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    redis: Redis | None = None,
+    ledger: DeliveryLedger | None = None,
+    store: SubscriptionStore | None = None,
+    dead_letters: Callable[[list[OutRecord]], Awaitable[None]] | None = None,
+    ensure_topics: Callable[[list[str]], Awaitable[object]] | None = None,
+) -> Publish:
+    """Wire publish. ``dead_letters`` produces webhook dead letters (the worker passes its producer)."""
+    redis = redis if redis is not None else make_redis(settings)
+    rules = load_routing(settings.routing_file)
+    ledger = ledger if ledger is not None else RedisLedger(
+        redis, namespace=settings.redis_key("delivered"), ttl_s=settings.delivery_window_s
+    )  # fmt: skip
+    store = store if store is not None else RedisSubscriptionStore(redis, namespace=settings.redis_key("publish"))
+    catalog = SubscriptionCatalog(store, rules.subscriptions, poll_s=settings.subscription_poll_s)
+    outbox = Outbox(redis, namespace=settings.redis_key("webhooks"), ttl_s=settings.delivery_window_s)
+    hub = StreamHub(redis, namespace=settings.redis_key("publish"), history=settings.stream_history)
+    recent = RecentStore(
+        redis, namespace=settings.redis_key("publish", "recent"), ttl_s=settings.recent_ttl_s,
+        keep_stories=settings.recent_stories,
+    )  # fmt: skip
+
+    async def no_sink(outs: list[OutRecord]) -> None:
+        raise RuntimeError("no dead-letter producer wired; the delivery stays in the outbox")
+
+    dispatcher = WebhookDispatcher(settings, catalog, store, outbox, ledger, dead_letters or no_sink)
+    handler = PublishHandler(
+        settings, Router(rules.routes), ledger,
+        catalog=catalog, outbox=outbox, hub=hub, recent=recent,
+        ensure_topics=ensure_topics or (lambda names: create_topics(settings, names)), notify=dispatcher.notify,
+    )  # fmt: skip
+    return Publish(settings, redis, ledger, store, catalog, outbox, hub, recent, handler, dispatcher,
+                   PublishApi(catalog, store, hub, recent))  # fmt: skip

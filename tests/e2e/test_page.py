@@ -1,0 +1,109 @@
+"""The live story page in a real headless browser (Debian's chromium driven by playwright).
+
+The page is open before any article exists; the test publishes raw articles, waits until their stories
+appear without a reload, filters, and saves a screenshot (``tmp_path``, and ``$NEWSFLOW_TEST_ARTIFACTS``
+when set). Skipped, with the reason, when chromium or playwright is missing (``make test`` installs
+chromium with apt-get when it runs as root).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+from services.clients import iter_inputs
+from shared.embedded import free_port
+from shared.settings import Settings
+
+from ..kafkautil import produce
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("NEWSFLOW_TEST_CHROMIUM", "/usr/bin/chromium")
+SAMPLES = Path(__file__).resolve().parents[2] / "services" / "samples"
+FOLLOW_UP = {
+    "title": "Japan quake: bullet trains resume after tsunami advisory is lifted",
+    "body": "SENDAI, Japan, March 3 (Other Wire) - Bullet trains in northern Japan were running again on Monday "
+    "after a magnitude 6.8 earthquake off the coast of Miyagi prefecture, the Japan Meteorological Agency said, "
+    "and the tsunami advisory was lifted.\n\nChief Cabinet Secretary Yoshimasa Hayashi said there were no reports "
+    "of serious damage. Tohoku Electric Power said its Onagawa nuclear plant was operating normally after the "
+    "earthquake, and waves of about 20 centimetres reached Ishinomaki.",
+    "url": "https://other-wire.example.net/japan-quake-trains",
+    "source": "Other Wire",
+    "published_at": "2025-03-03T04:30:00Z",
+    "language": "en",
+}
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def _browser_or_skip() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM}: `apt-get install -y chromium` as root (make test does) to run it")
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        pytest.skip("the playwright package is not installed (pip install -e '.[dev]')")
+
+
+async def test_stories_appear_live_on_the_page_and_the_filter_narrows_them(
+    settings: Settings, workers, tmp_path: Path
+) -> None:
+    _browser_or_skip()
+    from playwright.async_api import async_playwright
+
+    port = free_port()
+    workers.start("ingest")
+    workers.start("enrich")
+    workers.start("publish", NEWSFLOW_WEB_PORT=str(port))
+    url = f"http://127.0.0.1:{port}/"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1360, "height": 900})
+            for _ in range(120):  # the worker starts
+                try:
+                    await page.goto(url, timeout=2000)
+                    break
+                except Exception:
+                    await page.wait_for_timeout(500)
+            else:
+                pytest.fail(f"the page at {url} never answered\n{workers.logs()}")
+            await page.wait_for_selector("#status.live", timeout=30_000)
+            assert await page.locator(".story").count() == 0
+            await produce(settings, [i.value for i in iter_inputs([str(SAMPLES)])])
+            # four distinct stories (the fifth sample is a duplicate), arriving over SSE without a reload
+            await page.wait_for_function("document.querySelectorAll('.story').length >= 4", timeout=120_000)
+            text = await page.locator("#stories").inner_text()
+            assert "Strong earthquake shakes northern Japan" in text, text
+            assert "US says doesn't want escalation" in text, text
+            japan = page.locator(".story", has_text="Strong earthquake shakes northern Japan")
+            assert "JP" in await japan.locator(".chip.country").all_inner_texts()
+            assert await japan.locator(".chip.category").inner_text() == "disaster, accident and emergency incident"
+            link = japan.locator(".articles a").first
+            assert await link.get_attribute("href") == "https://wire.example.org/asia/japan-quake-sendai"
+            # the story grows: another outlet's report of the same quake joins it, live
+            await produce(settings, [orjson.dumps(FOLLOW_UP)])
+            await japan.locator(".meta", has_text="2 articles").wait_for(timeout=60_000)
+            assert "Other Wire" in await japan.locator(".meta").inner_text()
+            await page.wait_for_timeout(3000)  # the "new" highlight fades
+            await page.screenshot(path=str(tmp_path / "live-page.png"), full_page=True)
+            await page.fill("#filter", "JP")
+            await page.wait_for_function(
+                "[...document.querySelectorAll('.story')].filter(e => !e.classList.contains('hidden')).length === 1"
+            )
+            assert await page.locator(".story:not(.hidden) h2").all_inner_texts() == [
+                "Strong earthquake shakes northern Japan, tsunami advisory lifted"
+            ]
+            await page.screenshot(path=str(tmp_path / "live-page-filtered.png"), full_page=True)
+        finally:
+            await browser.close()
+    artifacts = os.environ.get("NEWSFLOW_TEST_ARTIFACTS")
+    if artifacts:
+        Path(artifacts).mkdir(parents=True, exist_ok=True)
+        for shot in tmp_path.glob("live-page*.png"):
+            shutil.copy(shot, Path(artifacts) / shot.name)
+    assert (tmp_path / "live-page.png").stat().st_size > 10_000
