@@ -34,7 +34,7 @@ class Api:
     offset: int = 0
 
     async def article(self, article_id: str, **kw: object) -> None:
-        a = enriched(article_id, **kw)  # type: ignore[arg-type]
+        a = enriched(article_id, **kw)  # type: ignore[arg-type]  # field values of mixed types
         self.offset += 1
         rec = InRecord(topic="enriched", partition=0, offset=self.offset, key=a.id.encode(), value=codec.dumps(a))
         await self.publish.handler.handle([rec])

@@ -51,7 +51,7 @@ class Rig:
         return url
 
     async def publish_article(self, article_id: str = "nf_1", **kw: object) -> None:
-        a = enriched(article_id, **kw)  # type: ignore[arg-type]
+        a = enriched(article_id, **kw)  # type: ignore[arg-type]  # field values of mixed types
         self.offset += 1
         rec = InRecord(
             topic=self.settings.topics.enriched, partition=0, offset=self.offset, key=a.id.encode(),

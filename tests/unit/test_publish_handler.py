@@ -15,7 +15,7 @@ from .publish_articles import enriched
 
 
 def _rec(offset: int, **kw: object) -> InRecord:
-    a = enriched(**kw)  # type: ignore[arg-type]
+    a = enriched(**kw)  # type: ignore[arg-type]  # field values of mixed types
     return InRecord(topic="enriched", partition=0, offset=offset, key=a.id.encode(), value=codec.dumps(a))
 
 
@@ -59,7 +59,7 @@ async def test_a_configured_subscription_cannot_be_overridden_by_a_stored_one() 
     catalog = SubscriptionCatalog(store, [configured])
     await catalog.refresh()
     got = catalog.get("c")
-    assert got is not None and got.origin == "config" and got.target.topic == "desk.c"  # type: ignore[union-attr]
+    assert got is not None and got.origin == "config" and got.target.topic == "desk.c"  # type: ignore[union-attr]  # a Kafka target here
     await store.disable("c", "410 Gone")
     await catalog.refresh()
-    assert catalog.get("c").disabled == "410 Gone"  # type: ignore[union-attr]
+    assert catalog.get("c").disabled == "410 Gone"  # type: ignore[union-attr]  # the subscription exists
