@@ -68,7 +68,7 @@ def test_dev_secure_runs_the_demo_over_scram_and_tls_and_prints_no_secret(tmp_pa
                 text = out_path.read_text(errors="replace")
                 assert proc.poll() is None, text
             assert "SCRAM-SHA-512" in text and "TLS and ACL user 'newsflow'" in text, text
-            assert "demo: 4 of 4 results shown" in text, text
+            assert "demo: 5 of 5 results shown" in text, text
             env_file = tmp_path / "state" / "secure" / "newsflow.env"
             assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
             values = _env_file_values(env_file)
