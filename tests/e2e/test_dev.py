@@ -30,6 +30,26 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
+def start_dev(
+    args: list[str], env: dict[str, str], out_path: Path, timeout_s: float
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``newsflow dev ARGS`` as a process writing to ``out_path``; returns it and its output once the demo's
+    results are shown (or at the timeout), failing at once if it exits before."""
+    out = out_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "dev", *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+    )
+    out.close()  # the child has its own descriptor
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline and "results shown" not in text:
+        time.sleep(0.5)
+        text = out_path.read_text(errors="replace")
+        if proc.poll() is not None:
+            raise AssertionError(text)
+    return proc, text
+
+
 def test_dev_demo_starts_broker_and_redis_shows_the_enriched_sample_and_stops_everything(tmp_path: Path) -> None:
     kafka_port, redis_port = free_port(), free_port()
     env = {
@@ -41,50 +61,40 @@ def test_dev_demo_starts_broker_and_redis_shows_the_enriched_sample_and_stops_ev
         "COLUMNS": "200",
     }
     out_path = tmp_path / "dev.out"
-    with out_path.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "dev", "--demo", "--log-dir", str(tmp_path / "logs")],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 120
-            text = ""
-            while time.monotonic() < deadline and "results shown" not in text:
+    proc, text = start_dev(["--demo", "--log-dir", str(tmp_path / "logs")], env, out_path, timeout_s=120)
+    try:
+        assert "started Tansu" in text and "started a server" in text, text
+        assert "US says doesn't want escalation" in text, text
+        assert "py3langid" in text, text  # enrichment fields say what produced them
+        assert "duplicate" in text, text  # the retyped copy of the wire story
+        assert "demo: 5 of 5 results shown" in text, text
+        page = re.search(r"Live story page and HTTP API: (http://127\.0\.0\.1:\d+/)", text)
+        assert page, text
+        with urllib.request.urlopen(page.group(1), timeout=5) as r:  # publish serves the live page
+            assert b"live stories" in r.read()
+        assert port_open("127.0.0.1", kafka_port) and port_open("127.0.0.1", redis_port)
+        pids = [int(line.split("pid ")[1].split(",")[0]) for line in text.splitlines() if "pid " in line]
+        assert len(pids) == 5, text  # broker, redis, three services
+        # each service's /metrics answers while it runs, with what it did
+        (line,) = [x for x in text.splitlines() if x.startswith("metrics: ")]
+        urls = dict(part.split(" ") for part in line.removeprefix("metrics: ").split(", "))
+        for service, url in urls.items():
+            wanted = (
+                f'newsflow_records_in_total{{service="{service}"',
+                f'newsflow_end_to_end_seconds_count{{service="{service}"}}',
+            )
+            body, until = "", time.monotonic() + 30  # publish may still be on its first batch
+            while time.monotonic() < until:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    body = r.read().decode()
+                if all(w in body for w in wanted):
+                    break
                 time.sleep(0.5)
-                text = out_path.read_text(errors="replace")
-                assert proc.poll() is None, text
-            assert "started Tansu" in text and "started a server" in text, text
-            assert "US says doesn't want escalation" in text, text
-            assert "py3langid" in text, text  # enrichment fields say what produced them
-            assert "duplicate" in text, text  # the retyped copy of the wire story
-            assert "demo: 5 of 5 results shown" in text, text
-            page = re.search(r"Live story page and HTTP API: (http://127\.0\.0\.1:\d+/)", text)
-            assert page, text
-            with urllib.request.urlopen(page.group(1), timeout=5) as r:  # publish serves the live page
-                assert b"live stories" in r.read()
-            assert port_open("127.0.0.1", kafka_port) and port_open("127.0.0.1", redis_port)
-            pids = [int(line.split("pid ")[1].split(",")[0]) for line in text.splitlines() if "pid " in line]
-            assert len(pids) == 5, text  # broker, redis, three services
-            # each service's /metrics answers while it runs, with what it did
-            (line,) = [x for x in text.splitlines() if x.startswith("metrics: ")]
-            urls = dict(part.split(" ") for part in line.removeprefix("metrics: ").split(", "))
-            for service, url in urls.items():
-                wanted = (
-                    f'newsflow_records_in_total{{service="{service}"',
-                    f'newsflow_end_to_end_seconds_count{{service="{service}"}}',
-                )
-                body, until = "", time.monotonic() + 30  # publish may still be on its first batch
-                while time.monotonic() < until:
-                    with urllib.request.urlopen(url, timeout=5) as r:
-                        body = r.read().decode()
-                    if all(w in body for w in wanted):
-                        break
-                    time.sleep(0.5)
-                for w in wanted:
-                    assert w in body, (service, w, body[:2000])
-        finally:
-            proc.send_signal(signal.SIGINT)
-            code = proc.wait(60)
+            for w in wanted:
+                assert w in body, (service, w, body[:2000])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
     text = out_path.read_text(errors="replace")
     assert code == 0, text
     assert "stopped." in text

@@ -8,9 +8,6 @@ import os
 import re
 import signal
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from shared.embedded import free_port, port_open
 
-from .test_dev import _alive
+from .test_dev import _alive, start_dev
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -55,37 +52,27 @@ def test_dev_secure_runs_the_demo_over_scram_and_tls_and_prints_no_secret(tmp_pa
     }
     log_dir = tmp_path / "state" / "logs"
     out_path = tmp_path / "dev.out"
-    with out_path.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "dev", "--secure", "--demo", "--log-dir", str(log_dir)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 150
-            text = ""
-            while time.monotonic() < deadline and "results shown" not in text:
-                time.sleep(0.5)
-                text = out_path.read_text(errors="replace")
-                assert proc.poll() is None, text
-            assert "SCRAM-SHA-512" in text and "TLS and ACL user 'newsflow'" in text, text
-            assert "demo: 5 of 5 results shown" in text, text
-            env_file = tmp_path / "state" / "secure" / "newsflow.env"
-            assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
-            values = _env_file_values(env_file)
-            assert values["NEWSFLOW_REDIS_URL"] == f"rediss://127.0.0.1:{redis_port}/0"
-            assert Path(values["NEWSFLOW_REDIS_TLS_CA_FILE"]).is_file()
-            kafka = json.loads(values["NEWSFLOW_KAFKA_SECURITY"])
-            assert kafka["sasl_mechanism"] == "SCRAM-SHA-512" and kafka["protocol"] == "SASL_SSL"
-            secrets = [values["NEWSFLOW_REDIS_PASSWORD"], kafka["sasl_password"]]
-            logs = text + "".join(p.read_text(errors="replace") for p in log_dir.glob("*.log"))
-            assert "ingest starting: kafka" in logs and "SCRAM-SHA-512 as newsflow" in logs, logs[-3000:]
-            assert all(len(x) >= 24 and x not in logs for x in secrets), "a generated secret was printed or logged"
-            asyncio.run(_plain_clients_are_refused(kafka_port, redis_port))
-            pids = [int(p) for p in re.findall(r"pid (\d+)", text)]
-            assert len(pids) == 6, text  # tansu, gate, redis, three services
-        finally:
-            proc.send_signal(signal.SIGINT)
-            code = proc.wait(60)
+    proc, text = start_dev(["--secure", "--demo", "--log-dir", str(log_dir)], env, out_path, timeout_s=150)
+    try:
+        assert "SCRAM-SHA-512" in text and "TLS and ACL user 'newsflow'" in text, text
+        assert "demo: 5 of 5 results shown" in text, text
+        env_file = tmp_path / "state" / "secure" / "newsflow.env"
+        assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+        values = _env_file_values(env_file)
+        assert values["NEWSFLOW_REDIS_URL"] == f"rediss://127.0.0.1:{redis_port}/0"
+        assert Path(values["NEWSFLOW_REDIS_TLS_CA_FILE"]).is_file()
+        kafka = json.loads(values["NEWSFLOW_KAFKA_SECURITY"])
+        assert kafka["sasl_mechanism"] == "SCRAM-SHA-512" and kafka["protocol"] == "SASL_SSL"
+        secrets = [values["NEWSFLOW_REDIS_PASSWORD"], kafka["sasl_password"]]
+        logs = text + "".join(p.read_text(errors="replace") for p in log_dir.glob("*.log"))
+        assert "ingest starting: kafka" in logs and "SCRAM-SHA-512 as newsflow" in logs, logs[-3000:]
+        assert all(len(x) >= 24 and x not in logs for x in secrets), "a generated secret was printed or logged"
+        asyncio.run(_plain_clients_are_refused(kafka_port, redis_port))
+        pids = [int(p) for p in re.findall(r"pid (\d+)", text)]
+        assert len(pids) == 6, text  # tansu, gate, redis, three services
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
     text = out_path.read_text(errors="replace")
     assert code == 0, text
     assert not any(_alive(p) for p in pids), text
