@@ -208,7 +208,7 @@ def test_language_is_read_from_the_start_of_the_article() -> None:
     appendix = "The government presented its draft budget for next year on Tuesday in Paris, officials said. " * 60
     mixed = make_article("Le budget présenté à Paris", words[:900] + "\n\n" + appendix, id="mixed")
     english = make_article("Budget", appendix, id="en-appendix")
-    got = LanguageEnricher().enrich([Doc(article=mixed), Doc(article=english)])
+    got = LanguageEnricher(Settings()).enrich([Doc(article=mixed), Doc(article=english)])
     assert [g["language"]["code"] for g in got] == ["fr", "en"]
 
 

@@ -89,7 +89,7 @@ def table(text: str) -> Article:
 
 @pytest.fixture(scope="module")
 def detector() -> LanguageEnricher:
-    return LanguageEnricher()
+    return LanguageEnricher(Settings())
 
 
 def language_of(enricher: LanguageEnricher, art: Article) -> dict[str, Any]:

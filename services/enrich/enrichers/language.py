@@ -53,6 +53,8 @@ from typing import Any, ClassVar
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+from shared.settings import Settings
+
 from ..langcodes import UNDETERMINED, iso639_1
 from .base import Doc, field
 from .keywords import YAKE_LANGUAGES
@@ -154,23 +156,21 @@ def declared_language(article_language: str | None, source: str | None, sources:
 class LanguagePolicy:
     """How a guess and a declaration become the processing language (settings ``language_*``)."""
 
-    default: str = "en"
-    min_confidence: float = 0.5
-    override_confidence: float = 0.95
+    default: str
+    min_confidence: float
+    override_confidence: float
     source_languages: Mapping[str, str] = dc_field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> LanguagePolicy:
-        base = cls()
-        default = iso639_1(getattr(settings, "language_default", None) or base.default)
+    def from_settings(cls, settings: Settings) -> LanguagePolicy:
+        default = iso639_1(settings.language_default)
         if default is None:
             raise ValueError(f"NEWSFLOW_LANGUAGE_DEFAULT {settings.language_default!r} is not an ISO 639-1 code")
-        sources = getattr(settings, "source_languages", None) or {}
         return cls(
             default=default,
-            min_confidence=float(getattr(settings, "language_min_confidence", base.min_confidence)),
-            override_confidence=float(getattr(settings, "language_override_confidence", base.override_confidence)),
-            source_languages={str(k).strip().casefold(): str(v) for k, v in sources.items()},
+            min_confidence=settings.language_min_confidence,
+            override_confidence=settings.language_override_confidence,
+            source_languages={k.strip().casefold(): v for k, v in settings.source_languages.items()},
         )
 
 
@@ -246,12 +246,11 @@ class LanguageEnricher:
     name: ClassVar[str] = "language"
     provides: ClassVar[tuple[str, ...]] = ("language",)
 
-    def __init__(self, settings: Any = None, spacy_languages: Iterable[str] = ("en", "fr")) -> None:
+    def __init__(self, settings: Settings, spacy_languages: Iterable[str] = ("en", "fr")) -> None:
         self.policy = LanguagePolicy.from_settings(settings)
         self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        extra = getattr(settings, "language_extra_candidates", None) or ()
         self.candidates = candidate_languages(
-            [*spacy_languages, self.policy.default], extra, self._identifier.nb_classes
+            [*spacy_languages, self.policy.default], settings.language_extra_candidates, self._identifier.nb_classes
         )
         self._identifier.set_languages(self.candidates)
 
