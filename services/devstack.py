@@ -23,7 +23,6 @@ from urllib.parse import urlparse
 from pydantic import SecretStr
 
 from shared.embedded import (
-    free_port,
     make_tls_files,
     port_open,
     start_redis,
@@ -171,20 +170,13 @@ class DevStack:
         """The live story page (publish's web server), once the services are started."""
         return f"http://127.0.0.1:{self.publish_port}/" if self.publish_port else None
 
-    def start_services(self, web_port_base: int = 0) -> None:
+    def start_services(self, web_port_base: int) -> None:
+        """Start ingest, enrich and publish; each serves its web port (``/metrics``...) at ``web_port_base``
+        + its index, publish with the HTTP API and the live page."""
         env = {**os.environ, **self.env}
-        # publish serves the HTTP API and the live page: NEWSFLOW_WEB_PORT when set, else a free port
-        self.publish_port = web_port_base + SERVICES.index("publish") if web_port_base else (
-            self.settings.web_port or free_port()
-        )  # fmt: skip
+        self.publish_port = web_port_base + SERVICES.index("publish")
         for i, name in enumerate(SERVICES):
-            child_env = dict(env)
-            if web_port_base:
-                child_env["NEWSFLOW_WEB_PORT"] = str(web_port_base + i)
-            elif name == "publish":
-                child_env["NEWSFLOW_WEB_PORT"] = str(self.publish_port)
-            else:
-                child_env.pop("NEWSFLOW_WEB_PORT", None)  # one port, one process
+            child_env = {**env, "NEWSFLOW_WEB_PORT": str(web_port_base + i)}
             log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
             proc = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", name], env=child_env, stdout=log, stderr=subprocess.STDOUT
