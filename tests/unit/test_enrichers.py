@@ -15,6 +15,7 @@ from services.enrich.enrichers.base import Doc
 from services.enrich.enrichers.category import load_lexicon
 from services.enrich.enrichers.countries import rank_countries
 from services.enrich.enrichers.entities import _split_org, extract_entities
+from services.enrich.enrichers.keywords import extract_keywords
 from services.enrich.enrichers.quotes import find_quoted_spans
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.enrichers.sentiment import label_of
@@ -159,6 +160,25 @@ def test_sample_keywords_have_scores(sample: dict[str, Any]) -> None:
     assert 5 <= len(kws) <= 10
     assert all(0 < k["score"] <= 1 for k in kws)
     assert "White House National" not in {k["text"] for k in kws}  # cuts through an entity
+
+
+class _TiedYake:
+    """yake-rust's ``get_n_best`` as it behaves: tied phrases in hash order, a tie off in its last bits."""
+
+    def __init__(self, phrases: list[tuple[str, float]]) -> None:
+        self.phrases = phrases
+
+    def get_n_best(self, text: str, n: int) -> list[tuple[str, float]]:
+        return self.phrases[:n]
+
+
+def test_keywords_tied_in_any_order_come_out_the_same() -> None:
+    text = "Leaders back defence spending plan at the summit."
+    tied = [("leaders back defence", 0.05165783444672308), ("defence spending plan", 0.05165783444672307)]
+    one = extract_keywords(_TiedYake(tied), text, [], top_n=5)  # type: ignore[arg-type]  # a stand-in extractor
+    other = extract_keywords(_TiedYake(tied[::-1]), text, [], top_n=5)  # type: ignore[arg-type]  # same
+    assert one == other
+    assert [k["text"] for k in one] == ["defence spending plan", "leaders back defence"]
 
 
 def test_every_field_says_method_and_version(sample: dict[str, Any]) -> None:

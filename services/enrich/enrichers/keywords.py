@@ -59,8 +59,13 @@ def extract_keywords(
     lowered = text.lower()
     kept: list[tuple[str, float]] = []
     seen: set[str] = set()
-    # capped: yake-rust panics on a very long sentence (caps.py); phrases are looked up in ``text``
-    for phrase, score in extractor.get_n_best(cap_sentences(text), n=_CANDIDATES):
+    # capped: yake-rust panics on a very long sentence (caps.py); phrases are looked up in ``text``.
+    # yake-rust returns tied scores in hash order (and sums them in it, so a tie can differ in its last
+    # bits) from run to run: scores are compared to 12 places and ties go by phrase.
+    candidates = sorted(
+        extractor.get_n_best(cap_sentences(text), n=_CANDIDATES), key=lambda ps: (round(ps[1], 12), ps[0])
+    )
+    for phrase, score in candidates:
         key = fold(phrase)
         if not key or key in seen or any(c.isdigit() for c in phrase):
             continue
