@@ -19,6 +19,8 @@ import orjson
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from shared.redis_replies import reply_bytes_map, reply_optional_bytes
+
 from .subscriptions import REVEAL, Subscription
 
 __all__ = ["MemorySubscriptionStore", "RedisSubscriptionStore", "SubscriptionCatalog", "SubscriptionStore"]
@@ -64,10 +66,10 @@ class RedisSubscriptionStore:
             await pipe.execute()
 
     async def disabled(self) -> dict[str, str]:
-        return {k.decode(): v.decode() for k, v in (await self._redis.hgetall(self._disabled)).items()}
+        return {k.decode(): v.decode() for k, v in reply_bytes_map(await self._redis.hgetall(self._disabled)).items()}
 
     async def get(self, sub_id: str) -> Subscription | None:
-        raw = await self._redis.hget(self._hash, sub_id)
+        raw = reply_optional_bytes(await self._redis.hget(self._hash, sub_id))
         return Subscription.model_validate_json(raw) if raw else None
 
     async def delete(self, sub_id: str) -> bool:
@@ -80,7 +82,7 @@ class RedisSubscriptionStore:
 
     async def all(self) -> list[Subscription]:
         out: list[Subscription] = []
-        for sub_id, raw in (await self._redis.hgetall(self._hash)).items():
+        for sub_id, raw in reply_bytes_map(await self._redis.hgetall(self._hash)).items():
             try:
                 out.append(Subscription.model_validate_json(raw))
             except ValidationError as exc:  # written by another version: skip it, say so
@@ -88,7 +90,7 @@ class RedisSubscriptionStore:
         return sorted(out, key=lambda s: s.id)
 
     async def version(self) -> int:
-        return int(await self._redis.get(self._version) or 0)
+        return int(reply_optional_bytes(await self._redis.get(self._version)) or 0)
 
 
 @dataclass
