@@ -31,7 +31,7 @@ from dataclasses import field as dc_field
 from pathlib import Path
 
 from evaluation.enrich_eval import Counts
-from services.enrich.gazetteer import fold
+from shared.textfold import fold_name as fold
 
 __all__ = [
     "GOLD_TYPES",
