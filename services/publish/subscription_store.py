@@ -37,7 +37,11 @@ class SubscriptionStore(Protocol):
     async def all(self) -> list[Subscription]: ...
     async def version(self) -> int: ...
     async def disable(self, sub_id: str, reason: str) -> None:
-        """Stop deliveries to ``sub_id`` (a configured one too) until it is created again."""
+        """Stop deliveries to ``sub_id`` (a configured one too) until it is enabled or created again."""
+        ...
+
+    async def enable(self, sub_id: str) -> bool:
+        """Deliver to ``sub_id`` again after :meth:`disable`; True if it was disabled."""
         ...
 
     async def disabled(self) -> dict[str, str]: ...
@@ -62,6 +66,13 @@ class RedisSubscriptionStore:
             pipe.hset(self._disabled, sub_id, reason)
             pipe.incr(self._version)
             await pipe.execute()
+
+    async def enable(self, sub_id: str) -> bool:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self._disabled, sub_id)
+            pipe.incr(self._version)
+            removed, _ = await pipe.execute()
+        return bool(removed)
 
     async def disabled(self) -> dict[str, str]:
         return {k.decode(): v.decode() for k, v in (await self._redis.hgetall(self._disabled)).items()}
@@ -105,6 +116,10 @@ class MemorySubscriptionStore:
     async def disable(self, sub_id: str, reason: str) -> None:
         self.off[sub_id] = reason
         self._version += 1
+
+    async def enable(self, sub_id: str) -> bool:
+        self._version += 1
+        return self.off.pop(sub_id, None) is not None
 
     async def disabled(self) -> dict[str, str]:
         return dict(self.off)
