@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
 
-from services.enrich.gazetteer import fold
+from services.enrich.analysis.gazetteer import fold
 from tests.eval.enrich_eval import Counts
 
 __all__ = [

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from services.enrich.enrichers.base import Doc
+from services.enrich.analysis.doc import Doc
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.stories import MemoryStoryIndex, RedisStoryIndex, StoryIndex, story_id_for
 from shared.models import Article

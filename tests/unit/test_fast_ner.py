@@ -1,4 +1,4 @@
-"""The fast NER token vectors give the stock pipeline's entities (services/enrich/fast_ner.py)."""
+"""The fast NER token vectors give the stock pipeline's entities (services/enrich/analysis/fast_ner.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import spacy
 
-from services.enrich import fast_ner
-from services.enrich.nlp import SpacyPool
+from services.enrich.analysis import fast_ner
+from services.enrich.analysis.nlp import SpacyPool
 from shared.settings import Settings
 from tests.eval.enrich_eval import load_eval_set
 
