@@ -63,3 +63,6 @@ async def test_a_configured_subscription_cannot_be_overridden_by_a_stored_one() 
     await store.disable("c", "410 Gone")
     await catalog.refresh()
     assert catalog.get("c").disabled == "410 Gone"  # type: ignore[union-attr]  # the subscription exists
+    assert await store.enable("c") and not await store.enable("c")
+    await catalog.refresh()
+    assert catalog.get("c").disabled is None  # type: ignore[union-attr]  # the subscription exists
