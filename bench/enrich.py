@@ -62,7 +62,7 @@ def _articles(n: int) -> tuple[list[Any], list[Any]]:
 
 def _text(article: Any) -> str:
     """Headline and body, as every enricher reads them (:attr:`Doc.text`)."""
-    from services.enrich.enrichers.base import Doc
+    from services.enrich.analysis.doc import Doc
 
     return Doc(article=article).text
 
@@ -135,8 +135,8 @@ def run_naive(n: int) -> dict[str, Any]:
 def _newsflow_side() -> tuple[Any, list[Any], int, dict[str, float]]:
     """(spaCy pool, enrichers, batch size, F1 per entity kind), models loaded, quality scored once."""
     from evaluation.enrich_eval import run, score
+    from services.enrich.analysis.nlp import SpacyPool
     from services.enrich.enrichers.registry import default_enrichers
-    from services.enrich.nlp import SpacyPool
     from shared.settings import Settings
 
     items, _ = _articles(1)
@@ -150,7 +150,7 @@ def _newsflow_side() -> tuple[Any, list[Any], int, dict[str, float]]:
 
 def run_newsflow(n: int) -> dict[str, Any]:
     """One timed pass of newsflow's enrichers, batched, NER-only spaCy, shared parse; time per stage."""
-    from services.enrich.enrichers.base import Doc
+    from services.enrich.analysis.doc import Doc
 
     pool, enrichers, size, f1 = _newsflow_side()
     _, articles = _articles(n)
@@ -228,8 +228,8 @@ def run_library_floor() -> list[tuple[str, float]]:
     from threadpoolctl import threadpool_limits
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+    from services.enrich.analysis.nlp import SpacyPool
     from services.enrich.enrichers.language import language_sample
-    from services.enrich.nlp import SpacyPool
     from shared.settings import Settings
 
     items, _ = _articles(1)

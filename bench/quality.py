@@ -81,16 +81,16 @@ def articles(stories: Sequence[Story]) -> list[Any]:
 
 def article_text(article: Any) -> str:
     """The text every enricher reads (:attr:`Doc.text`: headline and body)."""
-    from services.enrich.enrichers.base import Doc
+    from services.enrich.analysis.doc import Doc
 
     return Doc(article=article).text
 
 
 def run_newsflow(arts: Sequence[Any], model: str | None = None) -> SystemRun:
     """Every enricher over ``arts`` in ``enrich_batch_size`` batches; entities as name sets per kind."""
-    from services.enrich.enrichers.base import Doc
+    from services.enrich.analysis.doc import Doc
+    from services.enrich.analysis.nlp import SpacyPool
     from services.enrich.enrichers.registry import default_enrichers
-    from services.enrich.nlp import SpacyPool
     from shared.settings import Settings
 
     settings = Settings(spacy_model=model) if model else Settings()
@@ -129,7 +129,7 @@ def _enrich(batch: list[Any], enrichers: Sequence[Any], pool: Any) -> dict[str, 
         if enricher.name == "entities":  # the first spaCy user: parses the batch, then applies the rules
             ner += took
     for doc in batch:
-        doc.cache.clear()
+        doc.release()
     return {"total": total, "entities": ner}
 
 

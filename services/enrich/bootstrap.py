@@ -13,9 +13,9 @@ from redis.asyncio import Redis
 from shared.redis_client import make_redis
 from shared.settings import Settings
 
+from .analysis.nlp import SpacyPool
 from .enrichers.registry import default_enrichers
 from .handler import EnrichHandler
-from .nlp import SpacyPool
 from .pipeline import EnrichmentPipeline
 from .stories import RedisStoryIndex, StoryIndex
 

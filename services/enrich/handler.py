@@ -13,7 +13,7 @@ from shared.models import Article, EnrichedArticle
 from shared.records import InRecord, OutRecord, dead_letter, model_record
 from shared.settings import Settings
 
-from .enrichers.base import Doc
+from .analysis.doc import Doc
 from .pipeline import EnrichmentPipeline
 
 __all__ = ["EnrichHandler"]

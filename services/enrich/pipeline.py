@@ -12,13 +12,20 @@ No article can take its batch down or freeze the worker:
   each with ``budget_s``. The article that fails gets that enricher's fields
   ``null`` with the reason; the rest of the batch is enriched as usual.
 - An article over its budget gets the enricher's fields ``null`` with the
-  reason, and the enrichers after it skip it (their fields ``null``, "skipped"),
-  so one slow article costs at most two budgets. A thread that overruns is
+  reason and ``Doc.over_budget`` set to the enricher's name; the enrichers
+  after it skip it (their fields ``null``, "skipped"), so one slow article
+  costs at most two budgets. A thread that overruns is
   abandoned (Python cannot stop a thread; it is a daemon and its result is
   dropped), counted in ``newsflow_enrich_over_budget_total``.
 
-Input caps (``caps.py``, ``enrich_max_chars``) keep each library's work bounded
+Input caps (``analysis/caps.py``, ``enrich_max_chars``) keep each library's work bounded
 by the article's size, so the budget is a safety net, not the normal path.
+
+The enrichers' order is checked when the pipeline is built (each runs after
+the fields it ``requires``: :func:`~services.enrich.enrichers.base.check_order`).
+Each article's analyses (its spaCy parse, entities, key phrases) live on its
+:class:`~services.enrich.analysis.doc.Doc` while the enrichers run and are
+released when the batch is done; the docs returned keep their fields.
 """
 
 from __future__ import annotations
@@ -34,14 +41,14 @@ from shared.failures import BudgetExceeded, describe, is_fatal
 from shared.metrics import ENRICH_OVER_BUDGET, enricher_timer
 from shared.models import Article, Origin
 
-from .enrichers.base import Doc, Enricher
+from .analysis.doc import Doc
+from .enrichers.base import Enricher, check_order
 
 __all__ = ["DEFAULT_BUDGET_S", "EnrichmentPipeline", "call_with_deadline"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_S = 10.0
-_OVER_BUDGET = "over_budget"  # doc.cache key: the enricher that ran over this article's budget
 T = TypeVar("T")
 
 
@@ -70,6 +77,7 @@ class EnrichmentPipeline:
     """Enrichers in order; each sees the fields of those before it (module doc: failures and budgets)."""
 
     def __init__(self, enrichers: Sequence[Enricher], budget_s: float = DEFAULT_BUDGET_S) -> None:
+        check_order(enrichers)
         self.enrichers = list(enrichers)
         self.budget_s = budget_s
 
@@ -92,20 +100,17 @@ class EnrichmentPipeline:
     def run(self, articles: list[Article]) -> list[Doc]:
         docs = [Doc(article=a) for a in articles]
         for enricher in self.enrichers:
-            live = [d for d in docs if _OVER_BUDGET not in d.cache]
+            live = [d for d in docs if d.over_budget is None]
             for doc in docs:
-                if _OVER_BUDGET in doc.cache:
-                    doc.fields.update(_skipped(enricher, doc.cache[_OVER_BUDGET]))
+                if doc.over_budget is not None:
+                    doc.fields.update(_skipped(enricher, doc.over_budget))
             if live:
                 with enricher_timer(enricher.name, len(live)), tracing.span(f"enrich.{enricher.name}"):
                     results = self._enrich(enricher, live)
                 for doc, fields in zip(live, results, strict=True):
                     doc.fields.update(fields)
         for doc in docs:
-            over = doc.cache.get(_OVER_BUDGET)
-            doc.cache.clear()
-            if over is not None:
-                doc.cache[_OVER_BUDGET] = over  # the handler may want to know; nothing else is kept
+            doc.release()  # the fields and over_budget stay for the handler; the parse is large
         return docs
 
     def _enrich(self, enricher: Enricher, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
@@ -143,7 +148,7 @@ class EnrichmentPipeline:
         ENRICH_OVER_BUDGET.labels(enricher=enricher.name, outcome="timeout" if over else "error").inc()
         a = doc.article
         if over:
-            doc.cache[_OVER_BUDGET] = enricher.name
+            doc.over_budget = enricher.name
             log.error("enricher %s ran over its %.1f s budget on article %s v%d", enricher.name, self.budget_s,
                       a.id, a.version)  # fmt: skip
             return _unavailable(enricher, f"over its time budget ({self.budget_s:g} s per article)")

@@ -34,7 +34,6 @@ Redis Cluster slot), not a sharded cluster.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -43,14 +42,13 @@ from datetime import UTC
 from pathlib import Path
 from typing import Protocol
 
-import yake_rust
 from redis.asyncio import Redis
 
 from shared.settings import Settings
 from shared.textfold import fold_name as fold
 
-from .enrichers.base import Doc
-from .enrichers.keywords import YAKE_LANGUAGES
+from .analysis.doc import Doc
+from .analysis.keywords import stopwords
 
 __all__ = ["MemoryStoryIndex", "RedisStoryIndex", "StoryIndex", "story_features", "story_id_for"]
 
@@ -62,12 +60,6 @@ MAX_KEYWORDS = 8
 WORD_WEIGHT = 0.5
 MIN_SHARED_ENTITIES = 1  # who: a story must share this many entities with an article to take it
 MIN_SHARED_WORDS = 2  # what: and this many key-phrase words
-
-
-@functools.cache
-def _stopwords(lang: str) -> frozenset[str]:
-    """YAKE's stopword list of ``lang`` (English when yake-rust has none for it), folded."""
-    return frozenset(fold(w) for w in yake_rust.Yake(language=lang if lang in YAKE_LANGUAGES else "en").stopwords)
 
 
 def story_features(doc: Doc) -> dict[str, float]:
@@ -94,7 +86,7 @@ def story_features(doc: Doc) -> dict[str, float]:
     for c in countries[:MAX_COUNTRIES]:
         feats[f"c:{c['code']}"] = 1.0
     keywords = doc.fields.get("keywords") or {}
-    stop = _stopwords(str(keywords.get("language") or "en"))
+    stop = stopwords(str(keywords.get("language") or "en"))
     for k in (keywords.get("value") or [])[:MAX_KEYWORDS]:
         for word in fold(k["text"]).split():
             if len(word) >= 3 and word not in stop and not word.isdigit() and f"e:{word}" not in feats:

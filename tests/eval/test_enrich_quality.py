@@ -16,7 +16,7 @@ from collections import Counter
 import pytest
 
 from evaluation.enrich_eval import EvalItem, Scores, format_table, load_eval_set, run, score
-from services.enrich.enrichers.base import Doc
+from services.enrich.analysis.doc import Doc
 from services.enrich.enrichers.registry import default_enrichers
 from shared.settings import Settings
 

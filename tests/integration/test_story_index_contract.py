@@ -18,7 +18,7 @@ import pytest
 from redis.asyncio import Redis
 
 from evaluation.enrich_eval import load_eval_set
-from services.enrich.enrichers.base import Doc
+from services.enrich.analysis.doc import Doc
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.stories import MemoryStoryIndex, RedisStoryIndex, StoryIndex, story_id_for
 from shared.models import Article

@@ -11,9 +11,10 @@ from typing import Any, ClassVar
 import pytest
 import yake_rust
 
-from services.enrich.caps import MAX_SENTENCE_CHARS, cap_sentences
-from services.enrich.enrichers.base import Doc, field
-from services.enrich.enrichers.keywords import extract_keywords
+from services.enrich.analysis.caps import MAX_SENTENCE_CHARS, cap_sentences
+from services.enrich.analysis.doc import Doc
+from services.enrich.analysis.keywords import extract_keywords
+from services.enrich.enrichers.base import field
 from services.enrich.pipeline import EnrichmentPipeline
 from shared.models import Article, Origin
 
@@ -32,6 +33,7 @@ def _article(i: int, body: str = "A body.") -> Article:
 class Length:
     name: ClassVar[str] = "length"
     provides: ClassVar[tuple[str, ...]] = ("length",)
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
         return [{"length": field("len", "1", value=len(d.article.body))} for d in docs]
@@ -42,6 +44,7 @@ class PanicsOn:
 
     name: ClassVar[str] = "panicky"
     provides: ClassVar[tuple[str, ...]] = ("panicky",)
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, bad: str) -> None:
         self.bad = bad
@@ -59,6 +62,7 @@ class SlowOn:
 
     name: ClassVar[str] = "slow"
     provides: ClassVar[tuple[str, ...]] = ("slow",)
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, slow: str, seconds: float) -> None:
         self.slow, self.seconds = slow, seconds

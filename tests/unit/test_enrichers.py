@@ -11,17 +11,19 @@ import pytest
 import spacy
 from spacy.tokens import Span
 
-from services.enrich.enrichers.base import Doc
+from services.enrich.analysis.countries import rank_countries
+from services.enrich.analysis.doc import Doc
+from services.enrich.analysis.entities import _split_org, extract_entities
+from services.enrich.analysis.gazetteer import Resolution, get_gazetteer
+from services.enrich.analysis.keywords import extract_keywords
+from services.enrich.analysis.nlp import SpacyPool
+from services.enrich.analysis.quotes import find_quoted_spans
+from services.enrich.enrichers.base import EnricherOrderError, check_order
 from services.enrich.enrichers.category import load_lexicon
-from services.enrich.enrichers.countries import rank_countries
-from services.enrich.enrichers.entities import _split_org, extract_entities
-from services.enrich.enrichers.keywords import extract_keywords
-from services.enrich.enrichers.quotes import find_quoted_spans
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.enrichers.sentiment import label_of
 from services.enrich.enrichers.summary import summarize
-from services.enrich.gazetteer import Resolution, get_gazetteer
-from services.enrich.nlp import SpacyPool, parsed_text, sentences
+from services.enrich.pipeline import EnrichmentPipeline
 from services.enrich.stories import story_features, story_id_for
 from shared.captions import is_photo_caption
 from shared.models import Article, Origin
@@ -66,6 +68,33 @@ def enrich(pool: SpacyPool, *articles: Article) -> list[Doc]:
         for doc, fields in zip(docs, enricher.enrich(docs), strict=True):
             doc.fields.update(fields)
     return docs
+
+
+def test_an_enricher_ordered_before_a_field_it_requires_is_refused(pool: SpacyPool) -> None:
+    enrichers = default_enrichers(Settings(), pool=pool)
+    names = [e.name for e in enrichers]
+    assert names.index("language") < names.index("entities") and names.index("keywords") < names.index("summary")
+    summary = enrichers[names.index("summary")]
+    early = [e for e in enrichers if e is not summary]
+    early.insert(names.index("keywords"), summary)  # the summary before the keywords it scores sentences by
+    with pytest.raises(EnricherOrderError, match=r"summary requires 'keywords' \(written by keywords, after it\)"):
+        EnrichmentPipeline(early)
+    with pytest.raises(EnricherOrderError, match=r"entities requires 'language' \(no enricher writes it\)"):
+        check_order([e for e in enrichers if e.name != "language"])
+
+
+def test_the_analyses_need_the_parse_and_are_released_after_the_run(pool: SpacyPool) -> None:
+    doc = Doc(article=make_article("Talks in Paris", "Emmanuel Macron met Olaf Scholz in Paris on Monday."))
+    with pytest.raises(RuntimeError, match="not parsed"):
+        _ = doc.entities
+    pool.parse([doc])
+    assert doc.model.has_ner and doc.parsed_text == doc.text
+    assert [e.name for e in doc.entities or []][:2] == ["Paris", "Emmanuel Macron"]
+    (run,) = EnrichmentPipeline(default_enrichers(Settings(), pool=pool)).run([doc.article])
+    assert run.fields["summary"]["method"] == "lead+overlap" and run.over_budget is None
+    assert run.parsed is None and run.keywords is None and "entities" not in vars(run)
+    with pytest.raises(RuntimeError, match="not parsed"):
+        _ = run.spacy
 
 
 @pytest.fixture(scope="module")
@@ -407,9 +436,9 @@ def test_story_features_from_fields() -> None:
 def test_wire_sentence_splitter(pool: SpacyPool, text: str, expected: list[str]) -> None:
     doc = Doc(article=make_article("", text, id="sentences"))
     pool.parse([doc])
-    body = parsed_text(doc)
-    assert [body[a:b].strip() for a, b in sentences(doc) if body[a:b].strip()] == expected
-    assert sentences(doc) == [(s.start_char, s.end_char) for s in doc.cache["spacy"].sents]
+    body = doc.parsed_text
+    assert [body[a:b].strip() for a, b in doc.sentences if body[a:b].strip()] == expected
+    assert doc.sentences == [(s.start_char, s.end_char) for s in doc.spacy.sents]
 
 
 def test_georgia_is_the_us_state_only_next_to_us_places() -> None:
@@ -496,7 +525,7 @@ def test_a_name_in_quotation_marks_is_a_title_but_a_name_after_a_quote_is_not() 
 
 def _speakers(lang: str, text: str, people: list[str], orgs: Sequence[str] = ()) -> dict[str, str | None]:
     """Quote opening word -> speaker, with NER's spans given by hand (person and organisation names)."""
-    from services.enrich.enrichers.quotes import extract_quotes
+    from services.enrich.analysis.quotes import extract_quotes
 
     nlp = spacy.blank(lang)
     nlp.add_pipe("newsflow_sentences")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.enrich.enrichers.entities import Entity, extract_entities
-from services.enrich.nlp import SpacyPool
+from services.enrich.analysis.entities import Entity, extract_entities
+from services.enrich.analysis.nlp import SpacyPool
 from shared.settings import Settings
 
 

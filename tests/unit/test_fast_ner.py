@@ -1,4 +1,4 @@
-"""The fast NER token vectors give the stock pipeline's entities (services/enrich/fast_ner.py)."""
+"""The fast NER token vectors give the stock pipeline's entities (services/enrich/analysis/fast_ner.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import spacy
 
 from evaluation.enrich_eval import load_eval_set
-from services.enrich import fast_ner
-from services.enrich.nlp import SpacyPool
+from services.enrich.analysis import fast_ner
+from services.enrich.analysis.nlp import SpacyPool
 from shared.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample-article-afp-2024-04-14.txt"

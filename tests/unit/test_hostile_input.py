@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.enrich.caps import MAX_SENTENCE_CHARS, cap_sentences
+from services.enrich.analysis.caps import MAX_SENTENCE_CHARS, cap_sentences
+from services.enrich.analysis.nlp import SpacyPool
 from services.enrich.enrichers.registry import default_enrichers
-from services.enrich.nlp import SpacyPool
 from services.enrich.pipeline import EnrichmentPipeline
 from services.ingest.errors import REJECT_CODES, RejectedInput
 from services.ingest.parsing import ParsedArticle, parse_raw

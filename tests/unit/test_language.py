@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from services.enrich.enrichers.base import Doc
+from services.enrich.analysis.doc import Doc
+from services.enrich.analysis.langcodes import iso639_1
+from services.enrich.analysis.nlp import SpacyPool
 from services.enrich.enrichers.language import (
     Declared,
     LanguageEnricher,
@@ -21,8 +23,6 @@ from services.enrich.enrichers.language import (
     is_prose,
     prose_sample,
 )
-from services.enrich.langcodes import iso639_1
-from services.enrich.nlp import SpacyPool, doc_language
 from shared.models import Article
 from shared.settings import Settings
 from tests.unit.test_enrichers import enrich, make_article
@@ -255,8 +255,8 @@ def test_three_letter_codes_are_never_truncated(detector: LanguageEnricher) -> N
     assert lang["code"] == "en" and lang["method"] == "py3langid"
     assert "'pcm' (article) has no ISO 639-1 code" in lang["reason"]
     # an enricher run without the language field reads the declared tag as ISO 639-1, never cut
-    assert doc_language(Doc(article=article("t", "b", language="pcm"))) == "en"
-    assert doc_language(Doc(article=article("t", "b", language="fra"))) == "fr"
+    assert Doc(article=article("t", "b", language="pcm")).processing_language == "en"
+    assert Doc(article=article("t", "b", language="fra")).processing_language == "fr"
 
 
 def test_detector_answers_only_processable_languages_and_configured_extras() -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import spacy
 
-from services.enrich.nlp import SpacyPool
-from services.enrich.tokenizer_guard import MAX_CHUNK, guard_tokenizer
+from services.enrich.analysis.nlp import SpacyPool
+from services.enrich.analysis.tokenizer_guard import MAX_CHUNK, guard_tokenizer
 from shared.settings import Settings
 
 

@@ -1,42 +1,31 @@
-"""The enricher interface: adding an enricher is adding one module.
+"""The enricher interface: adding a field is adding one module.
 
-An enricher takes a batch of :class:`Doc` and returns, for each doc, the
-fields it computed. Every field payload carries ``method`` and ``version``
-(:func:`field` builds one), so each value in ``news.enriched`` says what
-produced it. Enrichers run in registry order; a later enricher can read what
-an earlier one put in ``doc.fields`` (for example the detected language) and
-share expensive work through ``doc.cache`` (for example a spaCy ``Doc``).
+An enricher takes a batch of :class:`~services.enrich.analysis.doc.Doc` and
+returns, for each doc, the fields it computed. Every field payload carries
+``method`` and ``version`` (:func:`field` builds one), so each value in
+``news.enriched`` says what produced it.
+
+Enrichers are thin: the work is in :mod:`services.enrich.analysis` (the spaCy
+parse, entities, key phrases, quotes, countries), computed once per article on
+the typed ``Doc`` and shared by every field that reads it. An enricher imports
+the analysis layer, ``shared`` and this module, never another enricher.
+
+Enrichers run in registry order. What one needs from those before it is
+declared, not implied: ``requires`` names the fields that must be written
+before it runs (``language``, which decides the language the others process
+the article in; ``keywords``, which the summary scores sentences by), and
+:func:`check_order` (called by the registry and the pipeline) refuses an
+order in which a requirement is not provided by an earlier enricher.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from dataclasses import field as dc_field
+from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from shared.models import Article
+from ..analysis.doc import Doc
 
-__all__ = ["Doc", "Enricher", "field", "unavailable"]
-
-
-@dataclass
-class Doc:
-    """One article going through the enrichers."""
-
-    article: Article
-    fields: dict[str, dict[str, Any]] = dc_field(default_factory=dict)
-    cache: dict[str, Any] = dc_field(default_factory=dict)
-
-    @property
-    def text(self) -> str:
-        """Headline and body, the text most enrichers read."""
-        return f"{self.article.title}\n\n{self.article.body}" if self.article.title else self.article.body
-
-    @property
-    def language(self) -> str | None:
-        """The ISO 639-1 code the article is processed in (the ``language`` field's ``code``), once decided."""
-        lang = self.fields.get("language", {})
-        return lang.get("code") if lang else None
+__all__ = ["Enricher", "EnricherOrderError", "check_order", "field", "unavailable"]
 
 
 def field(method: str, version: str, **values: Any) -> dict[str, Any]:
@@ -51,11 +40,31 @@ def unavailable(method: str, version: str, reason: str, **values: Any) -> dict[s
 
 @runtime_checkable
 class Enricher(Protocol):
-    """What the enrich service calls. ``provides`` names the fields it writes."""
+    """What the enrich service calls. ``provides`` names the fields it writes, ``requires`` the fields that
+    must be written before it runs (see the module doc)."""
 
     name: ClassVar[str]
     provides: ClassVar[tuple[str, ...]]
+    requires: ClassVar[tuple[str, ...]]
 
     def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
         """Return one ``{field_name: payload}`` dict per doc, in order."""
         ...
+
+
+class EnricherOrderError(ValueError):
+    """An enricher runs before one that writes a field it requires."""
+
+
+def check_order(enrichers: Sequence[Enricher]) -> None:
+    """Raise :class:`EnricherOrderError` unless every field each enricher requires is provided by an
+    enricher before it."""
+    provided: set[str] = set()
+    for enricher in enrichers:
+        missing = [f for f in enricher.requires if f not in provided]
+        if missing:
+            writers = {f: e.name for e in enrichers for f in e.provides}
+            why = [f"{f!r} (written by {writers[f]}, after it)" if f in writers else f"{f!r} (no enricher writes it)"
+                   for f in missing]  # fmt: skip
+            raise EnricherOrderError(f"enricher {enricher.name} requires {', '.join(why)}")
+        provided.update(enricher.provides)

@@ -35,9 +35,9 @@ import yaml
 from shared.textfold import fold_accents
 from shared.textfold import fold_name as fold
 
-from ..nlp import SpacyPool, doc_language
-from .base import Doc, field, unavailable
-from .entities import get_entities
+from ..analysis.doc import Doc
+from ..analysis.nlp import SpacyPool
+from .base import field, unavailable
 
 __all__ = ["CategoryEnricher", "Lexicon", "Topic", "load_lexicon"]
 
@@ -152,6 +152,7 @@ class CategoryEnricher:
 
     name: ClassVar[str] = "category"
     provides: ClassVar[tuple[str, ...]] = ("category",)
+    requires: ClassVar[tuple[str, ...]] = ("language",)
 
     def __init__(self, pool: SpacyPool, lexicon: Lexicon | None = None) -> None:
         self._pool = pool
@@ -160,15 +161,16 @@ class CategoryEnricher:
     def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
         lex = self._lexicon
         version = f"1/iptc-{lex.version}"
+        self._pool.parse([d for d in docs if d.processing_language in lex.languages])
         out = []
         for doc in docs:
-            lang = doc_language(doc)
+            lang = doc.processing_language
             if lang not in lex.languages:
                 reason = f"no category lexicon for language {lang!r}"
                 out.append({"category": unavailable("iptc-lexicon", version, reason)})
                 continue
             mentions: dict[str, int] = {}
-            for e in get_entities(doc, self._pool) or []:
+            for e in doc.entities or []:
                 for s in {*e.surfaces, e.name}:
                     mentions[fold(s)] = max(mentions.get(fold(s), 0), e.mentions)
             value = lex.score(doc.article.title or "", doc.article.body, lang, mentions)

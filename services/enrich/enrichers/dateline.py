@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .base import Doc, field, unavailable
+from ..analysis.doc import Doc
+from .base import field, unavailable
 
 __all__ = ["DatelineEnricher"]
 
@@ -12,6 +13,7 @@ __all__ = ["DatelineEnricher"]
 class DatelineEnricher:
     name: ClassVar[str] = "dateline"
     provides: ClassVar[tuple[str, ...]] = ("dateline",)
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
         out = []

@@ -1,94 +1,21 @@
-"""Key phrases with YAKE (the ``yake-rust`` binding), snapped to entity boundaries.
+"""The ``keywords`` field: the article's key phrases (YAKE), each with a relevance ``score``.
 
-YAKE is unsupervised, per document and multilingual (its stopword lists
-cover 34 languages). ``yake-rust`` gives the same algorithm as the Python
-``yake`` package at about 4-5x its speed and needs no parse, so keywords cost
-no spaCy work; spaCy noun chunks would need the dependency parser, which
-doubles the NER-only parse time (``bench/enrich.py --keywords`` compares the
-three on the evaluation set).
-
-Post-processing: a candidate that cuts through a named entity ("White House
-National" inside "White House National Security Council"), that puts
-lowercase words before an entity ("top White House"), or that touches a date
-("Sunday") is dropped, as is a case-insensitive repeat. YAKE reads the text spaCy parsed (clipped to
-``enrich_max_chars``) with over-long sentences broken (:func:`services.enrich.caps.cap_sentences`).
-``score`` is a relevance in (0, 1]: the best YAKE
-score divided by the phrase's (YAKE scores are lower-is-better).
+The extraction is :mod:`services.enrich.analysis.keywords` (yake-rust,
+snapped to entity boundaries); the field lists the phrases and the YAKE
+language they were read in, or says why there are none (no stopword list for
+the language). The phrases stay in ``Doc.keywords`` for the summary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from importlib.metadata import version
 from typing import Any, ClassVar
 
-import yake_rust
+from ..analysis.doc import Doc
+from ..analysis.keywords import VERSION, KeywordExtractor, yake_language
+from ..analysis.nlp import SpacyPool
+from .base import field, unavailable
 
-from shared.textfold import fold_name as fold
-
-from ..caps import cap_sentences
-from ..nlp import SpacyPool, doc_language, parsed_text
-from .base import Doc, field, unavailable
-from .entities import get_entities
-
-__all__ = ["YAKE_LANGUAGES", "KeywordsEnricher", "extract_keywords"]
-
-_VERSION = version("yake-rust")
-# Languages with a stopword list in yake-rust (an unknown one makes it panic).
-YAKE_LANGUAGES = frozenset(
-    "ar bg br cz da de el en es et fa fi fr hi hr hu hy id it ja lt lv nl no pl pt ro ru sk sl sv tr uk zh".split()
-)
-_ISO_TO_YAKE = {"cs": "cz"}
-_CANDIDATES = 30
-_DATE_LABELS = frozenset({"DATE", "TIME"})
-
-
-def extract_keywords(
-    extractor: yake_rust.Yake,
-    text: str,
-    entity_spans: list[tuple[int, int]],
-    top_n: int,
-    date_spans: Sequence[tuple[int, int]] = (),
-) -> list[dict[str, Any]]:
-    """The ``top_n`` best YAKE phrases of ``text``.
-
-    Dropped: phrases that cut through an entity span, that put lowercase
-    words before an entity ("top White House"), that touch a date or time
-    ("Sunday"), that contain digits, and case-insensitive repeats.
-    """
-    lowered = text.lower()
-    kept: list[tuple[str, float]] = []
-    seen: set[str] = set()
-    # capped: yake-rust panics on a very long sentence (caps.py); phrases are looked up in ``text``.
-    # yake-rust returns tied scores in hash order (and sums them in it, so a tie can differ in its last
-    # bits) from run to run: scores are compared to 12 places and ties go by phrase.
-    candidates = sorted(
-        extractor.get_n_best(cap_sentences(text), n=_CANDIDATES), key=lambda ps: (round(ps[1], 12), ps[0])
-    )
-    for phrase, score in candidates:
-        key = fold(phrase)
-        if not key or key in seen or any(c.isdigit() for c in phrase):
-            continue
-        start = lowered.find(phrase.lower())
-        if start >= 0:
-            end = start + len(phrase)
-            if _cuts_entity(start, end, entity_spans) or any(a < end and start < b for a, b in date_spans):
-                continue
-            if any(start < a < end and b <= end and text[start:a].strip().islower() for a, b in entity_spans):
-                continue
-        seen.add(key)
-        kept.append((phrase, score))
-        if len(kept) == top_n:
-            break
-    if not kept:
-        return []
-    best = min(s for _, s in kept) or 1e-9
-    return [{"text": p, "score": round(min(1.0, best / s) if s > 0 else 1.0, 4)} for p, s in kept]
-
-
-def _cuts_entity(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
-    """True if [start, end) overlaps an entity without containing it whole."""
-    return any(a < end and start < b and not (start <= a and b <= end) for a, b in spans)
+__all__ = ["KeywordsEnricher"]
 
 
 class KeywordsEnricher:
@@ -96,30 +23,21 @@ class KeywordsEnricher:
 
     name: ClassVar[str] = "keywords"
     provides: ClassVar[tuple[str, ...]] = ("keywords",)
+    requires: ClassVar[tuple[str, ...]] = ("language",)
 
     def __init__(self, pool: SpacyPool, top_n: int = 10) -> None:
         self._pool = pool
-        self._top_n = top_n
-        self._extractors: dict[str, yake_rust.Yake] = {}
-
-    def _extractor(self, lang: str) -> yake_rust.Yake:
-        if lang not in self._extractors:
-            self._extractors[lang] = yake_rust.Yake(language=lang, ngrams=3)
-        return self._extractors[lang]
+        self._keywords = KeywordExtractor(top_n)
 
     def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+        self._pool.parse([d for d in docs if yake_language(d.processing_language)])
         out = []
         for doc in docs:
-            lang = doc_language(doc)
-            ylang = _ISO_TO_YAKE.get(lang, lang)
-            if ylang not in YAKE_LANGUAGES:
-                out.append({"keywords": unavailable("yake-rust", _VERSION, f"no YAKE stopword list for {lang!r}")})
+            lang = doc.processing_language
+            ylang = yake_language(lang)
+            if ylang is None:
+                out.append({"keywords": unavailable("yake-rust", VERSION, f"no YAKE stopword list for {lang!r}")})
                 continue
-            ents = get_entities(doc, self._pool) or []
-            spans = [s for e in ents for s in e.spans]
-            dates = [(e.start_char, e.end_char) for e in doc.cache["spacy"].ents if e.label_ in _DATE_LABELS]
-            # the text spaCy parsed: clipped to enrich_max_chars, so YAKE's work is bounded too
-            kws = extract_keywords(self._extractor(ylang), parsed_text(doc), spans, self._top_n, dates)
-            doc.cache["keywords"] = kws
-            out.append({"keywords": field("yake-rust", _VERSION, value=kws, language=ylang)})
+            kws = self._keywords.of(doc, ylang)
+            out.append({"keywords": field("yake-rust", VERSION, value=kws, language=ylang)})
         return out

@@ -55,9 +55,10 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from shared.settings import Settings
 
-from ..langcodes import UNDETERMINED, iso639_1
-from .base import Doc, field
-from .keywords import YAKE_LANGUAGES
+from ..analysis.doc import Doc
+from ..analysis.keywords import YAKE_LANGUAGES
+from ..analysis.langcodes import UNDETERMINED, iso639_1
+from .base import field
 
 __all__ = [
     "SAMPLE_CHARS",
@@ -245,6 +246,7 @@ class LanguageEnricher:
 
     name: ClassVar[str] = "language"
     provides: ClassVar[tuple[str, ...]] = ("language",)
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: Settings, spacy_languages: Iterable[str] = ("en", "fr")) -> None:
         self.policy = LanguagePolicy.from_settings(settings)

@@ -6,7 +6,8 @@ from typing import Any, ClassVar
 
 import regex
 
-from .base import Doc, field
+from ..analysis.doc import Doc
+from .base import field
 
 __all__ = ["ReadabilityEnricher", "count_words"]
 
@@ -21,6 +22,7 @@ def count_words(text: str) -> int:
 class ReadabilityEnricher:
     name: ClassVar[str] = "readability"
     provides: ClassVar[tuple[str, ...]] = ("word_count", "reading_time")
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
         out = []

@@ -1,17 +1,22 @@
 """The enrichers newsflow runs, in order: the one place that lists them.
 
 The cheap, model-free enrichers come first (language decides which spaCy
-model the others use). Every spaCy-based enricher shares one
-:class:`~services.enrich.nlp.SpacyPool`, so a batch is parsed once, by
-whichever of them runs first, with one ``nlp.pipe`` call per language.
+model the others use); ``keywords`` comes before ``summary``, which scores
+sentences by keyword. Those dependencies are each enricher's ``requires``,
+checked here (:func:`~services.enrich.enrichers.base.check_order`). Every
+spaCy-based enricher shares one
+:class:`~services.enrich.analysis.nlp.SpacyPool`, so a batch is parsed once,
+by whichever of them runs first, with one ``nlp.pipe`` call per language, and
+the analyses on each :class:`~services.enrich.analysis.doc.Doc` (entities,
+sentences, key phrases) are computed once for all of them.
 """
 
 from __future__ import annotations
 
 from shared.settings import Settings
 
-from ..nlp import SpacyPool
-from .base import Enricher
+from ..analysis.nlp import SpacyPool
+from .base import Enricher, check_order
 from .category import CategoryEnricher
 from .countries import CountriesEnricher
 from .dateline import DatelineEnricher
@@ -27,14 +32,10 @@ __all__ = ["default_enrichers"]
 
 
 def default_enrichers(settings: Settings, pool: SpacyPool | None = None) -> list[Enricher]:
-    """Every enricher, ready to run, in the order the enrich service calls them.
-
-    ``keywords`` runs before ``summary`` (which scores sentences by keyword)
-    and ``entities`` before the fields built on entities; each also computes
-    what it needs itself if run alone.
-    """
+    """Every enricher, ready to run, in the order the enrich service calls them (each after what it
+    ``requires``)."""
     pool = pool or SpacyPool(settings)
-    return [
+    enrichers: list[Enricher] = [
         LanguageEnricher(settings, spacy_languages=pool.model_names),
         DatelineEnricher(),
         ReadabilityEnricher(),
@@ -46,3 +47,5 @@ def default_enrichers(settings: Settings, pool: SpacyPool | None = None) -> list
         CategoryEnricher(pool),
         QuotesEnricher(pool),
     ]
+    check_order(enrichers)
+    return enrichers

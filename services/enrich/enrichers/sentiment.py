@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from ..nlp import SpacyPool, doc_language, parsed_text
-from ..nlp import sentences as sentences_of
-from .base import Doc, field, unavailable
+from ..analysis.doc import Doc
+from ..analysis.nlp import SpacyPool
+from .base import field, unavailable
 
 __all__ = ["SentimentEnricher", "label_of", "score_sentences"]
 
@@ -53,21 +53,22 @@ class SentimentEnricher:
 
     name: ClassVar[str] = "sentiment"
     provides: ClassVar[tuple[str, ...]] = ("sentiment",)
+    requires: ClassVar[tuple[str, ...]] = ("language",)
 
     def __init__(self, pool: SpacyPool) -> None:
         self._pool = pool
         self._analyzer = SentimentIntensityAnalyzer()
 
     def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
-        self._pool.parse([d for d in docs if doc_language(d) == "en"])
+        self._pool.parse([d for d in docs if d.processing_language == "en"])
         out = []
         for doc in docs:
-            lang = doc_language(doc)
+            lang = doc.processing_language
             if lang != "en":
                 reason = f"VADER is English-only; no sentiment model for language {lang!r}"
                 out.append({"sentiment": unavailable(_METHOD, _VERSION, reason, score=None, label=None)})
                 continue
-            text = parsed_text(doc)
-            sentences = [text[a:b].strip() for a, b in sentences_of(doc) if not text[a:b].isspace()]
+            text = doc.parsed_text
+            sentences = [text[a:b].strip() for a, b in doc.sentences if not text[a:b].isspace()]
             out.append({"sentiment": field(_METHOD, _VERSION, **score_sentences(self._analyzer, sentences))})
         return out

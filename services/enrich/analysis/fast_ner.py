@@ -21,7 +21,7 @@ over memory:
 
 The transition parse stays spaCy's own code. With ``gemm="blis"`` (thinc's
 kernel) the vectors are bit-identical to thinc's; with ``"numpy"``
-(OpenBLAS, the :class:`~services.enrich.nlp.SpacyPool` default) they differ
+(OpenBLAS, the :class:`~services.enrich.analysis.nlp.SpacyPool` default) they differ
 by about 1e-6, and ``tests/unit/test_fast_ner.py`` checks the entities are
 the same as the stock pipeline's on the evaluation set, for English and
 French. A pipeline whose NER is built otherwise (a listener on a shared

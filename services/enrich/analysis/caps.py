@@ -5,7 +5,7 @@
   gets a paragraph break at a space every so often (only for the text handed to YAKE).
 
 :func:`cap_sentences` does not keep the text's length. (spaCy's tokenizer, quadratic in a long run of
-punctuation without whitespace, is bounded where it runs: :mod:`services.enrich.tokenizer_guard`.)
+punctuation without whitespace, is bounded where it runs: :mod:`services.enrich.analysis.tokenizer_guard`.)
 """
 
 from __future__ import annotations

