@@ -52,7 +52,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 	$(PY) scripts/lock.py --check
 
-# mypy: strict for shared/ and the pure modules, normal for the rest (see [tool.mypy] in pyproject.toml)
+# mypy: strict for shared/, evaluation/ and the pure modules, normal for the rest (see [tool.mypy] in pyproject.toml)
 typecheck: install
 	$(VENV)/bin/mypy
 

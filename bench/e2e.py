@@ -4,7 +4,7 @@
 
 One Tansu broker (on a free port) and one Redis server of its own (so its CPU is counted) run beside
 the services. Both sides read the same kind of input: distinct articles built from the labelled
-articles in tests/eval (each a lead paragraph of one article and paragraphs of others in the same
+articles in evaluation/ (each a lead paragraph of one article and paragraphs of others in the same
 language, as JSON fields or as a wire text), with about 5 % exact copies, 3 % near copies and 2 %
 bad records (invalid UTF-8, empty, ``{}``, a JSON array, broken JSON, no text).
 
@@ -86,7 +86,7 @@ BAD = [b"\xff\xfe\xfa not utf-8", b"", b"{}", b"[1, 2, 3]", b'{"title": "cut', b
 @functools.cache
 def _pool() -> list[tuple[str, str, list[str]]]:
     """(language, title, paragraphs) of every labelled article (enrichment + story sets)."""
-    from tests.eval.story_eval import load_story_set
+    from evaluation.story_eval import load_story_set
 
     out = []
     for item in load_story_set():

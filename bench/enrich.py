@@ -2,7 +2,7 @@
 
     python -m bench.enrich [--articles 200] [--rounds 3] [--keywords] [--libraries]
 
-Both sides run over the hand-labelled evaluation articles (tests/eval/enrich) repeated to
+Both sides run over the hand-labelled evaluation articles (evaluation/enrich) repeated to
 ``--articles``, each in its own child process (so peak RSS is per side), one core each, models
 loaded and one untimed pass over the evaluation set made before the clock starts. The sides take
 turns for ``--rounds`` timed passes each (naive, newsflow, naive, ...), so a burst of load on a
@@ -54,7 +54,7 @@ def _load_full(lang: str) -> Any:
 
 
 def _articles(n: int) -> tuple[list[Any], list[Any]]:
-    from tests.eval.enrich_eval import load_eval_set
+    from evaluation.enrich_eval import load_eval_set
 
     items = load_eval_set()
     return items, [items[i % len(items)].article for i in range(n)]
@@ -77,7 +77,7 @@ def _naive_side() -> tuple[Any, dict[str, Any]]:
     import yake
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    from tests.eval.enrich_eval import Scores, entity_counts
+    from evaluation.enrich_eval import Scores, entity_counts
 
     items, _ = _articles(1)
     nlps = {lang: _load_full(lang) for lang in _MODELS}
@@ -134,10 +134,10 @@ def run_naive(n: int) -> dict[str, Any]:
 @functools.cache
 def _newsflow_side() -> tuple[Any, list[Any], int, dict[str, float]]:
     """(spaCy pool, enrichers, batch size, F1 per entity kind), models loaded, quality scored once."""
+    from evaluation.enrich_eval import run, score
     from services.enrich.enrichers.registry import default_enrichers
     from services.enrich.nlp import SpacyPool
     from shared.settings import Settings
-    from tests.eval.enrich_eval import run, score
 
     items, _ = _articles(1)
     settings = Settings()

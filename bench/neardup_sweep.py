@@ -29,6 +29,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from evaluation.neardup import Case, evaluate, load_cases
 from services.ingest.dedup import MemoryDedupStore, NearParams
 from services.ingest.fingerprint import comparison_text
 from services.ingest.minhash import (
@@ -41,7 +42,6 @@ from services.ingest.minhash import (
     text_signature,
     tokens,
 )
-from tests.eval.neardup import Case, evaluate, load_cases
 
 __all__ = ["main"]
 

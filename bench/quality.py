@@ -5,7 +5,7 @@
 
 Reads the CoNLL-2003 development split by path (default ``<repo>/../shared/data/external/conll2003-dev.txt``,
 or ``NEWSFLOW_CONLL_DEV``, or ``--conll``; skipped with a message when absent; its text never enters the
-repository). Each story is rebuilt as a wire story (:mod:`tests.eval.conll_eval`) and sent the way a feed
+repository). Each story is rebuilt as a wire story (:mod:`evaluation.conll_eval`) and sent the way a feed
 would: ``{"text": ...}`` through ingest's own :func:`~services.ingest.parsing.parse_raw`, as an
 :class:`~shared.models.Article`, through every enricher of :func:`default_enrichers`, in batches, as the
 enrich service runs them. Stock spaCy runs naively on the same text (the article's headline and body,
@@ -32,8 +32,8 @@ from typing import Any
 
 import orjson
 
-from tests.eval.conll_eval import KINDS, SHAPES, Story, StoryScore, Tally, default_conll_path, read_conll, score_story
-from tests.eval.enrich_eval import Counts
+from evaluation.conll_eval import KINDS, SHAPES, Story, StoryScore, Tally, default_conll_path, read_conll, score_story
+from evaluation.enrich_eval import Counts
 
 __all__ = ["STOCK_TYPES", "Measurement", "SystemRun", "main", "measure", "run_newsflow", "run_stock"]
 

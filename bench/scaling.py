@@ -109,7 +109,7 @@ async def arrival_times(
 
 
 def enrich_articles(n: int) -> list[bytes]:
-    from tests.eval.enrich_eval import load_eval_set
+    from evaluation.enrich_eval import load_eval_set
 
     items = load_eval_set()
     out = []

@@ -12,8 +12,8 @@ highest similarity to it, shared weight / sqrt(article weight x profile
 weight), if that is at least ``story_threshold`` and the story shares at
 least one entity (who) and two key-phrase words (what) with it: the same
 people alone do not make the same event. Otherwise it starts a new story.
-Measured on the labelled set (``tests/eval/stories``, ``python -m
-tests.eval.story_eval``), which also lists what it still gets wrong (the
+Measured on the labelled set (``evaluation/stories``, ``python -m
+evaluation.story_eval``), which also lists what it still gets wrong (the
 semi-finals and the final of one tournament are joined).
 
 Two implementations of one :class:`StoryIndex` contract (``tests/integration/test_story_index_contract.py``

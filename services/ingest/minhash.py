@@ -42,7 +42,7 @@ two edits bring a true copy down to the threshold, while unrelated one-line
 briefs on the same wire template start to collide.
 
 The defaults of :class:`MinHashParams` come from the measurements printed by
-``python -m bench.neardup_sweep`` on the labelled set in ``tests/eval/neardup``.
+``python -m bench.neardup_sweep`` on the labelled set in ``evaluation/neardup``.
 Changing any parameter (or the seed) makes new signatures incomparable with
 the ones already stored: roll it out with a new dedup namespace.
 """
@@ -81,7 +81,7 @@ _SEED = 0x6E657773666C6F77  # b"newsflow"
 class MinHashParams:
     """Signature shape and decision threshold (every replica must use the same).
 
-    Defaults measured on ``tests/eval/neardup`` (``python -m bench.neardup_sweep``):
+    Defaults measured on ``evaluation/neardup`` (``python -m bench.neardup_sweep``):
     precision and recall 1.0 over 8 independent hash seeds for every
     threshold from 0.35 to 0.5 with 3-token shingles and 128 slots; recall
     falls from 0.55 on (0.99, 0.94 at 0.6). 24 bands of 3 rows find a pair

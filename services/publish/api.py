@@ -119,6 +119,19 @@ class PublishApi:
         await self.catalog.refresh()
         return web.Response(status=204)
 
+    async def enable_subscription(self, request: web.Request) -> web.Response:
+        """Deliver again to an endpoint a 410 Gone disabled (a configured one too). Articles published while
+        it was disabled were not queued for it; the delivery the 410 refused is a ``webhook_disabled`` dead
+        letter that ``newsflow dlq redrive --code webhook_disabled`` sends to it again."""
+        sub_id = request.match_info["id"]
+        await self.catalog.refresh()
+        if self.catalog.get(sub_id) is None:
+            return _problem(404, "no such subscription")
+        await self.store.enable(sub_id)
+        await self.catalog.refresh()
+        sub = self.catalog.get(sub_id)
+        return _model(sub) if sub else _problem(404, "no such subscription")
+
     # --- stream, stories, articles ---------------------------------------------
 
     def _query_filter(self, request: web.Request) -> SubscriptionFilter:
@@ -207,6 +220,7 @@ def add_routes(app: web.Application, api: PublishApi) -> None:
     r.add_get("/v1/subscriptions", api.list_subscriptions)
     r.add_get("/v1/subscriptions/{id}", api.get_subscription)
     r.add_delete("/v1/subscriptions/{id}", api.delete_subscription)
+    r.add_post("/v1/subscriptions/{id}/enable", api.enable_subscription)
     r.add_get("/v1/stream", api.stream)
     r.add_get("/v1/stories", api.list_stories)
     r.add_get("/v1/stories/{id}", api.get_story)
@@ -279,6 +293,16 @@ def openapi() -> dict[str, Any]:
                 "delete": {
                     "summary": "Delete a subscription",
                     "responses": {"204": _ok(None, "deleted"), "404": problem, "409": problem},
+                },
+            },
+            "/v1/subscriptions/{id}/enable": {
+                "parameters": sub_id,
+                "post": {
+                    "summary": "Deliver again to an endpoint a 410 Gone disabled",
+                    "description": "Clears disabled (for a subscription of the routing file too). Articles "
+                    "published while it was disabled were not queued for it; the delivery the 410 refused is a "
+                    "webhook_disabled dead letter, sent again by newsflow dlq redrive --code webhook_disabled.",
+                    "responses": {"200": _ok("Subscription", "enabled"), "404": problem},
                 },
             },
             "/v1/stream": {

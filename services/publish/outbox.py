@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import orjson
 from redis.asyncio import Redis
+from redis.typing import EncodableT
+
+from shared.redis_replies import reply_bytes, reply_bytes_list, reply_int, reply_list, reply_scored
 
 __all__ = ["Job", "Outbox"]
 
@@ -117,12 +120,13 @@ class Outbox:
             }
             for j in jobs
         ]
-        args = [self._ns, _ms(), self._ttl, orjson.dumps(meta), *(j.value for j in jobs)]
-        return int(await self._enqueue(keys=[], args=args))
+        args: list[EncodableT] = [self._ns, _ms(), self._ttl, orjson.dumps(meta), *(j.value for j in jobs)]
+        return reply_int(await self._enqueue(keys=[], args=args))
 
     async def claim(self, sub: str, limit: int, lease_s: float) -> list[Job]:
         raw = await self._claim(keys=[self.due_key(sub)], args=[self._ns, _ms(), int(lease_s * 1000), limit])
-        return [_job(raw[i].decode(), raw[i + 1]) for i in range(0, len(raw), 2)]
+        flat = reply_list(raw)  # id, its HGETALL (flat), id, ...
+        return [_job(reply_bytes(flat[i]).decode(), reply_bytes_list(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     async def finish(self, job: Job) -> None:
         """The delivery is settled (acknowledged, or dead-lettered): forget it."""
@@ -141,9 +145,9 @@ class Outbox:
             await pipe.execute()
 
     async def pending(self, sub: str) -> int:
-        return int(await self._redis.zcard(self.due_key(sub)))
+        return await self._redis.zcard(self.due_key(sub))
 
     async def next_due_s(self, sub: str) -> float | None:
         """Seconds until the endpoint's next due delivery (<= 0: due now), None when none is pending."""
-        first = await self._redis.zrange(self.due_key(sub), 0, 0, withscores=True)
+        first = reply_scored(await self._redis.zrange(self.due_key(sub), 0, 0, withscores=True))
         return (first[0][1] / 1000 - time.time()) if first else None

@@ -12,6 +12,16 @@ from datetime import UTC, datetime
 
 import orjson
 from redis.asyncio import Redis
+from redis.typing import EncodableT
+
+from shared.redis_replies import (
+    reply_bytes_list,
+    reply_bytes_map,
+    reply_int,
+    reply_optional_bytes,
+    reply_optional_bytes_list,
+    reply_scored,
+)
 
 from .views import ArticleCard, Category, Count, StoryCard
 
@@ -55,7 +65,7 @@ return n
 """
 
 
-def _dt(ms: bytes | str | float) -> datetime:
+def _dt(ms: bytes) -> datetime:
     return datetime.fromtimestamp(float(ms) / 1000, UTC)
 
 
@@ -75,17 +85,16 @@ class RecentStore:
         """Remember each (card, enriched article bytes); the number of new story memberships."""
         if not items:
             return 0
-        args: list[object] = [self._ns, self._ttl, self._keep, int(time.time() * 1000)]
+        args: list[EncodableT] = [self._ns, self._ttl, self._keep, int(time.time() * 1000)]
         for card, value in items:
             args += [card.model_dump_json(), value]
-        return int(await self._merge(keys=[], args=args))
+        return reply_int(await self._merge(keys=[], args=args))
 
     async def article(self, article_id: str) -> bytes | None:
-        raw: bytes | None = await self._redis.get(f"{self._ns}:article:{article_id}")
-        return raw
+        return reply_optional_bytes(await self._redis.get(f"{self._ns}:article:{article_id}"))
 
     async def stories(self, limit: int = 50, articles_per_story: int = 5) -> list[StoryCard]:
-        ids = await self._redis.zrevrange(f"{self._ns}:stories", 0, max(0, limit - 1))
+        ids = reply_bytes_list(await self._redis.zrevrange(f"{self._ns}:stories", 0, max(0, limit - 1)))
         cards = [await self.story(i.decode(), articles_per_story) for i in ids]
         return [c for c in cards if c is not None]
 
@@ -99,26 +108,31 @@ class RecentStore:
             pipe.zrevrange(f"{s}:entities", 0, 11, withscores=True)
             pipe.zrevrange(f"{s}:categories", 0, 0, withscores=True)
             pipe.zrevrange(f"{s}:articles", 0, articles - 1)
-            meta, count, outlets, countries, entities, cats, article_ids = await pipe.execute()
+            meta_r, count_r, outlets_r, countries_r, entities_r, cats_r, article_ids_r = await pipe.execute()
+        meta = reply_bytes_map(meta_r)
         if not meta:
             return None
+        cats = reply_scored(cats_r)
         category = None
         if cats:
             code, _, name = cats[0][0].decode().partition("|")
             category = Category(code=code, name=name)
+        article_ids = reply_bytes_list(article_ids_r)
         cards: list[ArticleCard] = []
         if article_ids:
-            raw_cards = await self._redis.mget([f"{self._ns}:card:{a.decode()}" for a in article_ids])
+            raw_cards = reply_optional_bytes_list(
+                await self._redis.mget([f"{self._ns}:card:{a.decode()}" for a in article_ids])
+            )
             cards = [ArticleCard.model_validate(orjson.loads(r)) for r in raw_cards if r]
         return StoryCard(
             id=story_id,
             headline=meta[b"headline"].decode(),
             first_seen=_dt(meta[b"first_seen"]),
             last_update=_dt(meta[b"last_update"]),
-            article_count=int(count),
-            outlets=_counts(outlets),
-            countries=_counts(countries),
-            entities=_counts(entities),
+            article_count=reply_int(count_r),
+            outlets=_counts(reply_scored(outlets_r)),
+            countries=_counts(reply_scored(countries_r)),
+            entities=_counts(reply_scored(entities_r)),
             category=category,
             articles=cards,
         )

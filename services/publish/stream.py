@@ -17,6 +17,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
+
+from shared.redis_replies import reply_stream, reply_xread
 
 from .subscriptions import ArticleFacts
 from .views import ArticleCard
@@ -62,18 +65,18 @@ class StreamHub:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for card, facts in items:
-                fields = {b"d": card.model_dump_json().encode(), b"f": facts.to_json()}
+                fields: dict[FieldT, EncodableT] = {b"d": card.model_dump_json().encode(), b"f": facts.to_json()}
                 pipe.xadd(self.key, fields, maxlen=self.history, approximate=True)
             await pipe.execute()
 
     async def since(self, last_id: str | None, limit: int | None = None) -> list[Event]:
         """History after ``last_id`` (all of it when None or unknown)."""
         start = f"({last_id}" if last_id and _ID.match(last_id) else "-"
-        rows = await self._redis.xrange(self.key, min=start, max="+", count=limit or self.history)
+        rows = reply_stream(await self._redis.xrange(self.key, min=start, max="+", count=limit or self.history))
         return [Event(i.decode(), f[b"d"], f.get(b"f", b"")) for i, f in rows]
 
     async def last_id(self) -> str:
-        rows = await self._redis.xrevrange(self.key, count=1)
+        rows = reply_stream(await self._redis.xrevrange(self.key, count=1))
         return rows[0][0].decode() if rows else "0-0"
 
     async def run(self) -> None:
@@ -88,7 +91,7 @@ class StreamHub:
                 log.warning("stream: read failed (%s: %s); retrying", type(exc).__name__, exc)
                 await asyncio.sleep(1.0)
                 continue
-            for _, rows in got or []:
+            for _, rows in reply_xread(got):
                 for i, f in rows:
                     last = i.decode()
                     self._fan_out(Event(last, f[b"d"], f.get(b"f", b"")))
@@ -114,9 +117,9 @@ class StreamHub:
         try:
             sent = last_event_id if last_event_id and _ID.match(last_event_id) else None
             if last_event_id is not None:
-                for ev in await self.since(last_event_id):
-                    sent = ev.id
-                    yield ev
+                for missed in await self.since(last_event_id):
+                    sent = missed.id
+                    yield missed
             while not self._closed.is_set():
                 getter = asyncio.ensure_future(client.queue.get())
                 try:  # asyncio.wait, not wait_for: Python 3.11's wait_for can swallow a racing cancel

@@ -19,6 +19,8 @@ import orjson
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from shared.redis_replies import reply_bytes_map, reply_optional_bytes
+
 from .subscriptions import REVEAL, Subscription
 
 __all__ = ["MemorySubscriptionStore", "RedisSubscriptionStore", "SubscriptionCatalog", "SubscriptionStore"]
@@ -37,7 +39,11 @@ class SubscriptionStore(Protocol):
     async def all(self) -> list[Subscription]: ...
     async def version(self) -> int: ...
     async def disable(self, sub_id: str, reason: str) -> None:
-        """Stop deliveries to ``sub_id`` (a configured one too) until it is created again."""
+        """Stop deliveries to ``sub_id`` (a configured one too) until it is enabled or created again."""
+        ...
+
+    async def enable(self, sub_id: str) -> bool:
+        """Deliver to ``sub_id`` again after :meth:`disable`; True if it was disabled."""
         ...
 
     async def disabled(self) -> dict[str, str]: ...
@@ -63,11 +69,18 @@ class RedisSubscriptionStore:
             pipe.incr(self._version)
             await pipe.execute()
 
+    async def enable(self, sub_id: str) -> bool:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self._disabled, sub_id)
+            pipe.incr(self._version)
+            removed, _ = await pipe.execute()
+        return bool(removed)
+
     async def disabled(self) -> dict[str, str]:
-        return {k.decode(): v.decode() for k, v in (await self._redis.hgetall(self._disabled)).items()}
+        return {k.decode(): v.decode() for k, v in reply_bytes_map(await self._redis.hgetall(self._disabled)).items()}
 
     async def get(self, sub_id: str) -> Subscription | None:
-        raw = await self._redis.hget(self._hash, sub_id)
+        raw = reply_optional_bytes(await self._redis.hget(self._hash, sub_id))
         return Subscription.model_validate_json(raw) if raw else None
 
     async def delete(self, sub_id: str) -> bool:
@@ -80,7 +93,7 @@ class RedisSubscriptionStore:
 
     async def all(self) -> list[Subscription]:
         out: list[Subscription] = []
-        for sub_id, raw in (await self._redis.hgetall(self._hash)).items():
+        for sub_id, raw in reply_bytes_map(await self._redis.hgetall(self._hash)).items():
             try:
                 out.append(Subscription.model_validate_json(raw))
             except ValidationError as exc:  # written by another version: skip it, say so
@@ -88,7 +101,7 @@ class RedisSubscriptionStore:
         return sorted(out, key=lambda s: s.id)
 
     async def version(self) -> int:
-        return int(await self._redis.get(self._version) or 0)
+        return int(reply_optional_bytes(await self._redis.get(self._version)) or 0)
 
 
 @dataclass
@@ -105,6 +118,10 @@ class MemorySubscriptionStore:
     async def disable(self, sub_id: str, reason: str) -> None:
         self.off[sub_id] = reason
         self._version += 1
+
+    async def enable(self, sub_id: str) -> bool:
+        self._version += 1
+        return self.off.pop(sub_id, None) is not None
 
     async def disabled(self) -> dict[str, str]:
         return dict(self.off)

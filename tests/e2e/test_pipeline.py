@@ -191,7 +191,7 @@ async def test_two_ingest_workers_never_both_pass_the_same_article(settings, wor
 
 async def test_syndicated_copy_is_a_near_duplicate_and_other_stories_on_the_event_pass(settings, workers) -> None:
     """Through the running service: a syndicated copy -> news.duplicates (near, the original's id)."""
-    from tests.eval.neardup import load_cases
+    from evaluation.neardup import load_cases
 
     cases = [c for c in load_cases() if c.base == "hokkaido-quake"]
     base = next(c for c in cases if c.label == "base")

@@ -121,7 +121,7 @@ async def test_workers_added_and_killed_mid_run_lose_nothing(service, settings, 
 
 async def test_two_enrich_workers_agree_on_the_story_of_one_event(settings, workers) -> None:
     """Reports of one event from two outlets, on partitions held by different workers, share a story_id."""
-    from tests.eval.enrich_eval import load_eval_set
+    from evaluation.enrich_eval import load_eval_set
     from tests.integration.test_story_index_contract import REWRITE
     from tests.unit.test_enrichers import sample_article
 

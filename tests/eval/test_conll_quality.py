@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from bench.quality import Measurement, measure
-from tests.eval.conll_eval import KINDS, Tally, default_conll_path
+from evaluation.conll_eval import KINDS, Tally, default_conll_path
 
 pytestmark = pytest.mark.slow
 

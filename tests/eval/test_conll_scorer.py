@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.eval.conll_eval import (
+from evaluation.conll_eval import (
     Tally,
     cluster,
     default_conll_path,
@@ -195,6 +195,8 @@ def test_gold_names_outside_the_text_read_are_not_scored(stories: list) -> None:
 
 def test_path_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("NEWSFLOW_CONLL_DEV", raising=False)
+    repo = Path(__file__).resolve().parents[2]  # the default is beside this checkout, wherever the scorer lives
+    assert default_conll_path() == repo.parent / "shared" / "data" / "external" / "conll2003-dev.txt"
     assert default_conll_path(tmp_path / "repo") == tmp_path / "shared" / "data" / "external" / "conll2003-dev.txt"
     monkeypatch.setenv("NEWSFLOW_CONLL_DEV", str(tmp_path / "x.txt"))
     assert default_conll_path() == tmp_path / "x.txt"

@@ -15,10 +15,10 @@ from collections import Counter
 
 import pytest
 
+from evaluation.enrich_eval import EvalItem, Scores, format_table, load_eval_set, run, score
 from services.enrich.enrichers.base import Doc
 from services.enrich.enrichers.registry import default_enrichers
 from shared.settings import Settings
-from tests.eval.enrich_eval import EvalItem, Scores, format_table, load_eval_set, run, score
 
 pytestmark = pytest.mark.slow
 

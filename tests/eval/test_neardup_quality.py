@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from evaluation.neardup import EvalResult, evaluate
 from services.ingest.dedup import DedupStore, MemoryDedupStore, NearParams, RedisDedupStore
 from services.ingest.minhash import DEFAULT_PARAMS, min_equal_slots
 from shared.redis_client import delete_namespace
-from tests.eval.neardup import EvalResult, evaluate
 
 PRECISION_FLOOR = 0.99  # measured 1.000: two false positives (112/114 = 0.982) fail
 RECALL_FLOOR = 0.97  # measured 1.000: four missed copies (108/112 = 0.964) fail

@@ -1,6 +1,6 @@
-"""Story grouping on the labelled set (tests/eval/stories), through the real Redis story index.
+"""Story grouping on the labelled set (evaluation/stories), through the real Redis story index.
 
-Measured with the defaults (``python -m tests.eval.story_eval`` prints every threshold's scores and
+Measured with the defaults (``python -m evaluation.story_eval`` prints every threshold's scores and
 wrong pairs): see FLOORS. The floors sit just under the measurement, so a change that joins
 different events or splits one event more often fails here.
 """
@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from evaluation.story_eval import PairScores, assign, load_story_set, score_pairs
 from services.enrich.stories import MemoryStoryIndex
 from shared.redis_client import delete_namespace
 from shared.settings import Settings
-from tests.eval.story_eval import PairScores, assign, load_story_set, score_pairs
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import pytest
 from redis.asyncio import Redis
 
+from evaluation.neardup import Case, load_cases
 from services.ingest.dedup import DedupDecision, DedupItem, DedupStore, MemoryDedupStore, NearParams, RedisDedupStore
 from services.ingest.fingerprint import content_hash, url_hash
 from services.ingest.minhash import DEFAULT_PARAMS, bands, estimate_similarity, min_equal_slots, signature
 from shared.redis_client import delete_namespace
-from tests.eval.neardup import Case, load_cases
 
 pytestmark = pytest.mark.integration
 

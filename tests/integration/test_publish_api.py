@@ -103,6 +103,19 @@ async def test_subscription_crud_and_validation(api: Api) -> None:
         assert r.status == 404
 
 
+async def test_a_configured_subscription_a_410_disabled_is_enabled_again(api: Api) -> None:
+    await api.publish.store.disable("configured", "410 Gone from https://example.org/hook")
+    async with api.http.get(f"{api.base}/v1/subscriptions/configured") as r:
+        assert (await r.json())["disabled"].startswith("410 Gone")
+    async with api.http.post(f"{api.base}/v1/subscriptions/configured/enable") as r:
+        assert r.status == 200, await r.text()
+        assert (await r.json())["disabled"] is None
+    async with api.http.get(f"{api.base}/v1/subscriptions/configured") as r:
+        assert (await r.json())["disabled"] is None
+    async with api.http.post(f"{api.base}/v1/subscriptions/nobody/enable") as r:
+        assert r.status == 404
+
+
 async def test_a_change_reaches_another_replica_within_seconds(api: Api, settings_factory) -> None:
     other_redis = Redis.from_url(api.settings.redis_url)  # replica B: its own connection, the same namespace
     other, server, tasks = await _start(api.settings, other_redis)

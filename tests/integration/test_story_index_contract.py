@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from evaluation.enrich_eval import load_eval_set
 from services.enrich.enrichers.base import Doc
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.stories import MemoryStoryIndex, RedisStoryIndex, StoryIndex, story_id_for
 from shared.models import Article
 from shared.redis_client import delete_namespace
 from shared.settings import Settings
-from tests.eval.enrich_eval import load_eval_set
 from tests.unit.test_enrichers import make_article, sample_article
 
 pytestmark = pytest.mark.integration

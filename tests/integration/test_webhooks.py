@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 import orjson
 import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
+from services.publish.api import make_app
 from services.publish.bootstrap import Publish, bootstrap
 from services.publish.subscriptions import Subscription, new_secret
 from shared import codec
@@ -149,6 +152,40 @@ async def test_410_disables_the_endpoint_and_dead_letters_the_delivery(rig: Rig)
     await rig.publish_article("nf_2")  # no more deliveries to a disabled endpoint
     await asyncio.sleep(0.5)
     assert len(rig.receiver.got["gone"]) == 1
+
+
+async def test_a_disabled_endpoint_is_enabled_over_the_api_and_gets_what_it_missed(rig: Rig) -> None:
+    await rig.subscribe("gone", Reply(410), Reply(200))
+    await rig.publish_article()
+    await rig.receiver.wait_for("gone", 1)
+    await _settled(rig, "gone")
+    await rig.publish.catalog.refresh()  # what every replica sees within subscription_poll_s
+    await rig.publish_article("nf_2")  # while disabled: not queued for it at all
+    await _settled(rig, "gone")
+    assert len(rig.receiver.got["gone"]) == 1 and len(rig.letters) == 1
+    server = TestServer(make_app(rig.publish.api))
+    await server.start_server()
+    try:
+        async with ClientSession() as http:
+            async with http.post(server.make_url("/v1/subscriptions/gone/enable")) as r:
+                assert r.status == 200, await r.text()
+                assert (await r.json())["disabled"] is None
+            async with http.post(server.make_url("/v1/subscriptions/nobody/enable")) as r:
+                assert r.status == 404
+    finally:
+        await server.close()
+    (letter,) = rig.letters  # the delivery the 410 refused; `newsflow dlq redrive --code webhook_disabled`
+    d = orjson.loads(letter.value)
+    assert d["error"]["code"] == "webhook_disabled"
+    redriven = InRecord(
+        topic=d["source_topic"], partition=0, offset=99, key=letter.key,
+        value=base64.b64decode(d["original_value_b64"]), headers=d["original_headers"],
+    )  # fmt: skip
+    assert await rig.publish.handler.handle([redriven]) == []
+    await rig.publish_article("nf_3")
+    got = await rig.receiver.wait_for("gone", 3)
+    assert all(r.verified and r.status == 200 for r in got[1:])
+    assert sorted(r.webhook_id for r in got[1:]) == ["msg_nf_1_v1_gone", "msg_nf_3_v1_gone"]
 
 
 async def test_exhausted_retries_become_a_dead_letter_that_redrives_to_that_endpoint(rig: Rig) -> None:

@@ -38,10 +38,15 @@ def test_the_tree_keeps_every_import_contract() -> None:
         ("services/enrich/enrichers/dateline.py", "from .. import handler", "enrichers write fields"),
         ("services/ingest/handler.py", "from . import bootstrap", "app -> bootstrap -> handler"),
         ("services/ingest/parsing.py", "import redis", "ingest's parsing"),
+        ("services/ingest/dedup.py", "import evaluation.neardup", "never import evaluation, bench or tests"),
+        ("shared/codec.py", "import tests.kafkautil", "never import evaluation, bench or tests"),
+        ("evaluation/enrich_eval.py", "import tests.conftest", "the benchmarks never import the tests"),
+        ("bench/quality.py", "from tests.eval import test_conll_quality", "the benchmarks never import the tests"),
+        ("evaluation/conll_eval.py", "import bench.quality", "the evaluation sets never import the benchmarks"),
     ],
 )
 def test_an_upward_import_breaks_a_contract(tmp_path: Path, module: str, bad_import: str, contract: str) -> None:
-    for room in ("shared", "services"):
+    for room in ("shared", "services", "evaluation", "bench", "tests"):
         shutil.copytree(ROOT / room, tmp_path / room, ignore=shutil.ignore_patterns("__pycache__", "*.yaml"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     path = tmp_path / module

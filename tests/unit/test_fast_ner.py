@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import spacy
 
+from evaluation.enrich_eval import load_eval_set
 from services.enrich import fast_ner
 from services.enrich.nlp import SpacyPool
 from shared.settings import Settings
-from tests.eval.enrich_eval import load_eval_set
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample-article-afp-2024-04-14.txt"
 EDGE = ["", " ", "\n\n", "Paris", "Emmanuel Macron met Joe Biden in Washington on Tuesday."]

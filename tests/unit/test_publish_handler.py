@@ -63,6 +63,9 @@ async def test_a_configured_subscription_cannot_be_overridden_by_a_stored_one() 
     await store.disable("c", "410 Gone")
     await catalog.refresh()
     assert catalog.get("c").disabled == "410 Gone"  # type: ignore[union-attr]  # the subscription exists
+    assert await store.enable("c") and not await store.enable("c")
+    await catalog.refresh()
+    assert catalog.get("c").disabled is None  # type: ignore[union-attr]  # the subscription exists
 
 
 async def test_an_enrichment_that_breaks_the_contract_is_a_dead_letter_that_says_where() -> None:

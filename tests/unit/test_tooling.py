@@ -1,11 +1,13 @@
 """The checks behind ``make lint`` and ``make typecheck``: the lock file is current with pyproject.toml
-(and the check notices when it is not), and every type-ignore comment names its error code and a reason."""
+(and the check notices when it is not), every type-ignore comment names its error code and a reason, and
+no mypy setting turns errors off for a whole module."""
 
 from __future__ import annotations
 
 import importlib.util
 import re
 import shutil
+import tomllib
 from pathlib import Path
 from types import ModuleType
 
@@ -52,3 +54,21 @@ def test_every_type_ignore_names_its_code_and_a_reason() -> None:
                 if (m := _IGNORE.search(line)) and not _WITH_REASON.match(m.group("rest")):
                     bad.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not bad, "write `# type: ignore[code]  # why`:\n" + "\n".join(bad)
+
+
+_SILENCING = ("ignore_errors", "disable_error_code")
+_INLINE_CONFIG = re.compile(r"^\s*#\s*mypy:")
+
+
+def test_no_mypy_setting_silences_a_module() -> None:
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert set(mypy["files"]) == set(CODE_DIRS)  # what mypy checks is what this test reads
+    bad = [f"[tool.mypy] {key}" for key in _SILENCING if key in mypy]
+    for override in mypy.get("overrides", []):
+        bad += [f"override {override['module']}: {key}" for key in _SILENCING if key in override]
+    for d in CODE_DIRS:
+        for path in sorted((ROOT / d).rglob("*.py")):
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if _INLINE_CONFIG.match(line):
+                    bad.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not bad, "type the code (or one line: `# type: ignore[code]  # why`) instead of:\n" + "\n".join(bad)

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
 
-from services.enrich.gazetteer import fold
-from tests.eval.enrich_eval import Counts
+from evaluation.enrich_eval import Counts
+from shared.textfold import fold_name as fold
 
 __all__ = [
     "GOLD_TYPES",
@@ -67,7 +67,7 @@ def default_conll_path(repo: Path | None = None) -> Path:
     override = os.environ.get("NEWSFLOW_CONLL_DEV")
     if override:
         return Path(override)
-    root = repo or Path(__file__).resolve().parents[2]
+    root = repo or Path(__file__).resolve().parents[1]
     return root.parent / "shared" / "data" / "external" / "conll2003-dev.txt"
 
 

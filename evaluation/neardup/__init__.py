@@ -13,7 +13,7 @@ template). :func:`load_cases` turns them into labelled texts:
 - every negative (``negative``: must pass, i.e. not be a near duplicate of
   anything).
 
-``python -m tests.eval.neardup`` prints every materialised case as JSON, for
+``python -m evaluation.neardup`` prints every materialised case as JSON, for
 review.
 """
 

@@ -1,10 +1,10 @@
 """The hand-labelled story-grouping set and its scoring.
 
-The set is every article of the enrichment evaluation set (``tests/eval/enrich``: each one its own
-event) plus ``tests/eval/stories/*.yaml``: other outlets' reports of some of those events (own
+The set is every article of the enrichment evaluation set (``evaluation/enrich``: each one its own
+event) plus ``evaluation/stories/*.yaml``: other outlets' reports of some of those events (own
 wording, other details, follow-ups up to 60 hours later) and hard negatives (another event sharing a
 country, people, an organisation or a topic with one of them, published within 48 hours). Each
-article is labelled with its event (``story``); see ``tests/eval/stories/README.md``.
+article is labelled with its event (``story``); see ``evaluation/stories/README.md``.
 
 :func:`assign` enriches the articles the way the enrich service does and gives them to
 :class:`~services.enrich.stories.RedisStoryIndex` (a real Redis; or any other
@@ -13,7 +13,7 @@ article is labelled with its event (``story``); see ``tests/eval/stories/README.
 true positive when they report the same event, a false positive otherwise; a pair of one event split
 over two stories is a false negative.
 
-    python -m tests.eval.story_eval [--redis-url URL] [--thresholds 0.2,0.3,0.4]
+    python -m evaluation.story_eval [--redis-url URL] [--thresholds 0.2,0.3,0.4]
 
 prints the scores (and the wrong pairs) for each story threshold, to choose the default.
 """
@@ -33,13 +33,13 @@ from pathlib import Path
 import yaml
 from redis.asyncio import Redis
 
+from evaluation.enrich_eval import Counts, load_eval_set, run
 from services.enrich.enrichers.base import Enricher
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.stories import RedisStoryIndex, StoryIndex
 from shared.models import Article, Origin
 from shared.redis_client import delete_namespace
 from shared.settings import Settings
-from tests.eval.enrich_eval import Counts, load_eval_set, run
 
 __all__ = ["STORY_DIR", "PairScores", "StoryItem", "assign", "load_story_set", "score_pairs"]
 

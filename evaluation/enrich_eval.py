@@ -1,6 +1,6 @@
 """The hand-labelled enrichment evaluation set and its scoring.
 
-``tests/eval/enrich/*.yaml`` holds wire-style articles written for newsflow
+``evaluation/enrich/*.yaml`` holds wire-style articles written for newsflow
 (business, science, sport, disasters, politics, health, culture, crime,
 environment, conflict; English, French, Spanish, German, Italian, Portuguese)
 in the shapes feeds carry (``shape``: prose, results, standings, market and
