@@ -185,7 +185,8 @@ class WebhookDispatcher:
                 await self.outbox.finish(job)
                 return
             if outcome.kind == "gone":
-                reason = f"{outcome.detail} from {sub.target.url}"  # type: ignore[union-attr]  # a webhook subscription's target has a url
+                url = sub.target.url if isinstance(sub.target, WebhookTarget) else "?"
+                reason = f"{outcome.detail} from {url}"
                 await self.store.disable(sub.id, reason)
                 log.warning("webhook %s answered 410 Gone: endpoint disabled", sub.id)
                 await self._dead_letter(sub, job, "webhook_disabled", f"endpoint disabled: {reason}", outcome.status)
@@ -228,12 +229,10 @@ class WebhookDispatcher:
         target = sub.target
         url = str(target.url) if isinstance(target, WebhookTarget) else "?"
         n = attempts if attempts is not None else job.attempts + 1
-        headers = {str(k): str(v) for k, v in dict(o.get("headers") or {}).items()}  # type: ignore[call-overload]  # the job's origin is JSON: a dict of str here
-        headers[REDRIVE_HEADER] = sub.id
         rec = InRecord(
-            topic=str(o["topic"]), partition=int(o["partition"]), offset=int(o["offset"]),  # type: ignore[call-overload]  # the job's origin is JSON: ints here
-            key=base64.b64decode(o["key"]) if o.get("key") else None,  # type: ignore[arg-type]  # the job's origin is JSON: a base64 str here
-            value=job.value, headers=headers,
+            topic=o.topic, partition=o.partition, offset=o.offset,
+            key=base64.b64decode(o.key) if o.key else None, value=job.value,
+            headers={**o.headers, REDRIVE_HEADER: sub.id},
         )  # fmt: skip
         message = (
             f"webhook {url} (subscription {sub.id}): {n} attempt(s), last status "

@@ -25,7 +25,7 @@ from shared.settings import Settings
 from .dispatcher import REDRIVE_HEADER, ledger_id
 from .ledger import DeliveryLedger
 from .ninjs import NINJS_SCHEMA, to_ninjs
-from .outbox import Job, Outbox
+from .outbox import Job, JobOrigin, Outbox
 from .recent import RecentStore
 from .routing import Router, Target
 from .stream import StreamHub
@@ -85,11 +85,11 @@ class PublishHandler:
         return delivery_id, OutRecord(target.topic, article.id.encode(), value, headers, source=rec)
 
     def _job(self, rec: InRecord, article: EnrichedArticle, sub_id: str) -> tuple[str, Job]:
-        origin: dict[str, object] = {
-            "topic": rec.topic, "partition": rec.partition, "offset": rec.offset,
-            "key": base64.b64encode(rec.key).decode() if rec.key is not None else None,
-            "headers": {k: v for k, v in rec.headers.items() if k != REDRIVE_HEADER},
-        }  # fmt: skip
+        origin = JobOrigin(
+            topic=rec.topic, partition=rec.partition, offset=rec.offset,
+            key=base64.b64encode(rec.key).decode() if rec.key is not None else None,
+            headers={k: v for k, v in rec.headers.items() if k != REDRIVE_HEADER},
+        )  # fmt: skip
         job = Job(webhook_id(sub_id, article.id, article.version), sub_id, article.id, article.version,
                   rec.value or b"", origin)  # fmt: skip
         return ledger_id(sub_id, article.id, article.version), job

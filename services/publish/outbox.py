@@ -13,12 +13,13 @@ import time
 from dataclasses import dataclass
 
 import orjson
+from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 from redis.typing import EncodableT
 
 from shared.redis_replies import reply_bytes, reply_bytes_list, reply_int, reply_list, reply_scored
 
-__all__ = ["Job", "Outbox"]
+__all__ = ["Job", "JobOrigin", "Outbox"]
 
 _ENQUEUE = """
 local ns, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -57,6 +58,18 @@ return out
 """
 
 
+class JobOrigin(BaseModel):
+    """The ``news.enriched`` record a delivery came from, for its dead letter (and a re-drive)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None = None  # base64
+    headers: dict[str, str] = {}
+
+
 @dataclass(frozen=True)
 class Job:
     """One webhook delivery: an article version to one endpoint."""
@@ -66,7 +79,7 @@ class Job:
     article: str
     version: int
     value: bytes  # the enriched article as read from news.enriched
-    origin: dict[str, object]  # topic, partition, offset, key (base64), headers: for the dead letter
+    origin: JobOrigin
     attempts: int = 0
     last_status: int | None = None
     last_error: str = ""
@@ -81,7 +94,7 @@ def _job(job_id: str, flat: list[bytes]) -> Job:
         article=h["article"].decode(),
         version=int(h["version"]),
         value=h["value"],
-        origin=orjson.loads(h["origin"]),
+        origin=JobOrigin.model_validate_json(h["origin"]),
         attempts=int(h.get("attempts", b"0")),
         last_status=int(status) if status else None,
         last_error=h.get("last_error", b"").decode(),
@@ -116,7 +129,7 @@ class Outbox:
                 "sub": j.sub,
                 "article": j.article,
                 "version": j.version,
-                "origin": orjson.dumps(j.origin).decode(),
+                "origin": j.origin.model_dump_json(),
             }
             for j in jobs
         ]

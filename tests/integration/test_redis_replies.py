@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from services.publish.outbox import Job, Outbox
+from services.publish.outbox import Job, JobOrigin, Outbox
 from services.publish.recent import RecentStore
 from services.publish.stream import StreamHub
 from services.publish.subscription_store import RedisSubscriptionStore
@@ -91,7 +91,14 @@ async def test_the_adapters_refuse_a_decoding_clients_replies(client: Redis, dec
     with pytest.raises(rr.RedisReplyError, match="str where bytes"):
         await StreamHub(decoding, namespace=ns, history=10).since(None)
 
-    job = Job(id="msg_1", sub="sub", article="nf_1", version=1, value=b"{}", origin={"topic": "t"})
+    job = Job(
+        id="msg_1",
+        sub="sub",
+        article="nf_1",
+        version=1,
+        value=b"{}",
+        origin=JobOrigin(topic="t", partition=0, offset=0),
+    )
     assert await Outbox(client, namespace=ns, ttl_s=60).enqueue([job]) == 1
     with pytest.raises(rr.RedisReplyError, match="str where bytes"):
         await Outbox(decoding, namespace=ns, ttl_s=60).claim("sub", limit=10, lease_s=30)
