@@ -34,7 +34,7 @@ from services.publish.bootstrap import Publish, bootstrap
 from services.publish.subscriptions import Subscription, new_secret
 from shared import codec
 from shared.embedded import free_port, port_open
-from shared.models import EnrichedArticle, Origin
+from shared.models import EnrichedArticle, Enrichment, Origin
 from shared.records import InRecord, OutRecord
 from shared.redis_client import delete_namespace
 
@@ -47,8 +47,12 @@ def _article(i: int, tag: str) -> bytes:
     a = EnrichedArticle(
         id=f"nf_{tag}_{i}", content_hash="h", title=f"Article {i}", body=BODY, raw_format="fields",
         ingested_at=datetime.now(UTC), origin=Origin(topic="raw", partition=0, offset=i), story_id=f"st_{i % 50}",
-        enrichment={"language": {"code": "en", "method": "py3langid", "version": "0.4.0"},
-                    "countries": {"value": [{"code": "JP"}], "method": "gazetteer", "version": "1"}},
+        enrichment=Enrichment.model_validate({
+            "enriched_at": datetime.now(UTC),
+            "language": {"code": "en", "method": "py3langid", "version": "0.4.0"},
+            "countries": {"value": [{"code": "JP", "name": "Japan", "score": 1.0, "mentions": 1}],
+                          "method": "gazetteer", "version": "1"},
+        }),
     )  # fmt: skip
     return codec.dumps(a)
 

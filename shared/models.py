@@ -11,23 +11,53 @@ import datetime as dt
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    model_serializer,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 __all__ = [
     "SCHEMA_VERSION",
     "Article",
+    "CategoryField",
+    "CategoryItem",
+    "CountriesField",
+    "CountryItem",
     "Dateline",
+    "DatelineField",
     "DeadLetter",
     "DuplicateRecord",
     "EnrichedArticle",
     "Enrichment",
+    "EnrichmentField",
+    "EntitiesField",
+    "EntityItem",
     "ErrorInfo",
-    "Field_",
+    "GenreField",
+    "GenreItem",
+    "KeywordItem",
+    "KeywordsField",
+    "LanguageField",
     "Origin",
+    "QuoteItem",
+    "QuotesField",
     "RawFields",
     "RawHtml",
     "RawNinjs",
     "RawText",
+    "ReadingTimeField",
+    "SentenceCounts",
+    "SentimentField",
+    "SummaryField",
+    "TextSpan",
+    "WordCountField",
 ]
 
 SCHEMA_VERSION = 1
@@ -142,36 +172,258 @@ class Article(_Model):
 # --------------------------------------------------------------------------
 
 
-class Field_(BaseModel):
+class _Payload(BaseModel):
+    """Base of every model inside the ``enrichment`` object: a tolerant reader that writes back what it read.
+
+    ``extra="allow"`` on every one of them (fields, their items, the object itself): a producer can be
+    upgraded before its consumers (or a consumer never), so a newer enricher may write a key or a whole
+    field this model does not know yet; a reader keeps it in ``model_extra`` and writes it back
+    unchanged instead of dead-lettering the article. (The article around it forbids extra keys: that
+    shape is ingest's and versioned by ``schema_version``.) Enrich's own
+    outputs are checked to be fully modelled (``tests/unit/test_enrichment_models.py``), so a key an
+    enricher adds without a model change fails a test, not a consumer.
+
+    Only the keys that were written are serialised (``model_fields_set``): a field that was set to
+    ``null`` stays ``null``, a key that was never written does not appear. An unavailable field is
+    ``{"value": null, ..., "reason"}`` and a found one has no ``value``/``reason`` key, so absent and
+    ``null`` say different things on the wire. The JSON Schema is the validation one (what may be
+    written), not the serializer's return type.
+    """
+
+    model_config = ConfigDict(extra="allow", serialize_by_alias=True)
+
+    @model_serializer(mode="wrap")
+    def _written_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        fields = type(self).model_fields
+        written = {fields[n].alias or n if n in fields else n for n in self.model_fields_set}
+        out = {k: v for k, v in data.items() if k in written and k not in _PROVENANCE}
+        out.update((k, data[k]) for k in _PROVENANCE if k in written and k in data)
+        return out  # the values first, then which method produced them (as ``field()`` writes them)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # without this, the serialization schema would be the serializer's return type (any object)
+        return handler({k: v for k, v in core_schema.items() if k != "serialization"})
+
+
+_PROVENANCE = ("method", "version", "reason")
+
+
+class EnrichmentField(_Payload):
     """Base of every enrichment field: which method and version produced it.
 
-    ``value`` is ``None`` with a ``reason`` when the field could not be
-    computed (for example an unsupported language), never a silent guess.
+    When a field could not be computed (an unsupported language, an enricher that failed or ran over
+    its budget) its ``value`` is ``null`` with a ``reason``, never a silent guess; its other keys are
+    then ``null`` or absent. ``reason`` may also be a note on a computed field (``language``).
     """
 
-    model_config = ConfigDict(extra="allow")
     method: str
-    version: str
-    reason: str | None = None
+    version: str = Field(description='the method\'s version; "?" when the enricher failed before saying')
+    reason: str | None = Field(default=None, description="why the value is null, or a note on how it was chosen")
 
 
-class Enrichment(BaseModel):
-    """The ``enrichment`` object: one entry per enricher output field.
+class TextSpan(_Payload):
+    """Where a text is: character offsets into the article's title or body."""
 
-    Known fields are listed in the README; each is a :class:`Field_` subclass
-    payload (a dict with ``method``/``version``) so new enrichers add fields
-    without changing this model.
+    in_: Literal["title", "body"] = Field(alias="in")
+    start: int
+    end: int
+
+
+class LanguageField(EnrichmentField):
+    """``language``: the ISO 639-1 code the article is processed in, and how it was decided."""
+
+    value: None = None
+    code: str | None = Field(default=None, description="ISO 639-1: what the other enrichers read")
+    detected: str | None = Field(default=None, description='py3langid\'s answer if confident enough, else "und"')
+    confidence: float | None = None
+    guess: str | None = Field(default=None, description="py3langid's best guess; null when there was no text")
+    declared: str | None = Field(default=None, description="the declared language's ISO 639-1 code, if declared")
+    declared_by: Literal["article", "source"] | None = None
+
+
+class DatelineField(EnrichmentField):
+    """``dateline``: the dateline ingest parsed (agency, place, date)."""
+
+    value: None = None
+    raw: str | None = None
+    agency: str | None = None
+    location: str | None = None
+    date: dt.date | None = None
+
+
+class WordCountField(EnrichmentField):
+    """``word_count``: words in the body."""
+
+    value: int | None = None
+
+
+class ReadingTimeField(EnrichmentField):
+    """``reading_time``: at 230 words a minute."""
+
+    value: None = None
+    seconds: int | None = None
+    minutes: int | None = Field(default=None, description="rounded, at least 1")
+
+
+class EntityItem(_Payload):
+    """One person, organisation, place or group, its mentions merged."""
+
+    name: str
+    mentions: int
+    first: TextSpan = Field(description="its first mention")
+    aliases: list[str] | None = Field(default=None, description="its other surface forms (absent when none)")
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 of a place or group (absent if none)")
+
+
+class EntitiesField(EnrichmentField):
+    """``entities``: named entities by kind; each kind ``null`` when the language has no NER model."""
+
+    value: None = None
+    people: list[EntityItem] | None = None
+    organizations: list[EntityItem] | None = None
+    places: list[EntityItem] | None = None
+    groups: list[EntityItem] | None = None
+
+    def all_entities(self) -> list[EntityItem]:
+        """Every entity, people first, then organisations, places and groups."""
+        return [*(self.people or []), *(self.organizations or []), *(self.places or []), *(self.groups or [])]
+
+
+class CountryItem(_Payload):
+    """A country the article is about."""
+
+    code: str = Field(description="ISO 3166-1 alpha-2")
+    name: str
+    score: float = Field(description="salience relative to the most salient country (1.0)")
+    mentions: int
+
+
+class CountriesField(EnrichmentField):
+    """``countries``: most salient first."""
+
+    value: list[CountryItem] | None = None
+
+
+class KeywordItem(_Payload):
+    """A key phrase as it is in the text."""
+
+    text: str
+    score: float = Field(description="relative to the best keyword (1.0)")
+
+
+class KeywordsField(EnrichmentField):
+    """``keywords``: YAKE key phrases, best first."""
+
+    value: list[KeywordItem] | None = None
+    language: str | None = Field(default=None, description="the YAKE stopword list used")
+
+
+class SummaryField(EnrichmentField):
+    """``summary``: extractive, sentences of the body."""
+
+    value: None = None
+    text: str | None = None
+    sentences: list[str] | None = None
+
+
+class SentenceCounts(_Payload):
+    """Sentences by VADER label."""
+
+    negative: int
+    neutral: int
+    positive: int
+
+
+class SentimentField(EnrichmentField):
+    """``sentiment``: VADER's tone, English only."""
+
+    value: None = None
+    score: float | None = Field(default=None, description="mean compound score of the sentences, -1..1")
+    label: Literal["negative", "neutral", "positive"] | None = None
+    sentences: SentenceCounts | None = None
+
+
+class CategoryItem(_Payload):
+    """An IPTC Media Topics top-level category."""
+
+    code: str = Field(description="IPTC Media Topics code, e.g. medtop:16000000")
+    name: str
+    score: float = Field(description="share of the article's category evidence, 0..1")
+
+
+class CategoryField(EnrichmentField):
+    """``category``: IPTC Media Topics top-level categories, best first."""
+
+    value: list[CategoryItem] | None = None
+    language: str | None = Field(default=None, description="the lexicon language used")
+
+
+class QuoteItem(_Payload):
+    """A direct quote and who said it."""
+
+    text: str
+    speaker: str | None = Field(description="the speaker's entity name, null when unresolved")
+    speaker_type: str | None = Field(description="the speaker's entity kind (person, organization)")
+    verb: str | None
+    partial: bool = Field(description="a fragment quoted inside a sentence")
+    resolution: str | None = Field(description="how the speaker was found (entity, pronoun, description, ...)")
+    at: TextSpan
+
+
+class QuotesField(EnrichmentField):
+    """``quotes``: direct quotes with their speakers."""
+
+    value: list[QuoteItem] | None = None
+
+
+class GenreItem(_Payload):
+    """An IPTC genre."""
+
+    code: str | None = Field(default=None, description="IPTC genre code, e.g. genre:Interview")
+    name: str | None = None
+
+
+class GenreField(EnrichmentField):
+    """``genre``: written by no shipped enricher; the ninjs format maps it when one does (one genre or a list)."""
+
+    value: list[GenreItem] | None = None
+    code: str | None = None
+    name: str | None = None
+
+
+class Enrichment(_Payload):
+    """The ``enrichment`` object: when enrich ran, then one entry per enricher output field.
+
+    Every field is optional: a message from an older enrich may not have it, and a field that could
+    not be computed is there with a null ``value`` and a ``reason``. A reader keeps the fields and
+    keys it does not know (a newer enrich's) and ignores them.
     """
 
-    model_config = ConfigDict(extra="allow")
-    enriched_at: datetime
-    duration_ms: float | None = None
+    enriched_at: datetime = Field(json_schema_extra={"format": "date-time"})
+    language: LanguageField | None = None
+    dateline: DatelineField | None = None
+    word_count: WordCountField | None = None
+    reading_time: ReadingTimeField | None = None
+    entities: EntitiesField | None = None
+    countries: CountriesField | None = None
+    keywords: KeywordsField | None = None
+    summary: SummaryField | None = None
+    sentiment: SentimentField | None = None
+    category: CategoryField | None = None
+    quotes: QuotesField | None = None
+    genre: GenreField | None = None
+
+    @field_serializer("enriched_at", when_used="json")
+    def _isoformat(self, value: datetime) -> str:
+        return value.isoformat()  # as enrich has always written it (``+00:00``, where pydantic writes ``Z``)
 
 
 class EnrichedArticle(Article):
     """An article plus its enrichment (value of ``news.enriched``)."""
 
-    enrichment: dict[str, Any]
+    enrichment: Enrichment
     story_id: str | None = None
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from shared.models import Article, EnrichedArticle
+from shared.models import Article, EnrichedArticle, Enrichment
 from shared.records import InRecord, OutRecord, dead_letter, model_record
 from shared.settings import Settings
 
@@ -56,9 +56,8 @@ class EnrichHandler:
 
     def _output(self, rec: InRecord, doc: Doc, story_id: str | None, started: datetime) -> OutRecord:
         a = doc.article
-        enriched = EnrichedArticle(
-            **a.model_dump(), enrichment={"enriched_at": started.isoformat(), **doc.fields}, story_id=story_id
-        )
+        enrichment = Enrichment.model_validate({"enriched_at": started, **doc.fields})
+        enriched = EnrichedArticle(**a.model_dump(), enrichment=enrichment, story_id=story_id)
         return model_record(
             self.settings.topics.enriched, a.id, enriched, event_type="article.enriched", source=self.source,
             event_id=f"{a.id}:v{a.version}:enriched", time=rec.time, parent=rec,

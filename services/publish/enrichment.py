@@ -1,41 +1,35 @@
-"""Reading the enrichment object of an enriched article: the one place publish knows its shapes (pure).
+"""Reading the enrichment object of an enriched article: what publish matches on and shows (pure).
 
-Fields that were not computed (``{"value": null, "reason": ...}``) read as empty.
+The shapes are the models of ``shared/models.py`` (:class:`~shared.models.Enrichment`); a field that
+is absent, or was not computed (``{"value": null, "reason": ...}``), reads as empty.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from shared.models import CategoryItem, CountryItem, Enrichment, EntityItem
 
-__all__ = ["ENTITY_GROUPS", "entity_items", "language", "tone", "values"]
-
-ENTITY_GROUPS = ("people", "organizations", "places", "groups")
+__all__ = ["categories", "countries", "entity_items", "language", "tone"]
 
 
-def values(payload: Any) -> list[dict[str, Any]]:
-    """The list in an enrichment field's ``value`` (empty when it was not computed)."""
-    value = payload.get("value") if isinstance(payload, dict) else None
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+def language(e: Enrichment) -> str | None:
+    """The processing language's code, lower case."""
+    return e.language.code.lower() if e.language and e.language.code else None
 
 
-def language(e: dict[str, Any]) -> str | None:
-    lang = e.get("language")
-    return str(lang["code"]).lower() if isinstance(lang, dict) and lang.get("code") else None
+def tone(e: Enrichment) -> float | None:
+    return e.sentiment.score if e.sentiment else None
 
 
-def tone(e: dict[str, Any]) -> float | None:
-    sentiment = e.get("sentiment")
-    score = sentiment.get("score") if isinstance(sentiment, dict) else None
-    return float(score) if isinstance(score, int | float) else None
+def countries(e: Enrichment) -> list[CountryItem]:
+    """The article's countries, most salient first."""
+    return (e.countries.value or []) if e.countries else []
 
 
-def entity_items(e: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every entity entry (``name``, ``mentions``, ``aliases``...) of every group."""
-    ents = e.get("entities")
-    if not isinstance(ents, dict):
-        return
-    for group in ENTITY_GROUPS:
-        for item in ents.get(group) or []:
-            if isinstance(item, dict) and item.get("name"):
-                yield item
+def categories(e: Enrichment) -> list[CategoryItem]:
+    """The article's IPTC categories, best first."""
+    return (e.category.value or []) if e.category else []
+
+
+def entity_items(e: Enrichment) -> list[EntityItem]:
+    """Every named entity (people, organisations, places, groups)."""
+    return [item for item in e.entities.all_entities() if item.name] if e.entities else []

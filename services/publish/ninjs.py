@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.models import EnrichedArticle
+from shared.models import CategoryField, EnrichedArticle, GenreField, GenreItem
 
 __all__ = ["NINJS_SCHEMA", "to_ninjs"]
 
@@ -38,50 +38,37 @@ def _time(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def _payload(enrichment: dict[str, Any], name: str) -> dict[str, Any]:
-    value = enrichment.get(name)
-    return value if isinstance(value, dict) else {}
+def _named(names: list[str], rel: str) -> list[dict[str, str]]:
+    return [{"name": name, "rel": rel} for name in names if name]
 
 
-def _items(payload: dict[str, Any], key: str = "value") -> list[dict[str, Any]]:
-    value = payload.get(key)
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _named(items: list[dict[str, Any]], rel: str) -> list[dict[str, str]]:
-    return [{"name": str(i["name"]), "rel": rel} for i in items if i.get("name")]
-
-
-def _subjects(enrichment: dict[str, Any]) -> list[dict[str, Any]]:
-    category = _payload(enrichment, "category")
+def _subjects(category: CategoryField | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for c in _items(category):
-        code = str(c.get("code") or "")
-        if not code.startswith("medtop:"):
+    for c in (category.value or []) if category else []:
+        if not c.code.startswith("medtop:"):
             continue
-        subject: dict[str, Any] = {"uri": _MEDIATOPIC + code.removeprefix("medtop:"), "literal": code}
-        if c.get("name"):
-            subject["name"] = str(c["name"])
-        if isinstance(c.get("score"), int | float):
-            subject["relevance"] = max(0, min(100, round(float(c["score"]) * 100)))
-        if category.get("method"):
-            subject["creator"] = f"newsflow/{category['method']}"
+        subject: dict[str, Any] = {"uri": _MEDIATOPIC + c.code.removeprefix("medtop:"), "literal": c.code}
+        if c.name:
+            subject["name"] = c.name
+        subject["relevance"] = max(0, min(100, round(c.score * 100)))
+        if category and category.method:
+            subject["creator"] = f"newsflow/{category.method}"
         out.append(subject)
     return out
 
 
-def _genres(enrichment: dict[str, Any]) -> list[dict[str, str]]:
-    genre = _payload(enrichment, "genre")
-    found = _items(genre) or ([genre] if genre.get("code") or genre.get("name") else [])
+def _genres(genre: GenreField | None) -> list[dict[str, str]]:
+    if genre is None:
+        return []
+    found = genre.value or ([GenreItem(code=genre.code, name=genre.name)] if genre.code or genre.name else [])
     out: list[dict[str, str]] = []
     for g in found:
         item: dict[str, str] = {}
-        if g.get("name"):
-            item["name"] = str(g["name"])
-        code = str(g.get("code") or "")
-        if code:
-            item["literal"] = code
-            item["uri"] = _GENRE + code.removeprefix("genre:")
+        if g.name:
+            item["name"] = g.name
+        if g.code:
+            item["literal"] = g.code
+            item["uri"] = _GENRE + g.code.removeprefix("genre:")
         if item:
             out.append(item)
     return out
@@ -90,13 +77,12 @@ def _genres(enrichment: dict[str, Any]) -> list[dict[str, str]]:
 def to_ninjs(article: EnrichedArticle) -> dict[str, Any]:
     """The ninjs 2.1 item of ``article`` (a JSON-ready dict; keys without a value are left out)."""
     e = article.enrichment
-    language = _payload(e, "language").get("code") or article.language
-    entities = _payload(e, "entities")
-    word_count = _payload(e, "word_count").get("value")
-    summary = _payload(e, "summary").get("text")
+    language = (e.language.code if e.language else None) or article.language
+    word_count = e.word_count.value if e.word_count else None
+    summary = e.summary.text if e.summary else None
     body: dict[str, Any] = {"role": "main", "contenttype": "text/plain", "value": article.body}
     body["charcount"] = len(article.body)
-    if isinstance(word_count, int):
+    if word_count is not None:
         body["wordcount"] = word_count
     item: dict[str, Any] = {
         "uri": article.uri or f"urn:newsflow:article:{article.id}",
@@ -116,27 +102,30 @@ def to_ninjs(article: EnrichedArticle) -> dict[str, Any]:
         item["firstcreated"] = item["contentcreated"] = _time(article.published_at)
     if language:
         item["language"] = str(language)
-    if isinstance(summary, str) and summary:
+    if summary:
         item["descriptions"] = [{"role": "summary", "contenttype": "text/plain", "value": summary}]
-    places = _named(_items(entities, "places"), "mentioned")
+    ents = e.entities
+    people, organizations, named_places = (ents.people, ents.organizations, ents.places) if ents else (None,) * 3
+    places = _named([p.name for p in named_places or []], "mentioned")
     known = {p["name"] for p in places}
-    places += [p for p in _named(_items(_payload(e, "countries")), "country") if p["name"] not in known]
+    country_names = [c.name for c in (e.countries.value or [] if e.countries else [])]
+    places += [p for p in _named(country_names, "country") if p["name"] not in known]
     lists = {
-        "subjects": _subjects(e),
-        "genres": _genres(e),
-        "people": _named(_items(entities, "people"), "mentioned"),
-        "organisations": _named(_items(entities, "organizations"), "mentioned"),
+        "subjects": _subjects(e.category),
+        "genres": _genres(e.genre),
+        "people": _named([p.name for p in people or []], "mentioned"),
+        "organisations": _named([o.name for o in organizations or []], "mentioned"),
         "places": places,
     }
     item.update({k: v for k, v in lists.items() if v})
     if article.authors:
         item["by"] = ", ".join(article.authors)
-    dateline = _payload(e, "dateline") or (article.dateline.model_dump() if article.dateline else {})
-    if dateline.get("location"):
-        item["located"] = str(dateline["location"])
-    source = article.source or dateline.get("agency")
+    dateline = e.dateline or article.dateline  # the enrichment's field when there is one, even a null one
+    if dateline is not None and dateline.location:
+        item["located"] = dateline.location
+    source = article.source or (dateline.agency if dateline is not None else None)
     if source:
-        item["infosources"] = [{"name": str(source), "role": "originator"}]
+        item["infosources"] = [{"name": source, "role": "originator"}]
     if not item["headlines"]:
         del item["headlines"]
     return item

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from shared.models import EnrichedArticle
 
-from .enrichment import values
+from .enrichment import categories, countries
 from .subscriptions import Subscription
 
 __all__ = ["Route", "Router", "RoutingFile", "Target", "article_facts", "load_router", "load_routing"]
@@ -86,13 +86,12 @@ def article_facts(article: EnrichedArticle) -> dict[str, list[str]]:
     (``medtop:16000000``); ``country`` every ISO 3166 code the article is about.
     """
     e = article.enrichment
-    lang = e.get("language") or {}
-    top = values(e.get("category"))[:1]
+    top = categories(e)[:1]
     return {
-        "language": [lang["code"]] if isinstance(lang, dict) and lang.get("code") else [],
-        "category": [_slug(c["name"]) for c in top if c.get("name")],
-        "category_code": [c["code"] for c in top if c.get("code")],
-        "country": [c["code"] for c in values(e.get("countries")) if c.get("code")],
+        "language": [e.language.code] if e.language and e.language.code else [],
+        "category": [_slug(c.name) for c in top if c.name],
+        "category_code": [c.code for c in top if c.code],
+        "country": [c.code for c in countries(e) if c.code],
         "source": [article.source] if article.source else [],
         "raw_format": [article.raw_format],
     }

@@ -29,7 +29,7 @@ from pydantic import (
 
 from shared.models import EnrichedArticle
 
-from .enrichment import entity_items, language, tone, values
+from .enrichment import categories, countries, entity_items, language, tone
 
 __all__ = [
     "ArticleFacts",
@@ -221,12 +221,12 @@ class ArticleFacts:
         e = article.enrichment
         names: set[str] = set()
         for item in entity_items(e):
-            names.add(_fold(str(item["name"])))
-            names.update(_fold(str(a)) for a in item.get("aliases") or [])
+            names.add(_fold(item.name))
+            names.update(_fold(a) for a in item.aliases or [])
         return cls(
             language=language(e),
-            countries=frozenset(str(c["code"]).upper() for c in values(e.get("countries")) if c.get("code")),
-            categories=frozenset(str(c["code"]) for c in values(e.get("category")) if c.get("code")),
+            countries=frozenset(c.code.upper() for c in countries(e) if c.code),
+            categories=frozenset(c.code for c in categories(e) if c.code),
             entities=frozenset(names),
             text=_fold(f"{article.title}\n{article.body}"),
             source=_fold(article.source) if article.source else None,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, Field
 
-from shared.models import EnrichedArticle
+from shared.models import EnrichedArticle, Enrichment
 
-from .enrichment import entity_items, language, tone, values
+from .enrichment import categories, countries, entity_items, language, tone
 
 __all__ = ["ArticleCard", "Category", "Count", "StoryCard", "card_of"]
 
@@ -58,15 +57,14 @@ class StoryCard(BaseModel):
     articles: list[ArticleCard] = Field(default_factory=list, description="newest first")
 
 
-def _entities(e: dict[str, Any], limit: int = 8) -> list[str]:
-    items = sorted(entity_items(e), key=lambda it: -int(it.get("mentions") or 1))
-    return list(dict.fromkeys(str(it["name"]) for it in items))[:limit]
+def _entities(e: Enrichment, limit: int = 8) -> list[str]:
+    items = sorted(entity_items(e), key=lambda it: -(it.mentions or 1))
+    return list(dict.fromkeys(it.name for it in items))[:limit]
 
 
 def card_of(article: EnrichedArticle) -> ArticleCard:
     e = article.enrichment
-    top = values(e.get("category"))[:1]
-    summary = e.get("summary")
+    top = categories(e)[:1]
     return ArticleCard(
         id=article.id,
         version=article.version,
@@ -77,9 +75,9 @@ def card_of(article: EnrichedArticle) -> ArticleCard:
         ingested_at=article.ingested_at,
         language=language(e),
         story_id=article.story_id,
-        countries=[str(c["code"]) for c in values(e.get("countries")) if c.get("code")],
-        category=Category(code=top[0]["code"], name=top[0].get("name") or "") if top and top[0].get("code") else None,
+        countries=[c.code for c in countries(e) if c.code],
+        category=Category(code=top[0].code, name=top[0].name) if top and top[0].code else None,
         entities=_entities(e),
-        summary=summary.get("text") if isinstance(summary, dict) and isinstance(summary.get("text"), str) else None,
+        summary=e.summary.text if e.summary else None,
         tone=tone(e),
     )

@@ -14,7 +14,7 @@ import pytest
 
 from shared import codec
 from shared.embedded import free_port
-from shared.models import Article, EnrichedArticle, Origin
+from shared.models import Article, EnrichedArticle, Enrichment, Origin
 
 from ..kafkautil import Got, collect, produce
 
@@ -78,7 +78,10 @@ async def test_workers_added_and_killed_mid_run_lose_nothing(service, settings, 
         out_topic = f"{t.raw.split('.')[0]}.published"
         routing.write_text(f"routes:\n  - name: all\n    topic: {out_topic}\n")
         workers.settings = settings.model_copy(update={"routing_file": routing})
-        enriched = [EnrichedArticle(**_article(i).model_dump(), enrichment={}) for i in range(n)]
+        enriched = [
+            EnrichedArticle(**_article(i).model_dump(), enrichment=Enrichment(enriched_at=datetime.now(UTC)))
+            for i in range(n)
+        ]
         inputs, source, outputs = [codec.dumps(a) for a in enriched], t.enriched, [out_topic]
 
     ports = [free_port() for _ in range(3)]

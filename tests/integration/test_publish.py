@@ -10,17 +10,20 @@ from services.publish.handler import PublishHandler
 from services.publish.ledger import RedisLedger
 from services.publish.routing import Route, Router
 from shared import codec
-from shared.models import EnrichedArticle, Origin
+from shared.models import EnrichedArticle, Enrichment, Origin
 from shared.records import InRecord
 
 pytestmark = pytest.mark.integration
 
 
 def _record(offset: int, article_id: str = "nf_1", version: int = 1, language: str = "en") -> InRecord:
+    ingested = datetime.now(UTC)
     a = EnrichedArticle(
         id=article_id, version=version, content_hash="h", title="t", body="b", raw_format="fields",
-        ingested_at=datetime.now(UTC), origin=Origin(topic="raw", partition=0, offset=offset),
-        enrichment={"language": {"code": language, "method": "py3langid", "version": "0.4.0"}},
+        ingested_at=ingested, origin=Origin(topic="raw", partition=0, offset=offset),
+        enrichment=Enrichment.model_validate(
+            {"enriched_at": ingested, "language": {"code": language, "method": "py3langid", "version": "0.4.0"}}
+        ),
     )  # fmt: skip
     return InRecord(topic="enriched", partition=0, offset=offset, key=article_id.encode(), value=codec.dumps(a))
 

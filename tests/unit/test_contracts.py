@@ -25,7 +25,7 @@ from services.ingest.dedup import MemoryDedupStore, NearParams
 from services.ingest.handler import IngestHandler
 from services.publish.routing import load_router
 from shared import codec
-from shared.models import EnrichedArticle, Origin
+from shared.models import EnrichedArticle, Enrichment, Origin
 from shared.records import InRecord, OutRecord, model_record
 from shared.settings import Settings, Topics
 
@@ -143,7 +143,9 @@ def _enriched() -> EnrichedArticle:
     return EnrichedArticle(
         id="nf_1", content_hash="h", title="t", body="b", raw_format="fields", ingested_at=datetime.now(UTC),
         origin=Origin(topic="news.raw", partition=0, offset=1), story_id="st_1",
-        enrichment={"enriched_at": datetime.now(UTC).isoformat(), "language": {"code": "en", "method": "m"}},
+        enrichment=Enrichment.model_validate(
+            {"enriched_at": datetime.now(UTC), "language": {"code": "en", "method": "m", "version": "1"}}
+        ),
     )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from services.publish.ninjs import to_ninjs
 from services.publish.routing import Route, Router
-from shared.models import Dateline, EnrichedArticle, Origin
+from shared.models import Dateline, EnrichedArticle, Enrichment, Origin
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "schemas" / "ninjs-schema_2.1.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
@@ -25,13 +25,15 @@ def _enrichment() -> dict[str, Any]:
         "word_count": {"value": 9, "method": "regex-words", "version": "1"},
         "summary": {"text": "Iran launched drones towards Israel.", "method": "lead", "version": "1"},
         "entities": {
-            "people": [{"name": "John Kirby", "mentions": 2}],
-            "organizations": [{"name": "White House", "mentions": 1}],
-            "places": [{"name": "Israel", "mentions": 3, "country": "IL"}],
+            "people": [{"name": "John Kirby", "mentions": 2, "first": {"in": "body", "start": 37, "end": 42}}],
+            "organizations": [{"name": "White House", "mentions": 1, "first": {"in": "title", "start": 0, "end": 2}}],
+            "places": [{"name": "Israel", "mentions": 3, "country": "IL",
+                        "first": {"in": "body", "start": 29, "end": 35}}],
             "groups": [],
             "method": "spacy-ner:en_core_web_sm", "version": "3.8.0",
         },
-        "countries": {"value": [{"code": "IL", "name": "Israel"}, {"code": "IR", "name": "Iran"}],
+        "countries": {"value": [{"code": "IL", "name": "Israel", "score": 1.0, "mentions": 3},
+                                {"code": "IR", "name": "Iran", "score": 0.5, "mentions": 1}],
                       "method": "gazetteer", "version": "1"},
         "category": {
             "value": [{"code": "medtop:16000000", "name": "conflict, war and peace", "score": 0.719},
@@ -49,7 +51,8 @@ def _article(**overrides: Any) -> EnrichedArticle:
         "published_at": datetime(2024, 4, 14, 9, 30, tzinfo=UTC), "authors": ["Jane Doe", "Ali Reza"],
         "dateline": Dateline(raw="WASHINGTON, April 14 (AFP)", agency="AFP", location="WASHINGTON"),
         "raw_format": "fields", "ingested_at": datetime(2024, 4, 14, 10, 0, tzinfo=UTC),
-        "origin": Origin(topic="news.raw", partition=0, offset=7), "enrichment": _enrichment(),
+        "origin": Origin(topic="news.raw", partition=0, offset=7),
+        "enrichment": Enrichment.model_validate(_enrichment()),
     }  # fmt: skip
     fields.update(overrides)
     return EnrichedArticle(**fields)
@@ -97,7 +100,8 @@ def test_people_organisations_and_places_carry_their_names() -> None:
 
 def test_a_ninjs_uri_in_the_input_is_kept_and_missing_fields_are_left_out() -> None:
     bare = _article(
-        uri="urn:newsml:example.com:20240414:abc", enrichment={"enriched_at": "2024-04-14T12:00:00+00:00"},
+        uri="urn:newsml:example.com:20240414:abc",
+        enrichment=Enrichment.model_validate({"enriched_at": "2024-04-14T12:00:00+00:00"}),
         published_at=None, authors=[], dateline=None, source=None, canonical_url=None, url=None,
     )  # fmt: skip
     item = to_ninjs(bare)
@@ -113,7 +117,7 @@ def test_a_genre_is_written_only_when_an_enrichment_names_one() -> None:
         **_enrichment(),
         "genre": {"code": "genre:Interview", "name": "interview", "method": "m", "version": "1"},
     }
-    item = to_ninjs(_article(enrichment=enrichment))
+    item = to_ninjs(_article(enrichment=Enrichment.model_validate(enrichment)))
     assert item["genres"] == [
         {"name": "interview", "literal": "genre:Interview", "uri": "http://cv.iptc.org/newscodes/genre/Interview"}
     ]

@@ -66,3 +66,18 @@ async def test_a_configured_subscription_cannot_be_overridden_by_a_stored_one() 
     assert await store.enable("c") and not await store.enable("c")
     await catalog.refresh()
     assert catalog.get("c").disabled is None  # type: ignore[union-attr]  # the subscription exists
+
+
+async def test_an_enrichment_that_breaks_the_contract_is_a_dead_letter_that_says_where() -> None:
+    h, _, _ = await _handler()
+    article = codec.loads(_rec(0).value or b"")
+    article["enrichment"]["sentiment"]["score"] = "very negative"
+    bad = InRecord(topic="enriched", partition=0, offset=1, key=b"nf_1", value=codec.dumps(article))
+    (out,) = await h.handle([bad])
+    letter = codec.loads(out.value)
+    assert out.topic == h.settings.topics.dlq and letter["error"]["code"] == "invalid_enriched_article"
+    assert letter["error"]["message"] == (
+        "not a newsflow enriched article: Input should be a valid number, unable to parse string as a number "
+        "at enrichment.sentiment.score"
+    )
+    assert [o.topic for o in await h.handle([_rec(2, article_id="nf_2")])] == ["pub.en"]  # the next one goes on

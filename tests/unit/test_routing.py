@@ -9,11 +9,11 @@ import pytest
 from pydantic import ValidationError
 
 from services.publish.routing import Route, Router, load_router
-from shared.models import EnrichedArticle, Origin
+from shared.models import CategoryField, EnrichedArticle, Enrichment, Origin
 
 
 def _article(language: str | None = "en", categories: list[str] | None = None, countries: list[str] | None = None):
-    enrichment: dict[str, object] = {}
+    enrichment: dict[str, object] = {"enriched_at": datetime.now(UTC)}
     if language:
         enrichment["language"] = {"code": language, "confidence": 0.99, "method": "py3langid", "version": "0.4.0"}
     if categories is not None:
@@ -22,10 +22,14 @@ def _article(language: str | None = "en", categories: list[str] | None = None, c
             "method": "iptc-lexicon", "version": "1",
         }  # fmt: skip
     if countries is not None:
-        enrichment["countries"] = {"value": [{"code": c} for c in countries], "method": "gazetteer", "version": "1"}
+        enrichment["countries"] = {
+            "value": [{"code": c, "name": c, "score": 1.0, "mentions": 1} for c in countries],
+            "method": "gazetteer", "version": "1",
+        }  # fmt: skip
     return EnrichedArticle(
         id="nf_1", content_hash="h", title="t", body="b", raw_format="fields", source="AFP",
-        ingested_at=datetime.now(UTC), origin=Origin(topic="raw", partition=0, offset=0), enrichment=enrichment,
+        ingested_at=datetime.now(UTC), origin=Origin(topic="raw", partition=0, offset=0),
+        enrichment=Enrichment.model_validate(enrichment),
     )  # fmt: skip
 
 
@@ -51,7 +55,7 @@ def test_country_placeholder_expands_once_per_country() -> None:
 
 def test_not_computed_field_routes_nowhere() -> None:
     art = _article()
-    art.enrichment["category"] = {"value": None, "reason": "no model", "method": "x", "version": "1"}
+    art.enrichment.category = CategoryField(value=None, reason="no model", method="x", version="1")
     assert Router([Route(name="cat", topic="desk.{category}")]).route(art) == []
 
 
