@@ -20,8 +20,9 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from services.clients import iter_inputs
+from services.enrich.analysis.doc import Doc
 from services.enrich.bootstrap import build_pipeline
-from services.enrich.enrichers.base import Doc, Enricher
+from services.enrich.enrichers.base import Enricher
 from services.enrich.pipeline import EnrichmentPipeline
 from services.ingest.dedup import MemoryDedupStore, NearParams
 from services.ingest.handler import IngestHandler
@@ -135,6 +136,7 @@ class _Failing:
 
     name: ClassVar[str] = ""
     provides: ClassVar[tuple[str, ...]] = ()
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
         raise RuntimeError("boom")
