@@ -92,13 +92,13 @@ def _naive_side() -> tuple[Any, dict[str, Any]]:
         t0 = time.perf_counter()
         doc = nlps.get(lang, nlps["en"])(text)
         t1 = time.perf_counter()
-        ents: dict[str, list[dict[str, Any]]] = {"people": [], "organizations": [], "places": []}
+        ents: dict[str, list[list[str]]] = {"people": [], "organizations": [], "places": []}
         seen: set[tuple[str, str]] = set()
         for e in doc.ents:
             kind = _NAIVE_TYPES.get(e.label_)
             if kind and (kind, e.text) not in seen:
                 seen.add((kind, e.text))
-                ents[kind].append({"name": e.text})
+                ents[kind].append([e.text])  # its names: no aliases
         t2 = time.perf_counter()
         keywords = extractors.get(lang, extractors["en"]).extract_keywords(text)
         t3 = time.perf_counter()

@@ -91,6 +91,7 @@ def run_newsflow(arts: Sequence[Any], model: str | None = None) -> SystemRun:
     from services.enrich.analysis.doc import Doc
     from services.enrich.analysis.nlp import SpacyPool
     from services.enrich.enrichers.registry import default_enrichers
+    from shared.models import EntitiesField, LanguageField
     from shared.settings import Settings
 
     settings = Settings(spacy_model=model) if model else Settings()
@@ -110,10 +111,10 @@ def run_newsflow(arts: Sequence[Any], model: str | None = None) -> SystemRun:
     ms = timed(docs)
     out = []
     for d in docs:
-        ents = d.fields.get("entities") or {}
-        out.append({k: [{e["name"], *e.get("aliases", [])} for e in ents.get(k) or []] for k in KINDS})
+        kinds = d.field(EntitiesField).by_kind()
+        out.append({k: [{e.name, *(e.aliases or [])} for e in kinds[k] or []] for k in KINDS})
     label = f"newsflow ({pool.model_names['en']})"
-    languages = [(d.fields.get("language") or {}).get("code") or "?" for d in docs]
+    languages = [d.field(LanguageField).code or "?" for d in docs]
     return SystemRun(label, out, ms, languages, lambda: timed([Doc(article=a) for a in arts]))
 
 

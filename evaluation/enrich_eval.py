@@ -24,7 +24,7 @@ other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import UTC, datetime
@@ -35,7 +35,17 @@ import yaml
 
 from services.enrich.analysis.doc import Doc
 from services.enrich.enrichers.base import Enricher
-from shared.models import Article, Origin
+from shared.models import (
+    Article,
+    CategoryField,
+    CountriesField,
+    EntitiesField,
+    EntityItem,
+    KeywordsField,
+    Origin,
+    QuoteItem,
+    QuotesField,
+)
 from shared.textfold import fold_name as fold
 
 __all__ = [
@@ -137,8 +147,9 @@ def run(enrichers: Sequence[Enricher], articles: Iterable[Article], batch_size: 
     return docs
 
 
-def entity_counts(predicted: list[dict[str, Any]] | None, expected: list[str]) -> tuple[int, int, int]:
-    preds = [{fold(p["name"]), *(fold(a) for a in p.get("aliases", []))} for p in predicted or []]
+def entity_counts(predicted: Sequence[Collection[str]] | None, expected: list[str]) -> tuple[int, int, int]:
+    """(tp, fp, fn) of the entities ``predicted``, each given by its names (its name and aliases)."""
+    preds = [{fold(n) for n in names} for names in predicted or []]
     used: set[int] = set()
     tp = 0
     for name in expected:
@@ -150,18 +161,22 @@ def entity_counts(predicted: list[dict[str, Any]] | None, expected: list[str]) -
     return tp, len(preds) - len(used), len(expected) - tp
 
 
+def _names(entities: list[EntityItem] | None) -> list[list[str]] | None:
+    return None if entities is None else [[e.name, *(e.aliases or [])] for e in entities]
+
+
 def _quote_counts(
-    predicted: list[dict[str, Any]] | None, expected: list[dict[str, str]], speaker: bool
+    predicted: list[QuoteItem] | None, expected: list[dict[str, str]], speaker: bool
 ) -> tuple[int, int, int]:
-    preds = [q for q in predicted or [] if not q.get("partial")]
+    preds = [q for q in predicted or [] if not q.partial]
     used: set[int] = set()
     tp = 0
     for exp in expected:
         start = fold(exp["text"])
         for i, q in enumerate(preds):
-            if i in used or not fold(q["text"]).startswith(start):
+            if i in used or not fold(q.text).startswith(start):
                 continue
-            if speaker and fold(q.get("speaker") or "") != fold(exp["speaker"]):
+            if speaker and fold(q.speaker or "") != fold(exp["speaker"]):
                 continue
             used.add(i)
             tp += 1
@@ -173,18 +188,21 @@ def score(docs: Sequence[Doc], items: Sequence[EvalItem]) -> Scores:
     """Precision / recall / F1 counts of ``docs`` against the labels of ``items``."""
     s = Scores()
     for doc, item in zip(docs, items, strict=True):
-        lang, exp, f = item.language, item.expected, doc.fields
-        ents = f.get("entities") or {}
+        lang, exp = item.language, item.expected
+        ents = doc.field_or_none(EntitiesField)
+        kinds = ents.by_kind() if ents else {}
         for name in _ENTITY_FIELDS:
-            s.add(lang, name, *entity_counts(ents.get(name), exp.get(name) or []))
-        got = {c["code"] for c in (f.get("countries") or {}).get("value") or []}
+            s.add(lang, name, *entity_counts(_names(kinds.get(name)), exp.get(name) or []))
+        countries, quoted = doc.field_or_none(CountriesField), doc.field_or_none(QuotesField)
+        got = {c.code for c in (countries.value if countries else None) or []}
         want = set(exp.get("countries") or [])
         s.add(lang, "countries", len(got & want), len(got - want), len(want - got))
-        quotes = (f.get("quotes") or {}).get("value")
+        quotes = quoted.value if quoted else None
         s.add(lang, "quotes", *_quote_counts(quotes, exp.get("quotes") or [], speaker=True))
         s.add(lang, "quote_text", *_quote_counts(quotes, exp.get("quotes") or [], speaker=False))
-        cats = (f.get("category") or {}).get("value") or []
-        top = cats[0]["code"] if cats else None
+        category, keywords = doc.field_or_none(CategoryField), doc.field_or_none(KeywordsField)
+        cats = (category.value if category else None) or []
+        top = cats[0].code if cats else None
         s.add(
             lang,
             "category",
@@ -192,7 +210,7 @@ def score(docs: Sequence[Doc], items: Sequence[EvalItem]) -> Scores:
             int(top is not None and top != item.category),
             int(top != item.category),
         )
-        kws = [fold(k["text"]) for k in (f.get("keywords") or {}).get("value") or []]
+        kws = [fold(k.text) for k in (keywords.value if keywords else None) or []]
         found = sum(1 for k in exp.get("keyphrases") or [] if any(fold(k) in p or p in fold(k) for p in kws))
         n_exp = len(exp.get("keyphrases") or [])
         s.add(lang, "keywords", found, 0, n_exp - found)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self, get_args
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 __all__ = [
+    "FIELD_MODELS",
     "SCHEMA_VERSION",
     "Article",
     "CategoryField",
@@ -199,7 +200,7 @@ class _Payload(BaseModel):
         written = {fields[n].alias or n if n in fields else n for n in self.model_fields_set}
         out = {k: v for k, v in data.items() if k in written and k not in _PROVENANCE}
         out.update((k, data[k]) for k in _PROVENANCE if k in written and k in data)
-        return out  # the values first, then which method produced them (as ``field()`` writes them)
+        return out  # the values first, then which method produced them (as enrich has always written them)
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
@@ -221,6 +222,13 @@ class EnrichmentField(_Payload):
     method: str
     version: str = Field(description='the method\'s version; "?" when the enricher failed before saying')
     reason: str | None = Field(default=None, description="why the value is null, or a note on how it was chosen")
+    value: Any = None  # each field says what its value is (a field this version does not know: anything)
+
+    @classmethod
+    def unavailable(cls, method: str, version: str, reason: str, **nulls: None) -> Self:
+        """This field when it could not be computed: a null ``value`` and the ``reason``; ``nulls`` names the
+        other keys it writes as ``null`` (``people=None``), the keys not named are not written."""
+        return cls(value=None, **nulls, method=method, version=version, reason=reason)
 
 
 class TextSpan(_Payload):
@@ -289,6 +297,11 @@ class EntitiesField(EnrichmentField):
     def all_entities(self) -> list[EntityItem]:
         """Every entity, people first, then organisations, places and groups."""
         return [*(self.people or []), *(self.organizations or []), *(self.places or []), *(self.groups or [])]
+
+    def by_kind(self) -> dict[str, list[EntityItem] | None]:
+        """Each kind's entities by its key: ``people``, ``organizations``, ``places``, ``groups``."""
+        kinds = {"people": self.people, "organizations": self.organizations, "places": self.places}
+        return {**kinds, "groups": self.groups}
 
 
 class CountryItem(_Payload):
@@ -418,6 +431,17 @@ class Enrichment(_Payload):
     @field_serializer("enriched_at", when_used="json")
     def _isoformat(self, value: datetime) -> str:
         return value.isoformat()  # as enrich has always written it (``+00:00``, where pydantic writes ``Z``)
+
+
+def _field_model(annotation: Any) -> type[EnrichmentField]:
+    (model,) = (t for t in get_args(annotation) if isinstance(t, type) and issubclass(t, EnrichmentField))
+    return model
+
+
+FIELD_MODELS: dict[str, type[EnrichmentField]] = {
+    name: _field_model(info.annotation) for name, info in Enrichment.model_fields.items() if name != "enriched_at"
+}
+"""The model of each field :class:`Enrichment` knows, by name (``FIELD_MODELS["entities"] is EntitiesField``)."""
 
 
 class EnrichedArticle(Article):

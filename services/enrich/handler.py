@@ -56,6 +56,8 @@ class EnrichHandler:
 
     def _output(self, rec: InRecord, doc: Doc, story_id: str | None, started: datetime) -> OutRecord:
         a = doc.article
+        # the fields are their models already: validating checks each is the model of its name, it does not
+        # validate their contents again (pydantic's revalidate_instances="never")
         enrichment = Enrichment.model_validate({"enriched_at": started, **doc.fields})
         enriched = EnrichedArticle(**a.model_dump(), enrichment=enrichment, story_id=story_id)
         return model_record(

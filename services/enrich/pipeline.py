@@ -39,10 +39,10 @@ from typing import Any, TypeVar
 from shared import tracing
 from shared.failures import BudgetExceeded, describe, is_fatal
 from shared.metrics import ENRICH_OVER_BUDGET, enricher_timer
-from shared.models import Article, Origin
+from shared.models import FIELD_MODELS, Article, EnrichmentField, Origin
 
 from .analysis.doc import Doc
-from .enrichers.base import Enricher, check_order
+from .enrichers.base import Enricher, Fields, check_order
 
 __all__ = ["DEFAULT_BUDGET_S", "EnrichmentPipeline", "call_with_deadline"]
 
@@ -113,7 +113,7 @@ class EnrichmentPipeline:
             doc.release()  # the fields and over_budget stay for the handler; the parse is large
         return docs
 
-    def _enrich(self, enricher: Enricher, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+    def _enrich(self, enricher: Enricher, docs: list[Doc]) -> list[Fields]:
         """The enricher's fields for each doc: the batch at once, else article by article (module doc)."""
         try:
             return self._call(enricher, docs)
@@ -136,13 +136,13 @@ class EnrichmentPipeline:
                 out.append(self._failed_alone(enricher, doc, exc))
         return out
 
-    def _call(self, enricher: Enricher, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+    def _call(self, enricher: Enricher, docs: list[Doc]) -> list[Fields]:
         results = call_with_deadline(lambda: enricher.enrich(docs), self.budget_s, enricher.name)
         if len(results) != len(docs):
             raise RuntimeError(f"enricher {enricher.name} returned {len(results)} results for {len(docs)} articles")
         return results
 
-    def _failed_alone(self, enricher: Enricher, doc: Doc, exc: BaseException) -> dict[str, dict[str, Any]]:
+    def _failed_alone(self, enricher: Enricher, doc: Doc, exc: BaseException) -> Fields:
         """The fields of ``enricher`` for the one article it failed on, with the reason."""
         over = isinstance(exc, BudgetExceeded)
         ENRICH_OVER_BUDGET.labels(enricher=enricher.name, outcome="timeout" if over else "error").inc()
@@ -157,9 +157,11 @@ class EnrichmentPipeline:
         return _unavailable(enricher, f"enricher failed: {describe(exc)}")
 
 
-def _unavailable(enricher: Enricher, reason: str) -> dict[str, dict[str, Any]]:
-    return {f: {"value": None, "method": enricher.name, "version": "?", "reason": reason} for f in enricher.provides}
+def _unavailable(enricher: Enricher, reason: str) -> Fields:
+    """Each field ``enricher`` provides, null with the reason, as its model (:data:`~shared.models.FIELD_MODELS`;
+    the base for a field this version does not know); ``version`` "?": the enricher failed before saying."""
+    return {f: FIELD_MODELS.get(f, EnrichmentField).unavailable(enricher.name, "?", reason) for f in enricher.provides}
 
 
-def _skipped(enricher: Enricher, slow: str) -> dict[str, dict[str, Any]]:
+def _skipped(enricher: Enricher, slow: str) -> Fields:
     return _unavailable(enricher, f"skipped: the article ran over its time budget in {slow}")

@@ -44,6 +44,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from shared.models import CountriesField, EntitiesField, KeywordsField
 from shared.settings import Settings
 from shared.textfold import fold_name as fold
 
@@ -71,24 +72,26 @@ def story_features(doc: Doc) -> dict[str, float]:
     names are folded (lowercase, no accents).
     """
     feats: dict[str, float] = {}
-    ents = doc.fields.get("entities") or {}
-    countries = (doc.fields.get("countries") or {}).get("value") or []
-    country_names = {fold(c["name"]) for c in countries}
+    ents = doc.field_or_none(EntitiesField)
+    found = doc.field_or_none(CountriesField)
+    countries = (found.value if found else None) or []
+    country_names = {fold(c.name) for c in countries}
+    kinds = ents.by_kind() if ents else {}
     ranked: list[tuple[int, str, float]] = []
     for group, weight in _TYPE_WEIGHTS.items():
-        for e in ents.get(group) or []:
-            if group == "places" and fold(e["name"]) in country_names:
+        for e in kinds.get(group) or []:
+            if group == "places" and fold(e.name) in country_names:
                 continue  # a country: counted once, as c:<code>
-            ranked.append((int(e.get("mentions", 1)), fold(e["name"]), weight))
+            ranked.append((e.mentions, fold(e.name), weight))
     ranked.sort(key=lambda x: (-x[0], x[1]))
     for _, name, weight in ranked[:MAX_ENTITIES]:
         feats[f"e:{name}"] = max(feats.get(f"e:{name}", 0.0), weight)
     for c in countries[:MAX_COUNTRIES]:
-        feats[f"c:{c['code']}"] = 1.0
-    keywords = doc.fields.get("keywords") or {}
-    stop = stopwords(str(keywords.get("language") or "en"))
-    for k in (keywords.get("value") or [])[:MAX_KEYWORDS]:
-        for word in fold(k["text"]).split():
+        feats[f"c:{c.code}"] = 1.0
+    keywords = doc.field_or_none(KeywordsField)
+    stop = stopwords((keywords.language if keywords else None) or "en")
+    for k in ((keywords.value if keywords else None) or [])[:MAX_KEYWORDS]:
+        for word in fold(k.text).split():
             if len(word) >= 3 and word not in stop and not word.isdigit() and f"e:{word}" not in feats:
                 feats[f"w:{word}"] = WORD_WEIGHT
     return feats

@@ -18,6 +18,7 @@ import pytest
 from evaluation.enrich_eval import EvalItem, Scores, format_table, load_eval_set, run, score
 from services.enrich.analysis.doc import Doc
 from services.enrich.enrichers.registry import default_enrichers
+from shared.models import EntitiesField, KeywordsField, WordCountField
 from shared.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -100,7 +101,7 @@ def test_languages_without_a_model_say_so(enriched: list[tuple[Doc, EvalItem]]) 
     others = [(d, i) for d, i in enriched if i.language not in MODEL_LANGUAGES]
     assert {i.language for _, i in others} >= {"es", "de"}
     for doc, item in others:
-        entities = doc.fields["entities"]
-        assert entities["value"] is None and item.language in entities["reason"], item.id
-        assert doc.fields["keywords"]["value"], item.id
-        assert doc.fields["word_count"]["value"] > 0, item.id
+        entities = doc.field(EntitiesField)
+        assert entities.value is None and item.language in (entities.reason or ""), item.id
+        assert doc.field(KeywordsField).value, item.id
+        assert (doc.field(WordCountField).value or 0) > 0, item.id

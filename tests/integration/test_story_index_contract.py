@@ -21,7 +21,7 @@ from evaluation.enrich_eval import load_eval_set
 from services.enrich.analysis.doc import Doc
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.stories import MemoryStoryIndex, RedisStoryIndex, StoryIndex, story_id_for
-from shared.models import Article
+from shared.models import Article, CountriesField, EntitiesField, EntityItem, KeywordItem, KeywordsField, TextSpan
 from shared.redis_client import delete_namespace
 from shared.settings import Settings
 from tests.unit.test_enrichers import make_article, sample_article
@@ -96,15 +96,17 @@ def article(id: str, when: datetime = T0, title: str = "t", body: str = "b") -> 
 
 def doc(id: str, people: list[str], orgs: list[str], keywords: list[str], when: datetime = T0) -> Doc:
     d = Doc(article=article(id, when))
+    first = TextSpan.model_validate({"in": "body", "start": 0, "end": 1})
     d.fields = {
-        "entities": {
-            "people": [{"name": n, "mentions": 2} for n in people],
-            "organizations": [{"name": n, "mentions": 1} for n in orgs],
-            "places": [],
-        },
-        "countries": {"value": []},
-        "keywords": {"value": [{"text": k, "score": 1.0} for k in keywords]},
-    }
+        "entities": EntitiesField(
+            people=[EntityItem(name=n, mentions=2, first=first) for n in people],
+            organizations=[EntityItem(name=n, mentions=1, first=first) for n in orgs],
+            places=[],
+            method="m", version="1",
+        ),
+        "countries": CountriesField(value=[], method="m", version="1"),
+        "keywords": KeywordsField(value=[KeywordItem(text=k, score=1.0) for k in keywords], method="m", version="1"),
+    }  # fmt: skip
     return d
 
 

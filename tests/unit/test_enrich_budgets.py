@@ -6,7 +6,7 @@ import random
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 import yake_rust
@@ -14,9 +14,9 @@ import yake_rust
 from services.enrich.analysis.caps import MAX_SENTENCE_CHARS, cap_sentences
 from services.enrich.analysis.doc import Doc
 from services.enrich.analysis.keywords import extract_keywords
-from services.enrich.enrichers.base import field
+from services.enrich.enrichers.base import Fields
 from services.enrich.pipeline import EnrichmentPipeline
-from shared.models import Article, Origin
+from shared.models import Article, EnrichmentField, Origin
 
 
 class PanicException(BaseException):
@@ -35,8 +35,8 @@ class Length:
     provides: ClassVar[tuple[str, ...]] = ("length",)
     requires: ClassVar[tuple[str, ...]] = ()
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
-        return [{"length": field("len", "1", value=len(d.article.body))} for d in docs]
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
+        return [{"length": EnrichmentField(value=len(d.article.body), method="len", version="1")} for d in docs]
 
 
 class PanicsOn:
@@ -50,11 +50,11 @@ class PanicsOn:
         self.bad = bad
         self.calls = 0
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
         self.calls += 1
         if any(d.article.body == self.bad for d in docs):
             raise PanicException("called `Result::unwrap()` on an `Err` value: BacktrackLimitExceeded")
-        return [{"panicky": field("p", "1", value=True)} for _ in docs]
+        return [{"panicky": EnrichmentField(value=True, method="p", version="1")} for _ in docs]
 
 
 class SlowOn:
@@ -67,25 +67,25 @@ class SlowOn:
     def __init__(self, slow: str, seconds: float) -> None:
         self.slow, self.seconds = slow, seconds
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
         if any(d.article.body == self.slow for d in docs):
             time.sleep(self.seconds)
-        return [{"slow": field("s", "1", value=True)} for _ in docs]
+        return [{"slow": EnrichmentField(value=True, method="s", version="1")} for _ in docs]
 
 
 def test_a_panicking_enricher_costs_only_the_article_it_panics_on() -> None:
     panicky = PanicsOn("bad")
     articles = [_article(0), _article(1, "bad"), _article(2)]
     docs = EnrichmentPipeline([panicky, Length()]).run(articles)
-    assert [d.fields["panicky"].get("value") for d in docs] == [True, None, True]
-    assert "PanicException" in docs[1].fields["panicky"]["reason"]
-    assert [d.fields["length"]["value"] for d in docs] == [7, 3, 7]  # the next enricher ran on every article
+    assert [d.fields["panicky"].value for d in docs] == [True, None, True]
+    assert "PanicException" in (docs[1].fields["panicky"].reason or "")
+    assert [d.fields["length"].value for d in docs] == [7, 3, 7]  # the next enricher ran on every article
     assert panicky.calls == 1 + len(articles)  # the batch, then each article alone
 
 
 def test_keyboard_interrupt_is_not_swallowed() -> None:
     class Interrupts(Length):
-        def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+        def enrich(self, docs: list[Doc]) -> list[Fields]:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -98,10 +98,10 @@ def test_an_article_over_its_budget_gets_null_fields_and_the_others_come_out_in_
     docs = EnrichmentPipeline([SlowOn("slow", 3.0), Length()], budget_s=0.3).run(articles)
     took = time.monotonic() - started
     assert took < 2.0, took  # two budgets (the batch, then the slow article alone), not the 3 s sleep
-    assert docs[0].fields["slow"]["value"] is True and docs[2].fields["slow"]["value"] is True
-    assert docs[1].fields["slow"]["value"] is None and "time budget" in docs[1].fields["slow"]["reason"]
-    assert docs[1].fields["length"]["value"] is None and "skipped" in docs[1].fields["length"]["reason"]
-    assert docs[0].fields["length"]["value"] == 7
+    assert docs[0].fields["slow"].value is True and docs[2].fields["slow"].value is True
+    assert docs[1].fields["slow"].value is None and "time budget" in (docs[1].fields["slow"].reason or "")
+    assert docs[1].fields["length"].value is None and "skipped" in (docs[1].fields["length"].reason or "")
+    assert docs[0].fields["length"].value == 7
 
 
 def test_the_calling_thread_keeps_running_while_an_enricher_overruns() -> None:

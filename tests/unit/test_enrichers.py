@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import spacy
@@ -26,7 +25,23 @@ from services.enrich.enrichers.summary import summarize
 from services.enrich.pipeline import EnrichmentPipeline
 from services.enrich.stories import story_features, story_id_for
 from shared.captions import is_photo_caption
-from shared.models import Article, Origin
+from shared.models import (
+    Article,
+    CategoryField,
+    CountriesField,
+    CountryItem,
+    EntitiesField,
+    EntityItem,
+    KeywordItem,
+    KeywordsField,
+    LanguageField,
+    Origin,
+    QuoteItem,
+    QuotesField,
+    SentimentField,
+    SummaryField,
+    TextSpan,
+)
 from shared.settings import Settings
 from shared.textfold import fold_name as fold
 
@@ -91,15 +106,31 @@ def test_the_analyses_need_the_parse_and_are_released_after_the_run(pool: SpacyP
     assert doc.model.has_ner and doc.parsed_text == doc.text
     assert [e.name for e in doc.entities or []][:2] == ["Paris", "Emmanuel Macron"]
     (run,) = EnrichmentPipeline(default_enrichers(Settings(), pool=pool)).run([doc.article])
-    assert run.fields["summary"]["method"] == "lead+overlap" and run.over_budget is None
+    assert run.field(SummaryField).method == "lead+overlap" and run.over_budget is None
     assert run.parsed is None and run.keywords is None and "entities" not in vars(run)
     with pytest.raises(RuntimeError, match="not parsed"):
         _ = run.spacy
 
 
 @pytest.fixture(scope="module")
-def sample(pool: SpacyPool) -> dict[str, Any]:
-    return enrich(pool, sample_article())[0].fields
+def sample(pool: SpacyPool) -> Doc:
+    return enrich(pool, sample_article())[0]
+
+
+def people(doc: Doc) -> list[EntityItem]:
+    return doc.field(EntitiesField).people or []
+
+
+def quotes(doc: Doc) -> list[QuoteItem]:
+    return doc.field(QuotesField).value or []
+
+
+def keywords(doc: Doc) -> list[KeywordItem]:
+    return doc.field(KeywordsField).value or []
+
+
+def country_codes(doc: Doc) -> list[str]:
+    return [c.code for c in doc.field(CountriesField).value or []]
 
 
 # --------------------------------------------------------------------------
@@ -107,88 +138,91 @@ def sample(pool: SpacyPool) -> dict[str, Any]:
 # --------------------------------------------------------------------------
 
 
-def test_sample_is_english(sample: dict[str, Any]) -> None:
-    assert sample["language"]["code"] == "en"
+def test_sample_is_english(sample: Doc) -> None:
+    assert sample.field(LanguageField).code == "en"
 
 
-def test_sample_people_are_merged_once_each(sample: dict[str, Any]) -> None:
-    people = [p["name"] for p in sample["entities"]["people"]]
+def test_sample_people_are_merged_once_each(sample: Doc) -> None:
+    names = [p.name for p in people(sample)]
     for name in ("Joe Biden", "John Kirby", "Benjamin Netanyahu", "Yoav Gallant", "Benny Gantz"):
-        assert people.count(name) == 1, people
-    assert not {"Kirby", "Netanyahu", "Gantz", "Israels"} & set(people)
-    kirby = next(p for p in sample["entities"]["people"] if p["name"] == "John Kirby")
-    assert kirby["mentions"] == 3 and kirby["aliases"] == ["Kirby"]
+        assert names.count(name) == 1, names
+    assert not {"Kirby", "Netanyahu", "Gantz", "Israels"} & set(names)
+    kirby = next(p for p in people(sample) if p.name == "John Kirby")
+    assert kirby.mentions == 3 and kirby.aliases == ["Kirby"]
 
 
-def test_sample_first_mention_offsets_point_into_the_body(sample: dict[str, Any]) -> None:
+def test_sample_first_mention_offsets_point_into_the_body(sample: Doc) -> None:
     article = sample_article()
-    netanyahu = next(p for p in sample["entities"]["people"] if p["name"] == "Benjamin Netanyahu")
-    first = netanyahu["first"]
-    assert first["in"] == "body"
-    assert article.body[first["start"] : first["end"]] == "Netanyahu"  # "told Netanyahu" comes first
+    netanyahu = next(p for p in people(sample) if p.name == "Benjamin Netanyahu")
+    first = netanyahu.first
+    assert first.in_ == "body"
+    assert article.body[first.start : first.end] == "Netanyahu"  # "told Netanyahu" comes first
 
 
-def test_sample_organisations(sample: dict[str, Any]) -> None:
-    orgs = {o["name"] for o in sample["entities"]["organizations"]}
+def test_sample_organisations(sample: Doc) -> None:
+    orgs = {o.name for o in sample.field(EntitiesField).organizations or []}
     assert {"White House", "NBC", "CNN"} <= orgs
     assert "NBC's" not in orgs and "Defense" not in orgs
 
 
-def test_sample_countries_ranked_by_salience(sample: dict[str, Any]) -> None:
-    countries = [c["code"] for c in sample["countries"]["value"]]
+def test_sample_countries_ranked_by_salience(sample: Doc) -> None:
+    countries = country_codes(sample)
     assert {"US", "IL", "IR", "SY", "JO", "GB"} <= set(countries)
     assert set(countries[:3]) == {"IL", "IR", "US"}
-    assert sample["countries"]["method"] and sample["countries"]["version"]
+    assert sample.field(CountriesField).method and sample.field(CountriesField).version
 
 
-def test_sample_kirby_quote(sample: dict[str, Any]) -> None:
-    quote = next(q for q in sample["quotes"]["value"] if q["text"].startswith("We don't want to see this escalate"))
-    assert quote["speaker"] == "John Kirby" and quote["verb"] == "said"
+def test_sample_kirby_quote(sample: Doc) -> None:
+    quote = next(q for q in quotes(sample) if q.text.startswith("We don't want to see this escalate"))
+    assert quote.speaker == "John Kirby" and quote.verb == "said"
 
 
-def test_sample_other_speakers_resolved_to_full_names(sample: dict[str, Any]) -> None:
-    def quote(start: str) -> dict[str, Any]:
-        return next(q for q in sample["quotes"]["value"] if q["text"].startswith(start))
+def test_sample_other_speakers_resolved_to_full_names(sample: Doc) -> None:
+    def quote(start: str) -> QuoteItem:
+        return next(q for q in quotes(sample) if q.text.startswith(start))
 
-    assert quote("We made it very clear")["speaker"] == "John Kirby"
-    assert quote("This event is not over –")["speaker"] == "Benny Gantz"
-    assert quote("This event is not over –")["verb"] == "continued"
-    assert quote("We have intercepted")["speaker"] == "Benjamin Netanyahu"
-    assert quote("We must be prepared")["speaker"] == "Yoav Gallant"
-    assert quote("We must be prepared")["verb"] == "added"
-
-
-def test_sample_category_conflict_or_politics_first(sample: dict[str, Any]) -> None:
-    top = sample["category"]["value"][0]
-    assert top["code"] in {"medtop:16000000", "medtop:11000000"}
-    assert top["name"] in {"conflict, war and peace", "politics"}
+    assert quote("We made it very clear").speaker == "John Kirby"
+    assert quote("This event is not over –").speaker == "Benny Gantz"
+    assert quote("This event is not over –").verb == "continued"
+    assert quote("We have intercepted").speaker == "Benjamin Netanyahu"
+    assert quote("We must be prepared").speaker == "Yoav Gallant"
+    assert quote("We must be prepared").verb == "added"
 
 
-def test_sample_tone_leans_negative(sample: dict[str, Any]) -> None:
-    assert sample["sentiment"]["label"] == "negative"
-    assert -1.0 <= sample["sentiment"]["score"] < 0
+def test_sample_category_conflict_or_politics_first(sample: Doc) -> None:
+    top = (sample.field(CategoryField).value or [])[0]
+    assert top.code in {"medtop:16000000", "medtop:11000000"}
+    assert top.name in {"conflict, war and peace", "politics"}
 
 
-def test_sample_summary_starts_from_the_lead(sample: dict[str, Any]) -> None:
-    summary = sample["summary"]
-    assert summary["text"].startswith(LEAD)
-    assert 2 <= len(summary["sentences"]) <= 3
-    assert "AFP ," not in summary["text"] and "Situation Room" not in summary["text"]
+def test_sample_tone_leans_negative(sample: Doc) -> None:
+    sentiment = sample.field(SentimentField)
+    assert sentiment.label == "negative"
+    assert sentiment.score is not None and -1.0 <= sentiment.score < 0
+
+
+def test_sample_summary_starts_from_the_lead(sample: Doc) -> None:
+    summary = sample.field(SummaryField)
+    assert summary.text is not None and summary.sentences is not None
+    assert summary.text.startswith(LEAD)
+    assert 2 <= len(summary.sentences) <= 3
+    assert "AFP ," not in summary.text and "Situation Room" not in summary.text
 
 
 def test_summary_skips_a_caption_left_in_the_body(pool: SpacyPool) -> None:
     lines = SAMPLE.read_text(encoding="utf-8").split("\n")
     paragraphs = [p.strip() for p in "\n".join(lines[1:]).split("\n\n") if p.strip()][1:-1]  # no dateline, link
-    fields = enrich(pool, make_article(lines[0], "\n\n".join(paragraphs), id="with-caption"))[0].fields
-    assert fields["summary"]["text"].startswith(LEAD)
-    assert "Situation Room" not in fields["summary"]["text"]
+    doc = enrich(pool, make_article(lines[0], "\n\n".join(paragraphs), id="with-caption"))[0]
+    text = doc.field(SummaryField).text or ""
+    assert text.startswith(LEAD)
+    assert "Situation Room" not in text
 
 
-def test_sample_keywords_have_scores(sample: dict[str, Any]) -> None:
-    kws = sample["keywords"]["value"]
+def test_sample_keywords_have_scores(sample: Doc) -> None:
+    kws = keywords(sample)
     assert 5 <= len(kws) <= 10
-    assert all(0 < k["score"] <= 1 for k in kws)
-    assert "White House National" not in {k["text"] for k in kws}  # cuts through an entity
+    assert all(0 < k.score <= 1 for k in kws)
+    assert "White House National" not in {k.text for k in kws}  # cuts through an entity
 
 
 class _TiedYake:
@@ -210,9 +244,9 @@ def test_keywords_tied_in_any_order_come_out_the_same() -> None:
     assert [k["text"] for k in one] == ["defence spending plan", "leaders back defence"]
 
 
-def test_every_field_says_method_and_version(sample: dict[str, Any]) -> None:
-    for name, payload in sample.items():
-        assert payload.get("method") and payload.get("version"), name
+def test_every_field_says_method_and_version(sample: Doc) -> None:
+    for name, payload in sample.fields.items():
+        assert payload.method and payload.version, name
 
 
 # --------------------------------------------------------------------------
@@ -235,14 +269,15 @@ SPANISH = make_article(
 
 
 def test_french_uses_the_french_model_and_no_english_sentiment(pool: SpacyPool) -> None:
-    fields = enrich(pool, FRENCH)[0].fields
-    assert fields["language"]["code"] == "fr"
-    assert "fr_core_news_sm" in fields["entities"]["method"]
-    people = [p["name"] for p in fields["entities"]["people"]]
-    assert people.count("Emmanuel Macron") == 1
-    assert fields["sentiment"]["value"] is None and "English" in fields["sentiment"]["reason"]
-    assert fields["quotes"]["value"][0]["speaker"] == "Emmanuel Macron"
-    assert {"FR", "DE"} <= {c["code"] for c in fields["countries"]["value"]}
+    doc = enrich(pool, FRENCH)[0]
+    assert doc.field(LanguageField).code == "fr"
+    assert "fr_core_news_sm" in doc.field(EntitiesField).method
+    names = [p.name for p in people(doc)]
+    assert names.count("Emmanuel Macron") == 1
+    sentiment = doc.field(SentimentField)
+    assert sentiment.value is None and "English" in (sentiment.reason or "")
+    assert quotes(doc)[0].speaker == "Emmanuel Macron"
+    assert {"FR", "DE"} <= set(country_codes(doc))
 
 
 def test_language_is_read_from_the_start_of_the_article() -> None:
@@ -258,18 +293,19 @@ def test_language_is_read_from_the_start_of_the_article() -> None:
     mixed = make_article("Le budget présenté à Paris", words[:900] + "\n\n" + appendix, id="mixed")
     english = make_article("Budget", appendix, id="en-appendix")
     got = LanguageEnricher(Settings()).enrich([Doc(article=mixed), Doc(article=english)])
-    assert [g["language"]["code"] for g in got] == ["fr", "en"]
+    languages = [g["language"] for g in got]
+    assert [lang.code for lang in languages if isinstance(lang, LanguageField)] == ["fr", "en"]
 
 
 def test_spanish_without_a_model_says_so(pool: SpacyPool) -> None:
-    fields = enrich(pool, SPANISH)[0].fields
-    assert fields["language"]["code"] == "es"
-    assert fields["entities"]["people"] is None
-    assert fields["entities"]["reason"] == "no spaCy model for language 'es'"
-    assert fields["quotes"]["value"] is None and fields["quotes"]["reason"]
-    assert fields["countries"]["method"] == "salience:gazetteer-scan"
-    assert fields["countries"]["value"][0]["code"] == "ES"
-    assert fields["summary"]["text"].startswith("El Gobierno de España aprobó")
+    doc = enrich(pool, SPANISH)[0]
+    assert doc.field(LanguageField).code == "es"
+    assert doc.field(EntitiesField).people is None
+    assert doc.field(EntitiesField).reason == "no spaCy model for language 'es'"
+    assert doc.field(QuotesField).value is None and doc.field(QuotesField).reason
+    assert doc.field(CountriesField).method == "salience:gazetteer-scan"
+    assert country_codes(doc)[0] == "ES"
+    assert (doc.field(SummaryField).text or "").startswith("El Gobierno de España aprobó")
 
 
 # --------------------------------------------------------------------------
@@ -393,24 +429,31 @@ def test_category_lexicon_has_all_17_top_level_topics() -> None:
 )  # fmt: skip
 def test_category_lexicon_scores_each_language(lang: str, title: str, body: str, code: str) -> None:
     topics = load_lexicon().score(title, body, lang, {})
-    assert topics[0]["code"] == code
-    assert abs(sum(t["score"] for t in topics) - 1.0) < 0.35
+    assert topics[0].code == code
+    assert abs(sum(t.score for t in topics) - 1.0) < 0.35
 
 
 def test_story_features_from_fields() -> None:
     doc = Doc(article=make_article("t", "b"))
+    first = TextSpan.model_validate({"in": "body", "start": 0, "end": 1})
+
+    def entity(name: str, mentions: int, country: str | None = None) -> EntityItem:
+        return EntityItem(name=name, mentions=mentions, first=first, country=country)
+
     doc.fields = {
-        "entities": {
-            "people": [{"name": "John Kirby", "mentions": 3}],
-            "organizations": [{"name": "White House", "mentions": 2}],
-            "places": [{"name": "Israel", "mentions": 9, "country": "IL"}, {"name": "Tehran", "mentions": 1}],
-        },
-        "countries": {"value": [{"code": "IL", "name": "Israel"}]},
-        "keywords": {
-            "value": [{"text": "war cabinet"}, {"text": "Tehran"}, {"text": "the 300 drones"}],
-            "language": "en",
-        },
-    }
+        "entities": EntitiesField(
+            people=[entity("John Kirby", 3)],
+            organizations=[entity("White House", 2)],
+            places=[entity("Israel", 9, "IL"), entity("Tehran", 1)],
+            method="m", version="1",
+        ),
+        "countries": CountriesField(value=[CountryItem(code="IL", name="Israel", score=1.0, mentions=9)],
+                                    method="m", version="1"),
+        "keywords": KeywordsField(
+            value=[KeywordItem(text=k, score=1.0) for k in ("war cabinet", "Tehran", "the 300 drones")],
+            language="en", method="m", version="1",
+        ),
+    }  # fmt: skip
     assert story_features(doc) == {
         "e:john kirby": 3.0,
         "e:white house": 2.0,
@@ -470,10 +513,10 @@ def test_storms_in_georgia_and_alabama_are_in_the_us(pool: SpacyPool) -> None:
         "twelve counties, while Alabama sent National Guard troops to the worst-hit towns.",
         id="georgia-us",
     )
-    fields = enrich(pool, article)[0].fields
-    assert [c["code"] for c in fields["countries"]["value"]] == ["US"]
-    places = {e["name"]: e for e in fields["entities"]["places"]}
-    assert places["Georgia"]["country"] == "US"
+    doc = enrich(pool, article)[0]
+    assert country_codes(doc) == ["US"]
+    places = {e.name: e for e in doc.field(EntitiesField).places or []}
+    assert places["Georgia"].country == "US"
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,10 @@
 
 The articles are the shipped samples through the ingest handler plus a few written here for the
 shapes the samples do not reach (a language with no spaCy model, a declaration with no ISO code, a
-table with no prose): every enrichment the pipeline writes for them validates, is fully modelled
-(no key lands in ``model_extra``: a key an enricher adds without a model change fails here) and
-goes back to the same JSON (explicit nulls kept, keys not written left out).
+table with no prose): every field the pipeline writes for them is the model of its name, fully
+modelled (no key lands in ``model_extra``: a key an enricher adds without a model change fails
+here), and what a reader (publish) validates from the JSON is what enrich wrote (explicit nulls
+kept, keys not written left out).
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from pydantic import BaseModel, ValidationError
 from services.clients import iter_inputs
 from services.enrich.analysis.doc import Doc
 from services.enrich.bootstrap import build_pipeline
-from services.enrich.enrichers.base import Enricher
+from services.enrich.enrichers.base import Enricher, Fields
 from services.enrich.pipeline import EnrichmentPipeline
 from services.ingest.dedup import MemoryDedupStore, NearParams
 from services.ingest.handler import IngestHandler
 from shared import codec
-from shared.models import Article, EnrichedArticle, Enrichment, Origin
+from shared.models import FIELD_MODELS, Article, EnrichedArticle, Enrichment, Origin
 from shared.records import InRecord
 from shared.settings import Settings
 
@@ -95,9 +96,14 @@ def _sorted_json(value: Any) -> bytes:
     return orjson.dumps(orjson.loads(value) if isinstance(value, bytes) else value, option=orjson.OPT_SORT_KEYS)
 
 
+def _written(doc: Doc) -> dict[str, dict[str, Any]]:
+    """The fields of ``doc`` as they go on the wire (the keys written, no others)."""
+    return {name: f.model_dump(mode="json") for name, f in doc.fields.items()}
+
+
 def test_the_samples_reach_the_shapes_worth_checking(docs: list[Doc]) -> None:
     """The fixture covers found and null-with-reason fields, optional keys included (else the rest proves less)."""
-    fields = [d.fields for d in docs]
+    fields = [_written(d) for d in docs]
 
     def null(payload: dict[str, Any], key: str) -> bool:
         return key in payload and payload[key] is None
@@ -115,20 +121,27 @@ def test_the_samples_reach_the_shapes_worth_checking(docs: list[Doc]) -> None:
     assert any("aliases" in e for e in entities) and any("country" in e for e in entities)
 
 
-def test_every_enrichment_the_pipeline_writes_validates_and_is_fully_modelled(docs: list[Doc]) -> None:
+def test_every_field_the_pipeline_writes_is_the_model_of_its_name_and_fully_modelled(docs: list[Doc]) -> None:
     for doc in docs:
+        assert {n: type(f) for n, f in doc.fields.items()} == {n: FIELD_MODELS[n] for n in doc.fields}, doc.article.id
         enrichment = Enrichment.model_validate({"enriched_at": ENRICHED_AT, **doc.fields})
         assert list(_extra_keys(enrichment, "enrichment")) == [], doc.article.id
-        assert set(doc.fields) <= set(Enrichment.model_fields), doc.article.id
+        # the handler's Enrichment takes the fields as they are: their contents are not validated again
+        assert all(getattr(enrichment, n) is f for n, f in doc.fields.items()), doc.article.id
 
 
-def test_the_typed_enrichment_writes_the_same_json_as_the_fields(docs: list[Doc]) -> None:
+def test_a_reader_validates_from_the_json_what_enrich_wrote(docs: list[Doc]) -> None:
     """Explicit nulls stay, keys an enricher did not write do not appear, numbers keep their type."""
     for doc in docs:
         enrichment = Enrichment.model_validate({"enriched_at": ENRICHED_AT, **doc.fields})
-        written = {"enriched_at": ENRICHED_AT.isoformat(), **doc.fields}
-        assert _sorted_json(codec.dumps(enrichment)) == _sorted_json(written), doc.article.id
-        assert orjson.loads(codec.dumps(enrichment))["enriched_at"] == "2024-04-14T12:00:00.123456+00:00"
+        wire = codec.dumps(enrichment)
+        read = Enrichment.model_validate_json(wire)
+        for name, written in doc.fields.items():
+            got = getattr(read, name)
+            assert got == written and got.model_fields_set == written.model_fields_set, (doc.article.id, name)
+        assert codec.dumps(read) == wire, doc.article.id
+        assert _sorted_json(wire) == _sorted_json({"enriched_at": ENRICHED_AT.isoformat(), **_written(doc)})
+        assert orjson.loads(wire)["enriched_at"] == "2024-04-14T12:00:00.123456+00:00"
 
 
 class _Failing:
@@ -138,7 +151,7 @@ class _Failing:
     provides: ClassVar[tuple[str, ...]] = ()
     requires: ClassVar[tuple[str, ...]] = ()
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
         raise RuntimeError("boom")
 
 
@@ -153,16 +166,20 @@ def test_the_fields_of_a_failed_enricher_validate_and_are_fully_modelled(
     failing = EnrichmentPipeline([_failing(e) for e in pipeline.enrichers])
     (doc,) = failing.run([docs[0].article])
     assert set(doc.fields) == {f for e in pipeline.enrichers for f in e.provides}
+    assert {n: type(f) for n, f in doc.fields.items()} == {n: FIELD_MODELS[n] for n in doc.fields}
     enrichment = Enrichment.model_validate({"enriched_at": ENRICHED_AT, **doc.fields})
     assert list(_extra_keys(enrichment, "enrichment")) == []
     assert enrichment.entities is not None and enrichment.entities.value is None
     assert enrichment.entities.reason == "enricher failed: RuntimeError: boom"
     assert enrichment.entities.people is None and enrichment.entities.version == "?"
-    assert _sorted_json(codec.dumps(enrichment)) == _sorted_json({"enriched_at": ENRICHED_AT.isoformat(), **doc.fields})
+    wire = orjson.loads(codec.dumps(enrichment))
+    boom = {"value": None, "method": "entities", "version": "?", "reason": "enricher failed: RuntimeError: boom"}
+    assert wire["entities"] == boom  # only the null value and the provenance: no key of a found field
+    assert wire["reading_time"] == {**boom, "method": "readability"}
 
 
 def test_a_reader_keeps_the_fields_and_keys_a_newer_enrich_adds(docs: list[Doc]) -> None:
-    fields = {k: dict(v) for k, v in docs[0].fields.items()}
+    fields = _written(docs[0])
     fields["sentiment"]["magnitude"] = 0.7
     newer = {
         "enriched_at": ENRICHED_AT.isoformat(),
@@ -177,7 +194,7 @@ def test_a_reader_keeps_the_fields_and_keys_a_newer_enrich_adds(docs: list[Doc])
 
 
 def test_an_enrichment_that_breaks_the_contract_does_not_validate(docs: list[Doc]) -> None:
-    fields = {k: dict(v) for k, v in docs[0].fields.items()}
+    fields = _written(docs[0])
     with pytest.raises(ValidationError, match=r"sentiment\.score"):
         Enrichment.model_validate({"enriched_at": ENRICHED_AT, "sentiment": {**fields["sentiment"], "score": "high"}})
     with pytest.raises(ValidationError, match=r"language\.method"):

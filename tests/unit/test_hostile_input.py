@@ -171,7 +171,7 @@ def test_every_enricher_gives_every_field_for_any_article(
     for enricher in pipeline.enrichers:
         for name in enricher.provides:
             assert name in doc.fields, name
-            reason = doc.fields[name].get("reason") or ""
+            reason = doc.fields[name].reason or ""
             assert not reason.startswith(("enricher failed", "over its time budget")), (name, reason)
 
 

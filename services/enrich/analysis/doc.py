@@ -1,8 +1,10 @@
 """One article going through the enrichers, and what is computed about it once for all of them.
 
 A :class:`Doc` holds the article, the fields the enrichers have written so far
-(``fields``: the ``language`` field decides :attr:`Doc.processing_language`)
-and typed analyses, each computed once and shared by every field that reads it:
+(``fields``: each field's model from :mod:`shared.models` by name, read typed
+with :meth:`Doc.field`; the ``language`` field decides
+:attr:`Doc.processing_language`) and typed analyses, each computed once and
+shared by every field that reads it:
 
 - ``parsed``: the spaCy parse (:class:`~services.enrich.analysis.nlp.Parsed`),
   set for a whole batch by :meth:`SpacyPool.parse
@@ -26,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
-from shared.models import Article
+from shared.models import FIELD_MODELS, Article, EnrichmentField, LanguageField, TextSpan
 
 from .entities import Entity, extract_entities
 from .langcodes import iso639_1
@@ -41,13 +43,16 @@ if TYPE_CHECKING:
 
 __all__ = ["Doc"]
 
+F = TypeVar("F", bound=EnrichmentField)
+_NAMES = {model: name for name, model in FIELD_MODELS.items()}
+
 
 @dataclass
 class Doc:
     """One article going through the enrichers (see the module doc)."""
 
     article: Article
-    fields: dict[str, dict[str, Any]] = dc_field(default_factory=dict)
+    fields: dict[str, EnrichmentField] = dc_field(default_factory=dict)
     parsed: Parsed | None = None
     keywords: list[Keyword] | None = None
     over_budget: str | None = None
@@ -57,11 +62,26 @@ class Doc:
         """Headline and body, the text most enrichers read."""
         return f"{self.article.title}\n\n{self.article.body}" if self.article.title else self.article.body
 
+    def field(self, model: type[F]) -> F:
+        """The field written as ``model`` (``doc.field(EntitiesField).people``); KeyError before it is written."""
+        found = self.field_or_none(model)
+        if found is None:
+            raise KeyError(f"article {self.article.id} has no {_NAMES[model]!r} field yet")
+        return found
+
+    def field_or_none(self, model: type[F]) -> F | None:
+        """The field written as ``model``, None before it is written (the field's name is its name in
+        :class:`~shared.models.Enrichment`, :data:`~shared.models.FIELD_MODELS`)."""
+        found = self.fields.get(_NAMES[model])
+        if found is not None and not isinstance(found, model):
+            raise TypeError(f"the {_NAMES[model]!r} field is a {type(found).__name__}, not a {model.__name__}")
+        return found
+
     @property
     def language(self) -> str | None:
         """The ISO 639-1 code the article is processed in (the ``language`` field's ``code``), once decided."""
-        lang = self.fields.get("language", {})
-        return lang.get("code") if lang else None
+        lang = self.field_or_none(LanguageField)
+        return lang.code if lang else None
 
     @property
     def processing_language(self) -> str:
@@ -103,13 +123,15 @@ class Doc:
         """The merged entities (:mod:`services.enrich.analysis.entities`); None if the language has no NER model."""
         return extract_entities(self.spacy, lang=self.model.lang) if self.model.has_ner else None
 
-    def locate(self, start: int, end: int) -> dict[str, Any]:
+    def locate(self, start: int, end: int) -> TextSpan:
         """Offsets into :attr:`text` as offsets into the article's title or body."""
         title = self.article.title
         if title and start < len(title):
-            return {"in": "title", "start": start, "end": min(end, len(title))}
-        shift = len(title) + 2 if title else 0
-        return {"in": "body", "start": start - shift, "end": end - shift}
+            span = {"in": "title", "start": start, "end": min(end, len(title))}
+        else:
+            shift = len(title) + 2 if title else 0
+            span = {"in": "body", "start": start - shift, "end": end - shift}
+        return TextSpan.model_validate(span)  # by its wire keys: "in" is a Python keyword
 
     def release(self) -> None:
         """Drop every analysis (the parse, sentences, entities, keywords); ``fields`` and ``over_budget`` stay."""

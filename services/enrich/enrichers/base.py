@@ -1,9 +1,13 @@
 """The enricher interface: adding a field is adding one module.
 
 An enricher takes a batch of :class:`~services.enrich.analysis.doc.Doc` and
-returns, for each doc, the fields it computed. Every field payload carries
-``method`` and ``version`` (:func:`field` builds one), so each value in
-``news.enriched`` says what produced it.
+returns, for each doc, the fields it computed, each as its model in
+:mod:`shared.models` (``{"entities": EntitiesField(people=[...], ...)}``, the
+model :data:`~shared.models.FIELD_MODELS` names for the field). Every field
+carries ``method`` and ``version``, so each value in ``news.enriched`` says
+what produced it; a field it could not compute is
+:meth:`~shared.models.EnrichmentField.unavailable` (null ``value``, a
+``reason``). Only the keys given to a model are written on the wire.
 
 Enrichers are thin: the work is in :mod:`services.enrich.analysis` (the spaCy
 parse, entities, key phrases, quotes, countries), computed once per article on
@@ -21,21 +25,16 @@ order in which a requirement is not provided by an earlier enricher.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
+
+from shared.models import EnrichmentField
 
 from ..analysis.doc import Doc
 
-__all__ = ["Enricher", "EnricherOrderError", "check_order", "field", "unavailable"]
+__all__ = ["Enricher", "EnricherOrderError", "Fields", "check_order"]
 
-
-def field(method: str, version: str, **values: Any) -> dict[str, Any]:
-    """An enrichment field payload: its values plus which method produced it."""
-    return {**values, "method": method, "version": version}
-
-
-def unavailable(method: str, version: str, reason: str, **values: Any) -> dict[str, Any]:
-    """A field that could not be computed: null value plus the reason."""
-    return {"value": None, **values, "method": method, "version": version, "reason": reason}
+Fields = dict[str, EnrichmentField]
+"""What an enricher writes for one doc: its fields by name, each as its model."""
 
 
 @runtime_checkable
@@ -47,8 +46,8 @@ class Enricher(Protocol):
     provides: ClassVar[tuple[str, ...]]
     requires: ClassVar[tuple[str, ...]]
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
-        """Return one ``{field_name: payload}`` dict per doc, in order."""
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
+        """Return one ``{field_name: field model}`` dict per doc, in order."""
         ...
 
 

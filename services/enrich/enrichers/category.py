@@ -27,17 +27,18 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import regex
 import yaml
 
+from shared.models import CategoryField, CategoryItem
 from shared.textfold import fold_accents
 from shared.textfold import fold_name as fold
 
 from ..analysis.doc import Doc
 from ..analysis.nlp import SpacyPool
-from .base import field, unavailable
+from .base import Fields
 
 __all__ = ["CategoryEnricher", "Lexicon", "Topic", "load_lexicon"]
 
@@ -46,6 +47,7 @@ _WORD = regex.compile(r"[\p{L}\p{N}][\p{L}\p{N}'\-]*")
 MIN_SHARE = 0.12
 MAX_TOPICS = 3
 ENTITY_WEIGHT = 2.0
+_METHOD = "iptc-lexicon"
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class Lexicon:
     topics: tuple[Topic, ...]
     languages: frozenset[str]
 
-    def score(self, title: str, body: str, lang: str, entity_mentions: dict[str, int]) -> list[dict[str, Any]]:
+    def score(self, title: str, body: str, lang: str, entity_mentions: dict[str, int]) -> list[CategoryItem]:
         """Topics of an article, best first, each ``{code, name, score}`` (see the module doc)."""
         body_words = _WORD.findall(fold_accents(body))
         title_words = _WORD.findall(fold_accents(title))
@@ -103,7 +105,7 @@ class Lexicon:
         names = {t.code: t.name for t in self.topics}
         ranked = sorted(raw, key=lambda c: (-raw[c], c))
         return [
-            {"code": c, "name": names[c], "score": round(raw[c] / grand, 3)}
+            CategoryItem(code=c, name=names[c], score=round(raw[c] / grand, 3))
             for i, c in enumerate(ranked[:MAX_TOPICS])
             if i == 0 or raw[c] / grand >= MIN_SHARE
         ]
@@ -158,21 +160,21 @@ class CategoryEnricher:
         self._pool = pool
         self._lexicon = lexicon or load_lexicon()
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
         lex = self._lexicon
         version = f"1/iptc-{lex.version}"
         self._pool.parse([d for d in docs if d.processing_language in lex.languages])
-        out = []
+        out: list[Fields] = []
         for doc in docs:
             lang = doc.processing_language
             if lang not in lex.languages:
                 reason = f"no category lexicon for language {lang!r}"
-                out.append({"category": unavailable("iptc-lexicon", version, reason)})
+                out.append({"category": CategoryField.unavailable(_METHOD, version, reason)})
                 continue
             mentions: dict[str, int] = {}
             for e in doc.entities or []:
                 for s in {*e.surfaces, e.name}:
                     mentions[fold(s)] = max(mentions.get(fold(s), 0), e.mentions)
             value = lex.score(doc.article.title or "", doc.article.body, lang, mentions)
-            out.append({"category": field("iptc-lexicon", version, value=value, language=lang)})
+            out.append({"category": CategoryField(value=value, language=lang, method=_METHOD, version=version)})
         return out

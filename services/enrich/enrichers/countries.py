@@ -8,13 +8,15 @@ top one 1.0) and ``mentions``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
+
+from shared.models import CountriesField, CountryItem
 
 from ..analysis.countries import VERSION, CountryFinder
 from ..analysis.doc import Doc
 from ..analysis.gazetteer import Gazetteer
 from ..analysis.nlp import SpacyPool
-from .base import field
+from .base import Fields
 
 __all__ = ["CountriesEnricher"]
 
@@ -30,10 +32,11 @@ class CountriesEnricher:
         self._pool = pool
         self._countries = CountryFinder(gazetteer)
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
         self._pool.parse(docs)
-        out = []
+        out: list[Fields] = []
         for doc in docs:
             method, ranked = self._countries.rank(doc)
-            out.append({"countries": field(method, VERSION, value=ranked)})
+            value = [CountryItem.model_validate(c) for c in ranked]
+            out.append({"countries": CountriesField(value=value, method=method, version=VERSION)})
         return out

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
+
+from shared.models import DatelineField
 
 from ..analysis.doc import Doc
-from .base import field, unavailable
+from .base import Fields
 
 __all__ = ["DatelineEnricher"]
+
+_METHOD = "newsflow.dateline"
 
 
 class DatelineEnricher:
@@ -15,25 +19,16 @@ class DatelineEnricher:
     provides: ClassVar[tuple[str, ...]] = ("dateline",)
     requires: ClassVar[tuple[str, ...]] = ()
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
-        out = []
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
+        out: list[Fields] = []
         for doc in docs:
             d = doc.article.dateline
             if d is None:
-                out.append(
-                    {"dateline": unavailable("newsflow.dateline", "1", "no dateline found", agency=None, date=None)}
-                )
+                reason = "no dateline found"
+                out.append({"dateline": DatelineField.unavailable(_METHOD, "1", reason, agency=None, date=None)})
             else:
-                out.append(
-                    {
-                        "dateline": field(
-                            "newsflow.dateline",
-                            "1",
-                            raw=d.raw,
-                            agency=d.agency,
-                            location=d.location,
-                            date=d.date.isoformat() if d.date else None,
-                        )
-                    }
+                dateline = DatelineField(
+                    raw=d.raw, agency=d.agency, location=d.location, date=d.date, method=_METHOD, version="1"
                 )
+                out.append({"dateline": dateline})
         return out

@@ -9,12 +9,14 @@ ISO code.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
+
+from shared.models import EntitiesField, EntityItem
 
 from ..analysis.doc import Doc
-from ..analysis.entities import ENTITY_TYPES, method_of
+from ..analysis.entities import ENTITY_TYPES, Entity, method_of
 from ..analysis.nlp import SpacyPool
-from .base import field, unavailable
+from .base import Fields
 
 __all__ = ["EntitiesEnricher"]
 
@@ -29,26 +31,36 @@ class EntitiesEnricher:
     def __init__(self, pool: SpacyPool) -> None:
         self._pool = pool
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
         self._pool.parse(docs)
-        out = []
+        out: list[Fields] = []
         for doc in docs:
             method, version = method_of(doc.model)
             ents = doc.entities
             if ents is None:
                 reason = f"no spaCy model for language {doc.processing_language!r}"
-                out.append(
-                    {"entities": unavailable(method, version, reason, **{k: None for k in ENTITY_TYPES.values()})}
+                nulls = EntitiesField.unavailable(
+                    method, version, reason, people=None, organizations=None, places=None, groups=None
                 )
+                out.append({"entities": nulls})
                 continue
-            groups: dict[str, list[dict[str, Any]]] = {k: [] for k in ENTITY_TYPES.values()}
+            groups: dict[str, list[EntityItem]] = {k: [] for k in ENTITY_TYPES.values()}
             for e in ents:
-                item: dict[str, Any] = {"name": e.name, "mentions": e.mentions, "first": doc.locate(*e.first)}
-                aliases = sorted({s for s in e.surfaces if s != e.name})
-                if aliases:
-                    item["aliases"] = aliases
-                if e.country:
-                    item["country"] = e.country
-                groups[ENTITY_TYPES[e.type]].append(item)
-            out.append({"entities": field(method, version, **groups)})
+                groups[ENTITY_TYPES[e.type]].append(_item(doc, e))
+            found = EntitiesField(
+                people=groups["people"], organizations=groups["organizations"], places=groups["places"],
+                groups=groups["groups"], method=method, version=version,
+            )  # fmt: skip
+            out.append({"entities": found})
         return out
+
+
+def _item(doc: Doc, e: Entity) -> EntityItem:
+    """One entity of ``doc`` as the field lists it: ``aliases`` and ``country`` written only when it has them."""
+    aliases = sorted({s for s in e.surfaces if s != e.name})
+    item = EntityItem(name=e.name, mentions=e.mentions, first=doc.locate(*e.first))
+    if aliases:
+        item.aliases = aliases
+    if e.country:
+        item.country = e.country
+    return item

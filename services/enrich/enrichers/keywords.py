@@ -8,14 +8,18 @@ the language). The phrases stay in ``Doc.keywords`` for the summary.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
+
+from shared.models import KeywordItem, KeywordsField
 
 from ..analysis.doc import Doc
 from ..analysis.keywords import VERSION, KeywordExtractor, yake_language
 from ..analysis.nlp import SpacyPool
-from .base import field, unavailable
+from .base import Fields
 
 __all__ = ["KeywordsEnricher"]
+
+_METHOD = "yake-rust"
 
 
 class KeywordsEnricher:
@@ -29,15 +33,16 @@ class KeywordsEnricher:
         self._pool = pool
         self._keywords = KeywordExtractor(top_n)
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
         self._pool.parse([d for d in docs if yake_language(d.processing_language)])
-        out = []
+        out: list[Fields] = []
         for doc in docs:
             lang = doc.processing_language
             ylang = yake_language(lang)
             if ylang is None:
-                out.append({"keywords": unavailable("yake-rust", VERSION, f"no YAKE stopword list for {lang!r}")})
+                reason = f"no YAKE stopword list for {lang!r}"
+                out.append({"keywords": KeywordsField.unavailable(_METHOD, VERSION, reason)})
                 continue
-            kws = self._keywords.of(doc, ylang)
-            out.append({"keywords": field("yake-rust", VERSION, value=kws, language=ylang)})
+            value = [KeywordItem(text=k["text"], score=k["score"]) for k in self._keywords.of(doc, ylang)]
+            out.append({"keywords": KeywordsField(value=value, language=ylang, method=_METHOD, version=VERSION)})
         return out

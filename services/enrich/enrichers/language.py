@@ -49,16 +49,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from importlib.metadata import version
-from typing import Any, ClassVar
+from typing import ClassVar, Literal
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+from shared.models import LanguageField
 from shared.settings import Settings
 
 from ..analysis.doc import Doc
 from ..analysis.keywords import YAKE_LANGUAGES
 from ..analysis.langcodes import UNDETERMINED, iso639_1
-from .base import field
+from .base import Fields
 
 __all__ = [
     "SAMPLE_CHARS",
@@ -138,7 +139,7 @@ class Declared:
 
     code: str | None
     tag: str
-    by: str  # "article" or "source"
+    by: Literal["article", "source"]
 
 
 def declared_language(article_language: str | None, source: str | None, sources: Mapping[str, str]) -> Declared | None:
@@ -177,52 +178,55 @@ class LanguagePolicy:
 
 def decide(
     guess: str | None, confidence: float, *, prose: bool, declared: Declared | None, policy: LanguagePolicy
-) -> dict[str, Any]:
-    """The ``language`` field's values from the detector's answer and the declaration (pure).
+) -> LanguageField:
+    """The ``language`` field from the detector's answer and the declaration (pure).
 
     ``guess`` is None when there was no text to read; ``prose`` says whether the detector read prose lines.
+    ``declared`` / ``declared_by`` are written when there is a declaration, ``reason`` when there are notes.
     """
     conf = round(float(confidence), 4)
     floor = policy.min_confidence if prose else max(policy.min_confidence, policy.override_confidence)
     accepted = guess is not None and conf >= floor
-    values: dict[str, Any] = {"detected": guess if accepted else UNDETERMINED, "confidence": conf, "guess": guess}
     notes: list[str] = []
     usable = declared if declared is not None and declared.code else None
-    if declared is not None:
-        values["declared"] = declared.code
-        values["declared_by"] = declared.by
-        if usable is None:
-            notes.append(f"declared language {declared.tag!r} ({declared.by}) has no ISO 639-1 code; ignored")
+    if declared is not None and usable is None:
+        notes.append(f"declared language {declared.tag!r} ({declared.by}) has no ISO 639-1 code; ignored")
+    code: str | None
     if usable is not None and usable.code is not None:
         if accepted and guess != usable.code and conf >= policy.override_confidence:
             notes.append(
                 f"py3langid's {guess!r} at {conf} overrides the declared {usable.code!r} ({usable.by}): "
                 f"at or over NEWSFLOW_LANGUAGE_OVERRIDE_CONFIDENCE {policy.override_confidence}"
             )
-            return {"code": guess, "method": "py3langid", **values, "reason": "; ".join(notes)}
-        if guess is not None and guess != usable.code:
-            notes.append(
-                f"declared {usable.code!r} ({usable.by}) kept over py3langid's {guess!r} at {conf}, "
-                f"under NEWSFLOW_LANGUAGE_OVERRIDE_CONFIDENCE {policy.override_confidence}"
-            )
-        return {"code": usable.code, "method": "declared", **values, **_reason(notes)}
-    if accepted:
-        return {"code": guess, "method": "py3langid", **values, **_reason(notes)}
-    if guess is None:
-        notes.append("no text to detect the language from")
-    elif not prose:
-        notes.append(
-            f"no prose lines (a table, a list or a headline only) and py3langid's {guess!r} at {conf} on the "
-            f"whole text is under {floor}"
-        )
+            code, method = guess, "py3langid"
+        else:
+            if guess is not None and guess != usable.code:
+                notes.append(
+                    f"declared {usable.code!r} ({usable.by}) kept over py3langid's {guess!r} at {conf}, "
+                    f"under NEWSFLOW_LANGUAGE_OVERRIDE_CONFIDENCE {policy.override_confidence}"
+                )
+            code, method = usable.code, "declared"
+    elif accepted:
+        code, method = guess, "py3langid"
     else:
-        notes.append(f"py3langid's {guess!r} at {conf} is under NEWSFLOW_LANGUAGE_MIN_CONFIDENCE {floor}")
-    notes.append(f"processed in the default language {policy.default!r}")
-    return {"code": policy.default, "method": "default", **values, "reason": "; ".join(notes)}
-
-
-def _reason(notes: list[str]) -> dict[str, str]:
-    return {"reason": "; ".join(notes)} if notes else {}
+        if guess is None:
+            notes.append("no text to detect the language from")
+        elif not prose:
+            notes.append(
+                f"no prose lines (a table, a list or a headline only) and py3langid's {guess!r} at {conf} on the "
+                f"whole text is under {floor}"
+            )
+        else:
+            notes.append(f"py3langid's {guess!r} at {conf} is under NEWSFLOW_LANGUAGE_MIN_CONFIDENCE {floor}")
+        notes.append(f"processed in the default language {policy.default!r}")
+        code, method = policy.default, "default"
+    detected = guess if accepted else UNDETERMINED
+    out = LanguageField(code=code, detected=detected, confidence=conf, guess=guess, method=method, version=_VERSION)
+    if declared is not None:
+        out.declared, out.declared_by = declared.code, declared.by
+    if notes:
+        out.reason = "; ".join(notes)
+    return out
 
 
 def candidate_languages(spacy_languages: Iterable[str], extra: Iterable[str], known: Iterable[str]) -> list[str]:
@@ -267,12 +271,10 @@ class LanguageEnricher:
         code, prob = self._identifier.classify(sample)
         return str(code), float(prob), prose
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
-        out = []
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
+        out: list[Fields] = []
         for doc in docs:
             guess, confidence, prose = self.detect(doc.text)
             declared = declared_language(doc.article.language, doc.article.source, self.policy.source_languages)
-            values = decide(guess, confidence, prose=prose, declared=declared, policy=self.policy)
-            method = values.pop("method")
-            out.append({"language": field(method, _VERSION, **values)})
+            out.append({"language": decide(guess, confidence, prose=prose, declared=declared, policy=self.policy)})
         return out

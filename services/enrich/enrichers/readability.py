@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import regex
 
+from shared.models import ReadingTimeField, WordCountField
+
 from ..analysis.doc import Doc
-from .base import field
+from .base import Fields
 
 __all__ = ["ReadabilityEnricher", "count_words"]
 
@@ -24,17 +26,18 @@ class ReadabilityEnricher:
     provides: ClassVar[tuple[str, ...]] = ("word_count", "reading_time")
     requires: ClassVar[tuple[str, ...]] = ()
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
-        out = []
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
+        out: list[Fields] = []
         for doc in docs:
             words = count_words(doc.article.body)
             minutes = words / WORDS_PER_MINUTE
             out.append(
                 {
-                    "word_count": field("regex-words", "1", value=words),
-                    "reading_time": field(
-                        f"words/{WORDS_PER_MINUTE}wpm", "1", seconds=round(minutes * 60), minutes=max(1, round(minutes))
+                    "word_count": WordCountField(value=words, method="regex-words", version="1"),
+                    "reading_time": ReadingTimeField(
+                        seconds=round(minutes * 60), minutes=max(1, round(minutes)),
+                        method=f"words/{WORDS_PER_MINUTE}wpm", version="1",
                     ),
                 }
-            )
+            )  # fmt: skip
         return out

@@ -24,16 +24,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import regex
 
 from shared.captions import is_photo_caption
+from shared.models import SummaryField
 
 from ..analysis.doc import Doc
 from ..analysis.keywords import Keyword
 from ..analysis.nlp import SpacyPool
-from .base import field
+from .base import Fields
 
 __all__ = ["SummaryEnricher", "summarize"]
 
@@ -111,9 +112,9 @@ class SummaryEnricher:
     def __init__(self, pool: SpacyPool) -> None:
         self._pool = pool
 
-    def enrich(self, docs: list[Doc]) -> list[dict[str, dict[str, Any]]]:
+    def enrich(self, docs: list[Doc]) -> list[Fields]:
         self._pool.parse(docs)
-        out = []
+        out: list[Fields] = []
         for doc in docs:
             title = doc.article.title or ""
             body_start = len(title) + 2 if title else 0
@@ -138,5 +139,6 @@ class SummaryEnricher:
             terms = {s: e.mentions / total for e in ents for s in set(e.surfaces)}
             keywords = doc.keywords or []
             chosen = summarize(sentences, paragraphs, title, keywords, terms)
-            out.append({"summary": field("lead+overlap", VERSION, text=" ".join(chosen), sentences=chosen)})
+            summary = SummaryField(text=" ".join(chosen), sentences=chosen, method="lead+overlap", version=VERSION)
+            out.append({"summary": summary})
         return out
