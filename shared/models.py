@@ -300,8 +300,12 @@ class EntitiesField(EnrichmentField):
 
     def by_kind(self) -> dict[str, list[EntityItem] | None]:
         """Each kind's entities by its key: ``people``, ``organizations``, ``places``, ``groups``."""
-        kinds = {"people": self.people, "organizations": self.organizations, "places": self.places}
-        return {**kinds, "groups": self.groups}
+        return {
+            "people": self.people,
+            "organizations": self.organizations,
+            "places": self.places,
+            "groups": self.groups,
+        }
 
 
 class CountryItem(_Payload):
