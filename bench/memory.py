@@ -1,6 +1,6 @@
 """Enrich's memory, step by step, next to the naive composition of the same libraries, in one run.
 
-    python -m bench.memory [--batches 12] [--repeat 2] [--env NAME=VALUE ...] [--no-naive]
+    python -m bench.memory [--batches 12] [--repeat 2] [--env NAME=VALUE ...] [--no-naive] [--no-worker]
 
 Each side runs in its own child process (a fresh interpreter, so each figure is that side's own),
 reports its resident set size (VmRSS) after each step and, at the end, its peak (VmHWM, both read
@@ -18,7 +18,12 @@ from ``/proc/<pid>/status``):
   ``yake``, VADER and py3langid's stock identifier, then running each article through them (what
   ``bench.enrich``'s naive side does): what gluing the libraries together costs in memory.
 
-``--env NAME=VALUE`` sets a variable in the newsflow child only (``MALLOC_ARENA_MAX=2``,
+- worker: the real enrich worker (``python -m services.cli enrich``: Faust, aiokafka, the Redis story
+  index) on an embedded Tansu broker, fed the same ``--batches * enrich_batch_size * 4`` articles
+  once it holds its partitions; its VmHWM when the last one is enriched (what bench-e2e reports
+  per worker). Skipped with ``--no-worker`` or when Tansu or Redis is not there.
+
+``--env NAME=VALUE`` sets a variable in the newsflow and worker children only (``MALLOC_ARENA_MAX=2``,
 ``NEWSFLOW_SPACY_FAST_NER=false``, ...), to measure one setting against the other in two runs.
 Figures only: nothing here is timed and nothing is asserted.
 """
@@ -184,6 +189,59 @@ def _run_side(side: str, args: argparse.Namespace, env: dict[str, str]) -> list[
     return rows
 
 
+def _worker_peak(args: argparse.Namespace, env: dict[str, str]) -> tuple[float, int] | None:
+    """(peak RSS MB, articles enriched) of a real enrich worker on Tansu; None if it cannot run here."""
+    from bench._common import child_env, peak_rss_mb, produce_all
+    from bench.scaling import arrival_times, settings_for, wait_shared
+    from shared import codec
+    from shared.embedded import find_tansu, free_port, port_open, start_tansu, stop
+    from shared.kafka import ensure_topics
+    from shared.settings import get_settings
+
+    redis_url = get_settings().redis_url
+    try:
+        find_tansu()
+    except FileNotFoundError:
+        return None
+    if not port_open("127.0.0.1", 6379):
+        return None
+    port = free_port()
+    broker = start_tansu(port)
+    try:
+        s = settings_for(f"127.0.0.1:{port}", redis_url)
+        asyncio.run(ensure_topics(s))
+        web = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "enrich"], env=child_env(s, NEWSFLOW_WEB_PORT=str(web), **env),
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            wait_shared([web])
+            n = args.batches * s.enrich_batch_size * 4
+            articles = _articles(args.repeat)
+            values = [codec.dumps(articles[i % len(articles)].model_copy(update={"id": f"nf_mem{i:06d}"}))
+                      for i in range(n)]  # fmt: skip
+            asyncio.run(produce_all(s, s.topics.ingested, values))
+            done = asyncio.run(arrival_times(s, [s.topics.enriched], n, timeout_s=600))
+            return peak_rss_mb(proc.pid), len(done)
+        finally:
+            proc.terminate()
+            proc.wait(60)
+            _delete_namespace(redis_url, s.redis_namespace)
+    finally:
+        stop(broker)
+
+
+def _delete_namespace(redis_url: str, namespace: str) -> None:
+    import redis
+
+    r = redis.Redis.from_url(redis_url)
+    keys = list(r.scan_iter(match=f"{namespace}:*", count=1000))
+    for i in range(0, len(keys), 500):
+        r.delete(*keys[i : i + 500])
+    r.close()
+
+
 def _table(name: str, rows: list[dict[str, Any]]) -> None:
     print(f"\n{name}")
     print(f"  {'step':<44} {'RSS MB':>8} {'+MB':>7} {'peak MB':>8}")
@@ -202,6 +260,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2, help="times over the articles, with distinct ids")
     ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="for the newsflow child")
     ap.add_argument("--naive", action=argparse.BooleanOptionalAction, default=True, help="measure the naive side")
+    ap.add_argument("--worker", action=argparse.BooleanOptionalAction, default=True, help="measure the real worker")
     ap.add_argument("--child", choices=("newsflow", "naive"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child == "newsflow":
@@ -217,7 +276,13 @@ def main() -> None:
     _table("newsflow enrich (the service's composition)", ours)
     if naive:
         _table("naive composition (full spaCy pipelines, yake, VADER, py3langid)", naive)
-    print(f"\npeak RSS: newsflow {ours[-1]['peak']:.0f} MB" + (f", naive {naive[-1]['peak']:.0f} MB" if naive else ""))
+    worker = _worker_peak(args, env) if args.worker else None
+    if worker is not None:
+        print(f"\nthe enrich worker on Tansu (services.cli enrich): peak {worker[0]:.1f} MB, {worker[1]} articles")
+    elif args.worker:
+        print("\nthe enrich worker on Tansu: not measured (no Tansu binary or no Redis at 127.0.0.1:6379)")
+    print(f"\npeak RSS: newsflow {ours[-1]['peak']:.0f} MB" + (f", naive {naive[-1]['peak']:.0f} MB" if naive else "")
+          + (f", the worker {worker[0]:.0f} MB" if worker else ""))  # fmt: skip
 
 
 if __name__ == "__main__":
