@@ -245,6 +245,11 @@ ENRICH_OVER_BUDGET = Counter(
     "newsflow_enrich_over_budget_total", "Enricher runs abandoned over their time budget or failed on one article",
     ["enricher", "outcome"],
 )  # fmt: skip
+SPACY_RELOADS = Counter(
+    "newsflow_spacy_reloads_total",
+    "spaCy pipelines loaded afresh because their vocabulary outgrew its bound",
+    ["lang"],
+)
 STATE_LOST = Counter(
     "newsflow_state_lost_total", "Times this process found its Redis state marker gone (Redis lost its data)",
     ["service"],

