@@ -127,3 +127,21 @@ def test_a_scorer_before_a_minute_is_a_person(entities_of) -> None:
         "Scorers: Romania - Cosmin Contra (31st), Mihai Tararache (75th)"
     )
     assert {"Cosmin Contra", "Mihai Tararache"} <= got.get("person", set())
+
+
+def test_a_dateline_with_a_date_names_places_whatever_ner_made_of_them(entities_of) -> None:
+    got = entities_of(
+        "CYCLING - DUTCH RIDER WINS.\n\nKELSTRUP 2025-03-14\n\nKelstrup saw its first stage win on Friday.\n\n"
+        "FLOODS - RIVER BURSTS ITS BANKS.\n\nDARVESH, Tajikistan 2025-04-02\n\nRescue teams worked through the "
+        "night in Darvesh after the river burst its banks."
+    )
+    places = got.get("place", set())
+    assert {"Tajikistan"} <= places
+    assert any(n.lower() == "kelstrup" for n in places) and any(n.lower() == "darvesh" for n in places), got
+    assert not got.get("person") and not got.get("organization"), got
+
+
+def test_a_dateline_place_is_still_a_team_next_to_a_result(entities_of) -> None:
+    got = entities_of("RUGBY - HOSTS WIN.\n\nVARDLEY, England 2025-03-14\n\nVardley beat Hull 30-12 on Friday.")
+    assert "VARDLEY" in got.get("place", set()) and "England" in got.get("place", set())
+    assert "Vardley" in got.get("organization", set())

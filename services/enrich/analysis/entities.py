@@ -211,15 +211,19 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     determiners = _DETERMINERS.get(lang, frozenset())
     rows, caps = _line_kinds(sdoc)
     runs, used = _competitor_runs(sdoc, rows), set[tuple[int, int]]()
+    datelines = _dateline_places(sdoc)
+    at_dateline = {i for span in datelines for i in range(span.start, span.end)}
     spans = [
         part
         for ent in sdoc.ents
-        if ent.label_ in _TYPE_BY_LABEL
+        if ent.label_ in _TYPE_BY_LABEL and at_dateline.isdisjoint(range(ent.start, ent.end))
         for piece in _split_at_breaks(ent)
         for part in (_split_at_numbers(piece, runs, used) if rows[piece.start] else [piece])
     ]
-    spans += _unlabelled_competitors(sdoc, rows) + _dateline_places(sdoc)
-    mentions = _confirm_capitals([m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps)], gaz)
+    spans += _unlabelled_competitors(sdoc, rows) + datelines
+    mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps)]
+    _place_datelines(mentions, {span.start_char for span in datelines})
+    mentions = _confirm_capitals(mentions, gaz)
     _vote_person_types(mentions, gaz)
     _vote_teams(mentions, gaz)
     people = _merge_people([m for m in mentions if m.type == "person"])
@@ -372,7 +376,7 @@ def _clean(
         elif etype == "misc":
             return []
     before = doc[tokens[0].i - 1].lower_ if tokens[0].i > 0 else ""
-    locative = before in _LOCATIVES or bool(_DATE.match(after))
+    locative = before in _LOCATIVES or bool(_DATE.match(doc.text[end + 1 : end + 11]))
     mention = _Mention(etype, text, start, end, before in _RESULT_WORDS or after in _RESULT_WORDS, locative, team)
     mention.caps = len(caps) > tokens[0].i and caps[tokens[0].i]
     if etype != "organization" or not place:
@@ -529,21 +533,70 @@ def _competitor_runs(sdoc: SpacyDoc, rows: _LineFlags) -> dict[int, tuple[int, i
 
 
 def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
-    """A dateline city NER missed at the start of a paragraph: one to three capitalised words followed
-    by a comma or a date ("MUNICH, May 31 -", "SANTIAGO, May 2"), that the gazetteer knows. (Ingest moves
-    the dateline it recognises into ``dateline``; this covers the ones left in the body.)"""
+    """The places of a dateline that opens a paragraph, whatever NER made of them: one to three words in
+    capitals followed by a date ("ROUEN 2025-03-14"), or by a comma and a region or country and a date
+    ("LEEDS, England 2025-03-14": both); or followed by a comma and anything else ("MUNICH, May 31 -",
+    "SANTIAGO, May 2") when the gazetteer knows them. (Ingest moves the datelines it recognises into
+    ``dateline``; this covers the ones left in the body.)"""
     gaz = get_gazetteer()
-    covered = {i for ent in sdoc.ents for i in range(ent.start, ent.end)}
     found = []
+
+    def dated(j: int) -> bool:  # a date as one token or as spaCy cuts it ("2025", "-", "03", "-", "14")
+        return j < len(sdoc) and bool(_DATE.match(sdoc.text[sdoc[j].idx : sdoc[j].idx + 10]))
+
+    def known(start: int, j: int) -> bool:
+        res = gaz.resolve(sdoc[start:j].text, allow_inflection=False)
+        return res is not None and res.kind in _PLACE_KINDS | {"state"}
+
     for start in [0] + [t.i + 1 for t in sdoc if t.is_space and "\n" in t.text and t.i + 1 < len(sdoc)]:
-        j = start
-        while j < len(sdoc) and j - start < 3 and sdoc[j].is_upper and sdoc[j].is_alpha and j not in covered:
-            j += 1
-        if start < j < len(sdoc) and (sdoc[j].text == "," or _DATE.match(sdoc[j].text)):
-            res = gaz.resolve(sdoc[start:j].text, allow_inflection=False)
-            if res is not None and res.kind in _PLACE_KINDS | {"state"}:
+        j = _caps_run(sdoc, start)
+        if j == start or j >= len(sdoc):
+            continue
+        if dated(j):
+            found.append(Span(sdoc, start, j, label="GPE"))
+        elif sdoc[j].text == ",":
+            k = after = j + 1
+            while k < len(sdoc) and k - after < 3 and _name_word(sdoc[k]):
+                k += 1
+            if k > after and dated(k):  # "LEEDS, England 2025-03-14"
+                found += [Span(sdoc, start, j, label="GPE"), Span(sdoc, after, k, label="GPE")]
+            elif known(start, j):
                 found.append(Span(sdoc, start, j, label="GPE"))
     return found
+
+
+def _caps_run(sdoc: SpacyDoc, start: int) -> int:
+    """The end of the run of up to three words in capitals from token ``start`` ("LA CORUNA", "URUS-MARTAN":
+    hyphens and apostrophes inside a word included); ``start`` when there is none."""
+    j, words = start, 0
+    while j < len(sdoc) and words < 3 and sdoc[j].is_upper and sdoc[j].is_alpha:
+        j += 1
+        words += 1
+        while (
+            j + 1 < len(sdoc)
+            and sdoc[j].text in ("-", "'", "’")
+            and not sdoc[j - 1].whitespace_
+            and not sdoc[j].whitespace_
+            and sdoc[j + 1].is_upper
+            and sdoc[j + 1].is_alpha
+        ):
+            j += 2
+    return j
+
+
+def _place_datelines(mentions: list[_Mention], starts: set[int]) -> None:
+    """Dateline places (mentions starting at ``starts``) are places and read as such, not as capitals to
+    confirm; a person or organisation of the same name elsewhere in the article is that place
+    ("DARVESH, ..." then "troops held Darvesh", which NER may read as a surname or a company), unless it is
+    a team (:func:`_vote_teams` decides after this)."""
+    names = set()
+    for m in mentions:
+        if m.start in starts:
+            m.type, m.caps, m.locative = "place", False, True
+            names.add(fold(m.text))
+    for m in mentions:
+        if m.type in ("person", "organization") and not m.team and fold(m.text) in names:
+            m.type = "place"
 
 
 def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags) -> list[Span]:
