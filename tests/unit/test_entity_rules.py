@@ -145,3 +145,15 @@ def test_a_dateline_place_is_still_a_team_next_to_a_result(entities_of) -> None:
     got = entities_of("RUGBY - HOSTS WIN.\n\nVARDLEY, England 2025-03-14\n\nVardley beat Hull 30-12 on Friday.")
     assert "VARDLEY" in got.get("place", set()) and "England" in got.get("place", set())
     assert "Vardley" in got.get("organization", set())
+
+
+def test_the_players_of_a_line_up_are_people(entities_of) -> None:
+    got = entities_of(
+        "Teams:\n\nRovers - 1 - Tomasz Okafor; 2 - Luis de la Vega (14 - Samir Rendell 61st), 5 - Bram "
+        "Oosterhuis, 8 - Kenji Maranelli (Ben Adeyemi, 70), 9 - Idris Kovalenko.\n\nThe home side won 2-0."
+    )
+    assert {
+        "Tomasz Okafor", "Luis de la Vega", "Samir Rendell", "Bram Oosterhuis", "Kenji Maranelli", "Ben Adeyemi",
+        "Idris Kovalenko",
+    } <= got.get("person", set()), got  # fmt: skip
+    assert not got.get("organization") and "Rovers" not in got.get("person", set()), got

@@ -144,6 +144,14 @@ _RESULT = regex.compile(r"^\d{1,3} ?- ?\d{1,3}$")  # "5-3"
 _MINUTE = regex.compile(r"^\d{1,3}(?:st|nd|rd|th)?(?: (?:minute|min|pen|penalty))?$")
 _FIGURE = regex.compile(r"^\d+(?:st|nd|rd|th)?$")  # a score or minute after a name in running text
 _INITIAL = regex.compile(r"^\p{Lu}\.$")  # "P." in "P. Simmons"
+# A team line-up: "7 - Ana Ruiz," items, and a substitute in brackets with a minute ("(Ana Ruiz, 70)").
+_PARTICLES = r"(?:de|da|di|del|della|der|den|van|von|le|la|du|dos|das|ter)"  # "Luis de la Vega"
+_LINEUP_NAME = r"\p{Lu}[\p{L}'’.-]*(?: (?:" + _PARTICLES + r" )*\p{Lu}[\p{L}'’.-]*){0,3}"
+_LINEUP_HINT = regex.compile(r"\d ?- ?\p{Lu}")
+_LINEUP_ITEM = regex.compile(
+    r"(?<![\w.,-])\d{1,2} ?- ?(?P<name>" + _LINEUP_NAME + r")(?=\s*(?:[,;()]|\d{1,3}(?:st|nd|rd|th)\b|\.?\s*$))"
+)
+_LINEUP_SUB = regex.compile(r"\((?P<name>" + _LINEUP_NAME + r"),? \d{1,3}(?:st|nd|rd|th)?(?: mins?)?\)")
 _STOP_INITIALS = frozenset({"of", "the", "and", "for", "de", "du", "des", "la", "le", "del", "y", "et", "&", "on"})
 
 
@@ -212,15 +220,16 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     rows, caps = _line_kinds(sdoc)
     runs, used = _competitor_runs(sdoc, rows), set[tuple[int, int]]()
     datelines = _dateline_places(sdoc)
-    at_dateline = {i for span in datelines for i in range(span.start, span.end)}
+    fixed = datelines + _lineup_people(sdoc)  # these replace what NER made of their words
+    taken = {i for span in fixed for i in range(span.start, span.end)}
     spans = [
         part
         for ent in sdoc.ents
-        if ent.label_ in _TYPE_BY_LABEL and at_dateline.isdisjoint(range(ent.start, ent.end))
+        if ent.label_ in _TYPE_BY_LABEL and taken.isdisjoint(range(ent.start, ent.end))
         for piece in _split_at_breaks(ent)
         for part in (_split_at_numbers(piece, runs, used) if rows[piece.start] else [piece])
     ]
-    spans += _unlabelled_competitors(sdoc, rows) + datelines
+    spans += _unlabelled_competitors(sdoc, rows) + fixed
     mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps)]
     _place_datelines(mentions, {span.start_char for span in datelines})
     mentions = _confirm_capitals(mentions, gaz)
@@ -563,6 +572,26 @@ def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
             elif known(start, j):
                 found.append(Span(sdoc, start, j, label="GPE"))
     return found
+
+
+def _lineup_people(sdoc: SpacyDoc) -> list[Span]:
+    """The players of a team line-up, whatever NER made of them: on a line with three or more "<shirt
+    number> - <name>" items ("Rovers - 1 - Tom Okafor; 2 - Luis de la Vega (14 - Sam Reid 61st), 5 - ..."),
+    each name, and each substitute in brackets with only a minute ("(Ben Adeyemi, 70)", "(Reid 61st)").
+    NER reads these lists poorly: numbers and dashes around names that start no sentence."""
+    found: list[Span] = []
+    pos = 0
+    for line in sdoc.text.split("\n"):
+        if len(_LINEUP_HINT.findall(line)) >= 3:
+            matches = list(_LINEUP_ITEM.finditer(line))
+            if len(matches) >= 3:
+                for m in [*matches, *_LINEUP_SUB.finditer(line)]:
+                    span = sdoc.char_span(pos + m.start("name"), pos + m.end("name"), label="PERSON")
+                    if span is not None:
+                        found.append(span)
+        pos += len(line) + 1
+    found.sort(key=lambda span: span.start)
+    return [span for k, span in enumerate(found) if k == 0 or span.start >= found[k - 1].end]
 
 
 def _caps_run(sdoc: SpacyDoc, start: int) -> int:
