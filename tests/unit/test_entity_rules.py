@@ -157,3 +157,13 @@ def test_the_players_of_a_line_up_are_people(entities_of) -> None:
         "Idris Kovalenko",
     } <= got.get("person", set()), got  # fmt: skip
     assert not got.get("organization") and "Rovers" not in got.get("person", set()), got
+
+
+def test_a_first_name_ner_left_out_joins_the_person(entities_of) -> None:
+    got = entities_of(
+        "Final standings:\n\n4. Teodor Halvorsen 2:12.05\n\nThe jury upheld the protest. Instead Halvorsen "
+        "went home.\n\nResults on Friday:\n\nJudith Oberwieser (Austria) beat Petra Lansrova (Czech Republic) 6-2 6-0"
+    )
+    people = got.get("person", set())
+    assert {"Teodor Halvorsen", "Petra Lansrova"} <= people, got
+    assert not any(n.startswith("Instead") for n in people) and "Lansrova" not in got.get("organization", set())

@@ -86,7 +86,8 @@ _TITLES = frozenset(
     rep rep. secretary spokesman spokeswoman spokesperson chancellor judge
     justice ceo chief coach captain lord lady governor gov gov. mayor ambassador sheikh emir crown
     m. mme mme. monsieur madame président présidente ministre premier sr sr. sra sra. señor señora don doña
-    presidente ministro ministra general lt colonel col col. commander adm admiral
+    presidente ministro ministra general lt colonel col col. commander adm admiral director professor prof
+    prof. chairman chairwoman manager speaker attorney deputy
     """.split()
 )
 _TITLE_WORDS = frozenset(t.rstrip(".") for t in _TITLES)
@@ -229,7 +230,7 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
         for piece in _split_at_breaks(ent)
         for part in (_split_at_numbers(piece, runs, used) if rows[piece.start] else [piece])
     ]
-    spans += _unlabelled_competitors(sdoc, rows) + fixed
+    spans = _join_first_names(spans, gaz) + _unlabelled_competitors(sdoc, rows) + fixed
     mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps)]
     _place_datelines(mentions, {span.start_char for span in datelines})
     mentions = _confirm_capitals(mentions, gaz)
@@ -572,6 +573,76 @@ def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
             elif known(start, j):
                 found.append(Span(sdoc, start, j, label="GPE"))
     return found
+
+
+def _join_first_names(spans: list[Span], gaz: Gazetteer) -> list[Span]:
+    """People NER cut short, made whole: a person directly after another person ("Zine al-Abidine" + "Ben
+    Ali") or after a one-word name of another type that is no place ("Petra" tagged ORG + "Langrova"; so
+    are two such one-word names before a country in brackets: "Petra" + "Lansrova" (Czech Republic)), or
+    after a capitalised word in no entity ("Sandrine" + "Testud"), is one person with it. That word must
+    not open a sentence ("Economist Joel Naroff", "Instead Smith"), except after a rank ("4. Emilio
+    Valle") or before a country in brackets ("Sandrine Testud (France)"); nor be a stop word, a title,
+    a place or a word the article writes in lower case elsewhere ("Striker" and "the striker")."""
+    if not spans:
+        return spans
+    doc = spans[0].doc
+    lower: set[str] | None = None
+    out: list[Span] = []
+    for span in spans:
+        prev = out[-1] if out else None
+        person = span.label_ in ("PERSON", "PER")
+        if (
+            prev is not None
+            and prev.end == span.start
+            and doc[prev.end - 1].whitespace_ == " "
+            and (
+                (person and prev.label_ == span.label_)
+                or (
+                    len(prev) == 1
+                    and prev.label_ in ("ORG", "GPE", "LOC", "FAC")
+                    and _name_word(prev[0])
+                    and gaz.resolve(prev.text) is None
+                    and (person or (len(span) == 1 and _country_follows([prev[0], span[0]], gaz)))
+                )
+            )
+        ):
+            out[-1] = Span(doc, prev.start, span.end, label="PERSON" if not person else span.label)
+            continue
+        if not person or span.start == 0:
+            out.append(span)
+            continue
+        word = doc[span.start - 1]
+        if not (
+            _name_word(word)
+            and word.is_alpha
+            and not word.is_upper
+            and word.whitespace_ == " "
+            and (prev is None or prev.end <= word.i)
+            and not word.is_stop
+            and word.lower_ not in _TITLE_WORDS
+            and _first_name_place(word, span, gaz)
+        ):
+            out.append(span)
+            continue
+        if lower is None:
+            lower = {t.lower_ for t in doc if t.is_lower}
+        if word.lower_ in lower or gaz.resolve(word.text) is not None:
+            out.append(span)
+            continue
+        out.append(Span(doc, word.i, span.end, label=span.label))
+    return out
+
+
+def _first_name_place(word: Token, span: Span, gaz: Gazetteer) -> bool:
+    """Is ``word`` (before the person ``span``) where a first name stands: inside a sentence after a word in
+    lower case, a comma or a bracket, after a rank, or before a country in brackets?"""
+    doc = word.doc
+    before = doc[word.i - 1] if word.i > 0 else None
+    if before is not None and (before.is_lower or before.text in (",", "(")):
+        return True  # not after another capitalised word: "Chief Executive Ana Ruiz" is a title
+    if before is not None and before.text == "." and word.i > 1 and doc[word.i - 2].like_num:
+        return True  # "4. Emilio Valle"
+    return _country_follows([word, *span], gaz)
 
 
 def _lineup_people(sdoc: SpacyDoc) -> list[Span]:
