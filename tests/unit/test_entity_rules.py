@@ -167,3 +167,12 @@ def test_a_first_name_ner_left_out_joins_the_person(entities_of) -> None:
     people = got.get("person", set())
     assert {"Teodor Halvorsen", "Petra Lansrova"} <= people, got
     assert not any(n.startswith("Instead") for n in people) and "Lansrova" not in got.get("organization", set())
+
+
+def test_a_place_before_a_player_role_is_the_club_but_a_country_stays(entities_of) -> None:
+    got = entities_of(
+        "The Sheffield side lost again, while Norwich midfielder Tomas Brandt scored. Norwich have won twice, "
+        "and the England captain kept his place."
+    )
+    assert "Norwich" in got.get("organization", set()) and "Norwich" not in got.get("person", set()), got
+    assert "England" in got.get("place", set())

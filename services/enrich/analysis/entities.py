@@ -131,6 +131,15 @@ _TABLE_WORDS = frozenset(
 )
 # Verbs of a sporting result: a city or county next to one is a club ("Leicestershire beat Somerset").
 _RESULT_WORDS = frozenset("beat beats beaten defeated defeats drew draws v v. vs vs. versus thrashed edged".split())
+# A player's role after a club's name: a city or county before one is the club ("Norwich striker Ana Ruiz").
+_CLUB_ROLES = frozenset(
+    """
+    striker strikers forward forwards midfielder midfielders defender defenders goalkeeper goalkeepers winger
+    wingers skipper all-rounder batsman batsmen bowler bowlers opener quarterback pitcher pitchers outfielder
+    shortstop fullback flanker prop lock hooker playmaker teammate team-mate teammates team-mates captain coach
+    manager side team
+    """.split()
+)
 _DIGIT = regex.compile(r"\d")
 _OPEN = regex.compile(r"\(")
 _BRACKETS = frozenset("()[]")
@@ -203,7 +212,7 @@ class _Mention:
     text: str
     start: int
     end: int
-    result_verb: bool = False  # directly next to "beat", "v", "drew"...: a competitor
+    result_verb: bool = False  # directly next to "beat", "v", "drew"... or before "striker": a competitor
     locative: bool = False  # "in Chicago", "at DETROIT", "MADRID 1996-08-30": the place, not its club
     team: bool = False  # a competitor on a results-table row
     caps: bool = False  # on an all-capitals line (a headline, a table heading): see _confirm_capitals
@@ -387,7 +396,8 @@ def _clean(
             return []
     before = doc[tokens[0].i - 1].lower_ if tokens[0].i > 0 else ""
     locative = before in _LOCATIVES or bool(_DATE.match(doc.text[end + 1 : end + 11]))
-    mention = _Mention(etype, text, start, end, before in _RESULT_WORDS or after in _RESULT_WORDS, locative, team)
+    competitor = before in _RESULT_WORDS or after in _RESULT_WORDS or after in _CLUB_ROLES
+    mention = _Mention(etype, text, start, end, competitor, locative, team)
     mention.caps = len(caps) > tokens[0].i and caps[tokens[0].i]
     if etype != "organization" or not place:
         return [mention]
