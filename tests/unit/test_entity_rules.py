@@ -176,3 +176,12 @@ def test_a_place_before_a_player_role_is_the_club_but_a_country_stays(entities_o
     )
     assert "Norwich" in got.get("organization", set()) and "Norwich" not in got.get("person", set()), got
     assert "England" in got.get("place", set())
+
+
+def test_an_organisation_named_short_is_that_organisation(entities_of) -> None:
+    got = entities_of(
+        "Harwell Instruments Corp said on Monday it would cut 200 jobs. Dunmore Controls Inc, a rival, said "
+        "Dunmore Controls would not bid. Lisa Harwell, no relation, said Harwell had called her."
+    )
+    assert "Dunmore Controls" in got.get("organization", set()) and "Dunmore Controls" not in got.get("person", set())
+    assert "Lisa Harwell" in got.get("person", set()), got  # a surname stays the person's

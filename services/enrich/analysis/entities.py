@@ -244,6 +244,7 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     _place_datelines(mentions, {span.start_char for span in datelines})
     mentions = _confirm_capitals(mentions, gaz)
     _vote_person_types(mentions, gaz)
+    _vote_short_forms(mentions, gaz)
     _vote_teams(mentions, gaz)
     people = _merge_people([m for m in mentions if m.type == "person"])
     others: dict[tuple[str, str], Entity] = {}
@@ -876,6 +877,29 @@ def _vote_person_types(mentions: list[_Mention], gaz: Gazetteer) -> None:
             and gaz.resolve(m.text) is None
         ):
             m.type = "person"
+
+
+def _vote_short_forms(mentions: list[_Mention], gaz: Gazetteer) -> None:
+    """Organisations named short: a person, or a place the gazetteer does not know, whose words open the
+    name of an organisation of the article that ends like one ("Inc", "Group", "Bank"...) is that
+    organisation ("Harwell" and "Harwell Instruments Corp", "Dunmore Controls" and "Dunmore Controls
+    Inc"), unless it is a surname or first name of a person named in full ("Lisa Harwell")."""
+    prefixes: set[str] = set()
+    for m in mentions:
+        words = fold(m.text).split()
+        if m.type == "organization" and len(words) >= 2 and words[-1].rstrip(".") in _ORG_HEADS:
+            prefixes.update(" ".join(words[:k]) for k in range(1, len(words)))
+    if not prefixes:
+        return
+    named = {w for m in mentions if m.type == "person" and " " in m.text for w in fold(m.text).split()}
+    for m in mentions:
+        key = fold(m.text)
+        if (
+            key in prefixes
+            and (m.type == "person" or (m.type == "place" and gaz.resolve(m.text) is None))
+            and not (" " not in key and key in named)
+        ):
+            m.type = "organization"
 
 
 def _merge_people(mentions: list[_Mention]) -> list[Entity]:
