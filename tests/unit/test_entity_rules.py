@@ -185,3 +185,13 @@ def test_an_organisation_named_short_is_that_organisation(entities_of) -> None:
     )
     assert "Dunmore Controls" in got.get("organization", set()) and "Dunmore Controls" not in got.get("person", set())
     assert "Lisa Harwell" in got.get("person", set()), got  # a surname stays the person's
+
+
+def test_a_tournament_is_not_a_place(entities_of) -> None:
+    got = entities_of(
+        "The Dutch Open champion beat the U.S. Amateur Championship winner at the Tulsa Classic. Fans in "
+        "Tulsa cheered, and she now heads for the Hong Kong Open."
+    )
+    every = {n for v in got.values() for n in v}
+    assert not any(n.endswith(("Open", "Classic", "Championship")) for n in every), got
+    assert "United States" not in every and "Tulsa" in got.get("place", set()), got

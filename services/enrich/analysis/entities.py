@@ -119,6 +119,8 @@ _ORG_HEADS = frozenset(
     times post herald tribune telegraph gazette standard observer
     """.split()
 )
+# Last words of a sporting event's name ("Lisbon Open", "Fed Cup", "Atlanta Games").
+_EVENTS = frozenset("open championship championships cup masters classic games prix".split())
 # Nouns after a name that make it an organisation ("Interfax news agency", "the Jakarta Post newspaper").
 _ORG_CUES_AFTER = frozenset("agency newspaper daily weekly magazine broadcaster newsletter".split())
 # Words a results table writes before its figures that are not a competitor ("Total 296", "Attendance 200").
@@ -364,6 +366,8 @@ def _clean(
         return []
     if text in _ZONES or (len(tokens) == 1 and etype == "person" and tokens[0].lower_ in _TABLE_WORDS):
         return []  # "GMT", "Attendance"
+    if _event_name(tokens):
+        return []  # "the Lisbon Open", "U.S." of "U.S. Amateur Championship": a tournament, not a place
     if tokens[0].text[:1].islower() and tokens[0].lower_ in _TITLE_WORDS:
         return []  # "ministre des Transports": a role, not an organisation
     if (len(tokens) >= 2 and _country_follows(tokens, gaz) and tokens[-1].lower_ not in _ORG_HEADS) or (
@@ -404,6 +408,16 @@ def _clean(
         return [mention]
     place_text = doc[place[0].i : place[-1].i + 1].text
     return [mention, _Mention("place", place_text, place[0].idx, place[0].idx + len(place_text))]
+
+
+def _event_name(tokens: list[Token]) -> bool:
+    """Is the name, or the name and up to three capitalised words after it, a sporting event ("Lisbon Open",
+    "U.S. Amateur Championship", "Fed Cup")?"""
+    doc = tokens[0].doc
+    last, j = tokens[-1], tokens[-1].i + 1
+    while j < len(doc) and j - tokens[-1].i <= 3 and _name_word(doc[j]) and doc[j - 1].whitespace_ == " ":
+        last, j = doc[j], j + 1
+    return (len(tokens) >= 2 or last is not tokens[-1]) and last.lower_ in _EVENTS and last.text[:1].isupper()
 
 
 def _split_org(tokens: list[Token], gaz: Gazetteer) -> tuple[list[Token], list[Token]]:
