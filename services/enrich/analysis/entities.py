@@ -366,7 +366,7 @@ def _clean(
         return []
     if text in _ZONES or (len(tokens) == 1 and etype == "person" and tokens[0].lower_ in _TABLE_WORDS):
         return []  # "GMT", "Attendance"
-    if _event_name(tokens):
+    if _event_name(tokens, etype):
         return []  # "the Lisbon Open", "U.S." of "U.S. Amateur Championship": a tournament, not a place
     if tokens[0].text[:1].islower() and tokens[0].lower_ in _TITLE_WORDS:
         return []  # "ministre des Transports": a role, not an organisation
@@ -410,14 +410,16 @@ def _clean(
     return [mention, _Mention("place", place_text, place[0].idx, place[0].idx + len(place_text))]
 
 
-def _event_name(tokens: list[Token]) -> bool:
+def _event_name(tokens: list[Token], etype: str) -> bool:
     """Is the name, or the name and up to three capitalised words after it, a sporting event ("Lisbon Open",
-    "U.S. Amateur Championship", "Fed Cup")?"""
+    "U.S. Amateur Championship", "Fed Cup")? (A person's own name may end so: "Tim Masters".)"""
     doc = tokens[0].doc
     last, j = tokens[-1], tokens[-1].i + 1
     while j < len(doc) and j - tokens[-1].i <= 3 and _name_word(doc[j]) and doc[j - 1].whitespace_ == " ":
         last, j = doc[j], j + 1
-    return (len(tokens) >= 2 or last is not tokens[-1]) and last.lower_ in _EVENTS and last.text[:1].isupper()
+    if last is tokens[-1] and (len(tokens) < 2 or etype == "person"):
+        return False
+    return last.lower_ in _EVENTS and last.text[:1].isupper()
 
 
 def _split_org(tokens: list[Token], gaz: Gazetteer) -> tuple[list[Token], list[Token]]:
