@@ -195,3 +195,12 @@ def test_a_tournament_is_not_a_place(entities_of) -> None:
     every = {n for v in got.values() for n in v}
     assert not any(n.endswith(("Open", "Classic", "Championship")) for n in every), got
     assert "United States" not in every and "Tulsa" in got.get("place", set()), got
+
+
+def test_a_name_owning_a_player_is_the_club(entities_of) -> None:
+    got = entities_of(
+        "Everton's Duncan Fergusson went close, and Rotherham's Ian Marsh scored. Later Everton pulled level, "
+        "while France's Jacques Chirac watched."
+    )
+    assert {"Everton", "Rotherham"} <= got.get("organization", set()), got
+    assert "France" in got.get("place", set()) and "Everton" not in got.get("person", set())

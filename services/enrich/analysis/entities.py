@@ -401,7 +401,15 @@ def _clean(
             return []
     before = doc[tokens[0].i - 1].lower_ if tokens[0].i > 0 else ""
     locative = before in _LOCATIVES or bool(_DATE.match(doc.text[end + 1 : end + 11]))
-    competitor = before in _RESULT_WORDS or after in _RESULT_WORDS or after in _CLUB_ROLES
+    nxt = tokens[-1].i + 1
+    employer = (  # "Everton's Ana Ruiz": a one-word name owning a person is a club or a company
+        len(tokens) == 1
+        and nxt + 1 < len(doc)
+        and doc[nxt].text in ("'s", "’s")
+        and doc[nxt + 1].ent_type_ == "PERSON"
+        and doc[nxt + 1].ent_iob_ == "B"
+    )
+    competitor = before in _RESULT_WORDS or after in _RESULT_WORDS or after in _CLUB_ROLES or employer
     mention = _Mention(etype, text, start, end, competitor, locative, team)
     mention.caps = len(caps) > tokens[0].i and caps[tokens[0].i]
     if etype != "organization" or not place:
@@ -855,8 +863,9 @@ def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> tup
 def _vote_teams(mentions: list[_Mention], gaz: Gazetteer) -> None:
     """Clubs named after places, across the article: a city, county or state (not a country) or a lone
     name NER took for a person, directly next to a result verb ("Leicestershire beat Somerset", "Nice v
-    Lyon"), is a team; so is every other mention of a name that is a team somewhere in the article (on a
-    table row, by :func:`_competitor_type`)."""
+    Lyon"), before a player's role ("Norwich striker") or owning a person ("Everton's Ana Ruiz"), is a
+    team, and so is an organisation there; so is every other mention of a name that is a team somewhere
+    in the article (there, or on a table row, by :func:`_competitor_type`)."""
     surnames = {fold(m.text.split()[-1]) for m in mentions if m.type == "person" and " " in m.text}
 
     def clubbable(m: _Mention) -> bool:
@@ -868,7 +877,7 @@ def _vote_teams(mentions: list[_Mention], gaz: Gazetteer) -> None:
         return False
 
     for m in mentions:
-        if not m.locative and m.result_verb and clubbable(m):
+        if not m.locative and m.result_verb and (clubbable(m) or m.type == "organization"):
             m.type, m.team = "organization", True
     teams = {fold(m.text) for m in mentions if m.team}
     for m in mentions:
