@@ -400,7 +400,7 @@ def _clean(
         elif etype == "misc":
             return []
     before = doc[tokens[0].i - 1].lower_ if tokens[0].i > 0 else ""
-    locative = before in _LOCATIVES or bool(_DATE.match(doc.text[end + 1 : end + 11]))
+    locative = before in _LOCATIVES or _dated(doc, tokens[-1].i + 1)
     nxt = tokens[-1].i + 1
     employer = (  # "Everton's Ana Ruiz": a one-word name owning a person is a club or a company
         len(tokens) == 1
@@ -586,9 +586,6 @@ def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
     gaz = get_gazetteer()
     found = []
 
-    def dated(j: int) -> bool:  # a date as one token or as spaCy cuts it ("2025", "-", "03", "-", "14")
-        return j < len(sdoc) and bool(_DATE.match(sdoc.text[sdoc[j].idx : sdoc[j].idx + 10]))
-
     def known(start: int, j: int) -> bool:
         res = gaz.resolve(sdoc[start:j].text, allow_inflection=False)
         return res is not None and res.kind in _PLACE_KINDS | {"state"}
@@ -597,13 +594,13 @@ def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
         j = _caps_run(sdoc, start)
         if j == start or j >= len(sdoc):
             continue
-        if dated(j):
+        if _dated(sdoc, j):
             found.append(Span(sdoc, start, j, label="GPE"))
         elif sdoc[j].text == ",":
             k = after = j + 1
             while k < len(sdoc) and k - after < 3 and _name_word(sdoc[k]):
                 k += 1
-            if k > after and dated(k):  # "LEEDS, England 2025-03-14"
+            if k > after and _dated(sdoc, k):  # "LEEDS, England 2025-03-14"
                 found += [Span(sdoc, start, j, label="GPE"), Span(sdoc, after, k, label="GPE")]
             elif known(start, j):
                 found.append(Span(sdoc, start, j, label="GPE"))
@@ -698,6 +695,12 @@ def _lineup_people(sdoc: SpacyDoc) -> list[Span]:
         pos += len(line) + 1
     found.sort(key=lambda span: span.start)
     return [span for k, span in enumerate(found) if k == 0 or span.start >= found[k - 1].end]
+
+
+def _dated(sdoc: SpacyDoc, j: int) -> bool:
+    """Does a date start at token ``j``, as one token or as spaCy cuts it ("2025", "-", "03", "-", "14")?
+    (Read from those tokens: ``Doc.text`` re-joins the whole document.)"""
+    return j < len(sdoc) and sdoc[j].text[:1].isdigit() and bool(_DATE.match(sdoc[j : j + 5].text[:10]))
 
 
 def _caps_run(sdoc: SpacyDoc, start: int) -> int:
