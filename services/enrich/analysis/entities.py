@@ -232,7 +232,9 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     rows, caps = _line_kinds(sdoc)
     runs, used = _competitor_runs(sdoc, rows), set[tuple[int, int]]()
     datelines = _dateline_places(sdoc)
-    fixed = datelines + _lineup_people(sdoc)  # these replace what NER made of their words
+    placed = {(e.start, e.end) for e in sdoc.ents if e.label_ in ("GPE", "LOC")}
+    # these replace what NER made of their words (a place NER found as such stays NER's)
+    fixed = [span for span in datelines if (span.start, span.end) not in placed] + _lineup_people(sdoc)
     taken = {i for span in fixed for i in range(span.start, span.end)}
     spans = [
         part
