@@ -29,10 +29,10 @@ def names(ents: list[Entity]) -> set[str]:
 
 def test_results_rows_name_teams_and_keep_scores_out(entities_of) -> None:
     got = entities_of(
-        "Results of Korean league games on Thursday.\n\nPohang 3 Ulsan 2\n\nPuchon 2 Chonbuk 1\n\n"
-        "Standings:\n\nPuchon 3 1 0 6 1 10\n\nChonan 3 0 1 13 10 9"
+        "Results of regional league games on Thursday.\n\nVardon 3 Kelsham 2\n\nMerrow 2 Tarbet 1\n\n"
+        "Standings:\n\nMerrow 3 1 0 6 1 10\n\nDrayle 3 0 1 13 10 9"
     )
-    assert {"Pohang", "Ulsan", "Puchon", "Chonbuk", "Chonan"} <= got.get("organization", set())
+    assert {"Vardon", "Kelsham", "Merrow", "Tarbet", "Drayle"} <= got.get("organization", set()), got
     assert not any(c.isdigit() for names_ in got.values() for n in names_ for c in n)
 
 
@@ -123,10 +123,10 @@ def test_brackets_dashes_and_trailing_common_words_are_not_part_of_a_name(entiti
 
 def test_a_scorer_before_a_minute_is_a_person(entities_of) -> None:
     got = entities_of(
-        "Romania beat Lithuania 2-1 in their under-21 match on Friday.\n\n"
-        "Scorers: Romania - Cosmin Contra (31st), Mihai Tararache (75th)"
+        "Latvia edged Estonia 2-1 in their under-19 qualifier on Sunday.\n\n"
+        "Scorers: Latvia - Tudor Vaskevics (31st), Ilmars Tarasovs (75th)"
     )
-    assert {"Cosmin Contra", "Mihai Tararache"} <= got.get("person", set())
+    assert {"Tudor Vaskevics", "Ilmars Tarasovs"} <= got.get("person", set()), got
 
 
 def test_a_dateline_with_a_date_names_places_whatever_ner_made_of_them(entities_of) -> None:
