@@ -326,7 +326,7 @@ def _clean(
         while len(tokens) > 1 and tokens[-1].is_lower and tokens[-1].is_alpha:
             tokens.pop()
     in_table = bool(tokens) and len(rows) > tokens[0].i and rows[tokens[0].i]
-    if in_table:  # "Leicestershire 296", "Lotte 5": NER glued the score to the name
+    if in_table:  # "Leicestershire 296", "Drayle 5": NER glued the score to the name
         while tokens and (_NUMBER.match(tokens[-1].text) or tokens[-1].is_punct):
             tokens.pop()
         while tokens and (_NUMBER.match(tokens[0].text) or tokens[0].is_punct):
@@ -375,7 +375,7 @@ def _clean(
     if (len(tokens) >= 2 and _country_follows(tokens, gaz) and tokens[-1].lower_ not in _ORG_HEADS) or (
         _minute_follows(tokens) and gaz.resolve(text) is None
     ):
-        etype = "person"  # "Jannik Sinner (Italy)": a competitor; "Cosmin Contra (31st)": a scorer
+        etype = "person"  # "Jannik Sinner (Italy)": a competitor; "Tudor Vaskevics (31st)": a scorer
     after = doc[tokens[-1].i + 1].lower_ if tokens[-1].i + 1 < len(doc) else ""
     if len(tokens) == 1 and tokens[0].lower_ in _PORTFOLIOS and (etype != "organization" or after in _TITLE_WORDS):
         return []  # "Defense" of "Defense Minister ...", not "the Treasury said"
@@ -474,7 +474,7 @@ def _line_kinds(sdoc: SpacyDoc) -> tuple[_LineFlags, _LineFlags]:
     """Which tokens are on a results-table row, and which on a line written in capitals only.
 
     A line is a row when at least two of its words are figures and figures are a quarter or more of its
-    words ("Somerset 83 and 174 (P. Simmons 4-38), Leicestershire 296."; "Puchon 3 1 0 6 1 10"), not a
+    words ("Somerset 83 and 174 (P. Simmons 4-38), Leicestershire 296."; "Merrow 3 1 0 6 1 10"), not a
     sentence with a number in it ("beat Somerset by an innings and 39 runs"); dates do not count
     ("LONDON 1996-08-30" is a dateline). A capitals line has letters and no lower-case letter ("SOCCER -
     TOTTENHAM SACK POSTECOGLOU AFTER RUN OF DEFEATS", "EASTERN CONFERENCE"). Work linear in the text.
@@ -538,7 +538,7 @@ def _split_at_breaks(ent: Span) -> list[Span]:
 
 
 def _split_at_numbers(ent: Span, runs: dict[int, tuple[int, int]], used: set[tuple[int, int]]) -> list[Span]:
-    """An entity on a table row cut at its figures ("Pohang 3 Ulsan 2" is Pohang and Ulsan), each part
+    """An entity on a table row cut at its figures ("Vardon 3 Kelsham 2" is Vardon and Kelsham), each part
     widened to the whole name before a figure that it lies in (``runs``, :func:`_competitor_runs`:
     "Oklahoma City" + "Thunder", "Werder" + "Bremen"); a name already given by another part (``used``)
     is not given twice."""
@@ -741,10 +741,10 @@ def _place_datelines(mentions: list[_Mention], starts: set[int]) -> None:
 
 def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags) -> list[Span]:
     """Names NER left out of table rows: a run of one to three capitalised words, outside every entity,
-    followed by a score ("Puchon 3 1 0 6 1 10", "LG 2 OB 0"), labelled ORG (a team; :func:`_clean` retypes
+    followed by a score ("Merrow 3 1 0 6 1 10", "LG 2 OB 0"), labelled ORG (a team; :func:`_clean` retypes
     countries and people) or PERSON after a rank or a total ("287 Ian Woosnam 70 76"); and anywhere, a run
     of two or three followed by a country in brackets ("Aryna Sabalenka (Belarus)") or of one to three
-    followed by a minute ("Cosmin Contra (31st)"), labelled PERSON.
+    followed by a minute ("Tudor Vaskevics (31st)"), labelled PERSON.
     Table vocabulary ("Total 296", "Attendance 200") is not a name."""
     ranges = rows.token_ranges()
     brackets = [m.start() for m in _OPEN.finditer(sdoc.text)]
@@ -811,7 +811,7 @@ def _country_follows(tokens: Sequence[Token], gaz: Gazetteer) -> bool:
 
 
 def _minute_follows(tokens: Sequence[Token]) -> bool:
-    """Is the name followed by a minute in brackets, as scorers are listed ("Cosmin Contra (31st)",
+    """Is the name followed by a minute in brackets, as scorers are listed ("Tudor Vaskevics (31st)",
     "Shearer (23rd minute)")?"""
     doc = tokens[0].doc
     i = tokens[-1].i + 1
@@ -841,7 +841,7 @@ def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> tup
     A country is a national team (a place, as names of countries are); an initial and a surname is a
     person (a batsman), and so is a full name NER called a person with figures on both sides (a golfer:
     "207 Rory McIlroy 72 66 66"); anything else followed by a figure is a team, whatever NER said
-    ("NEW YORK 74 59 .556", "Haitai 64 2 43", "Leicestershire 296", "Nottingham Forest 2 Brighton 2").
+    ("NEW YORK 74 59 .556", "Merrow 64 2 43", "Leicestershire 296", "Nottingham Forest 2 Brighton 2").
     """
     doc = tokens[0].doc
     nxt = tokens[-1].i + 1
