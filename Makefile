@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 E2E_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality bench-e2e bench-webhooks browser clean
+.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality bench-e2e bench-webhooks bench-memory browser clean
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -59,7 +59,7 @@ typecheck: install
 # what .ci/run and the pre-commit hooks run
 check: lint typecheck test
 
-bench: bench-ingest bench-enrich bench-scaling bench-quality bench-webhooks bench-e2e
+bench: bench-ingest bench-enrich bench-scaling bench-quality bench-webhooks bench-memory bench-e2e
 
 bench-ingest: install
 	$(PY) -m bench.ingest
@@ -83,3 +83,7 @@ bench-e2e: install
 
 bench-webhooks: install
 	$(PY) -m bench.webhooks
+
+# enrich's RSS step by step (imports, models, warm-up, batches) and its peak, next to the naive composition's
+bench-memory: install
+	$(PY) -m bench.memory

@@ -149,7 +149,9 @@ class FastTok2Vec:
 
     def clear_cache(self) -> None:
         self._rows: dict[bytes, int] = {}
-        self._table = np.zeros((1024, self.layers.width), dtype="float32")
+        # all ``cache_size`` rows at once: np.zeros maps fresh zero pages, resident only once a row is
+        # written, so an empty cache costs nothing and a growing one is never copied
+        self._table = np.zeros((self.cache_size, self.layers.width), dtype="float32")
         self._used = 0
 
     @property
@@ -185,10 +187,6 @@ class FastTok2Vec:
             first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # first occurrence of each distinct tuple
             computed = self._embed_uncached(np.ascontiguousarray(feats[first[missing]]))
             start, end = self._used, self._used + len(missing)
-            if end > len(self._table):
-                grown = np.zeros((max(end, 2 * len(self._table)), self.layers.width), dtype="float32")
-                grown[:start] = self._table[:start]
-                self._table = grown
             self._table[start:end] = computed
             for j, i in enumerate(missing):
                 self._rows[uniq_keys[i]] = rows[i] = start + j
