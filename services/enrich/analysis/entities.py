@@ -86,7 +86,8 @@ _TITLES = frozenset(
     rep rep. secretary spokesman spokeswoman spokesperson chancellor judge
     justice ceo chief coach captain lord lady governor gov gov. mayor ambassador sheikh emir crown
     m. mme mme. monsieur madame président présidente ministre premier sr sr. sra sra. señor señora don doña
-    presidente ministro ministra general lt colonel col col. commander adm admiral
+    presidente ministro ministra general lt colonel col col. commander adm admiral director professor prof
+    prof. chairman chairwoman manager speaker attorney deputy
     """.split()
 )
 _TITLE_WORDS = frozenset(t.rstrip(".") for t in _TITLES)
@@ -118,6 +119,8 @@ _ORG_HEADS = frozenset(
     times post herald tribune telegraph gazette standard observer
     """.split()
 )
+# Last words of a sporting event's name ("Lisbon Open", "Fed Cup", "Atlanta Games").
+_EVENTS = frozenset("open championship championships cup masters classic games prix".split())
 # Nouns after a name that make it an organisation ("Interfax news agency", "the Jakarta Post newspaper").
 _ORG_CUES_AFTER = frozenset("agency newspaper daily weekly magazine broadcaster newsletter".split())
 # Words a results table writes before its figures that are not a competitor ("Total 296", "Attendance 200").
@@ -130,6 +133,15 @@ _TABLE_WORDS = frozenset(
 )
 # Verbs of a sporting result: a city or county next to one is a club ("Leicestershire beat Somerset").
 _RESULT_WORDS = frozenset("beat beats beaten defeated defeats drew draws v v. vs vs. versus thrashed edged".split())
+# A player's role after a club's name: a city or county before one is the club ("Norwich striker Ana Ruiz").
+_CLUB_ROLES = frozenset(
+    """
+    striker strikers forward forwards midfielder midfielders defender defenders goalkeeper goalkeepers winger
+    wingers skipper all-rounder batsman batsmen bowler bowlers opener quarterback pitcher pitchers outfielder
+    shortstop fullback flanker prop lock hooker playmaker teammate team-mate teammates team-mates captain coach
+    manager side team
+    """.split()
+)
 _DIGIT = regex.compile(r"\d")
 _OPEN = regex.compile(r"\(")
 _BRACKETS = frozenset("()[]")
@@ -144,6 +156,14 @@ _RESULT = regex.compile(r"^\d{1,3} ?- ?\d{1,3}$")  # "5-3"
 _MINUTE = regex.compile(r"^\d{1,3}(?:st|nd|rd|th)?(?: (?:minute|min|pen|penalty))?$")
 _FIGURE = regex.compile(r"^\d+(?:st|nd|rd|th)?$")  # a score or minute after a name in running text
 _INITIAL = regex.compile(r"^\p{Lu}\.$")  # "P." in "P. Simmons"
+# A team line-up: "7 - Ana Ruiz," items, and a substitute in brackets with a minute ("(Ana Ruiz, 70)").
+_PARTICLES = r"(?:de|da|di|del|della|der|den|van|von|le|la|du|dos|das|ter)"  # "Luis de la Vega"
+_LINEUP_NAME = r"\p{Lu}[\p{L}'’.-]*(?: (?:" + _PARTICLES + r" )*\p{Lu}[\p{L}'’.-]*){0,3}"
+_LINEUP_HINT = regex.compile(r"\d ?- ?\p{Lu}")
+_LINEUP_ITEM = regex.compile(
+    r"(?<![\w.,-])\d{1,2} ?- ?(?P<name>" + _LINEUP_NAME + r")(?=\s*(?:[,;()]|\d{1,3}(?:st|nd|rd|th)\b|\.?\s*$))"
+)
+_LINEUP_SUB = regex.compile(r"\((?P<name>" + _LINEUP_NAME + r"),? \d{1,3}(?:st|nd|rd|th)?(?: mins?)?\)")
 _STOP_INITIALS = frozenset({"of", "the", "and", "for", "de", "du", "des", "la", "le", "del", "y", "et", "&", "on"})
 
 
@@ -194,7 +214,7 @@ class _Mention:
     text: str
     start: int
     end: int
-    result_verb: bool = False  # directly next to "beat", "v", "drew"...: a competitor
+    result_verb: bool = False  # directly next to "beat", "v", "drew"... or before "striker": a competitor
     locative: bool = False  # "in Chicago", "at DETROIT", "MADRID 1996-08-30": the place, not its club
     team: bool = False  # a competitor on a results-table row
     caps: bool = False  # on an all-capitals line (a headline, a table heading): see _confirm_capitals
@@ -211,16 +231,24 @@ def extract_entities(sdoc: SpacyDoc, gazetteer: Gazetteer | None = None, lang: s
     determiners = _DETERMINERS.get(lang, frozenset())
     rows, caps = _line_kinds(sdoc)
     runs, used = _competitor_runs(sdoc, rows), set[tuple[int, int]]()
+    datelines = _dateline_places(sdoc)
+    placed = {(e.start, e.end) for e in sdoc.ents if e.label_ in ("GPE", "LOC")}
+    # these replace what NER made of their words (a place NER found as such stays NER's)
+    fixed = [span for span in datelines if (span.start, span.end) not in placed] + _lineup_people(sdoc)
+    taken = {i for span in fixed for i in range(span.start, span.end)}
     spans = [
         part
         for ent in sdoc.ents
-        if ent.label_ in _TYPE_BY_LABEL
+        if ent.label_ in _TYPE_BY_LABEL and taken.isdisjoint(range(ent.start, ent.end))
         for piece in _split_at_breaks(ent)
         for part in (_split_at_numbers(piece, runs, used) if rows[piece.start] else [piece])
     ]
-    spans += _unlabelled_competitors(sdoc, rows) + _dateline_places(sdoc)
-    mentions = _confirm_capitals([m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps)], gaz)
+    spans = _join_first_names(spans, gaz) + _unlabelled_competitors(sdoc, rows) + fixed
+    mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps)]
+    _place_datelines(mentions, {span.start_char for span in datelines})
+    mentions = _confirm_capitals(mentions, gaz)
     _vote_person_types(mentions, gaz)
+    _vote_short_forms(mentions, gaz)
     _vote_teams(mentions, gaz)
     people = _merge_people([m for m in mentions if m.type == "person"])
     others: dict[tuple[str, str], Entity] = {}
@@ -298,7 +326,7 @@ def _clean(
         while len(tokens) > 1 and tokens[-1].is_lower and tokens[-1].is_alpha:
             tokens.pop()
     in_table = bool(tokens) and len(rows) > tokens[0].i and rows[tokens[0].i]
-    if in_table:  # "Leicestershire 296", "Lotte 5": NER glued the score to the name
+    if in_table:  # "Leicestershire 296", "Drayle 5": NER glued the score to the name
         while tokens and (_NUMBER.match(tokens[-1].text) or tokens[-1].is_punct):
             tokens.pop()
         while tokens and (_NUMBER.match(tokens[0].text) or tokens[0].is_punct):
@@ -340,12 +368,14 @@ def _clean(
         return []
     if text in _ZONES or (len(tokens) == 1 and etype == "person" and tokens[0].lower_ in _TABLE_WORDS):
         return []  # "GMT", "Attendance"
+    if _event_name(tokens, etype):
+        return []  # "the Lisbon Open", "U.S." of "U.S. Amateur Championship": a tournament, not a place
     if tokens[0].text[:1].islower() and tokens[0].lower_ in _TITLE_WORDS:
         return []  # "ministre des Transports": a role, not an organisation
     if (len(tokens) >= 2 and _country_follows(tokens, gaz) and tokens[-1].lower_ not in _ORG_HEADS) or (
         _minute_follows(tokens) and gaz.resolve(text) is None
     ):
-        etype = "person"  # "Jannik Sinner (Italy)": a competitor; "Cosmin Contra (31st)": a scorer
+        etype = "person"  # "Jannik Sinner (Italy)": a competitor; "Tudor Vaskevics (31st)": a scorer
     after = doc[tokens[-1].i + 1].lower_ if tokens[-1].i + 1 < len(doc) else ""
     if len(tokens) == 1 and tokens[0].lower_ in _PORTFOLIOS and (etype != "organization" or after in _TITLE_WORDS):
         return []  # "Defense" of "Defense Minister ...", not "the Treasury said"
@@ -372,13 +402,34 @@ def _clean(
         elif etype == "misc":
             return []
     before = doc[tokens[0].i - 1].lower_ if tokens[0].i > 0 else ""
-    locative = before in _LOCATIVES or bool(_DATE.match(after))
-    mention = _Mention(etype, text, start, end, before in _RESULT_WORDS or after in _RESULT_WORDS, locative, team)
+    locative = before in _LOCATIVES or _dated(doc, tokens[-1].i + 1)
+    nxt = tokens[-1].i + 1
+    employer = (  # "Everton's Ana Ruiz": a one-word name owning a person is a club or a company
+        len(tokens) == 1
+        and nxt + 1 < len(doc)
+        and doc[nxt].text in ("'s", "’s")
+        and doc[nxt + 1].ent_type_ == "PERSON"
+        and doc[nxt + 1].ent_iob_ == "B"
+    )
+    competitor = before in _RESULT_WORDS or after in _RESULT_WORDS or after in _CLUB_ROLES or employer
+    mention = _Mention(etype, text, start, end, competitor, locative, team)
     mention.caps = len(caps) > tokens[0].i and caps[tokens[0].i]
     if etype != "organization" or not place:
         return [mention]
     place_text = doc[place[0].i : place[-1].i + 1].text
     return [mention, _Mention("place", place_text, place[0].idx, place[0].idx + len(place_text))]
+
+
+def _event_name(tokens: list[Token], etype: str) -> bool:
+    """Is the name, or the name and up to three capitalised words after it, a sporting event ("Lisbon Open",
+    "U.S. Amateur Championship", "Fed Cup")? (A person's own name may end so: "Tim Masters".)"""
+    doc = tokens[0].doc
+    last, j = tokens[-1], tokens[-1].i + 1
+    while j < len(doc) and j - tokens[-1].i <= 3 and _name_word(doc[j]) and doc[j - 1].whitespace_ == " ":
+        last, j = doc[j], j + 1
+    if last is tokens[-1] and (len(tokens) < 2 or etype == "person"):
+        return False
+    return last.lower_ in _EVENTS and last.text[:1].isupper()
 
 
 def _split_org(tokens: list[Token], gaz: Gazetteer) -> tuple[list[Token], list[Token]]:
@@ -423,7 +474,7 @@ def _line_kinds(sdoc: SpacyDoc) -> tuple[_LineFlags, _LineFlags]:
     """Which tokens are on a results-table row, and which on a line written in capitals only.
 
     A line is a row when at least two of its words are figures and figures are a quarter or more of its
-    words ("Somerset 83 and 174 (P. Simmons 4-38), Leicestershire 296."; "Puchon 3 1 0 6 1 10"), not a
+    words ("Somerset 83 and 174 (P. Simmons 4-38), Leicestershire 296."; "Merrow 3 1 0 6 1 10"), not a
     sentence with a number in it ("beat Somerset by an innings and 39 runs"); dates do not count
     ("LONDON 1996-08-30" is a dateline). A capitals line has letters and no lower-case letter ("SOCCER -
     TOTTENHAM SACK POSTECOGLOU AFTER RUN OF DEFEATS", "EASTERN CONFERENCE"). Work linear in the text.
@@ -487,7 +538,7 @@ def _split_at_breaks(ent: Span) -> list[Span]:
 
 
 def _split_at_numbers(ent: Span, runs: dict[int, tuple[int, int]], used: set[tuple[int, int]]) -> list[Span]:
-    """An entity on a table row cut at its figures ("Pohang 3 Ulsan 2" is Pohang and Ulsan), each part
+    """An entity on a table row cut at its figures ("Vardon 3 Kelsham 2" is Vardon and Kelsham), each part
     widened to the whole name before a figure that it lies in (``runs``, :func:`_competitor_runs`:
     "Oklahoma City" + "Thunder", "Werder" + "Bremen"); a name already given by another part (``used``)
     is not given twice."""
@@ -529,29 +580,171 @@ def _competitor_runs(sdoc: SpacyDoc, rows: _LineFlags) -> dict[int, tuple[int, i
 
 
 def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
-    """A dateline city NER missed at the start of a paragraph: one to three capitalised words followed
-    by a comma or a date ("MUNICH, May 31 -", "SANTIAGO, May 2"), that the gazetteer knows. (Ingest moves
-    the dateline it recognises into ``dateline``; this covers the ones left in the body.)"""
+    """The places of a dateline that opens a paragraph, whatever NER made of them: one to three words in
+    capitals followed by a date ("ROUEN 2025-03-14"), or by a comma and a region or country and a date
+    ("LEEDS, England 2025-03-14": both); or followed by a comma and anything else ("MUNICH, May 31 -",
+    "SANTIAGO, May 2") when the gazetteer knows them. (Ingest moves the datelines it recognises into
+    ``dateline``; this covers the ones left in the body.)"""
     gaz = get_gazetteer()
-    covered = {i for ent in sdoc.ents for i in range(ent.start, ent.end)}
     found = []
+
+    def known(start: int, j: int) -> bool:
+        res = gaz.resolve(sdoc[start:j].text, allow_inflection=False)
+        return res is not None and res.kind in _PLACE_KINDS | {"state"}
+
     for start in [0] + [t.i + 1 for t in sdoc if t.is_space and "\n" in t.text and t.i + 1 < len(sdoc)]:
-        j = start
-        while j < len(sdoc) and j - start < 3 and sdoc[j].is_upper and sdoc[j].is_alpha and j not in covered:
-            j += 1
-        if start < j < len(sdoc) and (sdoc[j].text == "," or _DATE.match(sdoc[j].text)):
-            res = gaz.resolve(sdoc[start:j].text, allow_inflection=False)
-            if res is not None and res.kind in _PLACE_KINDS | {"state"}:
+        j = _caps_run(sdoc, start)
+        if j == start or j >= len(sdoc):
+            continue
+        if _dated(sdoc, j):
+            found.append(Span(sdoc, start, j, label="GPE"))
+        elif sdoc[j].text == ",":
+            k = after = j + 1
+            while k < len(sdoc) and k - after < 3 and _name_word(sdoc[k]):
+                k += 1
+            if k > after and _dated(sdoc, k):  # "LEEDS, England 2025-03-14"
+                found += [Span(sdoc, start, j, label="GPE"), Span(sdoc, after, k, label="GPE")]
+            elif known(start, j):
                 found.append(Span(sdoc, start, j, label="GPE"))
     return found
 
 
+def _join_first_names(spans: list[Span], gaz: Gazetteer) -> list[Span]:
+    """People NER cut short, made whole: a person directly after another person ("Zine al-Abidine" + "Ben
+    Ali") or after a one-word name of another type that is no place ("Petra" tagged ORG + "Langrova"; so
+    are two such one-word names before a country in brackets: "Petra" + "Lansrova" (Czech Republic)), or
+    after a capitalised word in no entity ("Sandrine" + "Testud"), is one person with it. That word must
+    not open a sentence ("Economist Joel Naroff", "Instead Smith"), except after a rank ("4. Emilio
+    Valle") or before a country in brackets ("Sandrine Testud (France)"); nor be a stop word, a title,
+    a place or a word the article writes in lower case elsewhere ("Striker" and "the striker")."""
+    if not spans:
+        return spans
+    doc = spans[0].doc
+    lower: set[str] | None = None
+    out: list[Span] = []
+    for span in spans:
+        prev = out[-1] if out else None
+        person = span.label_ in ("PERSON", "PER")
+        if (
+            prev is not None
+            and prev.end == span.start
+            and doc[prev.end - 1].whitespace_ == " "
+            and (
+                (person and prev.label_ == span.label_)
+                or (
+                    len(prev) == 1
+                    and prev.label_ in ("ORG", "GPE", "LOC", "FAC")
+                    and _name_word(prev[0])
+                    and gaz.resolve(prev.text) is None
+                    and (person or (len(span) == 1 and _country_follows([prev[0], span[0]], gaz)))
+                )
+            )
+        ):
+            out[-1] = Span(doc, prev.start, span.end, label="PERSON" if not person else span.label)
+            continue
+        if not person or span.start == 0:
+            out.append(span)
+            continue
+        word = doc[span.start - 1]
+        if not (
+            _name_word(word)
+            and word.is_alpha
+            and not word.is_upper
+            and word.whitespace_ == " "
+            and (prev is None or prev.end <= word.i)
+            and not word.is_stop
+            and word.lower_ not in _TITLE_WORDS
+            and _first_name_place(word, span, gaz)
+        ):
+            out.append(span)
+            continue
+        if lower is None:
+            lower = {t.lower_ for t in doc if t.is_lower}
+        if word.lower_ in lower or gaz.resolve(word.text) is not None:
+            out.append(span)
+            continue
+        out.append(Span(doc, word.i, span.end, label=span.label))
+    return out
+
+
+def _first_name_place(word: Token, span: Span, gaz: Gazetteer) -> bool:
+    """Is ``word`` (before the person ``span``) where a first name stands: inside a sentence after a word in
+    lower case, a comma or a bracket, after a rank, or before a country in brackets?"""
+    doc = word.doc
+    before = doc[word.i - 1] if word.i > 0 else None
+    if before is not None and (before.is_lower or before.text in (",", "(")):
+        return True  # not after another capitalised word: "Chief Executive Ana Ruiz" is a title
+    if before is not None and before.text == "." and word.i > 1 and doc[word.i - 2].like_num:
+        return True  # "4. Emilio Valle"
+    return _country_follows([word, *span], gaz)
+
+
+def _lineup_people(sdoc: SpacyDoc) -> list[Span]:
+    """The players of a team line-up, whatever NER made of them: on a line with three or more "<shirt
+    number> - <name>" items ("Rovers - 1 - Tom Okafor; 2 - Luis de la Vega (14 - Sam Reid 61st), 5 - ..."),
+    each name, and each substitute in brackets with only a minute ("(Ben Adeyemi, 70)", "(Reid 61st)").
+    NER reads these lists poorly: numbers and dashes around names that start no sentence."""
+    found: list[Span] = []
+    pos = 0
+    for line in sdoc.text.split("\n"):
+        if len(_LINEUP_HINT.findall(line)) >= 3:
+            matches = list(_LINEUP_ITEM.finditer(line))
+            if len(matches) >= 3:
+                for m in [*matches, *_LINEUP_SUB.finditer(line)]:
+                    span = sdoc.char_span(pos + m.start("name"), pos + m.end("name"), label="PERSON")
+                    if span is not None:
+                        found.append(span)
+        pos += len(line) + 1
+    found.sort(key=lambda span: span.start)
+    return [span for k, span in enumerate(found) if k == 0 or span.start >= found[k - 1].end]
+
+
+def _dated(sdoc: SpacyDoc, j: int) -> bool:
+    """Does a date start at token ``j``, as one token or as spaCy cuts it ("2025", "-", "03", "-", "14")?
+    (Read from those tokens: ``Doc.text`` re-joins the whole document.)"""
+    return j < len(sdoc) and sdoc[j].text[:1].isdigit() and bool(_DATE.match(sdoc[j : j + 5].text[:10]))
+
+
+def _caps_run(sdoc: SpacyDoc, start: int) -> int:
+    """The end of the run of up to three words in capitals from token ``start`` ("LA CORUNA", "URUS-MARTAN":
+    hyphens and apostrophes inside a word included); ``start`` when there is none."""
+    j, words = start, 0
+    while j < len(sdoc) and words < 3 and sdoc[j].is_upper and sdoc[j].is_alpha:
+        j += 1
+        words += 1
+        while (
+            j + 1 < len(sdoc)
+            and sdoc[j].text in ("-", "'", "’")
+            and not sdoc[j - 1].whitespace_
+            and not sdoc[j].whitespace_
+            and sdoc[j + 1].is_upper
+            and sdoc[j + 1].is_alpha
+        ):
+            j += 2
+    return j
+
+
+def _place_datelines(mentions: list[_Mention], starts: set[int]) -> None:
+    """Dateline places (mentions starting at ``starts``) are places and read as such, not as capitals to
+    confirm; a person or organisation of the same name elsewhere in the article is that place
+    ("DARVESH, ..." then "troops held Darvesh", which NER may read as a surname or a company), unless it is
+    a team (:func:`_vote_teams` decides after this)."""
+    names = set()
+    for m in mentions:
+        if m.start in starts:
+            m.type, m.caps, m.locative = "place", False, True
+            names.add(fold(m.text))
+    for m in mentions:
+        if m.type in ("person", "organization") and not m.team and fold(m.text) in names:
+            m.type = "place"
+
+
 def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags) -> list[Span]:
     """Names NER left out of table rows: a run of one to three capitalised words, outside every entity,
-    followed by a score ("Puchon 3 1 0 6 1 10", "LG 2 OB 0"), labelled ORG (a team; :func:`_clean` retypes
+    followed by a score ("Merrow 3 1 0 6 1 10", "LG 2 OB 0"), labelled ORG (a team; :func:`_clean` retypes
     countries and people) or PERSON after a rank or a total ("287 Ian Woosnam 70 76"); and anywhere, a run
     of two or three followed by a country in brackets ("Aryna Sabalenka (Belarus)") or of one to three
-    followed by a minute ("Cosmin Contra (31st)"), labelled PERSON.
+    followed by a minute ("Tudor Vaskevics (31st)"), labelled PERSON.
     Table vocabulary ("Total 296", "Attendance 200") is not a name."""
     ranges = rows.token_ranges()
     brackets = [m.start() for m in _OPEN.finditer(sdoc.text)]
@@ -618,7 +811,7 @@ def _country_follows(tokens: Sequence[Token], gaz: Gazetteer) -> bool:
 
 
 def _minute_follows(tokens: Sequence[Token]) -> bool:
-    """Is the name followed by a minute in brackets, as scorers are listed ("Cosmin Contra (31st)",
+    """Is the name followed by a minute in brackets, as scorers are listed ("Tudor Vaskevics (31st)",
     "Shearer (23rd minute)")?"""
     doc = tokens[0].doc
     i = tokens[-1].i + 1
@@ -648,7 +841,7 @@ def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> tup
     A country is a national team (a place, as names of countries are); an initial and a surname is a
     person (a batsman), and so is a full name NER called a person with figures on both sides (a golfer:
     "207 Rory McIlroy 72 66 66"); anything else followed by a figure is a team, whatever NER said
-    ("NEW YORK 74 59 .556", "Haitai 64 2 43", "Leicestershire 296", "Nottingham Forest 2 Brighton 2").
+    ("NEW YORK 74 59 .556", "Merrow 64 2 43", "Leicestershire 296", "Nottingham Forest 2 Brighton 2").
     """
     doc = tokens[0].doc
     nxt = tokens[-1].i + 1
@@ -675,8 +868,9 @@ def _competitor_type(tokens: Sequence[Token], etype: str, gaz: Gazetteer) -> tup
 def _vote_teams(mentions: list[_Mention], gaz: Gazetteer) -> None:
     """Clubs named after places, across the article: a city, county or state (not a country) or a lone
     name NER took for a person, directly next to a result verb ("Leicestershire beat Somerset", "Nice v
-    Lyon"), is a team; so is every other mention of a name that is a team somewhere in the article (on a
-    table row, by :func:`_competitor_type`)."""
+    Lyon"), before a player's role ("Norwich striker") or owning a person ("Everton's Ana Ruiz"), is a
+    team, and so is an organisation there; so is every other mention of a name that is a team somewhere
+    in the article (there, or on a table row, by :func:`_competitor_type`)."""
     surnames = {fold(m.text.split()[-1]) for m in mentions if m.type == "person" and " " in m.text}
 
     def clubbable(m: _Mention) -> bool:
@@ -688,7 +882,7 @@ def _vote_teams(mentions: list[_Mention], gaz: Gazetteer) -> None:
         return False
 
     for m in mentions:
-        if not m.locative and m.result_verb and clubbable(m):
+        if not m.locative and m.result_verb and (clubbable(m) or m.type == "organization"):
             m.type, m.team = "organization", True
     teams = {fold(m.text) for m in mentions if m.team}
     for m in mentions:
@@ -713,6 +907,29 @@ def _vote_person_types(mentions: list[_Mention], gaz: Gazetteer) -> None:
             and gaz.resolve(m.text) is None
         ):
             m.type = "person"
+
+
+def _vote_short_forms(mentions: list[_Mention], gaz: Gazetteer) -> None:
+    """Organisations named short: a person, or a place the gazetteer does not know, whose words open the
+    name of an organisation of the article that ends like one ("Inc", "Group", "Bank"...) is that
+    organisation ("Harwell" and "Harwell Instruments Corp", "Dunmore Controls" and "Dunmore Controls
+    Inc"), unless it is a surname or first name of a person named in full ("Lisa Harwell")."""
+    prefixes: set[str] = set()
+    for m in mentions:
+        words = fold(m.text).split()
+        if m.type == "organization" and len(words) >= 2 and words[-1].rstrip(".") in _ORG_HEADS:
+            prefixes.update(" ".join(words[:k]) for k in range(1, len(words)))
+    if not prefixes:
+        return
+    named = {w for m in mentions if m.type == "person" and " " in m.text for w in fold(m.text).split()}
+    for m in mentions:
+        key = fold(m.text)
+        if (
+            key in prefixes
+            and (m.type == "person" or (m.type == "place" and gaz.resolve(m.text) is None))
+            and not (" " not in key and key in named)
+        ):
+            m.type = "organization"
 
 
 def _merge_people(mentions: list[_Mention]) -> list[Entity]:
