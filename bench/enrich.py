@@ -135,7 +135,7 @@ def run_naive(n: int) -> dict[str, Any]:
 def _newsflow_side() -> tuple[Any, list[Any], int, dict[str, float]]:
     """(spaCy pool, enrichers, batch size, F1 per entity kind), models loaded, quality scored once."""
     from evaluation.enrich_eval import run, score
-    from services.enrich.analysis.nlp import SpacyPool
+    from services.enrich.analysis.nlp import SpacyPool, freeze_heap
     from services.enrich.enrichers.registry import default_enrichers
     from shared.settings import Settings
 
@@ -144,6 +144,7 @@ def _newsflow_side() -> tuple[Any, list[Any], int, dict[str, float]]:
     pool = SpacyPool(settings)
     enrichers = default_enrichers(settings, pool=pool)
     quality = score(run(enrichers, [i.article for i in items], settings.enrich_batch_size), items)  # also the warm-up
+    freeze_heap()  # as build_pipeline does after its warm-up
     f1 = {k: quality.overall[k].f1 for k in _NAIVE_TYPES.values()}
     return pool, enrichers, settings.enrich_batch_size, f1
 

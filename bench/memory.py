@@ -81,7 +81,7 @@ def newsflow_child(batches: int, repeat: int) -> None:
     """The enrich service's composition, one step at a time (see the module doc)."""
     _report("python")
     import services.enrich.app  # noqa: F401  # faust, shared.kafka, the bootstrap: what the worker imports
-    from services.enrich.analysis.nlp import SpacyPool
+    from services.enrich.analysis.nlp import SpacyPool, freeze_heap
     from services.enrich.bootstrap import build_handler, limit_malloc_arenas
     from services.enrich.enrichers.registry import default_enrichers
     from services.enrich.pipeline import EnrichmentPipeline
@@ -100,6 +100,7 @@ def newsflow_child(batches: int, repeat: int) -> None:
     pipeline = EnrichmentPipeline(default_enrichers(settings, pool=pool), budget_s=settings.enrich_budget_s)
     _report("enrichers built (py3langid, YAKE, VADER)")
     pipeline.warm()
+    freeze_heap()
     _report("warm-up (gazetteers, lexicons)")
 
     articles = _articles(repeat)

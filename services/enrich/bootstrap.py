@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from shared.redis_client import make_redis
 from shared.settings import Settings
 
-from .analysis.nlp import SpacyPool
+from .analysis.nlp import SpacyPool, freeze_heap
 from .enrichers.registry import default_enrichers
 from .handler import EnrichHandler
 from .pipeline import EnrichmentPipeline
@@ -53,7 +53,8 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
 
 
 def build_pipeline(settings: Settings, *, warm: bool = True) -> EnrichmentPipeline:
-    """Every enricher on one spaCy pool; ``warm`` loads the models and runs each enricher once now."""
+    """Every enricher on one spaCy pool; ``warm`` loads the models and runs each enricher once now, then
+    freezes what is loaded out of the garbage collector's passes (:func:`freeze_heap`)."""
     limit_malloc_arenas()
     pool = SpacyPool(settings)
     if warm:
@@ -61,6 +62,7 @@ def build_pipeline(settings: Settings, *, warm: bool = True) -> EnrichmentPipeli
     pipeline = EnrichmentPipeline(default_enrichers(settings, pool=pool), budget_s=settings.enrich_budget_s)
     if warm:
         pipeline.warm()
+        freeze_heap()
     return pipeline
 
 
