@@ -329,6 +329,12 @@ def test_spanish_without_a_model_says_so(pool: SpacyPool) -> None:
         ("États-Unis", "US"),
         ("the Kremlin", "RU"),
         ("Downing Street", "GB"),
+        ("Norwegians", "NO"),
+        ("Norvège", "NO"),
+        ("Kuwaiti", "KW"),
+        ("ivoirienne", "CI"),
+        ("Tajik", "TJ"),
+        ("Zimbabwean", "ZW"),
     ],
 )
 def test_gazetteer_resolves_places_demonyms_and_institutions(name: str, code: str) -> None:
@@ -338,6 +344,7 @@ def test_gazetteer_resolves_places_demonyms_and_institutions(name: str, code: st
 
 def test_gazetteer_knows_nothing_of_people_or_regions() -> None:
     g = get_gazetteer()
+    assert g.resolve("Guinean") is None  # Guinea, Guinea-Bissau, Equatorial Guinea, Papua New Guinea: no guess
     assert g.resolve("Kirby") is None and g.resolve("Middle East") is None
     assert g.city_countries("Valencia")[:2] == ["VE", "ES"]  # the countries enricher picks by context
 

@@ -143,6 +143,8 @@ class Gazetteer:
         for section, kind in (("short", "country"), ("nation", "nation"), ("institution", "institution"),
                               ("demonym", "demonym")):  # fmt: skip
             for code, names in aliases[section].items():
+                if not (isinstance(code, str) and len(code) == 2):  # YAML reads a bare NO as false
+                    raise ValueError(f"{_DATA.name}: {section}: {code!r} is not an ISO 3166-1 alpha-2 code")
                 for name in names:
                     add(kind, name, code)
         cities: dict[str, dict[str, int]] = {}
