@@ -231,17 +231,10 @@ def _attribute(
             post = [x for x in post if x[0] < complement or "," in text[complement : x[0]]]
             named_end = min(named_end, complement)
         pick = _best(pre[::-1] + post) or _named_in(text[close_at:named_end], names)
-        if (pick is None or pick.type != "person") and (role_after is not None or _role_before(text[close_at:verb_s])):
-            ref = _last_person_in_paragraph(open_at, text, mentions)
-            if ref is not None:
-                q.speaker, q.verb, q.resolution = ref, m.group(1), "description"
-                return
-        if pick is not None:
-            q.speaker, q.verb, q.resolution = pick, m.group(1), "entity"
-            return
-        if _PRONOUN.search(text[close_at : verb_e + 6]):
-            q.verb, q.resolution = m.group(1), "pronoun"
-            q.hint = _last_person_before(open_at, text, mentions)
+        described = (pick is None or pick.type != "person") and (
+            role_after is not None or _role_before(text[close_at:verb_s])
+        )
+        if _settle(q, m.group(1), pick, described, text[close_at : verb_e + 6], open_at, text, mentions):
             return
     # 2. before the quote, from the start of its sentence
     sent_start, _ = _sentence_bounds(open_at, sent_starts, len(text))
@@ -252,17 +245,36 @@ def _attribute(
         verb_s = sent_start + m.start()
         who = [x for x in mentions if sent_start <= x[0] and x[1] <= verb_s]
         pick = _best(who[::-1]) or _named_in(text[sent_start:verb_s], names)
-        if pick is None and _role_before(window[: m.start()]):
-            ref = _last_person_in_paragraph(open_at, text, mentions)
-            if ref is not None:
-                q.speaker, q.verb, q.resolution = ref, m.group(1), "description"
-                return
-        if pick is not None:
-            q.speaker, q.verb, q.resolution = pick, m.group(1), "entity"
-            return
-        if _PRONOUN.search(window):
-            q.verb, q.resolution = m.group(1), "pronoun"
-            q.hint = _last_person_before(open_at, text, mentions)
+        described = pick is None and _role_before(window[: m.start()])
+        _settle(q, m.group(1), pick, described, window, open_at, text, mentions)
+
+
+def _settle(
+    q: Quote,
+    verb: str,
+    pick: Entity | None,
+    described: bool,
+    pronoun_span: str,
+    open_at: int,
+    text: str,
+    mentions: list[tuple[int, int, Entity]],
+) -> bool:
+    """Set ``q``'s speaker from what one side of the quote offers, in order: a description next to the
+    verb ("the German midfielder said": the person named last in the paragraph), the entity ``pick``,
+    a pronoun in ``pronoun_span`` (no speaker; the person named last before it as a hint). True if set."""
+    if described:
+        ref = _last_person_in_paragraph(open_at, text, mentions)
+        if ref is not None:
+            q.speaker, q.verb, q.resolution = ref, verb, "description"
+            return True
+    if pick is not None:
+        q.speaker, q.verb, q.resolution = pick, verb, "entity"
+        return True
+    if _PRONOUN.search(pronoun_span):
+        q.verb, q.resolution = verb, "pronoun"
+        q.hint = _last_person_before(open_at, text, mentions)
+        return True
+    return False
 
 
 def _last_person_before(pos: int, text: str, mentions: list[tuple[int, int, Entity]]) -> Entity | None:
