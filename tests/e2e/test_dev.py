@@ -30,6 +30,20 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
+def dev_env(tmp_path: Path) -> tuple[dict[str, str], int, int]:
+    """The environment of a ``newsflow dev`` of its own: free broker and Redis ports, data under ``tmp_path``."""
+    kafka_port, redis_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "NEWSFLOW_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
+        "NEWSFLOW_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "NEWSFLOW_PARTITIONS": "4",
+        "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
+        "COLUMNS": "200",
+    }
+    return env, kafka_port, redis_port
+
+
 def start_dev(
     args: list[str], env: dict[str, str], out_path: Path, timeout_s: float
 ) -> tuple[subprocess.Popen[bytes], str]:
@@ -51,15 +65,7 @@ def start_dev(
 
 
 def test_dev_demo_starts_broker_and_redis_shows_the_enriched_sample_and_stops_everything(tmp_path: Path) -> None:
-    kafka_port, redis_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "NEWSFLOW_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
-        "NEWSFLOW_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "NEWSFLOW_PARTITIONS": "4",
-        "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
-        "COLUMNS": "200",
-    }
+    env, kafka_port, redis_port = dev_env(tmp_path)
     out_path = tmp_path / "dev.out"
     proc, text = start_dev(["--demo", "--log-dir", str(tmp_path / "logs")], env, out_path, timeout_s=120)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import stat
@@ -16,9 +15,9 @@ from aiokafka.errors import KafkaConnectionError
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from shared.embedded import free_port, port_open
+from shared.embedded import port_open
 
-from .test_dev import _alive, start_dev
+from .test_dev import _alive, dev_env, start_dev
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -41,15 +40,7 @@ async def _plain_clients_are_refused(kafka_port: int, redis_port: int) -> None:
 
 
 def test_dev_secure_runs_the_demo_over_scram_and_tls_and_prints_no_secret(tmp_path: Path) -> None:
-    kafka_port, redis_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "NEWSFLOW_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
-        "NEWSFLOW_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "NEWSFLOW_PARTITIONS": "4",
-        "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
-        "COLUMNS": "200",
-    }
+    env, kafka_port, redis_port = dev_env(tmp_path)
     log_dir = tmp_path / "state" / "logs"
     out_path = tmp_path / "dev.out"
     proc, text = start_dev(["--secure", "--demo", "--log-dir", str(log_dir)], env, out_path, timeout_s=150)
