@@ -30,6 +30,14 @@ expects:
   they name ("US", "the United States": shown in English, "United States",
   whatever the article's language, with the article's forms as aliases).
 
+Every rule here is named in :data:`RULES` and can be switched (``extract_entities(..., rules=...)``), so
+that ``make bench-quality`` measures each one by leaving it out; :data:`RULES_OFF` lists those left out
+by default in a language because they did not earn their place there (for English: the first-name,
+acronym, quoted-title, demonym, "in <place>" and title rules, measured on CoNLL-2020 and CoNLL-2003 dev;
+docs/quality-entities-en.md). Sign-offs and photo credits ("Reporting by ...", "REUTERS/Ana Ruiz/File
+Photo") name people, a building is a place ("Kensington Palace") and a name ending in "Inc" or "Corp" an
+organisation.
+
 Each entity keeps its mention count and the offsets of its first mention
 (``{"in": "title"|"body", "start", "end"}``, character offsets into
 ``article.title`` or ``article.body``). :attr:`Doc.entities
