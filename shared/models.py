@@ -472,6 +472,7 @@ class DuplicateRecord(_Model):
     similarity: float
     origin: Origin
     detected_at: datetime
+    content_hash: str | None = None  # of the dropped copy: lets a lost dedup state be rebuilt from the log
 
 
 class ErrorInfo(_Model):

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     redis_tls_key_file: Path | None = None
     redis_namespace: str = "newsflow"
     state_check_interval_s: float = Field(default=5.0, gt=0)  # how often the Redis state marker is checked
+    # rebuild ingest's dedup state and publish's delivery ledger from the log when Redis lost them (gated stores)
+    state_rebuild: bool = True
+    state_rebuild_lease_s: float = Field(default=30.0, gt=0)  # the rebuild lease; renewed every third of it
 
     # --- ingest ------------------------------------------------------------
     max_article_bytes: int = Field(default=2_000_000, ge=1)

@@ -49,5 +49,6 @@ def build_handler(settings: Settings, *, redis: Redis | None = None, store: Dedu
             namespace=settings.redis_key("dedup"),
             ttl_s=settings.dedup_window_s,
             near=near_params(settings),
+            gated=settings.state_rebuild,
         )
     return IngestHandler(settings, store, signer(minhash_params(settings)) if settings.near_dedup else None)

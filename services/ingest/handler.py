@@ -196,6 +196,7 @@ class IngestHandler:
                 similarity=round(d.similarity if d.similarity is not None else 1.0, 4),
                 origin=rec.origin,
                 detected_at=rec.time,
+                content_hash=p.item.content_hash,
             )
             return model_record(
                 topics.duplicates, d.article_id, dup, event_type="article.duplicate", source=self.source,
