@@ -34,6 +34,7 @@ __all__ = [
     "Dateline",
     "DatelineField",
     "DeadLetter",
+    "DeliveryRecord",
     "DuplicateRecord",
     "EnrichedArticle",
     "Enrichment",
@@ -473,6 +474,19 @@ class DuplicateRecord(_Model):
     origin: Origin
     detected_at: datetime
     content_hash: str | None = None  # of the dropped copy: lets a lost dedup state be rebuilt from the log
+
+
+class DeliveryRecord(_Model):
+    """A delivery its receiver acknowledged, on the compacted ``news.deliveries`` (key: the delivery id).
+
+    The log of publish's delivery ledger for the sinks that leave no record of their own on Kafka (a
+    webhook endpoint's 2xx, the live stream): a ledger lost with Redis is rebuilt from it and from the
+    routed topics' ``ce_id`` headers.
+    """
+
+    schema_version: int = SCHEMA_VERSION
+    id: str  # "webhook/<subscription>:<article id>:v<version>" or "stream:<article id>:v<version>"
+    delivered_at: datetime
 
 
 class ErrorInfo(_Model):

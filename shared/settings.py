@@ -27,9 +27,10 @@ class Topics(BaseModel):
     enriched: str = "news.enriched"
     duplicates: str = "news.duplicates"
     dlq: str = "news.dlq"
+    deliveries: str = "news.deliveries"  # compacted: acknowledged webhook / stream deliveries (ledger's log)
 
     def all(self) -> list[str]:
-        return [self.raw, self.ingested, self.enriched, self.duplicates, self.dlq]
+        return [self.raw, self.ingested, self.enriched, self.duplicates, self.dlq, self.deliveries]
 
 
 class KafkaSecurity(BaseModel):
