@@ -274,8 +274,12 @@ def asyncapi_document(
         "enriched": _channel(topics.enriched, ["EnrichedArticle"], "Enriched articles", partitions),
         "duplicates": _channel(topics.duplicates, ["DuplicateRecord"], "Dropped duplicates", partitions),
         "dlq": _channel(topics.dlq, ["DeadLetter"], "Dead letters of every stage", partitions),
-        "deliveries": _channel(topics.deliveries, ["DeliveryRecord"], "Acknowledged webhook / stream deliveries "
-                               "(compacted; rebuilds the delivery ledger)", partitions),
+        "deliveries": _channel(
+            topics.deliveries,
+            ["DeliveryRecord"],
+            "Acknowledged webhook / stream deliveries (compacted; rebuilds the delivery ledger)",
+            partitions,
+        ),
     }
     group = f"{group_prefix}-{{}}"
     operations: dict[str, Any] = {

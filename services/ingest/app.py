@@ -25,7 +25,7 @@ __all__ = ["build_app", "main"]
 def build_app(settings: Settings) -> faust.App:
     app = make_app("ingest", settings)
     redis = make_redis(settings)
-    handler = build_handler(settings, redis=redis)
+    handler = build_handler(settings, redis=redis, gated=settings.state_rebuild)
     gates: list[StateGate] = []
     handle = handler.handle
     if settings.state_rebuild:  # decisions wait while the dedup state is rebuilt from the log

@@ -14,13 +14,17 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
 
+from shared.models import DeliveryRecord
 from shared.rebuild import StateNotReady, ready_key
+from shared.records import OutRecord, model_record
+from shared.settings import Settings
 
-__all__ = ["DeliveryLedger", "Journal", "MemoryLedger", "RedisLedger", "journaled"]
+__all__ = ["DeliveryLedger", "Journal", "MemoryLedger", "RedisLedger", "delivery_record", "journaled"]
 
 
 class DeliveryLedger(Protocol):
@@ -41,6 +45,14 @@ def journaled(delivery_id: str) -> bool:
     """True for the deliveries whose only trace is the ledger (a webhook endpoint, the live stream): they
     are journaled on ``news.deliveries``. A delivery to a Kafka topic is on that topic (its ``ce_id``)."""
     return delivery_id.startswith(("webhook/", "stream:"))
+
+
+def delivery_record(settings: Settings, delivery_id: str) -> OutRecord:
+    """The ``news.deliveries`` record of an acknowledged delivery (key: its id; CloudEvents headers)."""
+    now = datetime.now(UTC)
+    fact = DeliveryRecord(id=delivery_id, delivered_at=now)
+    return model_record(settings.topics.deliveries, delivery_id, fact, event_type="delivery.acknowledged",
+                        source=f"{settings.source_name}/publish", event_id=delivery_id, time=now)  # fmt: skip
 
 
 class RedisLedger:

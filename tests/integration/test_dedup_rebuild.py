@@ -46,9 +46,13 @@ def _first_wave() -> list[InRecord]:
     ]  # fmt: skip
     # a near copy of the first base on another site, and a correction of the second one
     near = next(c for c in cases if c.base == bases[0].id and c.label == "positive")
-    recs.append(_raw(100, {"title": near.title, "body": near.body, "url": "https://other.example.com/a", "source": "O"}))
+    recs.append(
+        _raw(100, {"title": near.title, "body": near.body, "url": "https://other.example.com/a", "source": "O"})
+    )
     b = bases[1]
-    recs.append(_raw(101, {"title": b.title, "body": b.body + " Corrected.", "url": f"https://news.example.org/{b.id}"}))
+    recs.append(
+        _raw(101, {"title": b.title, "body": b.body + " Corrected.", "url": f"https://news.example.org/{b.id}"})
+    )
     return recs
 
 
@@ -91,7 +95,7 @@ async def _handler(client: Redis, redis_url: str, made: list[Settings]) -> Inges
     s = make_settings("127.0.0.1:9", redis_url)  # no broker: outputs are returned, not produced
     made.append(s)
     await client.set(ready_key(s.redis_key("dedup")), b"1")
-    return build_handler(s, redis=client)
+    return build_handler(s, redis=client, gated=True)
 
 
 async def test_a_rebuilt_dedup_state_decides_as_the_state_never_lost(client: Redis, redis_url: str) -> None:

@@ -1,0 +1,101 @@
+"""Rebuild publish's delivery ledger from the log, after Redis lost it.
+
+A delivery to a Kafka sink is on that sink's topic: its ``ce_id`` header is the delivery id
+(``<sink>:<article id>:v<version>``, ``ce_type`` ``article.published``). A delivery to a webhook
+endpoint or to the live stream leaves no record of its own, so publish journals it on the compacted
+``news.deliveries`` (key: the delivery id) before its ledger entry is written
+(:class:`~services.publish.ledger.RedisLedger`'s ``journal``). From both, for the delivery window, this
+writes the ledger's keys again, each expiring when the original would have (the record's timestamp plus
+the window). The routed topics are the routing file's (a ``{language}``-style template matches every
+topic it can expand to) and the Kafka subscriptions' topics.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient
+from redis.asyncio import Redis
+
+from shared.rebuild import Progress, Rebuild, read_log
+from shared.records import InRecord
+from shared.settings import Settings
+
+__all__ = ["LedgerRebuilder", "ledger_rebuild", "routed_topics"]
+
+_PUBLISHED = "io.newsflow.article.published"
+
+
+def routed_topics(existing: Iterable[str], templates: Iterable[str]) -> list[str]:
+    """The ``existing`` topics a route template (``news.published.lang.{language}``) or a plain topic names."""
+    patterns = [
+        re.compile("".join(".+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{\w+\})", t)))
+        for t in templates
+    ]  # fmt: skip
+    return sorted(t for t in existing if any(p.fullmatch(t) for p in patterns))
+
+
+@dataclass
+class LedgerRebuilder:
+    """Writes the ledger's keys for batches of routed-topic and ``news.deliveries`` records."""
+
+    redis: Redis
+    namespace: str
+    ttl_s: int
+    deliveries_topic: str
+    now_s: float = field(default_factory=time.time)
+    written: int = 0
+
+    def delivery_id(self, rec: InRecord) -> str | None:
+        if rec.topic == self.deliveries_topic:
+            return rec.key.decode(errors="replace") if rec.key else None
+        if rec.headers.get("ce_type") != _PUBLISHED:
+            return None
+        return rec.headers.get("ce_id") or None
+
+    async def apply(self, records: list[InRecord]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for rec in records:
+                did = self.delivery_id(rec)
+                ttl = self.ttl_s if rec.timestamp_ms is None else int(rec.timestamp_ms / 1000 + self.ttl_s - self.now_s)
+                if did is None or ttl <= 0:
+                    continue
+                pipe.set(f"{self.namespace}:{did}", b"1", ex=ttl)
+                self.written += 1
+            await pipe.execute()
+
+    async def run(self, batches: AsyncIterable[list[InRecord]]) -> int:
+        read = 0
+        async for batch in batches:
+            await self.apply(batch)
+            read += len(batch)
+        return read
+
+
+async def _existing_topics(settings: Settings) -> list[str]:
+    from shared.kafka import aiokafka_kwargs
+
+    admin = AIOKafkaAdminClient(**aiokafka_kwargs(settings), request_timeout_ms=15000)
+    await admin.start()
+    try:
+        return list(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+def ledger_rebuild(settings: Settings, redis: Redis, sink_topics: Callable[[], list[str]]) -> Rebuild:
+    """The rebuild of ``settings``' delivery ledger; ``sink_topics()``: the routes' topic templates and the
+    Kafka subscriptions' topics, asked when the rebuild starts."""
+
+    async def rebuild(progress: Progress) -> int:
+        builder = LedgerRebuilder(
+            redis, settings.redis_key("delivered"), settings.delivery_window_s, settings.topics.deliveries
+        )
+        topics = [settings.topics.deliveries, *routed_topics(await _existing_topics(settings), sink_topics())]
+        since_ms = int((builder.now_s - settings.delivery_window_s) * 1000)
+        return await builder.run(read_log(settings, topics, since_ms, progress))
+
+    return rebuild
