@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -88,7 +89,7 @@ async def test_the_ledger_is_rebuilt_from_ce_ids_and_the_deliveries_journal(sett
     ]
     builder = LedgerRebuilder(redis, ns, settings.delivery_window_s, settings.topics.deliveries)
 
-    async def batches():  # type: ignore[no-untyped-def]
+    async def batches() -> AsyncIterator[list[InRecord]]:
         yield log
 
     assert await builder.run(batches()) == 4 and builder.written == 2
