@@ -29,6 +29,8 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(dlq_app, name="dlq")
 schema_app = typer.Typer(help="The message contract: AsyncAPI document, JSON Schemas.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
+state_app = typer.Typer(help="The Redis state rebuilt from the log (dedup, delivery ledger).", no_args_is_help=True)
+app.add_typer(state_app, name="state")
 console = Console()
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -209,6 +211,72 @@ def dlq_redrive(
     console.print(f"{verb} {len(letters)} dead letter(s)")
 
 
+@state_app.command("rebuild")
+def state_rebuild(
+    scope: Annotated[list[str] | None, typer.Argument(help="dedup, ledger (default: both)")] = None,
+) -> None:
+    """Rebuild states from the log now (the workers pause their decisions until it is done), with progress."""
+    from services.state_rebuild import SCOPES, state_gates
+    from shared.redis_client import make_redis
+
+    s = _workable_settings()
+    wanted = scope or list(SCOPES)
+    unknown = sorted(set(wanted) - set(SCOPES))
+    if unknown:
+        console.print(f"[red]unknown scope {', '.join(unknown)}[/]: one of {', '.join(SCOPES)}")
+        raise typer.Exit(2)
+
+    async def run() -> None:
+        redis = make_redis(s)
+        try:
+            gates = state_gates(s, redis)
+            for name in wanted:
+                gate = gates[name]
+                with Progress(console=console) as bar:
+                    task = bar.add_task(f"rebuilding {name}", total=None)
+                    await redis.delete(gate.ready_key)  # from now on the workers wait for this rebuild
+                    work = asyncio.ensure_future(gate.ensure())
+                    while not work.done():
+                        p = gate.progress
+                        if p is not None:
+                            bar.update(task, completed=p.done, total=p.total or None)
+                        await asyncio.wait({work}, timeout=0.2)
+                    await work
+                    p = gate.progress
+                    if p is not None:
+                        bar.update(task, completed=p.done, total=max(p.total, p.done))
+                read = f"{gate.progress.line()}" if gate.progress and gate.rebuilds else "by another process"
+                console.print(f"{name}: rebuilt ({read})")
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
+@state_app.command("status")
+def state_status() -> None:
+    """Whether each state is in Redis (ready), or being rebuilt (and by whom)."""
+    from services.state_rebuild import state_gates
+    from shared.redis_client import make_redis
+
+    s = _workable_settings()
+
+    async def run() -> None:
+        redis = make_redis(s)
+        try:
+            for name, gate in state_gates(s, redis).items():
+                holder = await redis.get(gate.lease_key)
+                ready = await gate.is_ready()
+                state = "ready" if ready else "NOT READY (lost: the workers wait for a rebuild)"
+                if holder:
+                    state += f"; rebuild lease held by {holder.decode()}"
+                console.print(f"{name}: {state}")
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
 @schema_app.command("asyncapi")
 def schema_asyncapi(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout")] = None,
@@ -236,26 +304,18 @@ def schema_json(
 ) -> None:
     """Print the JSON Schema of a topic's messages."""
     from services.contracts import TOPIC_ROLES, topic_json_schema
-    from services.publish.routing import load_router
+    from services.publish.routing import load_router, topic_matches
 
     s = get_settings()
     roles = {getattr(s.topics, r): r for r in TOPIC_ROLES if r != "published"}
     role = roles.get(topic) or (topic if topic in TOPIC_ROLES else None)
-    if role is None and any(_matches(r.topic, topic) for r in load_router(s.routing_file).routes):
+    if role is None and any(topic_matches(r.topic, topic) for r in load_router(s.routing_file).routes):
         role = "published"
     if role is None:
         console.print(f"[red]unknown topic {topic!r}[/]: one of {', '.join(roles)}, a routed topic, or a kind "
                       f"({', '.join(TOPIC_ROLES)})")  # fmt: skip
         raise typer.Exit(2)
     print(orjson.dumps(topic_json_schema(role), option=orjson.OPT_INDENT_2).decode())
-
-
-def _matches(pattern: str, topic: str) -> bool:
-    """Whether ``topic`` is one a route's topic pattern (``news.published.lang.{language}``) expands to."""
-    import re
-
-    parts = re.split(r"\{[a-z_]+\}", pattern)
-    return re.fullmatch("[^.]+".join(map(re.escape, parts)), topic) is not None
 
 
 @app.command()

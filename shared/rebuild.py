@@ -124,6 +124,7 @@ class StateGate:
         lease_s: float = 30.0,
         poll_s: float = 0.5,
         log_every_s: float = 5.0,
+        settle_s: float = 1.0,
     ) -> None:
         self.redis = redis
         self.namespace = namespace
@@ -133,6 +134,7 @@ class StateGate:
         self.lease_s = lease_s
         self.poll_s = poll_s
         self.log_every_s = log_every_s
+        self.settle_s = settle_s
         self.ready_key = ready_key(namespace)
         self.lease_key = f"{namespace}:rebuild:lease"
         self.epoch_key = f"{namespace}:rebuild:epoch"
@@ -186,6 +188,7 @@ class StateGate:
         log.error("%s: the %s state is not in Redis (lost, or never built): rebuilding it from the log before "
                   "deciding anything", self.service, self.scope)  # fmt: skip
         await self.redis.set(self.epoch_key, token)
+        await asyncio.sleep(self.settle_s)  # outputs decided just before the loss and still being produced land
         progress = self.progress = Progress()
         renew = asyncio.ensure_future(self._keep_lease(token))
         report = asyncio.ensure_future(self._report(progress))

@@ -12,7 +12,6 @@ topic it can expand to) and the Kafka subscriptions' topics.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +23,8 @@ from shared.rebuild import Progress, Rebuild, read_log
 from shared.records import InRecord
 from shared.settings import Settings
 
+from .routing import topic_matches
+
 __all__ = ["LedgerRebuilder", "ledger_rebuild", "routed_topics"]
 
 _PUBLISHED = "io.newsflow.article.published"
@@ -31,11 +32,8 @@ _PUBLISHED = "io.newsflow.article.published"
 
 def routed_topics(existing: Iterable[str], templates: Iterable[str]) -> list[str]:
     """The ``existing`` topics a route template (``news.published.lang.{language}``) or a plain topic names."""
-    patterns = [
-        re.compile("".join(".+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{\w+\})", t)))
-        for t in templates
-    ]  # fmt: skip
-    return sorted(t for t in existing if any(p.fullmatch(t) for p in patterns))
+    patterns = list(templates)
+    return sorted(t for t in existing if any(topic_matches(p, t) for p in patterns))
 
 
 @dataclass
