@@ -269,7 +269,7 @@ def state_status() -> None:
                 ready = await gate.is_ready()
                 state = "ready" if ready else "NOT READY (lost: the workers wait for a rebuild)"
                 if holder:
-                    state += f"; rebuild lease held by {holder.decode()}"
+                    state += f"; rebuild lease held by {holder.decode() if isinstance(holder, bytes) else holder}"
                 console.print(f"{name}: {state}")
         finally:
             await redis.aclose()

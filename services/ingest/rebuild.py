@@ -13,9 +13,9 @@ for the dedup window, this writes what ``dedup.lua`` would hold:
 - ``s:<article id>`` (the MinHash signature of its highest version, computed again from title and body)
   and ``b:<band>`` (the LSH bands of every version): near copies are found again.
 
-Each key expires when the original would have: the record's broker timestamp plus the window. The
-writes are idempotent (the same facts give the same keys), so a rebuild interrupted halfway is done
-again from the start. Records of one article id share a partition (the key is the id) and are read in
+One ``rebuild.lua`` call writes the keys of up to 500 records. Each key expires when the original
+would have: the record's broker timestamp plus the window. The writes are idempotent (the same facts
+give the same keys), so a rebuild interrupted halfway is done again from the start. Records of one article id share a partition (the key is the id) and are read in
 offset order, so "highest version" is the last one read.
 """
 
@@ -25,6 +25,7 @@ import logging
 import time
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Any
 
 import orjson
@@ -41,7 +42,7 @@ __all__ = ["DedupRebuilder", "dedup_rebuild"]
 
 log = logging.getLogger(__name__)
 
-_PIPE_RECORDS = 500  # records per Redis pipeline
+_PIPE_RECORDS = 500  # records per rebuild.lua call
 
 
 def _json(value: bytes | None) -> dict[str, Any] | None:
@@ -73,6 +74,11 @@ class DedupRebuilder:
     versions: dict[str, int] = field(default_factory=dict)  # article id -> highest version written
     skipped: int = 0  # records that are not newsflow's (not JSON, no content hash, no origin)
 
+    _script_text = files(__package__).joinpath("rebuild.lua").read_text()
+
+    def __post_init__(self) -> None:
+        self._script = self.redis.register_script(self._script_text)
+
     def _ttl(self, rec: InRecord) -> int:
         """Seconds the key still has to live (<= 0: already out of the window)."""
         if rec.timestamp_ms is None:
@@ -85,57 +91,57 @@ class DedupRebuilder:
             await self._apply(records[i : i + _PIPE_RECORDS])
 
     async def _apply(self, records: list[InRecord]) -> None:
-        ns = self.namespace
-        passes: list[tuple[InRecord, dict[str, Any], int]] = []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for rec in records:
-                ttl = self._ttl(rec)
-                d = _json(rec.value)
-                owner = _owner(d) if d else None
-                if ttl <= 0:
+        contents: list[tuple[str, str, int]] = []
+        urls: list[tuple[str, str, int, int]] = []
+        passes: list[tuple[dict[str, Any], int]] = []
+        for rec in records:
+            ttl = self._ttl(rec)
+            d = _json(rec.value)
+            owner = _owner(d) if d else None
+            if ttl <= 0:
+                continue
+            if d is None or owner is None or not isinstance(d.get("id"), str):
+                self.skipped += 1
+                continue
+            if rec.topic == self.duplicates_topic:
+                if d.get("kind") == "near" and d.get("content_hash"):
+                    near = {"o": owner, "id": d["id"], "d": d.get("duplicate_of"), "k": "near", "r": "minhash",
+                            "sim": d.get("similarity")}  # fmt: skip
+                    contents.append((str(d["content_hash"]), orjson.dumps(near).decode(), ttl))
+                continue
+            if not d.get("content_hash"):
+                self.skipped += 1
+                continue
+            u = url_hash(d.get("canonical_url"), uri=d.get("uri"))
+            if d.get("duplicate_of"):  # a near copy passed in "mark" mode: no URL key, not indexed
+                marked = {"o": owner, "id": d["id"], "d": d["duplicate_of"], "k": "near", "r": "minhash", "u": u}
+                contents.append((str(d["content_hash"]), orjson.dumps(marked).decode(), ttl))
+                continue
+            version = int(d.get("version") or 1)
+            contents.append((str(d["content_hash"]), orjson.dumps({"o": owner, "id": d["id"], "v": version,
+                                                                   "u": u}).decode(), ttl))  # fmt: skip
+            if version >= self.versions.get(d["id"], 0):
+                self.versions[d["id"]] = version
+                if u:
+                    urls.append((u, d["id"], version, ttl))
+            if self.signer is not None:
+                passes.append((d, ttl))
+        sigs: list[tuple[str, int, int]] = []
+        bands: list[tuple[str, tuple[str, ...], int]] = []
+        packed: list[bytes] = []
+        if self.signer is not None and passes:
+            signed = self.signer([comparison_text(str(d.get("title") or ""), str(d.get("body") or ""))
+                                  for d, _ in passes])  # fmt: skip
+            for (d, ttl), (sig, bs) in zip(passes, signed, strict=True):
+                if not sig:
                     continue
-                if d is None or owner is None or not isinstance(d.get("id"), str):
-                    self.skipped += 1
-                    continue
-                if rec.topic == self.duplicates_topic:
-                    if d.get("kind") == "near" and d.get("content_hash"):
-                        near = {"o": owner, "id": d["id"], "d": d.get("duplicate_of"), "k": "near", "r": "minhash",
-                                "sim": d.get("similarity")}  # fmt: skip
-                        pipe.set(f"{ns}:c:{d['content_hash']}", orjson.dumps(near), ex=ttl, nx=True)
-                    continue
-                if not d.get("content_hash"):
-                    self.skipped += 1
-                    continue
-                u = url_hash(d.get("canonical_url"), uri=d.get("uri"))
-                if d.get("duplicate_of"):  # a near copy passed in "mark" mode: no URL key, not indexed
-                    marked = {"o": owner, "id": d["id"], "d": d["duplicate_of"], "k": "near", "r": "minhash", "u": u}
-                    pipe.set(f"{ns}:c:{d['content_hash']}", orjson.dumps(marked), ex=ttl, nx=True)
-                    continue
-                version = int(d.get("version") or 1)
-                rec_ = {"o": owner, "id": d["id"], "v": version, "u": u}
-                pipe.set(f"{ns}:c:{d['content_hash']}", orjson.dumps(rec_), ex=ttl, nx=True)
-                latest = version >= self.versions.get(d["id"], 0)
-                if latest:
-                    self.versions[d["id"]] = version
-                if u and latest:
-                    pipe.hset(f"{ns}:u:{u}", mapping={"id": d["id"], "v": version})
-                    pipe.expire(f"{ns}:u:{u}", ttl)
-                if self.signer is not None:
-                    passes.append((rec, d, ttl))
-            if self.signer is not None and passes:
-                signed = self.signer([comparison_text(str(d.get("title") or ""), str(d.get("body") or ""))
-                                      for _, d, _ in passes])  # fmt: skip
-                for (_, d, ttl), (sig, bands) in zip(passes, signed, strict=True):
-                    if not sig:
-                        continue
-                    if int(d.get("version") or 1) >= self.versions.get(d["id"], 0):
-                        pipe.set(f"{ns}:s:{d['id']}", sig, ex=ttl)
-                    for b in bands:
-                        bk = f"{ns}:b:{b}"
-                        pipe.sadd(bk, d["id"])
-                        pipe.expire(bk, ttl, nx=True)  # a new set: this TTL ...
-                        pipe.expire(bk, ttl, gt=True)  # ... an existing one: the later of the two
-            await pipe.execute()
+                if int(d.get("version") or 1) >= self.versions.get(d["id"], 0):
+                    sigs.append((d["id"], len(sig), ttl))
+                    packed.append(sig)
+                bands.append((d["id"], bs, ttl))
+        if contents or urls or sigs or bands:
+            batch = orjson.dumps({"c": contents, "u": urls, "s": sigs, "b": bands})
+            await self._script(keys=[], args=[self.namespace, batch, b"".join(packed)])
 
     async def run(self, batches: AsyncIterable[list[InRecord]]) -> int:
         """Apply every batch; the number of records read."""

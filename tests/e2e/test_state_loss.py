@@ -19,6 +19,7 @@ import asyncio
 import random
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import orjson
@@ -98,7 +99,7 @@ def _origin(g: Got, dlq: str) -> tuple[int, int]:
     return (d["origin"]["partition"], d["origin"]["offset"])
 
 
-async def _wait(what: str, check, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
+async def _wait(what: str, check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not await check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
