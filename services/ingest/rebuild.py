@@ -15,8 +15,9 @@ for the dedup window, this writes what ``dedup.lua`` would hold:
 
 One ``rebuild.lua`` call writes the keys of up to 500 records. Each key expires when the original
 would have: the record's broker timestamp plus the window. The writes are idempotent (the same facts
-give the same keys), so a rebuild interrupted halfway is done again from the start. Records of one article id share a partition (the key is the id) and are read in
-offset order, so "highest version" is the last one read.
+give the same keys), so a rebuild interrupted halfway is done again from the start. Records of one
+article id share a partition (the key is the id) and are read in offset order, so "highest version"
+is the last one read.
 """
 
 from __future__ import annotations
