@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 E2E_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality bench-e2e bench-webhooks bench-memory browser clean
+.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality bench-e2e bench-webhooks bench-memory bench-rebuild browser clean
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -59,7 +59,7 @@ typecheck: install
 # what .ci/run and the pre-commit hooks run
 check: lint typecheck test
 
-bench: bench-ingest bench-enrich bench-scaling bench-quality bench-webhooks bench-memory bench-e2e
+bench: bench-ingest bench-enrich bench-scaling bench-quality bench-webhooks bench-memory bench-rebuild bench-e2e
 
 bench-ingest: install
 	$(PY) -m bench.ingest
@@ -87,3 +87,8 @@ bench-webhooks: install
 # enrich's RSS step by step (imports, models, warm-up, batches) and its peak, next to the naive composition's
 bench-memory: install
 	$(PY) -m bench.memory
+
+# rebuild of the Redis state from the log (dedup, delivery ledger) for 100k articles, beside raw consumption;
+# `make bench-rebuild REBUILD_ARGS="--articles 1000000"` for a million (about 2.5 GB in the embedded broker)
+bench-rebuild: install
+	$(PY) -m bench.rebuild $(REBUILD_ARGS)
