@@ -153,41 +153,41 @@ def main() -> None:
         asyncio.run(ensure_topics(s, [*t.all(), routed]))
         n = args.articles
         started = time.perf_counter()
-        arts = [_article(i, args.words, t.raw) for i in range(n)]
-        ingested: list[_Rec] = [(a["id"].encode(), orjson.dumps(a), []) for a in arts]
-        dups: list[_Rec] = [
-            (f"d{i}".encode(), orjson.dumps({"id": f"d{i}", "duplicate_of": arts[i]["id"], "kind": "near",
-             "reason": "minhash", "similarity": 0.9, "content_hash": f"d{i:031x}", "origin": arts[i]["origin"],
-             "detected_at": arts[i]["ingested_at"]}), [])
-            for i in range(0, n, 10)
-        ]  # fmt: skip
-        pub: list[_Rec] = [
-            (a["id"].encode(), b'{"id":"' + a["id"].encode() + b'"}',
-             [("ce_type", b"io.newsflow.article.published"), ("ce_id", f"all:{a['id']}:v1".encode())])
-            for a in arts
-        ]  # fmt: skip
-        del arts
-        asyncio.run(_produce(s.bootstrap_servers, t.ingested, ingested))
-        asyncio.run(_produce(s.bootstrap_servers, t.duplicates, dups))
-        asyncio.run(_produce(s.bootstrap_servers, routed, pub))
-        size_mb = sum(len(v) for _, v, _ in ingested) / 2**20
-        print(f"produced {n:,} articles ({size_mb:.0f} MB), {len(dups):,} duplicates, {n:,} routed records "
+        size = 0
+        for lo in range(0, n, 10_000):  # in slices: the parent holds one slice of records at a time
+            arts = [_article(i, args.words, t.raw) for i in range(lo, min(n, lo + 10_000))]
+            ingested: list[_Rec] = [(a["id"].encode(), orjson.dumps(a), []) for a in arts]
+            size += sum(len(v) for _, v, _ in ingested)
+            dups: list[_Rec] = [
+                (f"d{i}".encode(), orjson.dumps({"id": f"d{i}", "duplicate_of": a["id"], "kind": "near",
+                 "reason": "minhash", "similarity": 0.9, "content_hash": f"d{i:031x}", "origin": a["origin"],
+                 "detected_at": a["ingested_at"]}), [])
+                for i, a in enumerate(arts, lo) if i % 10 == 0
+            ]  # fmt: skip
+            pub: list[_Rec] = [
+                (a["id"].encode(), b'{"id":"' + a["id"].encode() + b'"}',
+                 [("ce_type", b"io.newsflow.article.published"), ("ce_id", f"all:{a['id']}:v1".encode())])
+                for a in arts
+            ]  # fmt: skip
+            asyncio.run(_produce(s.bootstrap_servers, t.ingested, ingested))
+            asyncio.run(_produce(s.bootstrap_servers, t.duplicates, dups))
+            asyncio.run(_produce(s.bootstrap_servers, routed, pub))
+        print(f"produced {n:,} articles ({size / 2**20:.0f} MB), {(n + 9) // 10:,} duplicates, {n:,} routed records "
               f"in {time.perf_counter() - started:.0f}s")  # fmt: skip
-        del ingested, dups, pub
         env = {**os.environ, **s.to_env(), "BENCH_ROUTED_TOPIC": routed, "NEWSFLOW_LOG_LEVEL": "WARNING"}
-        rows = [_run_child("consume", env)]
-        for phase in ("dedup", "dedup-exact", "ledger"):
-            import redis as redis_sync
-
-            redis_sync.Redis.from_url(s.redis_url).flushdb()  # each rebuild into an empty Redis
-            rows.append(_run_child(phase, {**env, "NEWSFLOW_NEAR_DEDUP": str(phase != "dedup-exact").lower()}))
         print(f"\nrebuild from the log, {n:,} articles in the window (same run, same topics):")
         print(f"{'phase':<28} {'records':>9} {'seconds':>8} {'records/s':>10} {'peak RSS MB':>12} {'Redis MB':>9}")
         names = {"consume": "consume only (baseline)", "dedup": "dedup rebuild (MinHash)",
                  "dedup-exact": "dedup rebuild (exact only)", "ledger": "delivery ledger rebuild"}  # fmt: skip
-        for r in rows:
+        import redis as redis_sync
+
+        for phase in ("consume", "dedup", "dedup-exact", "ledger"):
+            # each rebuild into an empty Redis
+            redis_sync.Redis.from_url(s.redis_url, socket_timeout=600).flushdb()
+            r = _run_child(phase, {**env, "NEWSFLOW_NEAR_DEDUP": str(phase != "dedup-exact").lower()})
             print(f"{names[r['phase']]:<28} {r['records']:>9,} {r['seconds']:>8.1f} "
-                  f"{r['records'] / r['seconds']:>10,.0f} {r['peak_mb']:>12.0f} {r['redis_mb']:>9.0f}")  # fmt: skip
+                  f"{r['records'] / r['seconds']:>10,.0f} {r['peak_mb']:>12.0f} {r['redis_mb']:>9.0f}",
+                  flush=True)  # fmt: skip
     finally:
         stop(broker)
         stop(redis)

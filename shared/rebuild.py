@@ -29,10 +29,11 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -52,6 +53,7 @@ __all__ = [
     "not_ready_error",
     "read_log",
     "ready_key",
+    "watch_gates",
 ]
 
 log = logging.getLogger(__name__)
@@ -229,6 +231,23 @@ class StateGate:
         if not self.rebuilding:
             return "ok"
         return f"rebuilding: {self.progress.line()}" if self.progress else "rebuilding: waiting for the lease holder"
+
+
+def watch_gates(app: faust.App, gates: Sequence[StateGate], interval_s: float) -> None:
+    """Check the gates every ``interval_s`` on a timer of ``app`` and rebuild a lost state at once, without
+    waiting for a batch to find it (``/readyz`` shows the rebuild; the first batch then need not wait)."""
+    if not gates:
+        return
+
+    async def check() -> None:
+        for gate in gates:
+            try:
+                if not await gate.is_ready():
+                    await gate.ensure()
+            except Exception as exc:  # Redis or the broker down: the next check (or batch) tries again
+                log.warning("%s: %s state check failed: %s", gate.service, gate.scope, describe(exc))
+
+    app.timer(interval=interval_s)(check)
 
 
 async def _start_positions(consumer: AIOKafkaConsumer, parts: list[TopicPartition], since_ms: int) -> None:

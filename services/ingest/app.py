@@ -9,7 +9,7 @@ import faust
 
 from shared.agent import add_batch_agent
 from shared.kafka import make_app, raw_topic, run_worker
-from shared.rebuild import StateGate
+from shared.rebuild import StateGate, watch_gates
 from shared.records import InRecord, OutRecord
 from shared.redis_client import make_redis
 from shared.settings import Settings, get_settings
@@ -43,6 +43,7 @@ def build_app(settings: Settings) -> faust.App:
         batch_size=settings.batch_size, batch_wait_s=settings.batch_wait_s, settings=settings,
     )  # fmt: skip
     add_health(app, redis, watch_state(app, redis, settings, "ingest"), gates)
+    watch_gates(app, gates, settings.state_check_interval_s)
     return app
 
 

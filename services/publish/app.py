@@ -11,7 +11,7 @@ import faust
 
 from shared.agent import add_batch_agent, produce_all
 from shared.kafka import make_app, raw_topic, run_worker
-from shared.rebuild import StateGate
+from shared.rebuild import StateGate, watch_gates
 from shared.records import InRecord, OutRecord
 from shared.settings import Settings, get_settings
 from shared.state import watch_state
@@ -63,6 +63,7 @@ def build_app(settings: Settings) -> tuple[faust.App, Publish]:
         settings=settings,
     )  # fmt: skip
     add_health(app, publish.redis, watch_state(app, publish.redis, settings, "publish"), gates)
+    watch_gates(app, gates, settings.state_check_interval_s)
 
     @app.task
     async def subscriptions() -> None:
