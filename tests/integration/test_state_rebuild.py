@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from services.publish.rebuild import LedgerRebuilder, routed_topics
+from services.publish.rebuild import LedgerRebuilder
 from shared.rebuild import Progress, StateGate, StateNotReady, read_log, ready_key
 from shared.records import InRecord
 from shared.settings import Settings
@@ -94,9 +94,3 @@ async def test_the_ledger_is_rebuilt_from_ce_ids_and_the_deliveries_journal(sett
 
     assert await builder.run(batches()) == 4 and builder.written == 2
     assert await redis.exists(f"{ns}:by-language:a1:v2", f"{ns}:webhook/desk:a1:v2") == 2
-
-
-def test_route_templates_match_the_topics_they_expand_to() -> None:
-    existing = ["news.published.lang.en", "news.published.lang.fr", "news.raw", "desk.japan", "news.published.x.y"]
-    templates = ["news.published.lang.{language}", "desk.japan"]
-    assert routed_topics(existing, templates) == ["desk.japan", "news.published.lang.en", "news.published.lang.fr"]
