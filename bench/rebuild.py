@@ -1,6 +1,6 @@
 """How long a rebuild of the Redis state from the log takes, and its peak memory, beside raw consumption.
 
-    python -m bench.rebuild [--articles 100000] [--words 250]
+    python -m bench.rebuild [--articles 100000] [--words 250] [--phases consume,dedup,dedup-exact,ledger]
 
 Starts its own Tansu broker and its own Redis (no persistence, on free ports), produces ``--articles``
 article records shaped as ingest writes them (``--words`` words of body, 8 partitions, keyed by id) to
@@ -134,6 +134,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--words", type=int, default=250)
+    ap.add_argument("--phases", default="consume,dedup,dedup-exact,ledger",
+                    help="comma-separated: consume, dedup, dedup-exact, ledger (default: all)")  # fmt: skip
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -181,7 +183,7 @@ def main() -> None:
                  "dedup-exact": "dedup rebuild (exact only)", "ledger": "delivery ledger rebuild"}  # fmt: skip
         import redis as redis_sync
 
-        for phase in ("consume", "dedup", "dedup-exact", "ledger"):
+        for phase in args.phases.split(","):
             # each rebuild into an empty Redis
             redis_sync.Redis.from_url(s.redis_url, socket_timeout=600).flushdb()
             r = _run_child(phase, {**env, "NEWSFLOW_NEAR_DEDUP": str(phase != "dedup-exact").lower()})
