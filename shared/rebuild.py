@@ -29,7 +29,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -50,9 +50,11 @@ __all__ = [
     "Rebuild",
     "StateGate",
     "StateNotReady",
+    "apply_all",
     "not_ready_error",
     "read_log",
     "ready_key",
+    "remaining_s",
     "watch_gates",
 ]
 
@@ -231,6 +233,21 @@ class StateGate:
         if not self.rebuilding:
             return "ok"
         return f"rebuilding: {self.progress.line()}" if self.progress else "rebuilding: waiting for the lease holder"
+
+
+def remaining_s(rec: InRecord, window_s: int, now_s: float) -> int:
+    """Seconds a key made from ``rec`` still has to live: its broker timestamp plus the window, from
+    ``now_s`` (<= 0: out of the window; the whole window when the record has no timestamp)."""
+    return window_s if rec.timestamp_ms is None else int(rec.timestamp_ms / 1000 + window_s - now_s)
+
+
+async def apply_all(batches: AsyncIterable[list[InRecord]], apply: Callable[[list[InRecord]], Awaitable[None]]) -> int:
+    """``apply`` each batch in turn; the number of records read."""
+    read = 0
+    async for batch in batches:
+        await apply(batch)
+        read += len(batch)
+    return read
 
 
 def watch_gates(app: faust.App, gates: Sequence[StateGate], interval_s: float) -> None:

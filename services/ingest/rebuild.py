@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from shared.rebuild import Progress, Rebuild, read_log
+from shared.rebuild import Progress, Rebuild, apply_all, read_log, remaining_s
 from shared.records import InRecord
 from shared.settings import Settings
 
@@ -81,10 +81,7 @@ class DedupRebuilder:
         self._script = self.redis.register_script(self._script_text)
 
     def _ttl(self, rec: InRecord) -> int:
-        """Seconds the key still has to live (<= 0: already out of the window)."""
-        if rec.timestamp_ms is None:
-            return self.ttl_s
-        return int(rec.timestamp_ms / 1000 + self.ttl_s - self.now_s)
+        return remaining_s(rec, self.ttl_s, self.now_s)
 
     async def apply(self, records: list[InRecord]) -> None:
         """Write the keys for ``records`` (in their log order)."""
@@ -146,11 +143,7 @@ class DedupRebuilder:
 
     async def run(self, batches: AsyncIterable[list[InRecord]]) -> int:
         """Apply every batch; the number of records read."""
-        read = 0
-        async for batch in batches:
-            await self.apply(batch)
-            read += len(batch)
-        return read
+        return await apply_all(batches, self.apply)
 
 
 def dedup_rebuild(settings: Settings, redis: Redis, signer: Signer | None) -> Rebuild:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
-from shared.rebuild import Progress, Rebuild, read_log
+from shared.rebuild import Progress, Rebuild, apply_all, read_log, remaining_s
 from shared.records import InRecord
 from shared.settings import Settings
 
@@ -58,7 +58,7 @@ class LedgerRebuilder:
         async with self.redis.pipeline(transaction=False) as pipe:
             for rec in records:
                 did = self.delivery_id(rec)
-                ttl = self.ttl_s if rec.timestamp_ms is None else int(rec.timestamp_ms / 1000 + self.ttl_s - self.now_s)
+                ttl = remaining_s(rec, self.ttl_s, self.now_s)
                 if did is None or ttl <= 0:
                     continue
                 pipe.set(f"{self.namespace}:{did}", b"1", ex=ttl)
@@ -66,11 +66,7 @@ class LedgerRebuilder:
             await pipe.execute()
 
     async def run(self, batches: AsyncIterable[list[InRecord]]) -> int:
-        read = 0
-        async for batch in batches:
-            await self.apply(batch)
-            read += len(batch)
-        return read
+        return await apply_all(batches, self.apply)
 
 
 async def _existing_topics(settings: Settings) -> list[str]:

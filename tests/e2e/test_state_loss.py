@@ -16,7 +16,6 @@ exactly:
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -33,28 +32,20 @@ from shared.kafka import ensure_topics
 from ..conftest import Workers, make_settings
 from ..kafkautil import Got, collect, produce
 from ..webhook_receiver import Receiver, Reply
+from .test_chaos import _article  # the chaos test's synthetic articles
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-_VOCAB = "market election storm vaccine league court climate budget rocket strike museum harvest".split()
 
-
-def _article(i: int) -> dict[str, str]:
-    rnd = random.Random(i)
-    body = " ".join(rnd.choice(_VOCAB) + ("." if k % 12 == 11 else "") for k in range(150))
-    return {"title": f"Loss story {i} on {rnd.choice(_VOCAB)}", "body": f"Paragraph for story {i}. {body}",
-            "url": f"https://loss.example.org/story-{i}", "source": "Example"}  # fmt: skip
-
-
-def _near(a: dict[str, str], n: int) -> dict[str, str]:
+def _near(a: dict[str, object], n: int) -> dict[str, object]:
     """A syndicated copy on another site: a few words changed."""
-    words = a["body"].split()
+    words = str(a["body"]).split()
     for k in range(3, len(words), 40):
         words[k] = "changed"
     return {**a, "body": " ".join(words), "url": f"https://copy.example.net/{n}", "source": "Copy"}
 
 
-def _correction(a: dict[str, str], n: int) -> dict[str, str]:
+def _correction(a: dict[str, object], n: int) -> dict[str, object]:
     return {**a, "body": f"{a['body']} Correction {n}: the figure was revised."}
 
 
