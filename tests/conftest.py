@@ -74,6 +74,7 @@ def make_settings(bootstrap: str, redis_url: str, **overrides: object) -> Settin
             enriched=f"t{run}.enriched",
             duplicates=f"t{run}.duplicates",
             dlq=f"t{run}.dlq",
+            deliveries=f"t{run}.deliveries",
         ),
         "partitions": 4,
         "group_prefix": f"g{run}",
