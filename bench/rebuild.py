@@ -1,6 +1,6 @@
 """How long a rebuild of the Redis state from the log takes, and its peak memory, beside raw consumption.
 
-    python -m bench.rebuild [--articles 100000] [--words 250] [--phases consume,dedup,dedup-exact,ledger]
+    python -m bench.rebuild [--articles 100000] [--words 250] [--phases consume,dedup,...]
 
 Starts its own Tansu broker and its own Redis (no persistence, on free ports), produces ``--articles``
 article records shaped as ingest writes them (``--words`` words of body, 8 partitions, keyed by id) to
@@ -10,9 +10,13 @@ interpreter: its VmHWM is its own), on the same topics in the same run:
 
 - ``consume``: the baseline: :func:`shared.rebuild.read_log` over news.ingested + news.duplicates,
   every record read and parsed as JSON, nothing written (the floor any rebuild from the log has);
-- ``dedup``: ingest's dedup rebuild as the gate runs it (MinHash signatures computed again);
+- ``dedup``: ingest's dedup rebuild as the gate runs it (the MinHash signatures read from the
+  ``newsflow_minhash`` header ingest writes);
+- ``dedup-resign``: the same on records without that header (as versions before it wrote them): every
+  signature computed again from title and body;
 - ``dedup-exact``: the same without near-duplicate signatures (``NEWSFLOW_NEAR_DEDUP=false``);
-- ``ledger``: publish's delivery-ledger rebuild over the routed topic.
+- ``ledger``: publish's delivery-ledger rebuild over the routed topic;
+- ``consume`` again at the end (the first one reads a cold broker).
 
 Prints records/s, seconds and peak RSS per phase, and Redis' memory after the dedup rebuild.
 Figures only: nothing is asserted.
@@ -22,17 +26,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import random
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from shared.records import InRecord
 
 __all__ = ["main"]
 
@@ -84,12 +94,17 @@ def _settings(env: dict[str, str]) -> Any:
     return Settings()
 
 
+async def _without_headers(batches: AsyncIterator[list[InRecord]]) -> AsyncIterator[list[InRecord]]:
+    async for batch in batches:
+        yield [replace(r, headers={}) for r in batch]
+
+
 def child(phase: str) -> None:
     """One phase (see the module doc), in this process; prints its figures as one JSON line."""
     from redis.asyncio import Redis
 
     from services.ingest.bootstrap import minhash_params, signer
-    from services.ingest.rebuild import dedup_rebuild
+    from services.ingest.rebuild import DedupRebuilder, dedup_rebuild
     from services.publish.rebuild import LedgerRebuilder
     from shared.rebuild import Progress, read_log
 
@@ -109,10 +124,16 @@ def child(phase: str) -> None:
                 read += len(batch)
         elif phase in ("dedup", "dedup-exact"):
             sign = signer(minhash_params(s)) if phase == "dedup" else None
-            read = await dedup_rebuild(s, redis, sign)(progress)
+            read = await dedup_rebuild(s, redis, sign, minhash_params(s))(progress)
+        elif phase == "dedup-resign":  # records as older versions wrote them: no signature header
+            params = minhash_params(s)
+            dedup = DedupRebuilder(
+                redis, s.redis_key("dedup"), s.dedup_window_s, t.ingested, t.duplicates, signer(params), params
+            )
+            read = await dedup.run(_without_headers(read_log(s, [t.ingested, t.duplicates], 0, progress)))
         else:
-            builder = LedgerRebuilder(redis, s.redis_key("delivered"), s.delivery_window_s, t.deliveries)
-            read = await builder.run(read_log(s, [routed], 0, progress))
+            ledger = LedgerRebuilder(redis, s.redis_key("delivered"), s.delivery_window_s, t.deliveries)
+            read = await ledger.run(read_log(s, [routed], 0, progress))
         seconds = time.perf_counter() - started
         mem = await redis.info("memory")
         await redis.aclose()
@@ -134,8 +155,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--words", type=int, default=250)
-    ap.add_argument("--phases", default="consume,dedup,dedup-exact,ledger",
-                    help="comma-separated: consume, dedup, dedup-exact, ledger (default: all)")  # fmt: skip
+    ap.add_argument("--phases", default="consume,dedup,dedup-resign,dedup-exact,ledger,consume",
+                    help="comma-separated: consume, dedup, dedup-resign, dedup-exact, ledger")  # fmt: skip
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -143,6 +164,9 @@ def main() -> None:
         return
 
     from bench._common import bench_settings
+    from services.ingest.bootstrap import minhash_params, signer
+    from services.ingest.fingerprint import comparison_text
+    from services.ingest.handler import SIGNATURE_HEADER
     from shared.embedded import free_port, start_redis, start_tansu, stop
     from shared.kafka import ensure_topics
 
@@ -155,10 +179,15 @@ def main() -> None:
         asyncio.run(ensure_topics(s, [*t.all(), routed]))
         n = args.articles
         started = time.perf_counter()
+        sign = signer(minhash_params(s))
         size = 0
         for lo in range(0, n, 10_000):  # in slices: the parent holds one slice of records at a time
             arts = [_article(i, args.words, t.raw) for i in range(lo, min(n, lo + 10_000))]
-            ingested: list[_Rec] = [(a["id"].encode(), orjson.dumps(a), []) for a in arts]
+            sigs = sign([comparison_text(a["title"], a["body"]) for a in arts])  # ingest writes each in a header
+            ingested: list[_Rec] = [
+                (a["id"].encode(), orjson.dumps(a), [(SIGNATURE_HEADER, base64.b64encode(sig))])
+                for a, (sig, _) in zip(arts, sigs, strict=True)
+            ]
             size += sum(len(v) for _, v, _ in ingested)
             dups: list[_Rec] = [
                 (f"d{i}".encode(), orjson.dumps({"id": f"d{i}", "duplicate_of": a["id"], "kind": "near",
@@ -175,11 +204,12 @@ def main() -> None:
             asyncio.run(_produce(s.bootstrap_servers, t.duplicates, dups))
             asyncio.run(_produce(s.bootstrap_servers, routed, pub))
         print(f"produced {n:,} articles ({size / 2**20:.0f} MB), {(n + 9) // 10:,} duplicates, {n:,} routed records "
-              f"in {time.perf_counter() - started:.0f}s")  # fmt: skip
+              f"in {time.perf_counter() - started:.0f}s", flush=True)  # fmt: skip
         env = {**os.environ, **s.to_env(), "BENCH_ROUTED_TOPIC": routed, "NEWSFLOW_LOG_LEVEL": "WARNING"}
         print(f"\nrebuild from the log, {n:,} articles in the window (same run, same topics):")
         print(f"{'phase':<28} {'records':>9} {'seconds':>8} {'records/s':>10} {'peak RSS MB':>12} {'Redis MB':>9}")
         names = {"consume": "consume only (baseline)", "dedup": "dedup rebuild (MinHash)",
+                 "dedup-resign": "dedup rebuild (re-signing)",
                  "dedup-exact": "dedup rebuild (exact only)", "ledger": "delivery ledger rebuild"}  # fmt: skip
         import redis as redis_sync
 

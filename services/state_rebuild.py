@@ -34,11 +34,11 @@ def state_gates(settings: Settings, redis: Redis, *, service: str = "cli") -> di
         topics = [r.topic for r in rules.routes] + [s.target.topic for s in subs if isinstance(s.target, KafkaTarget)]
         return await ledger_rebuild(settings, redis, lambda: topics)(progress)
 
-    sign = signer(minhash_params(settings)) if settings.near_dedup else None
+    params = minhash_params(settings)
+    dedup = dedup_rebuild(settings, redis, signer(params) if settings.near_dedup else None, params)
     lease = settings.state_rebuild_lease_s
     return {
-        "dedup": StateGate(redis, settings.redis_key("dedup"), dedup_rebuild(settings, redis, sign),
-                           service=service, scope="dedup", lease_s=lease),
+        "dedup": StateGate(redis, settings.redis_key("dedup"), dedup, service=service, scope="dedup", lease_s=lease),
         "ledger": StateGate(redis, settings.redis_key("delivered"), ledger_with_subscriptions,
                             service=service, scope="ledger", lease_s=lease),
     }  # fmt: skip

@@ -16,7 +16,7 @@ from shared.settings import Settings, get_settings
 from shared.state import watch_state
 from shared.web import add_health
 
-from .bootstrap import build_handler
+from .bootstrap import build_handler, minhash_params
 from .rebuild import dedup_rebuild
 
 __all__ = ["build_app", "main"]
@@ -29,9 +29,10 @@ def build_app(settings: Settings) -> faust.App:
     gates: list[StateGate] = []
     handle = handler.handle
     if settings.state_rebuild:  # decisions wait while the dedup state is rebuilt from the log
+        rebuild = dedup_rebuild(settings, redis, handler.signer, minhash_params(settings))
         gate = StateGate(
-            redis, settings.redis_key("dedup"), dedup_rebuild(settings, redis, handler.signer),
-            service="ingest", scope="dedup", lease_s=settings.state_rebuild_lease_s,
+            redis, settings.redis_key("dedup"), rebuild, service="ingest", scope="dedup",
+            lease_s=settings.state_rebuild_lease_s,
         )  # fmt: skip
         gates.append(gate)
 

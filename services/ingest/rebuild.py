@@ -10,8 +10,9 @@ for the dedup window, this writes what ``dedup.lua`` would hold:
   ``replay``, not a duplicate of itself); exact copies add no key of their own (their content is the
   original's);
 - ``u:<url hash>``: the article id and its highest version (a correction after the loss is version n+1);
-- ``s:<article id>`` (the MinHash signature of its highest version, computed again from title and body)
-  and ``b:<band>`` (the LSH bands of every version): near copies are found again.
+- ``s:<article id>`` (the MinHash signature of its highest version: the ``newsflow_minhash`` header ingest
+  writes on each article, or computed again from title and body for records without it) and
+  ``b:<band>`` (the LSH bands of every version): near copies are found again.
 
 One ``rebuild.lua`` call writes the keys of up to 500 records. Each key expires when the original
 would have: the record's broker timestamp plus the window. The writes are idempotent (the same facts
@@ -22,6 +23,8 @@ is the last one read.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import time
 from collections.abc import AsyncIterable
@@ -37,7 +40,8 @@ from shared.records import InRecord
 from shared.settings import Settings
 
 from .fingerprint import comparison_text, url_hash
-from .handler import Signer
+from .handler import SIGNATURE_HEADER, Signer
+from .minhash import DEFAULT_PARAMS, MinHashParams, bands
 
 __all__ = ["DedupRebuilder", "dedup_rebuild"]
 
@@ -70,15 +74,28 @@ class DedupRebuilder:
     ttl_s: int
     ingested_topic: str
     duplicates_topic: str
-    signer: Signer | None = None
+    signer: Signer | None = None  # None: no near-duplicate keys
+    params: MinHashParams = DEFAULT_PARAMS  # the signer's, to read the signatures carried on the log
     now_s: float = field(default_factory=time.time)
     versions: dict[str, int] = field(default_factory=dict)  # article id -> highest version written
     skipped: int = 0  # records that are not newsflow's (not JSON, no content hash, no origin)
+    computed: int = 0  # signatures computed again (records without the SIGNATURE_HEADER, from older versions)
 
     _script_text = files(__package__).joinpath("rebuild.lua").read_text()
 
     def __post_init__(self) -> None:
         self._script = self.redis.register_script(self._script_text)
+
+    def _carried(self, rec: InRecord) -> bytes | None:
+        """The signature ingest indexed, from the record's header, when it has one of these parameters."""
+        raw = rec.headers.get(SIGNATURE_HEADER)
+        if not raw:
+            return None
+        try:
+            sig = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        return sig if len(sig) == 4 * self.params.num_perm else None
 
     def _ttl(self, rec: InRecord) -> int:
         return remaining_s(rec, self.ttl_s, self.now_s)
@@ -91,7 +108,7 @@ class DedupRebuilder:
     async def _apply(self, records: list[InRecord]) -> None:
         contents: list[tuple[str, str, int]] = []
         urls: list[tuple[str, str, int, int]] = []
-        passes: list[tuple[dict[str, Any], int]] = []
+        passes: list[tuple[dict[str, Any], int, bytes | None]] = []
         for rec in records:
             ttl = self._ttl(rec)
             d = _json(rec.value)
@@ -123,22 +140,25 @@ class DedupRebuilder:
                 if u:
                     urls.append((u, d["id"], version, ttl))
             if self.signer is not None:
-                passes.append((d, ttl))
+                passes.append((d, ttl, self._carried(rec)))
         sigs: list[tuple[str, int, int]] = []
-        bands: list[tuple[str, tuple[str, ...], int]] = []
+        band_rows: list[tuple[str, tuple[str, ...], int]] = []
         packed: list[bytes] = []
         if self.signer is not None and passes:
-            signed = self.signer([comparison_text(str(d.get("title") or ""), str(d.get("body") or ""))
-                                  for d, _ in passes])  # fmt: skip
-            for (d, ttl), (sig, bs) in zip(passes, signed, strict=True):
+            todo = [d for d, _, carried in passes if carried is None]  # records without the signature header
+            computed = iter(self.signer([comparison_text(str(d.get("title") or ""), str(d.get("body") or ""))
+                                         for d in todo]) if todo else [])  # fmt: skip
+            signed = [next(computed) if c is None else (c, bands(c, self.params)) for _, _, c in passes]
+            self.computed += len(todo)
+            for (d, ttl, _), (sig, bs) in zip(passes, signed, strict=True):
                 if not sig:
                     continue
                 if int(d.get("version") or 1) >= self.versions.get(d["id"], 0):
                     sigs.append((d["id"], len(sig), ttl))
                     packed.append(sig)
-                bands.append((d["id"], bs, ttl))
-        if contents or urls or sigs or bands:
-            batch = orjson.dumps({"c": contents, "u": urls, "s": sigs, "b": bands})
+                band_rows.append((d["id"], bs, ttl))
+        if contents or urls or sigs or band_rows:
+            batch = orjson.dumps({"c": contents, "u": urls, "s": sigs, "b": band_rows})
             await self._script(keys=[], args=[self.namespace, batch, b"".join(packed)])
 
     async def run(self, batches: AsyncIterable[list[InRecord]]) -> int:
@@ -146,13 +166,16 @@ class DedupRebuilder:
         return await apply_all(batches, self.apply)
 
 
-def dedup_rebuild(settings: Settings, redis: Redis, signer: Signer | None) -> Rebuild:
-    """The rebuild of ``settings``' dedup namespace from its topics, for :class:`~shared.rebuild.StateGate`."""
+def dedup_rebuild(
+    settings: Settings, redis: Redis, signer: Signer | None, params: MinHashParams = DEFAULT_PARAMS
+) -> Rebuild:
+    """The rebuild of ``settings``' dedup namespace from its topics, for :class:`~shared.rebuild.StateGate`
+    (``signer`` and ``params``: ingest's, None when near-duplicate detection is off)."""
     t = settings.topics
 
     async def rebuild(progress: Progress) -> int:
         builder = DedupRebuilder(
-            redis, settings.redis_key("dedup"), settings.dedup_window_s, t.ingested, t.duplicates, signer
+            redis, settings.redis_key("dedup"), settings.dedup_window_s, t.ingested, t.duplicates, signer, params
         )
         since_ms = int((builder.now_s - settings.dedup_window_s) * 1000)
         read = await builder.run(read_log(settings, [t.ingested, t.duplicates], since_ms, progress))

@@ -20,6 +20,7 @@ from evaluation.neardup import load_cases
 from services.ingest.bootstrap import build_handler
 from services.ingest.handler import IngestHandler
 from services.ingest.rebuild import DedupRebuilder
+from shared.events import header_dict
 from shared.rebuild import StateNotReady, ready_key
 from shared.records import InRecord, OutRecord
 from shared.redis_client import delete_namespace
@@ -75,9 +76,11 @@ def _second_wave(first: list[InRecord]) -> list[InRecord]:
     return again + copies + near + [fix] + new
 
 
-def _as_log(outs: list[OutRecord], at_ms: int) -> list[InRecord]:
-    """The outputs as a consumer of their topics reads them."""
-    return [InRecord(o.topic, 0, i, o.key, o.value, {}, at_ms) for i, o in enumerate(outs)]
+def _as_log(outs: list[OutRecord], at_ms: int, *, headers: bool = True) -> list[InRecord]:
+    """The outputs as a consumer of their topics reads them (``headers=False``: as older versions wrote
+    them, without the signature header)."""
+    return [InRecord(o.topic, 0, i, o.key, o.value, header_dict(o.headers) if headers else {}, at_ms)
+            for i, o in enumerate(outs)]  # fmt: skip
 
 
 def _shape(outs: list[OutRecord]) -> list[tuple[str, bytes]]:
@@ -98,7 +101,10 @@ async def _handler(client: Redis, redis_url: str, made: list[Settings]) -> Inges
     return build_handler(s, redis=client, gated=True)
 
 
-async def test_a_rebuilt_dedup_state_decides_as_the_state_never_lost(client: Redis, redis_url: str) -> None:
+@pytest.mark.parametrize("carried", [True, False], ids=["signatures-from-headers", "signatures-computed-again"])
+async def test_a_rebuilt_dedup_state_decides_as_the_state_never_lost(
+    client: Redis, redis_url: str, carried: bool
+) -> None:
     made: list[Settings] = []
     try:
         kept, lost = await _handler(client, redis_url, made), await _handler(client, redis_url, made)
@@ -115,8 +121,9 @@ async def test_a_rebuilt_dedup_state_decides_as_the_state_never_lost(client: Red
         builder = DedupRebuilder(
             client, s.redis_key("dedup"), s.dedup_window_s, s.topics.ingested, s.topics.duplicates, lost.signer
         )
-        read = await builder.run(_aiter([_as_log(outs_lost, T0_MS + 10_000)]))
+        read = await builder.run(_aiter([_as_log(outs_lost, T0_MS + 10_000, headers=carried)]))
         assert read == len(outs_lost) and builder.skipped == 0
+        assert (builder.computed == 0) == carried  # the header spares computing the signatures again
         await client.set(ready_key(s.redis_key("dedup")), b"1")
 
         second = _second_wave(first)

@@ -4,11 +4,15 @@ and ``test_state_rebuild.py`` run the rebuild itself)."""
 
 from __future__ import annotations
 
+import base64
+
 import orjson
 from redis.exceptions import ResponseError
 
-from services.ingest.bootstrap import build_handler, near_params
+from services.ingest.bootstrap import build_handler, minhash_params, near_params
 from services.ingest.dedup import MemoryDedupStore
+from services.ingest.fingerprint import comparison_text
+from services.ingest.handler import SIGNATURE_HEADER
 from services.publish.ledger import delivery_record, journaled
 from services.publish.rebuild import routed_topics
 from shared.rebuild import NOT_READY, Progress, not_ready_error
@@ -54,3 +58,13 @@ async def test_a_duplicate_record_carries_the_content_hash_a_rebuild_needs() -> 
     first, copy = await handler.handle(raws)
     assert copy.topic == "news.duplicates"
     assert orjson.loads(copy.value)["content_hash"] == orjson.loads(first.value)["content_hash"]
+
+
+async def test_a_passed_article_carries_the_signature_dedup_indexed() -> None:
+    settings = Settings()
+    handler = build_handler(settings, store=MemoryDedupStore(near_params(settings)))
+    raw = {"title": "Rates held", "body": "The central bank held its rates on Thursday, citing inflation. " * 5}
+    (out,) = await handler.handle([InRecord("news.raw", 0, 0, None, orjson.dumps(raw), {}, 1)])
+    sig = base64.b64decode(out.headers[SIGNATURE_HEADER])
+    assert out.topic == "news.ingested" and len(sig) == 4 * minhash_params(settings).num_perm
+    assert handler.signer is not None and handler.signer([comparison_text(raw["title"], raw["body"])])[0][0] == sig
