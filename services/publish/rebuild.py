@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
 
+import orjson
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
@@ -28,6 +29,10 @@ from .routing import topic_matches
 __all__ = ["LedgerRebuilder", "ledger_rebuild", "routed_topics"]
 
 _PUBLISHED = "io.newsflow.article.published"
+_WRITE = """
+for _, e in ipairs(cjson.decode(ARGV[2])) do redis.call('SET', ARGV[1] .. ':' .. e[1], '1', 'EX', e[2]) end
+return 1
+"""
 
 
 def routed_topics(existing: Iterable[str], templates: Iterable[str]) -> list[str]:
@@ -54,16 +59,21 @@ class LedgerRebuilder:
             return None
         return rec.headers.get("ce_id") or None
 
+    def __post_init__(self) -> None:
+        self._script = self.redis.register_script(_WRITE)
+
     async def apply(self, records: list[InRecord]) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for rec in records:
-                did = self.delivery_id(rec)
-                ttl = remaining_s(rec, self.ttl_s, self.now_s)
-                if did is None or ttl <= 0:
-                    continue
-                pipe.set(f"{self.namespace}:{did}", b"1", ex=ttl)
-                self.written += 1
-            await pipe.execute()
+        """One script call per batch (a redis-py pipeline parses replies at about 5,000/s)."""
+        entries: list[tuple[str, int]] = []
+        for rec in records:
+            did = self.delivery_id(rec)
+            ttl = remaining_s(rec, self.ttl_s, self.now_s)
+            if did is not None and ttl > 0:
+                entries.append((did, ttl))
+        for i in range(0, len(entries), 1000):
+            chunk = entries[i : i + 1000]
+            await self._script(keys=[], args=[self.namespace, orjson.dumps(chunk)])
+            self.written += len(chunk)
 
     async def run(self, batches: AsyncIterable[list[InRecord]]) -> int:
         return await apply_all(batches, self.apply)
