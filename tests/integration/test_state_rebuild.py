@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from services.publish.rebuild import LedgerRebuilder
@@ -94,3 +95,24 @@ async def test_the_ledger_is_rebuilt_from_ce_ids_and_the_deliveries_journal(sett
 
     assert await builder.run(batches()) == 4 and builder.written == 2
     assert await redis.exists(f"{ns}:by-language:a1:v2", f"{ns}:webhook/desk:a1:v2") == 2
+
+
+async def test_a_gate_says_it_is_rebuilding_while_it_works(settings: Settings, redis: Redis) -> None:
+    ns = settings.redis_key("gate")
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def rebuild(progress: Progress) -> int:
+        progress.total, progress.done = 10, 4
+        started.set()
+        await release.wait()
+        return 10
+
+    gate = StateGate(redis, ns, rebuild, service="probe", scope="dedup", settle_s=0)
+    work = asyncio.ensure_future(gate.ensure())
+    await started.wait()
+    assert gate.rebuilding and gate.status().startswith("rebuilding: 4 of 10 records (40%)")  # /readyz: 503
+    assert REGISTRY.get_sample_value("newsflow_state_rebuilding", {"service": "probe", "scope": "dedup"}) == 1
+    release.set()
+    await work
+    assert not gate.rebuilding and gate.status() == "ok"
+    assert REGISTRY.get_sample_value("newsflow_state_rebuilding", {"service": "probe", "scope": "dedup"}) == 0
