@@ -243,8 +243,8 @@ def state_rebuild(
                         await asyncio.wait({work}, timeout=0.2)
                     await work
                     p = gate.progress
-                    if p is not None:
-                        bar.update(task, completed=p.done, total=max(p.total, p.done))
+                    if p is not None:  # done: the bar full, also for an empty window
+                        bar.update(task, completed=max(p.total, p.done, 1), total=max(p.total, p.done, 1))
                 read = f"{gate.progress.line()}" if gate.progress and gate.rebuilds else "by another process"
                 console.print(f"{name}: rebuilt ({read})")
         finally:
@@ -267,7 +267,7 @@ def state_status() -> None:
             for name, gate in state_gates(s, redis).items():
                 holder = await redis.get(gate.lease_key)
                 ready = await gate.is_ready()
-                state = "ready" if ready else "NOT READY (lost: the workers wait for a rebuild)"
+                state = "ready" if ready else "NOT READY (lost, or never built: the workers wait for a rebuild)"
                 if holder:
                     state += f"; rebuild lease held by {holder.decode() if isinstance(holder, bytes) else holder}"
                 console.print(f"{name}: {state}")
