@@ -11,7 +11,7 @@ import faust
 
 from shared.agent import add_batch_agent, produce_all
 from shared.kafka import make_app, raw_topic, run_worker
-from shared.rebuild import StateGate, watch_gates
+from shared.rebuild import Progress, StateGate, watch_gates
 from shared.records import InRecord, OutRecord
 from shared.settings import Settings, get_settings
 from shared.state import watch_state
@@ -47,9 +47,15 @@ def build_app(settings: Settings) -> tuple[faust.App, Publish]:
                 s.target.topic for s in subs if isinstance(s.target, KafkaTarget)
             ]
 
+        rebuild_ledger = ledger_rebuild(settings, publish.redis, sink_topics)
+
+        async def rebuild(progress: Progress) -> int:
+            await publish.catalog.ensure_loaded()  # its Kafka subscriptions' topics are sinks too
+            return await rebuild_ledger(progress)
+
         gate = StateGate(
-            publish.redis, settings.redis_key("delivered"), ledger_rebuild(settings, publish.redis, sink_topics),
-            service="publish", scope="ledger", lease_s=settings.state_rebuild_lease_s,
+            publish.redis, settings.redis_key("delivered"), rebuild, service="publish", scope="ledger",
+            lease_s=settings.state_rebuild_lease_s,
         )  # fmt: skip
         gates.append(gate)
 
