@@ -20,7 +20,7 @@ from rich.progress import Progress
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # imported when used: the CLI starts without loading the dev stack
-    from services.devstack import DevStack
+    from devtools.devstack import DevStack
 
 app = typer.Typer(help="newsflow: ingest, enrich and publish news article streams over Kafka.", no_args_is_help=True)
 topics_app = typer.Typer(help="Manage newsflow's topics.", no_args_is_help=True)
@@ -274,7 +274,7 @@ def dev(
     ] = False,
 ) -> None:
     """Run the whole pipeline on this machine (embedded broker and Redis when none answers)."""
-    from services.devstack import DevStack
+    from devtools.devstack import DevStack
 
     s = _workable_settings()
     stack = DevStack(s, log_dir, say=console.print, secure=secure)
@@ -316,7 +316,7 @@ def dev(
 
 def _free_ports_base(count: int) -> int:
     """A port with the ``count - 1`` ports after it free as well."""
-    from shared.embedded import free_port, port_open
+    from devtools.embedded import free_port, port_open
 
     for _ in range(100):
         base = free_port()

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import pytest
 from redis.asyncio import Redis
 
-from shared.embedded import free_port, port_open, start_redis, start_tansu, stop
+from devtools.embedded import free_port, port_open, start_redis, start_tansu, stop
 from shared.kafka import ensure_topics
 from shared.redis_client import delete_namespace
 from shared.settings import Settings, Topics

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.embedded import free_port, port_open
+from devtools.embedded import free_port, port_open
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

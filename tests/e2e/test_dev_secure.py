@@ -15,7 +15,7 @@ from aiokafka.errors import KafkaConnectionError
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from shared.embedded import port_open
+from devtools.embedded import port_open
 
 from .test_dev import _alive, dev_env, start_dev
 

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from pydantic import SecretStr
 
-from shared.embedded import (
+from devtools.embedded import (
     make_tls_files,
     port_open,
     start_redis,

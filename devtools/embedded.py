@@ -120,13 +120,21 @@ def start_scram_kafka(
     tls: TlsFiles | None = None,
 ) -> list[subprocess.Popen[bytes]]:
     """A broker on ``host:port`` that requires SASL/SCRAM (over TLS with ``tls``: SASL_SSL): Tansu on a
-    free loopback port behind ``shared.scram_gate`` (see there why), advertising the gate. Returns
+    free loopback port behind ``devtools.scram_gate`` (see there why), advertising the gate. Returns
     [tansu, gate]."""
     from .scram_gate import users_json
 
     upstream = free_port()
     tansu = start_tansu(upstream, host=host, log=log_dir / "tansu.log", advertised_port=port)
-    cmd = [sys.executable, "-m", "shared.scram_gate", "--listen", f"{host}:{port}", "--upstream", f"{host}:{upstream}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "devtools.scram_gate",
+        "--listen",
+        f"{host}:{port}",
+        "--upstream",
+        f"{host}:{upstream}",
+    ]
     if tls is not None:
         cmd += ["--cert", str(tls.cert), "--key", str(tls.key)]
     gate = subprocess.Popen(
