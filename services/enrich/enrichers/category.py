@@ -60,6 +60,7 @@ class Topic:
     prefixes: dict[str, dict[str, float]]  # lang -> stem -> weight
     phrases: dict[str, list[tuple[regex.Pattern[str], float]]]  # lang -> (pattern, weight)
     entities: frozenset[str]
+    definition: str = ""  # IPTC's definition of the topic (English)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def load_lexicon(path: Path = _DATA) -> Lexicon:
                 else:
                     words.setdefault(lang, {})[cue] = float(weight)
         entities = frozenset(fold(e) for e in t.get("entities") or [])
-        topics.append(Topic(t["code"], t["name"], words, prefixes, phrases, entities))
+        topics.append(Topic(t["code"], t["name"], words, prefixes, phrases, entities, str(t.get("definition", ""))))
     return Lexicon(str(data.get("version", "1")), tuple(topics), frozenset(langs))
 
 
