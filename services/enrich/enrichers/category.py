@@ -47,6 +47,7 @@ _WORD = regex.compile(r"[\p{L}\p{N}][\p{L}\p{N}'\-]*")
 MIN_SHARE = 0.12
 MAX_TOPICS = 3
 ENTITY_WEIGHT = 2.0
+HINT_BELOW = 2.0  # cues weighted below this are hints: they count only beside a stronger cue
 _METHOD = "iptc-lexicon"
 
 
@@ -83,23 +84,28 @@ class Lexicon:
         stems = _stems(words)
         raw: dict[str, float] = {}
         for topic in self.topics:
-            total = 0.0
+            hints = cues = 0.0
+            found: list[tuple[float, int]] = []
             for word, weight in topic.words.get(lang, {}).items():
                 if words[word]:
-                    total += weight * (1 + math.log(words[word]))
+                    found.append((weight, words[word]))
             for stem, weight in topic.prefixes.get(lang, {}).items():
-                count = stems.get(stem, 0)
-                if count:
-                    total += weight * (1 + math.log(count))
+                if stems.get(stem, 0):
+                    found.append((weight, stems[stem]))
             for pattern, weight in topic.phrases.get(lang, []):
                 count = len(pattern.findall(joined_body)) + 2 * len(pattern.findall(joined_title))
                 if count:
-                    total += weight * (1 + math.log(count))
+                    found.append((weight, count))
             for name, mentions in entity_mentions.items():
                 if name in topic.entities:
-                    total += ENTITY_WEIGHT * (1 + math.log(mentions))
-            if total > 0:
-                raw[topic.code] = total
+                    found.append((ENTITY_WEIGHT, mentions))
+            for weight, count in found:
+                if weight < HINT_BELOW:
+                    hints += weight * (1 + math.log(count))
+                else:
+                    cues += weight * (1 + math.log(count))
+            if cues > 0:
+                raw[topic.code] = cues + hints
         grand = sum(raw.values())
         if not grand:
             return []
