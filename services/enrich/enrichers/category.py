@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
@@ -59,9 +59,83 @@ class Topic:
     name: str
     words: dict[str, dict[str, float]]  # lang -> exact word -> weight
     prefixes: dict[str, dict[str, float]]  # lang -> stem -> weight
-    phrases: dict[str, list[tuple[regex.Pattern[str], float]]]  # lang -> (pattern, weight)
+    phrases: dict[str, list[tuple[tuple[str, ...], bool, float]]]  # lang -> (words, last is a stem, weight)
     entities: frozenset[str]
     definition: str = ""  # IPTC's definition of the topic (English)
+
+
+_Hit = tuple[str, int, float]  # the cue as written, topic index, weight
+_CACHE_WORDS = 200_000
+
+
+@dataclass(frozen=True)
+class _Index:
+    """One language's cues of every topic, keyed by what an article's words are looked up by, and the
+    cues each word seen so far hits (words repeat from article to article: one dict look-up each)."""
+
+    words: dict[str, list[_Hit]]  # word -> hits
+    stems: dict[str, list[_Hit]]  # stem -> hits
+    phrases: dict[tuple[str, ...], list[_Hit]]  # the phrase's words -> hits
+    stem_phrases: dict[tuple[str, ...], list[tuple[str, _Hit]]]  # all words but the last -> (last stem, hit)
+    firsts: frozenset[str]  # first words of the phrases
+    phrase_sizes: tuple[int, ...]
+    stem_sizes: range
+    cache: dict[str, tuple[_Hit, ...]] = field(default_factory=dict, compare=False)
+
+    def word_hits(self, word: str) -> tuple[_Hit, ...]:
+        """The word and ``stem*`` cues ``word`` hits."""
+        hits = self.cache.get(word)
+        if hits is None:
+            found = list(self.words.get(word, ()))
+            for k in self.stem_sizes:
+                if k > len(word):
+                    break
+                found.extend(self.stems.get(word[:k], ()))
+            if len(self.cache) >= _CACHE_WORDS:
+                self.cache.clear()
+            hits = self.cache[word] = tuple(found)
+        return hits
+
+    def phrase_hits(self, words: list[str], weight: int, out: Counter[_Hit]) -> None:
+        """Add the phrase cues found in ``words`` (each occurrence counted ``weight`` times) to ``out``."""
+        for start, first in enumerate(words):
+            if first not in self.firsts:
+                continue
+            for n in self.phrase_sizes:
+                gram = tuple(words[start : start + n])
+                if len(gram) < n:
+                    break
+                for hit in self.phrases.get(gram, ()):
+                    out[hit] += weight
+                for last, hit in self.stem_phrases.get(gram[:-1], ()):
+                    if gram[-1].startswith(last):
+                        out[hit] += weight
+
+
+def _index(topics: tuple[Topic, ...], lang: str) -> _Index:
+    words: dict[str, list[_Hit]] = {}
+    stems: dict[str, list[_Hit]] = {}
+    phrases: dict[tuple[str, ...], list[_Hit]] = {}
+    stem_phrases: dict[tuple[str, ...], list[tuple[str, _Hit]]] = {}
+    for i, topic in enumerate(topics):
+        for word, weight in topic.words.get(lang, {}).items():
+            words.setdefault(word, []).append((word, i, weight))
+        for stem, weight in topic.prefixes.get(lang, {}).items():
+            stems.setdefault(stem, []).append((stem + "*", i, weight))
+        for parts, is_stem, weight in topic.phrases.get(lang, []):
+            hit = (" ".join(parts) + ("*" if is_stem else ""), i, weight)
+            if is_stem:
+                stem_phrases.setdefault(parts[:-1], []).append((parts[-1], hit))
+            else:
+                phrases.setdefault(parts, []).append(hit)
+    all_phrases = [*phrases, *((*head, last) for head, lasts in stem_phrases.items() for last, _ in lasts)]
+    lengths = [len(s) for s in stems] or [1]
+    return _Index(
+        words, stems, phrases, stem_phrases,
+        firsts=frozenset(p[0] for p in all_phrases),
+        phrase_sizes=tuple(sorted({len(p) for p in all_phrases})),
+        stem_sizes=range(min(lengths), max(lengths) + 1),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,41 +145,35 @@ class Lexicon:
     version: str
     topics: tuple[Topic, ...]
     languages: frozenset[str]
+    _indexes: dict[str, _Index] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_indexes", {lang: _index(self.topics, lang) for lang in self.languages})
 
     def score(self, title: str, body: str, lang: str, entity_mentions: dict[str, int]) -> list[CategoryItem]:
         """Topics of an article, best first, each ``{code, name, score}`` (see the module doc)."""
+        index = self._indexes.get(lang) or _index(self.topics, lang)
         body_words = _WORD.findall(fold_accents(body))
         title_words = _WORD.findall(fold_accents(title))
         words = Counter(body_words)
         for w in title_words:
             words[w] += 2
-        joined_body = " " + " ".join(body_words) + " "
-        joined_title = " " + " ".join(title_words) + " "
-        stems = _stems(words)
-        raw: dict[str, float] = {}
-        for topic in self.topics:
-            hints = cues = 0.0
-            found: list[tuple[float, int]] = []
-            for word, weight in topic.words.get(lang, {}).items():
-                if words[word]:
-                    found.append((weight, words[word]))
-            for stem, weight in topic.prefixes.get(lang, {}).items():
-                if stems.get(stem, 0):
-                    found.append((weight, stems[stem]))
-            for pattern, weight in topic.phrases.get(lang, []):
-                count = len(pattern.findall(joined_body)) + 2 * len(pattern.findall(joined_title))
-                if count:
-                    found.append((weight, count))
+        counts: Counter[_Hit] = Counter()
+        for word, count in words.items():
+            for hit in index.word_hits(word):
+                counts[hit] += count
+        index.phrase_hits(body_words, 1, counts)
+        index.phrase_hits(title_words, 2, counts)
+        for i, topic in enumerate(self.topics):
             for name, mentions in entity_mentions.items():
                 if name in topic.entities:
-                    found.append((ENTITY_WEIGHT, mentions))
-            for weight, count in found:
-                if weight < HINT_BELOW:
-                    hints += weight * (1 + math.log(count))
-                else:
-                    cues += weight * (1 + math.log(count))
-            if cues > 0:
-                raw[topic.code] = cues + hints
+                    counts[(name, i, ENTITY_WEIGHT)] += mentions
+        cues = [0.0] * len(self.topics)
+        hints = [0.0] * len(self.topics)
+        for (_, i, weight), count in counts.items():
+            (hints if weight < HINT_BELOW else cues)[i] += weight * (1 + math.log(count))
+        strong = {t.code: cues[i] + hints[i] for i, t in enumerate(self.topics) if cues[i] > 0}
+        raw = strong or {t.code: hints[i] for i, t in enumerate(self.topics) if hints[i] > 0}
         grand = sum(raw.values())
         if not grand:
             return []
@@ -118,16 +186,6 @@ class Lexicon:
         ]
 
 
-def _stems(words: Counter[str]) -> dict[str, int]:
-    """Occurrences of every prefix (3+ letters) of the words, for ``stem*`` cues."""
-    out: dict[str, int] = {}
-    for word, count in words.items():
-        for k in range(3, len(word) + 1):
-            p = word[:k]
-            out[p] = out.get(p, 0) + count
-    return out
-
-
 @lru_cache(maxsize=4)
 def load_lexicon(path: Path = _DATA) -> Lexicon:
     """Read and compile the IPTC vocabulary file."""
@@ -137,16 +195,14 @@ def load_lexicon(path: Path = _DATA) -> Lexicon:
     for t in data["topics"]:
         words: dict[str, dict[str, float]] = {}
         prefixes: dict[str, dict[str, float]] = {}
-        phrases: dict[str, list[tuple[regex.Pattern[str], float]]] = {}
+        phrases: dict[str, list[tuple[tuple[str, ...], bool, float]]] = {}
         for lang, cues in (t.get("cues") or {}).items():
             langs.add(lang)
             for cue, weight in cues.items():
                 cue = fold_accents(str(cue)).strip()
                 if " " in cue:
-                    parts = [regex.escape(p) for p in cue.rstrip("*").split()]
-                    tail = r"[\p{L}\p{N}'\-]*" if cue.endswith("*") else ""
-                    pattern = regex.compile(r"(?<= )" + " ".join(parts) + tail + r"(?= )")
-                    phrases.setdefault(lang, []).append((pattern, float(weight)))
+                    parts = tuple(cue.rstrip("*").split())
+                    phrases.setdefault(lang, []).append((parts, cue.endswith("*"), float(weight)))
                 elif cue.endswith("*"):
                     prefixes.setdefault(lang, {})[cue[:-1]] = float(weight)
                 else:
