@@ -44,6 +44,9 @@ __all__ = ["CategoryEnricher", "Lexicon", "Topic", "load_lexicon"]
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "iptc_mediatopics.yaml"
 _WORD = regex.compile(r"[\p{L}\p{N}][\p{L}\p{N}'\-]*")
+# Arabic writes the article and some prepositions onto the word (al-, wa-al-, bi-al-, li-l-): cues and the
+# article's words are compared without them ("والحكومة", "الحكومة" and "حكومة" are one word).
+_AR_PROCLITICS = regex.compile(r"^(?:[وف]?(?:بال|كال|لل|ال))(?=\p{L}{2})")
 MIN_SHARE = 0.12
 MAX_TOPICS = 3
 ENTITY_WEIGHT = 2.0
@@ -153,8 +156,8 @@ class Lexicon:
     def score(self, title: str, body: str, lang: str, entity_mentions: dict[str, int]) -> list[CategoryItem]:
         """Topics of an article, best first, each ``{code, name, score}`` (see the module doc)."""
         index = self._indexes.get(lang) or _index(self.topics, lang)
-        body_words = _WORD.findall(fold_accents(body))
-        title_words = _WORD.findall(fold_accents(title))
+        body_words = _words(body, lang)
+        title_words = _words(title, lang)
         words = Counter(body_words)
         for w in title_words:
             words[w] += 2
@@ -186,6 +189,12 @@ class Lexicon:
         ]
 
 
+def _words(text: str, lang: str) -> list[str]:
+    """The words of ``text`` as cues are written: lowercase, no accents (and for Arabic, no proclitics)."""
+    words = _WORD.findall(fold_accents(text))
+    return [_AR_PROCLITICS.sub("", w) for w in words] if lang == "ar" else words
+
+
 @lru_cache(maxsize=4)
 def load_lexicon(path: Path = _DATA) -> Lexicon:
     """Read and compile the IPTC vocabulary file."""
@@ -200,6 +209,8 @@ def load_lexicon(path: Path = _DATA) -> Lexicon:
             langs.add(lang)
             for cue, weight in cues.items():
                 cue = fold_accents(str(cue)).strip()
+                if lang == "ar":
+                    cue = " ".join(_AR_PROCLITICS.sub("", w) for w in cue.split())
                 if " " in cue:
                     parts = tuple(cue.rstrip("*").split())
                     phrases.setdefault(lang, []).append((parts, cue.endswith("*"), float(weight)))
