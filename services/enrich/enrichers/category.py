@@ -86,7 +86,7 @@ class _Index:
     cache: dict[str, tuple[_Hit, ...]] = field(default_factory=dict, compare=False)
 
     def word_hits(self, word: str) -> tuple[_Hit, ...]:
-        """The word and ``stem*`` cues ``word`` hits."""
+        """The word and ``stem*`` cues ``word`` hits: per topic, the strongest (the exact word first)."""
         hits = self.cache.get(word)
         if hits is None:
             found = list(self.words.get(word, ()))
@@ -94,9 +94,13 @@ class _Index:
                 if k > len(word):
                     break
                 found.extend(self.stems.get(word[:k], ()))
+            best: dict[int, _Hit] = {}  # a word counts once per topic, for its strongest cue
+            for hit in found:
+                if hit[1] not in best or hit[2] > best[hit[1]][2]:
+                    best[hit[1]] = hit
             if len(self.cache) >= _CACHE_WORDS:
                 self.cache.clear()
-            hits = self.cache[word] = tuple(found)
+            hits = self.cache[word] = tuple(best.values())
         return hits
 
     def phrase_hits(self, words: list[str], weight: int, out: Counter[_Hit]) -> None:
