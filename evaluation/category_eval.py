@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
 import orjson
 import regex
 
@@ -211,4 +212,3 @@ def _unit(bag: Counter[str], idf: dict[str, float]) -> dict[str, float]:
     vec = {w: (1 + math.log(c)) * idf[w] for w, c in bag.items()}
     norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
     return {w: v / norm for w, v in vec.items()}
-

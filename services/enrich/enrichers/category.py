@@ -1,9 +1,10 @@
 """IPTC Media Topics (top level) from weighted cue lexicons and entity cues.
 
 The vocabulary ships in ``services/enrich/data/iptc_mediatopics.yaml``: the
-17 top-level Media Topics with IPTC's codes and names, and for each, cue words
-and phrases per language (English, French, Spanish) with weights 1-3, plus
-entity names ("FIFA", "Hamas", "NASA").
+17 top-level Media Topics with IPTC's codes, names and definitions, and for
+each, cue words and phrases per language (English, French, Spanish, German,
+Portuguese, Italian, Dutch, Arabic) with weights 1-3, plus entity names
+("FIFA", "Hamas", "NASA").
 
 Scoring, for each topic::
 
@@ -12,12 +13,17 @@ Scoring, for each topic::
 
 where ``count`` is the number of occurrences in the body plus twice those in
 the headline (the headline says what the story is filed under). Words are
-compared lowercase and without accents; ``stem*`` cues match any word
-starting with the stem. A topic's ``score`` is its share of all topics' raw
-scores; topics with a share of at least 0.12 are listed (at most three,
-best first; the best is always listed). An article with no cue at all gets
-an empty list. A language without a lexicon gets a null field with the
-reason.
+compared lowercase and without accents (Arabic also without the article and
+the prepositions written onto it: "والحكومة" is "حكومة"); ``stem*`` cues
+match any word starting with the stem; a word counts once per topic, for the
+strongest cue it matches. Cues of weight 1 are hints ("game", "team", "court",
+"attack": words that ordinary copy uses in every topic): a topic is a
+candidate only with a cue of weight 2 or more or an entity cue, and hints
+only add to it; when no topic has one, the topics with hints are the
+candidates. A topic's ``score`` is its share of all candidates' raw scores;
+topics with a share of at least 0.12 are listed (at most three, best first;
+the best is always listed). An article with no cue at all gets an empty
+list. A language without a lexicon gets a null field with the reason.
 """
 
 from __future__ import annotations
