@@ -74,7 +74,7 @@ class Topic:
 
 
 _Hit = tuple[str, int, float]  # the cue as written, topic index, weight
-_CACHE_WORDS = 200_000
+_CACHE_WORDS = 50_000  # words whose hits are kept (a few MB); the cache starts over past it
 
 
 @dataclass(frozen=True)
