@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 E2E_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check docs docs-build bench bench-ingest bench-enrich bench-scaling bench-quality bench-e2e bench-webhooks bench-memory browser clean
+.PHONY: install lock run test test-unit lint typecheck check docs docs-build bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-e2e bench-webhooks bench-memory browser clean
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -69,7 +69,7 @@ docs-build: install
 # what .ci/run and the pre-commit hooks run
 check: lint typecheck docs-build test
 
-bench: bench-ingest bench-enrich bench-scaling bench-quality bench-webhooks bench-memory bench-e2e
+bench: bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-webhooks bench-memory bench-e2e
 
 bench-ingest: install
 	$(PY) -m bench.ingest
@@ -86,6 +86,10 @@ bench-scaling: install
 # entity quality on CoNLL-2003 dev (read from ../shared/data/external, or NEWSFLOW_CONLL_DEV): newsflow vs stock spaCy
 bench-quality: install
 	$(PY) -m bench.quality
+
+# IPTC category on BBC News dev, newsflow's labelled set and SemEval same-story pairs, beside a zero-shot baseline
+bench-quality-categories: install
+	$(PY) -m bench.quality_categories
 
 # the whole pipeline against the hand-written baseline: about 15 minutes; `make bench-e2e E2E_ARGS=--quick` is a smoke run
 bench-e2e: install
