@@ -87,6 +87,15 @@ def publish() -> None:
     main()
 
 
+@app.command()
+def archive() -> None:
+    """Run one archive worker (news.enriched -> PostgreSQL at NEWSFLOW_ARCHIVE_URL); migrates the schema first."""
+    _start_service("archive")
+    from services.archive.app import main
+
+    main()
+
+
 @topics_app.command("create")
 def topics_create() -> None:
     """Create every newsflow topic with the configured partitions (idempotent)."""

@@ -132,6 +132,14 @@ class Settings(BaseSettings):
     recent_ttl_s: int = Field(default=3 * 24 * 3600, ge=60)  # how long /v1/articles and /v1/stories remember
     recent_stories: int = Field(default=500, ge=1)  # stories listed by /v1/stories
 
+    # --- archive (PostgreSQL) ----------------------------------------------------
+    # the archive service writes every enriched article version here; publish's /v1/search reads it
+    archive_url: str = "postgresql://postgres@127.0.0.1:5432/newsflow"  # no password in it (archive_password)
+    archive_password: SecretStr | None = None
+    archive_pool_size: int = Field(default=4, ge=1)  # connections per process
+    archive_retention_days: int = Field(default=0, ge=0)  # older articles are deleted (by their time); 0: kept
+    archive_search_timeout_ms: int = Field(default=3000, ge=100)  # a search PostgreSQL stops after this: a 400
+
     # --- service process -----------------------------------------------------
     web_port: int = 0  # 0 = no HTTP server
     data_dir: Path = Path(tempfile.gettempdir()) / "newsflow"  # Faust's scratch directory
@@ -167,6 +175,14 @@ class Settings(BaseSettings):
 
     def redis_key(self, *parts: str) -> str:
         return ":".join((self.redis_namespace, *parts))
+
+    def archive_conninfo(self) -> str:
+        """``archive_url`` with ``archive_password`` (libpq connection string, for psycopg)."""
+        if self.archive_password is None:
+            return self.archive_url
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(self.archive_url, password=self.archive_password.get_secret_value())
 
 
 def _plain(value: Any) -> Any:
