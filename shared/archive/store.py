@@ -34,7 +34,7 @@ _COPY_COLUMNS = (
     "id, version, enrichment_revision, enriched_at, at, title, body, source, url, language, ts_config, story_id, "
     "category, category_name, category_keys, countries, entities, entity_keys, doc"
 )
-_STAGE = f"""
+_STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS archive_in (
     id text, version integer, enrichment_revision integer, enriched_at timestamptz, at timestamptz, title text,
     body text, source text, url text, language text, ts_config text, story_id text, category text,
@@ -45,7 +45,8 @@ _UPSERT = f"""
 INSERT INTO articles ({_COPY_COLUMNS.replace("body, ", "")}, tsv, latest)
 SELECT id, version, enrichment_revision, enriched_at, at, title, source, url, language, ts_config::regconfig,
        story_id, category, category_name, category_keys, countries, entities, entity_keys, doc,
-       setweight(to_tsvector(ts_config::regconfig, title), 'A') || setweight(to_tsvector(ts_config::regconfig, body), 'B'),
+       setweight(to_tsvector(ts_config::regconfig, title), 'A')
+           || setweight(to_tsvector(ts_config::regconfig, body), 'B'),
        false
 FROM archive_in
 ON CONFLICT (id, version) DO UPDATE SET

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from shared.archive.query import QueryError, parse_search
-from shared.archive.rows import row_of
+from shared.archive.rows import ArchiveRow, row_of
 from shared.archive.schema import SCHEMA_VERSION, SchemaTooNew, migrate
 from shared.archive.store import ArchiveStore, open_store
 from shared.models import EnrichedArticle
@@ -28,7 +28,7 @@ async def store(pg_url: str) -> AsyncIterator[ArchiveStore]:
     await s.close()
 
 
-def row(a: EnrichedArticle):  # type: ignore[no-untyped-def]
+def row(a: EnrichedArticle) -> ArchiveRow:
     return row_of(a, a.model_dump_json())
 
 
