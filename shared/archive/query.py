@@ -102,6 +102,8 @@ def parse_q(q: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """``q`` -> (words, phrases, excluded): ``-word`` and ``-"a phrase"`` exclude, ``"a phrase"`` is a phrase."""
     if len(q) > MAX_Q_CHARS:
         raise QueryError(f"q is {len(q):,} characters; at most {MAX_Q_CHARS} are searched")
+    if "\x00" in q:
+        raise QueryError("q holds a NUL character")
     words: list[str] = []
     phrases: list[str] = []
     excluded: list[str] = []
@@ -216,6 +218,9 @@ def parse_search(params: Mapping[str, Sequence[str]]) -> SearchQuery:
         words=words, phrases=phrases, excluded=excluded, filters=filters, since=since, until=until,
         sort="relevance" if sort == "relevance" else "time", limit=int(limit_text), facets=facets in ("true", "1"),
     )  # fmt: skip
+    for name in ("from", "to", "sort", "limit", "facets", "cursor"):
+        if "\x00" in (_one(params, name) or ""):
+            raise QueryError(f"{name} holds a NUL character")
     cursor_text = _one(params, "cursor")
     if cursor_text:
         if len(cursor_text) > 1000:
