@@ -282,7 +282,7 @@ def dev(
         ),
     ] = False,
 ) -> None:
-    """Run the whole pipeline on this machine (embedded broker and Redis when none answers)."""
+    """Run the whole pipeline on this machine (embedded broker, Redis and PostgreSQL when none answers)."""
     from services.devstack import DevStack
 
     s = _workable_settings()
@@ -298,9 +298,9 @@ def dev(
     try:
         stack.start_infrastructure()
         s = stack.settings  # with --secure: the generated credentials and CA
-        web = s.web_port or _free_ports_base(3)  # ingest, enrich, publish: web, web+1, web+2
+        web = s.web_port or _free_ports_base(4)  # ingest, enrich, publish, archive: web, web+1, ...
         stack.start_services(web_port_base=web)
-        urls = [f"{n} http://127.0.0.1:{web + i}/metrics" for i, n in enumerate(("ingest", "enrich", "publish"))]
+        urls = [f"{n} http://127.0.0.1:{web + i}/metrics" for i, n in enumerate(("ingest", "enrich", "publish", "archive"))]
         console.print("metrics: " + ", ".join(urls), soft_wrap=True)
         console.print(
             f"\n[bold green]newsflow is running.[/] Publish raw articles to [bold]{s.topics.raw}[/] at "
@@ -308,6 +308,7 @@ def dev(
             f"  newsflow send services/samples/*.txt\n"
             f"Consume the enriched stream:\n  newsflow tail {s.topics.enriched} --from-beginning\n"
             f"Live story page and HTTP API: [bold]{stack.page_url}[/] (OpenAPI at {stack.page_url}openapi.json)\n"
+            f"Search the archive: {stack.page_url}v1/search?q=earthquake&country=JP\n"
             f"Ctrl-C stops everything.\n"
         )
         if demo:

@@ -68,7 +68,7 @@ WHERE a.id = m.id AND a.latest IS DISTINCT FROM (a.version = m.top)
 
 @dataclass(frozen=True)
 class ArchiveStats:
-    rows: int  # PostgreSQL's estimate (pg_class.reltuples): counting exactly would read the whole table
+    rows: int  # PostgreSQL's estimate (pg_class.reltuples; counted until the table was first analysed)
     bytes: int  # the table with its indexes and TOAST
 
 
@@ -219,8 +219,8 @@ class ArchiveStore:
     async def stats(self) -> ArchiveStats:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT greatest(reltuples, 0)::bigint, pg_total_relation_size(oid) FROM pg_class "
-                "WHERE oid = 'articles'::regclass"
+                "SELECT CASE WHEN reltuples < 0 THEN (SELECT count(*) FROM articles) ELSE reltuples::bigint END, "
+                "pg_total_relation_size(oid) FROM pg_class WHERE oid = 'articles'::regclass"
             )
             row = await cur.fetchone()
         return ArchiveStats(rows=int(row[0]), bytes=int(row[1])) if row else ArchiveStats(0, 0)
