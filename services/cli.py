@@ -300,7 +300,9 @@ def dev(
         s = stack.settings  # with --secure: the generated credentials and CA
         web = s.web_port or _free_ports_base(4)  # ingest, enrich, publish, archive: web, web+1, ...
         stack.start_services(web_port_base=web)
-        urls = [f"{n} http://127.0.0.1:{web + i}/metrics" for i, n in enumerate(("ingest", "enrich", "publish", "archive"))]
+        urls = [
+            f"{n} http://127.0.0.1:{web + i}/metrics" for i, n in enumerate(("ingest", "enrich", "publish", "archive"))
+        ]
         console.print("metrics: " + ", ".join(urls), soft_wrap=True)
         console.print(
             f"\n[bold green]newsflow is running.[/] Publish raw articles to [bold]{s.topics.raw}[/] at "
