@@ -22,7 +22,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from psycopg.conninfo import conninfo_to_dict
-
 from pydantic import SecretStr
 
 from shared.embedded import (
