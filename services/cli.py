@@ -96,6 +96,49 @@ def archive() -> None:
     main()
 
 
+@app.command()
+def reenrich(
+    since: Annotated[str, typer.Option(help="Articles from this date or time on (ISO 8601, e.g. 2026-11-01)")],
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A search filter, name=value, repeatable: country=JP, entity=ECB, category=..., "
+            "language=, source=, story=, q=<words>, to=<time>"
+        ),
+    ] = None,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Start an unfinished run over instead of resuming it")
+    ] = False,
+) -> None:
+    """Send archived articles back through enrich (a new model or rule set reaches history); resumable."""
+    from datetime import UTC, datetime
+
+    from services.reenrich import ReenrichRun, parse_where
+    from services.reenrich import reenrich as run_reenrich
+
+    s = _workable_settings()
+    try:
+        start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        filters = parse_where(where or [])
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    with Progress(console=console) as progress:
+        task = progress.add_task("re-enriching", total=None)
+
+        def advance(run: ReenrichRun) -> None:
+            progress.update(task, total=run.total, completed=run.sent)
+
+        try:
+            run = asyncio.run(run_reenrich(s, start, filters, restart=restart, progress=advance))
+        except ValueError as exc:  # a filter the search refuses (QueryError)
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+    how = "resumed" if run.resumed else "run"
+    console.print(f"{how} {run.id}: sent {run.sent} of {run.total} article(s) to {s.topics.ingested} for enrich")
+
+
 @topics_app.command("create")
 def topics_create() -> None:
     """Create every newsflow topic with the configured partitions (idempotent)."""

@@ -137,6 +137,13 @@ def _redis_problems(s: Settings) -> list[str]:
 
 def _archive_problems(s: Settings) -> list[str]:
     url_name = env_name("archive_url")
+    if "://" not in s.archive_url:  # a libpq key=value connection string
+        out_kv = []
+        if re.search(r"(^|\s)password\s*=", s.archive_url):
+            out_kv.append(f"{url_name} holds a password: put it in {env_name('archive_password')}")
+        if problem := _secret_problem(env_name("archive_password"), s.archive_password):
+            out_kv.append(problem)
+        return out_kv
     try:
         u = urlsplit(s.archive_url)
         scheme, has_password = u.scheme, u.password is not None

@@ -188,7 +188,7 @@ def pg_url() -> Iterator[str]:
     with conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield psycopg.conninfo.make_conninfo(admin, dbname=name)
+        yield admin.rsplit("/", 1)[0] + "/" + name
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -35,10 +35,12 @@ __all__ = [
     "Cursor",
     "QueryError",
     "SearchQuery",
+    "count_sql",
     "facets_sql",
     "page_sql",
     "parse_q",
     "parse_search",
+    "scan_sql",
 ]
 
 MAX_Q_CHARS: Final = 500
@@ -334,3 +336,23 @@ def facets_sql(query: SearchQuery, configs: Sequence[str]) -> tuple[str, dict[st
         f"'sources', {top('source', 'hits')})",
         params,
     )
+
+
+def scan_sql(query: SearchQuery, configs: Sequence[str], after: tuple[datetime, str] | None,
+             batch: int) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    """The next ``batch`` matches (newest version of each article) oldest first, after ``after``
+    (time, id): what ``newsflow reenrich`` walks through, resumably."""
+    params: dict[str, Any] = {"batch": batch}
+    conds, _ = _where(query, configs, params)
+    if after is not None:
+        params.update(a_at=after[0], a_id=after[1])
+        conds.append("(at, id) > (%(a_at)s, %(a_id)s)")
+    return (f"SELECT id, version, enrichment_revision, at, doc FROM articles WHERE {' AND '.join(conds)} "
+            "ORDER BY at, id LIMIT %(batch)s", params)  # fmt: skip
+
+
+def count_sql(query: SearchQuery, configs: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """How many articles (newest versions) match ``query``."""
+    params: dict[str, Any] = {}
+    conds, _ = _where(query, configs, params)
+    return f"SELECT count(*) FROM articles WHERE {' AND '.join(conds)}", params
