@@ -34,6 +34,7 @@ run: install
 
 test: install browser
 	@scripts/ensure-redis.sh
+	@scripts/ensure-postgres.sh
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The live-page test drives Debian's chromium; install it when we can (root, apt), else that test skips.
