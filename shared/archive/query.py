@@ -10,8 +10,8 @@ spliced into the SQL come from :data:`shared.archive.rows.TS_CONFIGS` only.
 ``country``, ``category``, ``language``, ``source``, ``story`` (any of the values given), ``from`` /
 ``to`` (the article's time: published, else ingested; ``to`` excluded). Sort ``relevance`` (default
 with ``q``) or ``time`` (newest first). ``cursor``: the ``next_cursor`` of the previous page of the same
-query. Facets count the first :data:`FACET_SAMPLE` hits in the query's order, so a broad query never
-counts the whole archive.
+query. ``relevance`` ranks the newest :data:`RANK_WINDOW` matches and facets count the newest
+:data:`FACET_SAMPLE`, so a broad query never reads the whole archive.
 """
 
 from __future__ import annotations
@@ -287,9 +287,14 @@ def _where(query: SearchQuery, configs: Sequence[str], params: dict[str, Any]) -
 
 
 _KNOWN_CONFIGS: Final = {*TS_CONFIGS.values(), "simple"}
+RANK_WINDOW: Final = 2000  # sort=relevance ranks the newest this many matches
 _COLUMNS: Final = (
     "id, version, enrichment_revision, title, source, url, at, language, story_id, category, category_name, "
     "countries, entities, doc->'enrichment'->'summary'->>'text' AS summary"
+)
+_COLUMNS_OUT: Final = (
+    "id, version, enrichment_revision, title, source, url, at, language, story_id, category, category_name, "
+    "countries, entities, summary"
 )
 
 
@@ -298,7 +303,12 @@ def page_sql(query: SearchQuery, configs: Sequence[str]) -> tuple[str, dict[str,
     params: dict[str, Any] = {"limit": query.limit + 1}
     conds, rank = _where(query, configs, params)
     if query.sort == "relevance" and rank is not None:
-        inner = f"SELECT {_COLUMNS}, {rank}::real AS rank FROM articles WHERE {' AND '.join(conds)}"
+        # ranked among the newest RANK_WINDOW matches: ts_rank reads each candidate's tsvector, so a common
+        # word over the whole archive would cost a read of every match
+        params["window"] = RANK_WINDOW
+        window = (f"SELECT *, {rank}::real AS rank FROM (SELECT {_COLUMNS}, tsv, ts_config FROM articles WHERE "
+                  f"{' AND '.join(conds)} ORDER BY at DESC, id DESC LIMIT %(window)s) newest")  # fmt: skip
+        inner = f"SELECT {_COLUMNS_OUT}, rank FROM ({window}) ranked"
         outer = ""
         if query.cursor is not None:
             params.update(c_rank=query.cursor.rank, c_at=query.cursor.at, c_id=query.cursor.id)
@@ -314,13 +324,12 @@ def page_sql(query: SearchQuery, configs: Sequence[str]) -> tuple[str, dict[str,
 
 
 def facets_sql(query: SearchQuery, configs: Sequence[str]) -> tuple[str, dict[str, Any]]:
-    """The facet counts of the first :data:`FACET_SAMPLE` hits (in the query's order), and how many
-    hits there are up to that many: one row, a JSON object."""
+    """The facet counts of the newest :data:`FACET_SAMPLE` hits, and how many hits there are up to that
+    many: one row, a JSON object."""
     params: dict[str, Any] = {"sample": FACET_SAMPLE, "top": FACET_TOP}
-    conds, rank = _where(query, configs, params)
-    order = f"{rank} DESC, at DESC, id DESC" if query.sort == "relevance" and rank else "at DESC, id DESC"
+    conds, _ = _where(query, configs, params)
     hits = (f"SELECT entities, countries, category_name, source FROM articles WHERE {' AND '.join(conds)} "
-            f"ORDER BY {order} LIMIT %(sample)s")  # fmt: skip
+            "ORDER BY at DESC, id DESC LIMIT %(sample)s")  # fmt: skip
 
     def top(expr: str, source: str) -> str:
         return (f"(SELECT coalesce(json_agg(json_build_object('value', v, 'count', n)), '[]') FROM "

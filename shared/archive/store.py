@@ -12,6 +12,7 @@ back-off and the offsets stay uncommitted (:func:`shared.failures.classify`).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ from .schema import migrate
 __all__ = ["ArchiveStats", "ArchiveStore", "ensure_database", "open_store"]
 
 log = logging.getLogger(__name__)
+CONFIGS_MAX_AGE_S = 10.0  # a language first archived is searchable in its own stemming within this
 
 _COPY_COLUMNS = (
     "id, version, enrichment_revision, enriched_at, at, title, body, source, url, language, ts_config, story_id, "
@@ -103,6 +105,7 @@ class ArchiveStore:
         self.pool = pool
         self.search_timeout_ms = search_timeout_ms
         self._configs: list[str] = []
+        self._configs_read = 0.0
 
     async def close(self) -> None:
         await self.pool.close()
@@ -171,17 +174,21 @@ class ArchiveStore:
 
     # -- reading -------------------------------------------------------------------------------------------
 
-    async def configs(self) -> list[str]:
-        """The text-search configurations of the archived articles (what a text query is parsed in)."""
+    async def configs(self, max_age_s: float = 0.0) -> list[str]:
+        """The text-search configurations of the archived articles (what a text query is parsed in); read
+        again when the last read is older than ``max_age_s``."""
+        if self._configs_read and time.monotonic() - self._configs_read < max_age_s:
+            return self._configs
         async with self.pool.connection() as conn:
             cur = await conn.execute("SELECT ts_config::text FROM archive_ts_configs ORDER BY 1")
             self._configs = [str(r[0]) for r in await cur.fetchall()]
+        self._configs_read = time.monotonic()
         return self._configs
 
     async def search(self, query: SearchQuery) -> dict[str, Any]:
         """The page of hits (``results``), ``next_cursor`` (None on the last page) and ``facets``.
         A query PostgreSQL cancels after ``search_timeout_ms`` is a :class:`QueryError`."""
-        configs = await self.configs() if query.has_text else []
+        configs = await self.configs(max_age_s=CONFIGS_MAX_AGE_S) if query.has_text else []
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute(f"SET LOCAL statement_timeout = {int(self.search_timeout_ms)}")
             cur = conn.cursor(row_factory=dict_row)
