@@ -46,9 +46,9 @@ class SearchApi:
             if self._store is None:
                 s = self.settings
                 self._store = await open_store(
-                    s.archive_conninfo(), max_size=s.archive_pool_size, search_timeout_ms=s.archive_search_timeout_ms,
-                    timeout_s=5.0,
-                )  # fmt: skip
+                    s.archive_conninfo(), min_size=0, max_size=s.archive_pool_size,
+                    search_timeout_ms=s.archive_search_timeout_ms, timeout_s=5.0,
+                )  # fmt: skip  # min_size 0: no connection kept (nor retried in the background) before a search
         return self._store
 
     async def close(self) -> None:
