@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 E2E_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check docs docs-build bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-e2e bench-webhooks bench-memory browser clean
+.PHONY: install lock run test test-unit lint typecheck check docs docs-build bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-e2e bench-webhooks bench-memory bench-archive browser clean
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -34,6 +34,7 @@ run: install
 
 test: install browser
 	@scripts/ensure-redis.sh
+	@scripts/ensure-postgres.sh
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The live-page test drives Debian's chromium, and the kcat examples (README, docs) run Debian's kcat: install
@@ -97,6 +98,12 @@ bench-e2e: install
 
 bench-webhooks: install
 	$(PY) -m bench.webhooks
+
+# the archive: articles/s batched vs a plain INSERT per article, search p50/p95 at 100k synthetic articles
+# (PostgreSQL at 127.0.0.1:5432 or BENCH_ARGS=--postgres ...; BENCH_ARGS=--articles 1000000 for 1M)
+BENCH_ARGS ?=
+bench-archive: install
+	$(PY) -m bench.archive $(BENCH_ARGS)
 
 # enrich's RSS step by step (imports, models, warm-up, batches) and its peak, next to the naive composition's
 bench-memory: install

@@ -205,6 +205,19 @@ class Settings(BaseSettings):
     recent_stories: int = Field(default=500, ge=1)
     """Stories listed by `/v1/stories`."""
 
+    # --- archive (PostgreSQL) ----------------------------------------------------
+    # the archive service writes every enriched article version here; publish's /v1/search reads it
+    archive_url: str = "postgresql://postgres@127.0.0.1:5432/newsflow"
+    """The archive's PostgreSQL (created and migrated by the archive service); no password in it."""
+    archive_password: SecretStr | None = None
+    """The archive database's password (a secret)."""
+    archive_pool_size: int = Field(default=4, ge=1)
+    """PostgreSQL connections per process."""
+    archive_retention_days: int = Field(default=0, ge=0)
+    """Articles older than this (by their time) are deleted hourly; 0: kept."""
+    archive_search_timeout_ms: int = Field(default=3000, ge=100)
+    """A search PostgreSQL stops after this is a 400 (narrow it)."""
+
     # --- service process -----------------------------------------------------
     web_port: int = 0
     """HTTP port for `/livez`, `/readyz`, `/metrics`, and on publish the HTTP API and the live page (0: off)."""
@@ -246,6 +259,14 @@ class Settings(BaseSettings):
 
     def redis_key(self, *parts: str) -> str:
         return ":".join((self.redis_namespace, *parts))
+
+    def archive_conninfo(self) -> str:
+        """``archive_url`` with ``archive_password`` (libpq connection string, for psycopg)."""
+        if self.archive_password is None:
+            return self.archive_url
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(self.archive_url, password=self.archive_password.get_secret_value())
 
 
 def _plain(value: Any) -> Any:
