@@ -164,10 +164,10 @@ def main() -> None:
         return
 
     from bench._common import bench_settings
+    from devtools.embedded import free_port, start_redis, start_tansu, stop
     from services.ingest.bootstrap import minhash_params, signer
     from services.ingest.fingerprint import comparison_text
     from services.ingest.handler import SIGNATURE_HEADER
-    from shared.embedded import free_port, start_redis, start_tansu, stop
     from shared.kafka import ensure_topics
 
     bport, rport = free_port(), free_port()

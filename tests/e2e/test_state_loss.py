@@ -25,8 +25,8 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from devtools.embedded import free_port, start_redis
 from services.publish.subscriptions import new_secret
-from shared.embedded import free_port, start_redis
 from shared.kafka import ensure_topics
 
 from ..conftest import Workers, make_settings
