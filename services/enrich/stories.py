@@ -280,23 +280,21 @@ class MemoryStoryIndex:
         if known is not None:
             return known
         lo, hi = it.ts - self._window, it.ts + self._window
-        weights: list[float] = []
         dot: dict[str, float] = {}
         who: dict[str, int] = {}
         what: dict[str, int] = {}
         for name, weight in it.features:
             found = self._features.get(name, {})
-            members = sorted(((ts, sid) for sid, ts in found.items() if lo <= ts <= hi), reverse=True)
-            factor = _commonness(len(members))
-            weights.append(weight)
-            for _, sid in members[:MAX_CANDIDATES]:
+            recent = sorted(((ts, sid) for sid, ts in found.items() if lo <= ts <= hi), reverse=True)
+            factor = _commonness(len(recent))
+            for _, sid in recent[:MAX_CANDIDATES]:
                 dot[sid] = dot.get(sid, 0.0) + weight * factor * self._stories[sid].profile[name]
                 if factor >= 0.5:
                     if name[:2] in WHO:
                         who[sid] = who.get(sid, 0) + 1
                     if name[:2] in WHAT:
                         what[sid] = what.get(sid, 0) + 1
-        norm = math.sqrt(sum(w * w for w in weights))
+        norm = math.sqrt(sum(w * w for _, w in it.features))
         best: str | None = None
         best_score = -1.0
         for sid, d in dot.items():
@@ -309,7 +307,7 @@ class MemoryStoryIndex:
         sid = best or it.new_story_id
         self._articles[it.article_id] = sid
         story = self._stories.setdefault(sid, _Story())
-        for (name, _), w in zip(it.features, weights, strict=True):
+        for name, w in it.features:
             members = self._features.setdefault(name, {})
             members[sid] = max(members.get(sid, it.ts), it.ts)
             for other in [s for s, ts in members.items() if ts <= it.ts - self._ttl]:
