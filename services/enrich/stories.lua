@@ -42,11 +42,12 @@ for d = 1, n_docs do
     local shared, who, what = {}, {}, {}  -- story -> list of {feature index, factor}; gate counts
     for f = 1, nf do
       local fkey = prefix .. ':f:' .. feats[f]
-      local stories = redis.call('ZCOUNT', fkey, ts - window, ts + window)
+      local members = redis.call('ZREVRANGEBYSCORE', fkey, ts + window, ts - window, 'LIMIT', 0, max_candidates)
+      local stories = #members
+      if stories == max_candidates then stories = redis.call('ZCOUNT', fkey, ts - window, ts + window) end
       if stories > 0 then
         local factor = 1
         if stories > common then factor = common / stories end
-        local members = redis.call('ZREVRANGEBYSCORE', fkey, ts + window, ts - window, 'LIMIT', 0, max_candidates)
         local kind = string.sub(feats[f], 1, 2)
         for _, s in ipairs(members) do
           local list = shared[s]
@@ -86,11 +87,12 @@ for d = 1, n_docs do
     local added = 0
     for f = 1, nf do
       local fkey = prefix .. ':f:' .. feats[f]
-      redis.call('ZADD', fkey, 'GT', ts, sid)
-      redis.call('ZREMRANGEBYSCORE', fkey, '-inf', ts - ttl)
+      if redis.call('ZADD', fkey, 'GT', ts, sid) == 1 then
+        redis.call('ZREMRANGEBYSCORE', fkey, '-inf', ts - ttl)  -- the set only grows here: trim it here
+      end
       redis.call('EXPIRE', fkey, ttl)
-      local old = tonumber(redis.call('HGET', pkey, feats[f])) or 0
       local new = tonumber(redis.call('HINCRBYFLOAT', pkey, feats[f], weights[f]))
+      local old = new - weights[f]
       added = added + new * new - old * old
     end
     if added ~= 0 then redis.call('INCRBYFLOAT', qkey, added) end

@@ -309,9 +309,12 @@ class MemoryStoryIndex:
         story = self._stories.setdefault(sid, _Story())
         for name, w in it.features:
             members = self._features.setdefault(name, {})
-            members[sid] = max(members.get(sid, it.ts), it.ts)
-            for other in [s for s, ts in members.items() if ts <= it.ts - self._ttl]:
-                del members[other]
+            if sid in members:
+                members[sid] = max(members[sid], it.ts)
+            else:  # the set only grows here: trimmed here (as the script does)
+                members[sid] = it.ts
+                for other in [s for s, ts in members.items() if ts <= it.ts - self._ttl]:
+                    del members[other]
             old = story.profile.get(name, 0.0)
             story.profile[name] = old + w
             story.square += (old + w) ** 2 - old * old
