@@ -4,7 +4,8 @@ Sets (``../shared/data/external/``, read by path, never copied; see :mod:`evalua
 
 - ECB+ development half: English articles, two different events per topic. B-cubed and pairwise
   precision / recall / F1, the articles streamed in file order and in a shuffled order (seed 0);
-  no dates, so every article has one event time.
+  no dates, so every article has one event time. Once more without the entities field, as if
+  English had no NER model: the text signature of the languages without one, on a second set.
 - SemEval-2022 Task 8 development pairs (cookie and paywall pages dropped): every distinct text in
   one shuffled stream (seed 0); per group (English, same language not English, cross-language),
   the share of pairs rated the same story (overall <= 1.5) given one ``story_id`` and the share of
@@ -111,6 +112,16 @@ async def _newsflow(sets: Sets, redis: Redis, threshold: float, labelled: bool) 
         finally:
             await delete_namespace(redis, settings.redis_namespace)
         _print_ecb(f"ECB+ ({name})", gold, ids)
+    # the text signature on a second set: ECB+ as if English had no NER model (entities field dropped)
+    settings = base.model_copy(update={"redis_namespace": f"nfbench:stories:{uuid.uuid4().hex[:10]}"})
+    no_ner = [Doc(article=d.article, fields={k: v for k, v in d.fields.items() if k != "entities"})
+              for d in sets.ecb_docs]  # fmt: skip
+    try:
+        ids, _ = await _stream(no_ner, stream_order(len(no_ner), ORDERS[1][1]), RedisStoryIndex(redis, settings),
+                               settings.enrich_batch_size)  # fmt: skip
+    finally:
+        await delete_namespace(redis, settings.redis_namespace)
+    _print_ecb(f"ECB+ without entities ({ORDERS[1][0]})", gold, ids)
     settings = base.model_copy(update={"redis_namespace": f"nfbench:stories:{uuid.uuid4().hex[:10]}"})
     order = stream_order(len(sets.sem_docs), SEMEVAL_SEED)
     try:
