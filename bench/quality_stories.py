@@ -47,6 +47,7 @@ from evaluation.story_sets import (
     bcubed,
     load_ecbplus,
     load_semeval,
+    mixed_topics,
     pairwise,
     semeval_scores,
     stream_order,
@@ -87,9 +88,12 @@ async def _stream(docs: Sequence[Doc], order: Sequence[int], index: StoryIndex, 
     return out, spent
 
 
-def _print_ecb(label: str, gold: Sequence[str], predicted: Sequence[object]) -> None:
-    print(f"  {label:34s} B-cubed {bcubed(gold, predicted)}   pairwise {pairwise(gold, predicted)}   "
-          f"{len(set(predicted))} stories")  # fmt: skip
+def _print_ecb(label: str, docs: Sequence[EcbDoc], predicted: Sequence[object]) -> None:
+    gold = [d.story for d in docs]
+    mixed = len(mixed_topics(docs, predicted))
+    print(f"  {label:41s} B-cubed {bcubed(gold, predicted)}   pairwise {pairwise(gold, predicted)}   "
+          f"{len(set(predicted))} stories; a story with both events of its topic in {mixed} of "
+          f"{len({d.topic for d in docs})} topics")  # fmt: skip
 
 
 def _print_semeval(label: str, sets: Sets, predicted: Sequence[object]) -> None:
@@ -102,7 +106,6 @@ def _print_semeval(label: str, sets: Sets, predicted: Sequence[object]) -> None:
 async def _newsflow(sets: Sets, redis: Redis, threshold: float, labelled: bool) -> None:
     """One story threshold: every set through a fresh Redis story index (and the memory twin on SemEval)."""
     base = Settings(story_threshold=threshold)
-    gold = [d.story for d in sets.ecb]
     print(f"\nnewsflow, story_threshold {threshold:.2f}")
     for name, seed in ORDERS:
         settings = base.model_copy(update={"redis_namespace": f"nfbench:stories:{uuid.uuid4().hex[:10]}"})
@@ -111,7 +114,7 @@ async def _newsflow(sets: Sets, redis: Redis, threshold: float, labelled: bool) 
                                    RedisStoryIndex(redis, settings), settings.enrich_batch_size)  # fmt: skip
         finally:
             await delete_namespace(redis, settings.redis_namespace)
-        _print_ecb(f"ECB+ ({name})", gold, ids)
+        _print_ecb(f"ECB+ ({name})", sets.ecb, ids)
     # the text signature on a second set: ECB+ as if English had no NER model (entities field dropped)
     settings = base.model_copy(update={"redis_namespace": f"nfbench:stories:{uuid.uuid4().hex[:10]}"})
     no_ner = [Doc(article=d.article, fields={k: v for k, v in d.fields.items() if k != "entities"})
@@ -121,7 +124,7 @@ async def _newsflow(sets: Sets, redis: Redis, threshold: float, labelled: bool) 
                                settings.enrich_batch_size)  # fmt: skip
     finally:
         await delete_namespace(redis, settings.redis_namespace)
-    _print_ecb(f"ECB+ without entities ({ORDERS[1][0]})", gold, ids)
+    _print_ecb(f"ECB+ without entities ({ORDERS[1][0]})", sets.ecb, ids)
     settings = base.model_copy(update={"redis_namespace": f"nfbench:stories:{uuid.uuid4().hex[:10]}"})
     order = stream_order(len(sets.sem_docs), SEMEVAL_SEED)
     try:
@@ -144,11 +147,10 @@ async def _newsflow(sets: Sets, redis: Redis, threshold: float, labelled: bool) 
 
 
 def _baseline(sets: Sets, threshold: float) -> None:
-    gold = [d.story for d in sets.ecb]
     texts = [d.text for d in sets.ecb]
     print(f"\nTF-IDF single pass, cosine threshold {threshold:.2f}")
     for name, seed in ORDERS:
-        _print_ecb(f"ECB+ ({name})", gold, tfidf_single_pass(texts, stream_order(len(texts), seed), threshold))
+        _print_ecb(f"ECB+ ({name})", sets.ecb, tfidf_single_pass(texts, stream_order(len(texts), seed), threshold))
     order = stream_order(len(sets.sem.texts), SEMEVAL_SEED)
     _print_semeval("SemEval pairs, the same stream:", sets, tfidf_single_pass(sets.sem.texts, order, threshold))
 

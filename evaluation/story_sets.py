@@ -49,6 +49,7 @@ __all__ = [
     "is_boilerplate",
     "load_ecbplus",
     "load_semeval",
+    "mixed_topics",
     "pairwise",
     "semeval_scores",
     "stream_order",
@@ -218,6 +219,14 @@ def pairwise(gold: Sequence[Hashable], predicted: Sequence[Hashable]) -> Prf:
     joined = sum(n * (n - 1) // 2 for n in Counter(predicted).values())
     same = sum(n * (n - 1) // 2 for n in Counter(gold).values())
     return Prf(tp / joined if joined else 0.0, tp / same if same else 0.0)
+
+
+def mixed_topics(docs: Sequence[EcbDoc], predicted: Sequence[Hashable]) -> list[int]:
+    """The ECB+ topics where one predicted story holds articles of both of the topic's events."""
+    events: dict[tuple[int, Hashable], set[str]] = defaultdict(set)
+    for d, story in zip(docs, predicted, strict=True):
+        events[(d.topic, story)].add(d.story)
+    return sorted({topic for (topic, _), found in events.items() if len(found) > 1})
 
 
 @dataclass

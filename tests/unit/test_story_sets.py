@@ -7,9 +7,11 @@ import pytest
 from evaluation.story_baseline import tfidf_single_pass
 from evaluation.story_sets import (
     GROUPS,
+    EcbDoc,
     SemevalPair,
     bcubed,
     is_boilerplate,
+    mixed_topics,
     pairwise,
     semeval_scores,
     stream_order,
@@ -96,3 +98,10 @@ def test_tfidf_baseline_joins_rewrites_and_keeps_another_event_apart() -> None:
     clusters = tfidf_single_pass(texts, [0, 1, 2], threshold=0.3)
     assert clusters[0] == clusters[1] != clusters[2]
     assert tfidf_single_pass(texts, [0, 1, 2], threshold=0.99) == [0, 1, 2]
+
+
+def test_mixed_topics_are_those_with_both_events_in_one_story() -> None:
+    docs = [EcbDoc(str(i), topic, f"{topic}_{sub}", "text") for i, (topic, sub) in
+            enumerate([(1, "ecb"), (1, "ecbplus"), (2, "ecb"), (2, "ecbplus"), (2, "ecb")])]  # fmt: skip
+    assert mixed_topics(docs, ["a", "a", "b", "c", "b"]) == [1]
+    assert mixed_topics(docs, ["a", "b", "c", "d", "c"]) == []
