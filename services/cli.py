@@ -20,7 +20,7 @@ from rich.progress import Progress
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # imported when used: the CLI starts without loading the dev stack
-    from services.devstack import DevStack
+    from devtools.devstack import DevStack
 
 app = typer.Typer(help="newsflow: ingest, enrich and publish news article streams over Kafka.", no_args_is_help=True)
 topics_app = typer.Typer(help="Manage newsflow's topics.", no_args_is_help=True)
@@ -85,6 +85,58 @@ def publish() -> None:
     from services.publish.app import main
 
     main()
+
+
+@app.command()
+def archive() -> None:
+    """Run one archive worker (news.enriched -> PostgreSQL at NEWSFLOW_ARCHIVE_URL); migrates the schema first."""
+    _start_service("archive")
+    from services.archive.app import main
+
+    main()
+
+
+@app.command()
+def reenrich(
+    since: Annotated[str, typer.Option(help="Articles from this date or time on (ISO 8601, e.g. 2026-11-01)")],
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A search filter, name=value, repeatable: country=JP, entity=ECB, category=..., "
+            "language=, source=, story=, q=<words>, to=<time>"
+        ),
+    ] = None,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Start an unfinished run over instead of resuming it")
+    ] = False,
+) -> None:
+    """Send archived articles back through enrich (a new model or rule set reaches history); resumable."""
+    from datetime import UTC, datetime
+
+    from services.reenrich import ReenrichRun, parse_where
+    from services.reenrich import reenrich as run_reenrich
+
+    s = _workable_settings()
+    try:
+        start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        filters = parse_where(where or [])
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    with Progress(console=console) as progress:
+        task = progress.add_task("re-enriching", total=None)
+
+        def advance(run: ReenrichRun) -> None:
+            progress.update(task, total=run.total, completed=run.sent)
+
+        try:
+            run = asyncio.run(run_reenrich(s, start, filters, restart=restart, progress=advance))
+        except ValueError as exc:  # a filter the search refuses (QueryError)
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+    how = "resumed" if run.resumed else "run"
+    console.print(f"{how} {run.id}: sent {run.sent} of {run.total} article(s) to {s.topics.ingested} for enrich")
 
 
 @topics_app.command("create")
@@ -273,8 +325,8 @@ def dev(
         ),
     ] = False,
 ) -> None:
-    """Run the whole pipeline on this machine (embedded broker and Redis when none answers)."""
-    from services.devstack import DevStack
+    """Run the whole pipeline on this machine (embedded broker, Redis and PostgreSQL when none answers)."""
+    from devtools.devstack import DevStack
 
     s = _workable_settings()
     stack = DevStack(s, log_dir, say=console.print, secure=secure)
@@ -289,9 +341,11 @@ def dev(
     try:
         stack.start_infrastructure()
         s = stack.settings  # with --secure: the generated credentials and CA
-        web = s.web_port or _free_ports_base(3)  # ingest, enrich, publish: web, web+1, web+2
+        web = s.web_port or _free_ports_base(4)  # ingest, enrich, publish, archive: web, web+1, ...
         stack.start_services(web_port_base=web)
-        urls = [f"{n} http://127.0.0.1:{web + i}/metrics" for i, n in enumerate(("ingest", "enrich", "publish"))]
+        urls = [
+            f"{n} http://127.0.0.1:{web + i}/metrics" for i, n in enumerate(("ingest", "enrich", "publish", "archive"))
+        ]
         console.print("metrics: " + ", ".join(urls), soft_wrap=True)
         console.print(
             f"\n[bold green]newsflow is running.[/] Publish raw articles to [bold]{s.topics.raw}[/] at "
@@ -299,6 +353,7 @@ def dev(
             f"  newsflow send services/samples/*.txt\n"
             f"Consume the enriched stream:\n  newsflow tail {s.topics.enriched} --from-beginning\n"
             f"Live story page and HTTP API: [bold]{stack.page_url}[/] (OpenAPI at {stack.page_url}openapi.json)\n"
+            f"Search the archive: {stack.page_url}v1/search?q=earthquake&country=JP\n"
             f"Ctrl-C stops everything.\n"
         )
         if demo:
@@ -316,7 +371,7 @@ def dev(
 
 def _free_ports_base(count: int) -> int:
     """A port with the ``count - 1`` ports after it free as well."""
-    from shared.embedded import free_port, port_open
+    from devtools.embedded import free_port, port_open
 
     for _ in range(100):
         base = free_port()

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from .records import InRecord, OutRecord
 
 __all__ = [
+    "ARCHIVED",
+    "ARCHIVE_BYTES",
+    "ARCHIVE_ROWS",
     "BATCH_BLOCKED_SECONDS",
     "BATCH_RECORDS",
     "BATCH_SECONDS",
@@ -254,3 +257,8 @@ STATE_LOST = Counter(
     "newsflow_state_lost_total", "Times this process found its Redis state marker gone (Redis lost its data)",
     ["service"],
 )  # fmt: skip
+
+# -- the archive (services/archive) --
+ARCHIVED = Counter("newsflow_archived_total", "Article versions written to the archive (upserts, replays included)")
+ARCHIVE_ROWS = Gauge("newsflow_archive_rows", "Rows in the archive's articles table (PostgreSQL's estimate)")
+ARCHIVE_BYTES = Gauge("newsflow_archive_bytes", "Size of the archive's articles table with its indexes")

@@ -166,6 +166,15 @@ class Article(_Model):
     origin: Origin
     # Set when near-duplicates are passed through marked instead of dropped.
     duplicate_of: str | None = None
+    # 0 as ingested; `newsflow reenrich` sends an archived article version back with this one higher, so its
+    # new enrichment is a new enrichment version of the same article version (ids: :func:`Article.revision_tag`)
+    enrichment_revision: int = Field(default=0, ge=0)
+
+    @property
+    def revision_tag(self) -> str:
+        """``v<version>``, or ``v<version>r<enrichment revision>`` for a re-enrichment: what names one
+        enrichment of one article version in event and delivery ids."""
+        return f"v{self.version}" + (f"r{self.enrichment_revision}" if self.enrichment_revision else "")
 
 
 # --------------------------------------------------------------------------
@@ -482,7 +491,7 @@ class ErrorInfo(_Model):
 class DeadLetter(_Model):
     schema_version: int = SCHEMA_VERSION
     error: ErrorInfo
-    stage: Literal["ingest", "enrich", "publish"]
+    stage: Literal["ingest", "enrich", "publish", "archive"]
     original_key_b64: str | None = None
     original_value_b64: str
     original_size: int | None = None  # bytes of the original value (before any truncation)

@@ -18,6 +18,7 @@ from shared.web import add_health
 
 from .api import add_routes
 from .bootstrap import Publish, bootstrap
+from .search_api import SearchApi, add_search_routes
 
 __all__ = ["build_app", "main"]
 
@@ -49,6 +50,7 @@ def build_app(settings: Settings) -> tuple[faust.App, Publish]:
     if settings.web_port > 0:
         web_app = app.web.web_app  # type: ignore[attr-defined]  # Faust's aiohttp Web driver has it; the Web interface does not
         add_routes(web_app, publish.api)
+        add_search_routes(web_app, SearchApi(settings))  # the archive, in PostgreSQL
 
         async def stop_streams(_app: object) -> None:
             publish.hub.close()
