@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 E2E_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality bench-e2e bench-webhooks bench-memory browser clean
+.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-quotes bench-e2e bench-webhooks bench-memory browser clean
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -76,6 +76,10 @@ bench-scaling: install
 # entity quality on CoNLL-2003 dev (read from ../shared/data/external, or NEWSFLOW_CONLL_DEV): newsflow vs stock spaCy
 bench-quality: install
 	$(PY) -m bench.quality
+
+# quotes and speakers on PolNeAR dev (../shared/data/external/polnear-dev, or NEWSFLOW_POLNEAR_DEV): newsflow vs regex + nearest PERSON
+bench-quality-quotes: install
+	$(PY) -m bench.quality_quotes
 
 # the whole pipeline against the hand-written baseline: about 15 minutes; `make bench-e2e E2E_ARGS=--quick` is a smoke run
 bench-e2e: install

@@ -52,43 +52,58 @@ from .gazetteer import get_gazetteer
 if TYPE_CHECKING:
     from .doc import Doc
 
-__all__ = ["VERSION", "Quote", "extract_quotes", "find_quoted_spans", "quotes_of"]
+__all__ = ["VERB_LANGUAGES", "VERSION", "Quote", "extract_quotes", "find_quoted_spans", "quotes_of"]
 
-VERSION = "1"
-_OPEN_ONLY = frozenset("“«„")
-_CLOSE_ONLY = frozenset("”»")
-_SPEECH = [
-    # English
-    "said", "says", "say", "told", "tells", "added", "adds", "continued", "continues", "warned", "warns",
-    "stressed", "insisted", "explained", "noted", "wrote", "writes", "asked", "replied", "declared",
-    "argued", "announced", "commented", "acknowledged", "admitted", "claimed", "confirmed", "recalled",
-    "urged", "vowed", "pledged", "predicted", "cautioned", "conceded", "observed", "remarked", "responded",
-    "suggested", "tweeted", "posted", "according to", "went on", "concluded", "shouted", "joked",
-    # French
-    "a déclaré", "déclare", "a dit", "dit", "a ajouté", "ajoute", "a affirmé", "affirme", "a expliqué",
-    "explique", "a estimé", "estime", "a souligné", "souligne", "a assuré", "assure", "a indiqué", "indique",
-    "a prévenu", "prévient", "selon", "a lancé", "lance", "a martelé", "martèle", "poursuit", "a poursuivi",
-    "a confié", "confie", "a réagi", "a déploré", "déplore", "a insisté", "insiste", "a précisé", "précise",
-    "a reconnu", "reconnaît", "a annoncé", "annonce", "a averti", "avertit", "a répondu", "répond",
-    "déclaré", "affirmé", "ajouté", "expliqué", "estimé", "souligné", "assuré", "indiqué", "prévenu",
-    "lancé", "confié", "réagi", "insisté", "précisé", "reconnu", "annoncé", "averti", "répondu", "poursuivi",
-    # Spanish
-    "dijo", "afirmó", "declaró", "añadió", "aseguró", "explicó", "señaló", "según", "indicó", "advirtió",
-    "agregó", "sostuvo", "subrayó", "comentó", "manifestó", "insistió", "reconoció", "anunció", "dice",
-]  # fmt: skip
+VERSION = "2"
+_DATA = Path(__file__).resolve().parent.parent / "data"
+#: The languages with a speech-verb file ``data/speech_verbs_<lang>.txt``.
+VERB_LANGUAGES = ("en", "fr", "es", "de", "pt", "it", "nl", "ar")
+# Each opening mark and the marks that close it (wire copy mixes straight and curly). A straight "
+# alternates; ” opens (and closes) only in a paragraph with no “ or „ (Swedish/Finnish ”…”); » opens only
+# in a paragraph where it comes before any « (German/Danish »…«); ‚ opens a German single quote closed by ‘.
+_CLOSERS = {"“": '”"', "«": '»"', "„": '“”"', "「": "」", "『": "』", "‚": "‘’", '"': '"”', "”": "”", "»": "«"}
+_OPENERS = frozenset("“«„「『")  # what _next_quote takes for the start of the next quote
+
+
+def _speech_verbs() -> list[str]:
+    """Every language's speech verbs (``data/speech_verbs_<lang>.txt``, one a line, ``#`` comments)."""
+    verbs: list[str] = []
+    for lang in VERB_LANGUAGES:
+        lines = (_DATA / f"speech_verbs_{lang}.txt").read_text(encoding="utf-8").splitlines()
+        verbs += [v.strip() for v in lines if v.strip() and not v.startswith("#")]
+    return verbs
+
+
+_SPEECH = _speech_verbs()
 _VERB = regex.compile(
-    r"(?<![\p{L}])(" + "|".join(regex.escape(v) for v in sorted(_SPEECH, key=len, reverse=True)) + r")(?![\p{L}])",
+    r"(?<![\p{L}])(" + "|".join(regex.escape(v) for v in sorted(set(_SPEECH), key=len, reverse=True)) + r")(?![\p{L}])",
     regex.IGNORECASE,
 )
-_PRONOUN = regex.compile(r"(?<![\p{L}])(he|she|il|elle|él|ella)(?![\p{L}])", regex.IGNORECASE)
+# he/she in English, French, Spanish, German, Portuguese, Italian, Dutch and Arabic ("sie" and "ze" are
+# also "they": a plural speaker is no one person, and the quote then takes the person named before)
+_PRONOUN = regex.compile(
+    r"(?<![\p{L}])(he|she|il|elle|él|ella|er|sie|ele|ela|lui|lei|hij|zij|ze|هو|هي)(?![\p{L}])", regex.IGNORECASE
+)
 _PRONOUN_REACH = 400
 _CAPITALISED = regex.compile(r"\p{Lu}[\p{L}\-'’]+")
 _TITLE_LABELS = frozenset({"WORK_OF_ART", "EVENT", "PRODUCT", "LAW"})
-_ROLES_FILE = Path(__file__).resolve().parent.parent / "data" / "speaker_roles.yaml"
+_ROLES_FILE = _DATA / "speaker_roles.yaml"
 _DEFINITE = frozenset({"the", "le", "la", "l'", "el"})
 _WORD = regex.compile(r"[\p{L}\p{N}](?:[\p{L}\p{N}\-'’]*[\p{L}\p{N}])?")
 _ROLE_REACH = 4  # words between the determiner and the role noun, at most
 _COMPLEMENT = frozenset({"of", "for", "at", "de", "du", "des", "d'", "del"})  # _words writes "d’" as "d'"
+
+
+# a name: capitalised words, initials and titles with a dot ("Sen.", "J."), up to five
+_NAME = r"((?:\p{Lu}[\p{L}\-'’]*\.?\s+|\p{Lu}\.\s*){0,4}\p{Lu}[\p{L}\-'’]+)"
+_DASH_NAME = regex.compile(r"[,.]?\s*[—―–]\s*" + _NAME + r"\s*(?:[,.;]|$)", regex.MULTILINE)
+_NAME_BEFORE_VERB = regex.compile(r"[,.?!…]*\s+" + _NAME + r"\s+")
+_NAME_AFTER_VERB = regex.compile(r"\s+" + _NAME + r"(?=\s*[,.;]|\s*$)")
+_LEAD_IN = regex.compile(r"[,.?!…\s]*")  # between a closing mark and the name that follows it
+# capitalised words that are no name after a quote ("...," The Post reported is a name; "The" alone is not)
+_NOT_NAMES = frozenset(
+    {"the", "a", "an", "this", "that", "i", "we", "you", "they", "it", "but", "and", "le", "la", "el"}
+)
 
 
 @dataclass
@@ -108,24 +123,29 @@ class Quote:
 def find_quoted_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of the text between each pair of quotation marks, paragraph by paragraph.
 
-    ``“``, ``«`` and ``„`` open, ``”`` and ``»`` close, a straight ``"``
-    opens when none is open and closes otherwise; a quote left open at the
-    end of a paragraph runs to the paragraph's end.
+    ``“ ”``, ``« »``, ``„ “`` (or ``„ ”``), ``‚ ‘``, ``「 」``, ``『 』`` pair up; a straight ``"`` opens
+    when none is open and closes otherwise; ``”`` does the same in a paragraph without ``“`` or ``„``
+    (``”…”``), and ``»`` opens in a paragraph where it comes before any ``«`` (``»…«``). Marks inside an
+    open quote other than its closers are text. A quote left open at the end of a paragraph runs to the
+    paragraph's end when it is longer than 40 characters.
     """
     spans = []
     pos = 0
     for para in text.split("\n"):
-        opened = -1
+        opened, closers = -1, ""
+        curly_open = "“" in para or "„" in para
+        guillemet = para.find("«")
+        reversed_guillemets = "»" in para and (guillemet < 0 or para.find("»") < guillemet)
         for i, ch in enumerate(para):
-            if ch in _OPEN_ONLY:
-                if opened < 0:
-                    opened = i
-            elif ch in _CLOSE_ONLY or ch == '"':
-                if opened >= 0:
+            if opened >= 0:
+                if ch in closers:
                     spans.append((pos + opened + 1, pos + i))
                     opened = -1
-                elif ch == '"':
-                    opened = i
+                continue
+            if ch in _CLOSERS and (ch != "”" or not curly_open) and (ch != "»" or reversed_guillemets):
+                if ch == "‚" and not regex.match(r"\s?\p{L}", para[i + 1 : i + 3]):
+                    continue  # a low comma-like mark not opening a word
+                opened, closers = i, _CLOSERS[ch]
         if opened >= 0 and len(para) - opened > 40:
             spans.append((pos + opened + 1, pos + len(para)))
         pos += len(para) + 1
@@ -210,13 +230,26 @@ def _attribute(
     """Set speaker and verb of ``q`` from the sentence around it (rules 1-3 of the module doc).
 
     When NER missed the speaker's mention ("Modi said" untagged), a
-    capitalised word equal to a known person's surname stands for them.
+    capitalised word equal to a known person's surname stands for them, and
+    a capitalised name right after the quote and before the verb (or after a
+    dash: ``"..." — Jane Doe``) is the speaker even when NER did not tag it.
     """
-    # 1. after the quote, up to the end of the sentence (or the next quote)
-    _, after_end = _sentence_bounds(close_at, sent_starts, len(text))
-    after_end = min(after_end, close_at + 160, _next_para(text, close_at))
+    # 1. after the quote, up to the end of the sentence (or the next quote); after a quote ending with ?, !
+    # or … the sentence is the one the text after the closing mark is in ("“...?” Clinton said.": a
+    # sentence splitter ends one at ?”)
+    para_end = _next_para(text, close_at)
+    probe = close_at
+    if text[: close_at - 1].rstrip()[-1:] in ("?", "!", "…"):
+        while probe < para_end and text[probe] in " \u00a0\t":
+            probe += 1
+    _, after_end = _sentence_bounds(probe, sent_starts, len(text))
+    after_end = min(after_end, close_at + 160, para_end)
     nxt = _next_quote(text, close_at, after_end)
     window = text[close_at:nxt]
+    dashed = _DASH_NAME.match(text, close_at, para_end)
+    if dashed and _capitalised_name(dashed.group(1)):  # "..." ― Pamela Padilla
+        q.speaker, q.resolution = _resolve(dashed.group(1), dashed.start(1), mentions, names), "entity"
+        return
     m = _VERB.search(window)
     if m and m.start() < 100:
         verb_s, verb_e = close_at + m.start(), close_at + m.end()
@@ -230,15 +263,28 @@ def _attribute(
             complement = verb_e + role_after  # speaker; one in apposition after a comma is
             post = [x for x in post if x[0] < complement or "," in text[complement : x[0]]]
             named_end = min(named_end, complement)
-        pick = _best(pre[::-1] + post) or _named_in(text[close_at:named_end], names)
+        head = _apposition_head(text, close_at, verb_s, pre)
+        pick = head or _best(pre[::-1] + post) or _named_in(text[close_at:named_end], names)
+        if pick is None:
+            pick = _untagged_name(text, close_at, verb_s, verb_e, nxt, mentions, names)
         described = (pick is None or pick.type != "person") and (
             role_after is not None or _role_before(text[close_at:verb_s])
         )
         if _settle(q, m.group(1), pick, described, text[close_at : verb_e + 6], open_at, text, mentions):
             return
-    # 2. before the quote, from the start of its sentence
-    sent_start, _ = _sentence_bounds(open_at, sent_starts, len(text))
-    window = text[sent_start:open_at]
+    # 2. before the quote, from the start of the sentence the text before the opening mark is in; a quote
+    # opening its paragraph after one that ends with a colon ("Caddell continued:") is introduced by it
+    para_start = text.rfind("\n", 0, open_at) + 1
+    probe = open_at
+    while probe > para_start and text[probe - 1] in " \u00a0\t":
+        probe -= 1
+    if probe == para_start:
+        prev = text[:para_start].rstrip()
+        if not prev.endswith(":"):
+            return
+        probe = len(prev)
+    sent_start, _ = _sentence_bounds(max(0, probe - 1), sent_starts, len(text))
+    window = text[sent_start:probe]
     verbs = list(_VERB.finditer(window))
     if verbs:
         m = verbs[-1]
@@ -247,6 +293,53 @@ def _attribute(
         pick = _best(who[::-1]) or _named_in(text[sent_start:verb_s], names)
         described = pick is None and _role_before(window[: m.start()])
         _settle(q, m.group(1), pick, described, window, open_at, text, mentions)
+
+
+def _apposition_head(text: str, close_at: int, verb_s: int, pre: list[tuple[int, int, Entity]]) -> Entity | None:
+    """The person named first after the quote when an apposition separates them from the verb:
+    ``"...," Jacob Leibenluft, a senior policy adviser with the Clinton campaign, said`` -> Leibenluft
+    (not Clinton, named in the apposition)."""
+    if not pre or pre[0][2].type != "person" or not _LEAD_IN.fullmatch(text[close_at : pre[0][0]]):
+        return None
+    between = text[pre[0][1] : verb_s].strip()
+    return pre[0][2] if len(between) > 2 and between[0] == "," and between[-1] == "," else None
+
+
+def _untagged_name(
+    text: str,
+    close_at: int,
+    verb_s: int,
+    verb_e: int,
+    nxt: int,
+    mentions: list[tuple[int, int, Entity]],
+    names: dict[str, Entity],
+) -> Entity | None:
+    """A capitalised name NER did not tag, right after the quote and before the verb ("...?" Vitter
+    demanded) or right after the verb ("...," said Vitter): a known entity when it names one, else the
+    name as written."""
+    before = _NAME_BEFORE_VERB.fullmatch(text, close_at, verb_s)
+    if before and _capitalised_name(before.group(1)):
+        return _resolve(before.group(1), before.start(1), mentions, names)
+    after = _NAME_AFTER_VERB.match(text, verb_e, nxt)
+    if after and _capitalised_name(after.group(1)):
+        return _resolve(after.group(1), after.start(1), mentions, names)
+    return None
+
+
+def _capitalised_name(run: str) -> bool:
+    """``run`` reads as a name: not a pronoun, article or other function word written with a capital."""
+    words = run.split()
+    return bool(words) and fold(words[0]) not in _NOT_NAMES and not _PRONOUN.fullmatch(words[0])
+
+
+def _resolve(run: str, at: int, mentions: list[tuple[int, int, Entity]], names: dict[str, Entity]) -> Entity:
+    """The entity a name written at ``at`` is: a mention there, else a known person by name or surname,
+    else a new person entity of that name."""
+    for s, e, ent in mentions:
+        if s <= at < e:
+            return ent
+    known = names.get(fold(run)) or names.get(fold(run.split()[-1]))
+    return known if known is not None else Entity(type="person", name=run, key=fold(run))
 
 
 def _settle(
@@ -278,9 +371,23 @@ def _settle(
 
 
 def _last_person_before(pos: int, text: str, mentions: list[tuple[int, int, Entity]]) -> Entity | None:
-    """The person named last in the ``_PRONOUN_REACH`` characters before ``pos``."""
+    """The person a pronoun before ``pos`` most likely means: of the people named in the ``_PRONOUN_REACH``
+    characters before it, the last one named as a subject (opening a sentence, or just before a speech
+    verb: "Trump responded ... He said:"), else the last one named."""
     before = [x for x in mentions if pos - _PRONOUN_REACH <= x[0] and x[1] <= pos and x[2].type == "person"]
-    return before[-1][2] if before else None
+    subjects = [x for x in before if _as_subject(text, x[0], x[1])]
+    chosen = subjects or before
+    return chosen[-1][2] if chosen else None
+
+
+def _as_subject(text: str, start: int, end: int) -> bool:
+    """The mention at ``start:end`` opens its sentence or paragraph (after at most two words and no comma:
+    "Republican leader Mitch McConnell"), or a speech verb follows it."""
+    lead = regex.search(r"(?:^|[.!?\n:])([^.!?\n:]{0,60})$", text[max(0, start - 61) : start])
+    if lead is not None and "," not in lead.group(1) and len(lead.group(1).split()) <= 2:
+        return True
+    verb = _VERB.match(text, end + 1, end + 40) if text[end : end + 1] == " " else None
+    return verb is not None
 
 
 @functools.cache
@@ -363,7 +470,7 @@ def _next_para(text: str, pos: int) -> int:
 
 def _next_quote(text: str, start: int, end: int) -> int:
     for i in range(start, end):
-        if text[i] in _OPEN_ONLY or (text[i] == '"' and i > 0 and text[i - 1] in " \u00a0:"):
+        if text[i] in _OPENERS or (text[i] == '"' and i > 0 and text[i - 1] in " \u00a0:"):
             return i
     return end
 
