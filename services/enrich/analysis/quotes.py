@@ -98,8 +98,9 @@ _COMPLEMENT = frozenset({"of", "for", "at", "de", "du", "des", "d'", "del"})  # 
 _NAME = r"((?:\p{Lu}[\p{L}\-'’]*\.?\s+|\p{Lu}\.\s*){0,4}\p{Lu}[\p{L}\-'’]+)"
 _DASH_NAME = regex.compile(r"[,.]?\s*[—―–]\s*" + _NAME + r"\s*(?:[,.;]|$)", regex.MULTILINE)
 _NAME_BEFORE_VERB = regex.compile(r"[,.?!…]*\s+" + _NAME + r"\s+")
-_NAME_AFTER_VERB = regex.compile(r"\s+" + _NAME + r"(?=\s*[,.;]|\s*$)")
-_LEAD_IN = regex.compile(r"[,.?!…\s]*")  # between a closing mark and the name that follows it
+_NAME_AFTER_VERB = regex.compile(r"\s+" + _NAME + r"(?=\s*[,.;(]|\s*$)")
+_APPOSITION = regex.compile(r"[,.?!…]*\s+" + _NAME + r"\s*,[^\"“”«»\n]{3,}?,\s*")
+_TO_LISTENER = frozenset({"told", "tells", "asked", "asks"})  # a name after these is the one spoken to
 # capitalised words that are no name after a quote ("...," The Post reported is a name; "The" alone is not)
 _NOT_NAMES = frozenset(
     {"the", "a", "an", "this", "that", "i", "we", "you", "they", "it", "but", "and", "le", "la", "el"}
@@ -263,27 +264,30 @@ def _attribute(
             complement = verb_e + role_after  # speaker; one in apposition after a comma is
             post = [x for x in post if x[0] < complement or "," in text[complement : x[0]]]
             named_end = min(named_end, complement)
-        head = _apposition_head(text, close_at, verb_s, pre)
-        pick = head or _best(pre[::-1] + post) or _named_in(text[close_at:named_end], names)
-        if pick is None:
-            pick = _untagged_name(text, close_at, verb_s, verb_e, nxt, mentions, names)
+        pick = (
+            _apposition_head(text, close_at, verb_s, mentions, names)
+            or _best(pre[::-1])
+            or _name_before_verb(text, close_at, verb_s, mentions, names)
+        )
+        if pick is None and fold(m.group(1)) not in _TO_LISTENER:  # "told Bill O'Reilly": the listener
+            pick = _name_after_verb(text, verb_e, nxt, mentions, names) or _best(post)
+        pick = pick or _named_in(text[close_at:named_end], names)
         described = (pick is None or pick.type != "person") and (
             role_after is not None or _role_before(text[close_at:verb_s])
         )
         if _settle(q, m.group(1), pick, described, text[close_at : verb_e + 6], open_at, text, mentions):
             return
-    # 2. before the quote, from the start of the sentence the text before the opening mark is in; a quote
-    # opening its paragraph after one that ends with a colon ("Caddell continued:") is introduced by it
-    para_start = text.rfind("\n", 0, open_at) + 1
+    # 2. before the quote, from the start of its sentence; a quote that opens its sentence after a colon
+    # ("In one tweet, Trump said: “...", or a paragraph "Caddell continued:" before it) is introduced by the
+    # sentence ending with the colon
+    sent_start, _ = _sentence_bounds(open_at, sent_starts, len(text))
     probe = open_at
-    while probe > para_start and text[probe - 1] in " \u00a0\t":
-        probe -= 1
-    if probe == para_start:
-        prev = text[:para_start].rstrip()
-        if not prev.endswith(":"):
+    if not text[sent_start:open_at].strip():
+        before = text[:open_at].rstrip()
+        if not before.endswith(":"):
             return
-        probe = len(prev)
-    sent_start, _ = _sentence_bounds(max(0, probe - 1), sent_starts, len(text))
+        probe = len(before)
+        sent_start, _ = _sentence_bounds(probe - 1, sent_starts, len(text))
     window = text[sent_start:probe]
     verbs = list(_VERB.finditer(window))
     if verbs:
@@ -295,35 +299,34 @@ def _attribute(
         _settle(q, m.group(1), pick, described, window, open_at, text, mentions)
 
 
-def _apposition_head(text: str, close_at: int, verb_s: int, pre: list[tuple[int, int, Entity]]) -> Entity | None:
-    """The person named first after the quote when an apposition separates them from the verb:
-    ``"...," Jacob Leibenluft, a senior policy adviser with the Clinton campaign, said`` -> Leibenluft
-    (not Clinton, named in the apposition)."""
-    if not pre or pre[0][2].type != "person" or not _LEAD_IN.fullmatch(text[close_at : pre[0][0]]):
-        return None
-    between = text[pre[0][1] : verb_s].strip()
-    return pre[0][2] if len(between) > 2 and between[0] == "," and between[-1] == "," else None
-
-
-def _untagged_name(
-    text: str,
-    close_at: int,
-    verb_s: int,
-    verb_e: int,
-    nxt: int,
-    mentions: list[tuple[int, int, Entity]],
-    names: dict[str, Entity],
+def _apposition_head(
+    text: str, close_at: int, verb_s: int, mentions: list[tuple[int, int, Entity]], names: dict[str, Entity]
 ) -> Entity | None:
-    """A capitalised name NER did not tag, right after the quote and before the verb ("...?" Vitter
-    demanded) or right after the verb ("...," said Vitter): a known entity when it names one, else the
-    name as written."""
-    before = _NAME_BEFORE_VERB.fullmatch(text, close_at, verb_s)
-    if before and _capitalised_name(before.group(1)):
-        return _resolve(before.group(1), before.start(1), mentions, names)
-    after = _NAME_AFTER_VERB.match(text, verb_e, nxt)
-    if after and _capitalised_name(after.group(1)):
-        return _resolve(after.group(1), after.start(1), mentions, names)
-    return None
+    """The name right after the quote when an apposition separates it from the verb: ``"...," Jacob
+    Leibenluft, a senior policy adviser with the Clinton campaign, said`` -> Leibenluft (not Clinton,
+    named in the apposition)."""
+    m = _APPOSITION.fullmatch(text, close_at, verb_s)
+    if m is None or not _capitalised_name(m.group(1)):
+        return None
+    return _resolve(m.group(1), m.start(1), mentions, names)
+
+
+def _name_before_verb(
+    text: str, close_at: int, verb_s: int, mentions: list[tuple[int, int, Entity]], names: dict[str, Entity]
+) -> Entity | None:
+    """A name between the quote and the verb that NER did not tag ("...?" Vitter demanded): the entity it
+    names, else the name as written."""
+    m = _NAME_BEFORE_VERB.fullmatch(text, close_at, verb_s)
+    return _resolve(m.group(1), m.start(1), mentions, names) if m and _capitalised_name(m.group(1)) else None
+
+
+def _name_after_verb(
+    text: str, verb_e: int, end: int, mentions: list[tuple[int, int, Entity]], names: dict[str, Entity]
+) -> Entity | None:
+    """The name right after the verb, ending there or before a comma ("...," said Kenneth Baer, a former
+    Obama administration official): the entity it names, else the name as written."""
+    m = _NAME_AFTER_VERB.match(text, verb_e, end)
+    return _resolve(m.group(1), m.start(1), mentions, names) if m and _capitalised_name(m.group(1)) else None
 
 
 def _capitalised_name(run: str) -> bool:
