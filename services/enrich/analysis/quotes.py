@@ -118,7 +118,9 @@ class Quote:
     speaker: Entity | None = None
     verb: str | None = None
     resolution: str | None = None
-    hint: Entity | None = None  # for a pronoun: the last person named before the quote
+    hint: Entity | None = None  # for a pronoun: a person named as a subject since the previous quote
+    fallback: Entity | None = None  # for a pronoun: the person named last before the quote
+    after: int = 0  # where the previous quote ends
 
 
 def find_quoted_spans(text: str) -> list[tuple[int, int]]:
@@ -185,7 +187,7 @@ def extract_quotes(
         before = text[max(0, raw_start - 3) : raw_start - 1].rstrip()
         first = body.lstrip(" .…")[:1]
         partial = first.islower() and not before.endswith(":")
-        q = Quote(start, end, body, partial)
+        q = Quote(start, end, body, partial, after=quotes[-1].end + 1 if quotes else 0)
         _attribute(q, text, raw_start - 1, raw_end + 1, sent_starts, mentions, names)
         quotes.append(q)
     _propagate(quotes, text)
@@ -294,7 +296,10 @@ def _attribute(
         m = verbs[-1]
         verb_s = sent_start + m.start()
         who = [x for x in mentions if sent_start <= x[0] and x[1] <= verb_s]
-        pick = _best(who[::-1]) or _named_in(text[sent_start:verb_s], names)
+        # the verb first, then who speaks ("Said Ellis: ...", Arabic "وقال محمد علي: ...")
+        verb_e = sent_start + m.end()
+        then = [x for x in mentions if verb_e <= x[0] and x[1] <= probe and not text[verb_e : x[0]].strip()]
+        pick = _best(who[::-1]) or _named_in(text[sent_start:verb_s], names) or _best(then)
         described = pick is None and _role_before(window[: m.start()])
         _settle(q, m.group(1), pick, described, window, open_at, text, mentions)
 
@@ -368,19 +373,23 @@ def _settle(
         return True
     if _PRONOUN.search(pronoun_span):
         q.verb, q.resolution = verb, "pronoun"
-        q.hint = _last_person_before(open_at, text, mentions)
+        q.hint = _last_person_before(open_at, text, mentions, since=0, subject=True)
+        q.fallback = _last_person_before(open_at, text, mentions, since=0, subject=False)
         return True
     return False
 
 
-def _last_person_before(pos: int, text: str, mentions: list[tuple[int, int, Entity]]) -> Entity | None:
-    """The person a pronoun before ``pos`` most likely means: of the people named in the ``_PRONOUN_REACH``
-    characters before it, the last one named as a subject (opening a sentence, or just before a speech
-    verb: "Trump responded ... He said:"), else the last one named."""
-    before = [x for x in mentions if pos - _PRONOUN_REACH <= x[0] and x[1] <= pos and x[2].type == "person"]
-    subjects = [x for x in before if _as_subject(text, x[0], x[1])]
-    chosen = subjects or before
-    return chosen[-1][2] if chosen else None
+def _last_person_before(
+    pos: int, text: str, mentions: list[tuple[int, int, Entity]], since: int, subject: bool
+) -> Entity | None:
+    """The person named last in the ``_PRONOUN_REACH`` characters before ``pos`` (and after ``since``);
+    with ``subject``, only one named as a subject (opening a sentence, or just before a speech verb:
+    "Trump responded ... He said:")."""
+    lo = max(pos - _PRONOUN_REACH, since)
+    before = [x for x in mentions if lo <= x[0] and x[1] <= pos and x[2].type == "person"]
+    if subject:
+        before = [x for x in before if _as_subject(text, x[0], x[1])]
+    return before[-1][2] if before else None
 
 
 def _as_subject(text: str, start: int, end: int) -> bool:
@@ -485,8 +494,8 @@ def _propagate(quotes: list[Quote], text: str) -> None:
     for i, q in enumerate(quotes):
         if q.speaker is None:
             same_para = [o.speaker for j, o in enumerate(quotes) if para_of[j] == para_of[i] and o.speaker]
-            if q.resolution == "pronoun" and (q.hint or last_speaker) is not None:
-                q.speaker = q.hint or last_speaker
+            if q.resolution == "pronoun" and (q.hint or last_speaker or q.fallback) is not None:
+                q.speaker = q.hint or last_speaker or q.fallback
             elif same_para:
                 q.speaker, q.resolution = same_para[0], "paragraph"
                 q.verb = q.verb or next(o.verb for o in quotes if o.speaker is same_para[0])
