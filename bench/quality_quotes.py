@@ -109,7 +109,7 @@ def _para_end(text: str, pos: int) -> int:
 
 def _report(name: str, s: QuoteScore, ms: float, examples: int) -> None:
     print(
-        f"{name:<28} P {s.precision():.3f}  R {s.recall():.3f}  F1 {s.f1():.3f}  "
+        f"{name:<28} P {s.precision:.3f}  R {s.recall:.3f}  F1 {s.f1:.3f}  "
         f"speaker {s.speaker_accuracy():.3f} ({s.speaker_right}/{s.speaker_scored})  {ms:.0f} ms/article"
     )
     kinds = "  ".join(f"{k} {r / n:.3f} ({r}/{n})" for k, (r, n) in sorted(s.by_kind.items()) if n)

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evaluation.enrich_eval import Counts
 from shared.textfold import fold_accents
 
 __all__ = [
@@ -89,27 +90,14 @@ class Article:
 
 
 @dataclass
-class QuoteScore:
-    """Counts over articles: quote tp / fp / fn, speaker right / scored, error categories."""
+class QuoteScore(Counts):
+    """Counts over articles: quote tp / fp / fn (:class:`Counts`), speaker right / scored, error categories."""
 
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
     speaker_right: int = 0
     speaker_scored: int = 0
     by_kind: dict[str, list[int]] = field(default_factory=dict)  # kind -> [right, scored]
     errors: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
-
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    def f1(self) -> float:
-        p, r = self.precision(), self.recall()
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     def speaker_accuracy(self) -> float:
         return self.speaker_right / self.speaker_scored if self.speaker_scored else 0.0

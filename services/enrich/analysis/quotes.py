@@ -60,7 +60,8 @@ _DATA = Path(__file__).resolve().parent.parent / "data"
 VERB_LANGUAGES = ("en", "fr", "es", "de", "pt", "it", "nl", "ar")
 # Each opening mark and the marks that close it (wire copy mixes straight and curly). A straight "
 # alternates; ” opens (and closes) only in a paragraph with no “ or „ (Swedish/Finnish ”…”); » opens only
-# in a paragraph where it comes before any « (German/Danish »…«); ‚ opens a German single quote closed by ‘.
+# right before a word in a paragraph where it comes before any « (German/Danish »Wir…«, not a French
+# quote closing); ‚ opens a German single quote closed by ‘.
 _CLOSERS = {"“": '”"', "«": '»"', "„": '“”"', "「": "」", "『": "』", "‚": "‘’", '"': '"”', "”": "”", "»": "«"}
 _OPENERS = frozenset("“«„「『")  # what _next_quote takes for the start of the next quote
 
@@ -128,7 +129,8 @@ def find_quoted_spans(text: str) -> list[tuple[int, int]]:
 
     ``“ ”``, ``« »``, ``„ “`` (or ``„ ”``), ``‚ ‘``, ``「 」``, ``『 』`` pair up; a straight ``"`` opens
     when none is open and closes otherwise; ``”`` does the same in a paragraph without ``“`` or ``„``
-    (``”…”``), and ``»`` opens in a paragraph where it comes before any ``«`` (``»…«``). Marks inside an
+    (``”…”``), and ``»`` opens right before a word in a paragraph where it comes before any ``«``
+    (``»Wir…«``; a French ``»`` closing a quote from the paragraph before opens nothing). Marks inside an
     open quote other than its closers are text. A quote left open at the end of a paragraph runs to the
     paragraph's end when it is longer than 40 characters.
     """
@@ -145,7 +147,8 @@ def find_quoted_spans(text: str) -> list[tuple[int, int]]:
                     spans.append((pos + opened + 1, pos + i))
                     opened = -1
                 continue
-            if ch in _CLOSERS and (ch != "”" or not curly_open) and (ch != "»" or reversed_guillemets):
+            german = ch == "»" and reversed_guillemets and para[i + 1 : i + 2].isalnum()  # »Wir ...«
+            if ch in _CLOSERS and (ch != "”" or not curly_open) and (ch != "»" or german):
                 if ch == "‚" and not regex.match(r"\s?\p{L}", para[i + 1 : i + 3]):
                     continue  # a low comma-like mark not opening a word
                 opened, closers = i, _CLOSERS[ch]
@@ -341,10 +344,10 @@ def _capitalised_name(run: str) -> bool:
 
 
 def _resolve(run: str, at: int, mentions: list[tuple[int, int, Entity]], names: dict[str, Entity]) -> Entity:
-    """The entity a name written at ``at`` is: a mention there, else a known person by name or surname,
-    else a new person entity of that name."""
+    """The entity a name written at ``at`` is: a mention within it, else a known person by name or
+    surname, else a new person entity of that name."""
     for s, e, ent in mentions:
-        if s <= at < e:
+        if s < at + len(run) and at < e:  # a mention inside the name ("Finanzminister Lars Klingbeil")
             return ent
     known = names.get(fold(run)) or names.get(fold(run.split()[-1]))
     return known if known is not None else Entity(type="person", name=run, key=fold(run))
