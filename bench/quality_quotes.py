@@ -1,6 +1,6 @@
 """Quote and speaker quality on PolNeAR: newsflow's quotes field against regex + nearest PERSON, same run.
 
-    python -m bench.quality_quotes [--polnear DIR] [--examples N]
+    python -m bench.quality_quotes [--polnear DIR] [--examples N] [--multi DIR]
 
 Reads PolNeAR's development split by path (default ``<repo>/../shared/data/external/polnear-dev``, or
 ``NEWSFLOW_POLNEAR_DEV``, or ``--polnear``; skipped with a message when absent; its text never enters the
@@ -13,6 +13,11 @@ nearest to it in its paragraph (as written, unresolved).
 Printed: quote precision / recall / F1 and speaker accuracy for both systems, speaker accuracy per kind
 of gold source (name, pronoun, description), and error categories with examples. The gold standard and the
 matching rules are :mod:`evaluation.quote_eval` (its module doc says them).
+
+``--multi DIR`` (default ``<repo>/../shared/data/external/ner-multi``) adds a sanity figure for the other
+languages, whose sets have no quote labels: per file, how many quotes the quote finder keeps and how many
+get a speaker from the text alone (a name written next to a speech verb or after a dash; no NER), with a
+blank spaCy pipeline of the language for sentences.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.quote_eval import DEFAULT_DIR, Article, QuoteScore, read_polnear, score_article
+
+MULTI_DIR = DEFAULT_DIR.parent / "ner-multi"
 
 __all__ = ["STOCK_MODEL", "baseline_quotes", "main", "newsflow_quotes"]
 
@@ -107,6 +114,30 @@ def _para_end(text: str, pos: int) -> int:
     return len(text) if i < 0 else i
 
 
+def multilingual_counts(directory: Path) -> list[tuple[str, int, int, int]]:
+    """Per ``*.jsonl`` file of ``directory``: (file, articles, quotes found, quotes with a speaker), the
+    speaker from the text alone (no entities)."""
+    import orjson
+    import spacy
+
+    import services.enrich.analysis.sentences  # noqa: F401  (registers the newsflow_sentences pipe)
+    from services.enrich.analysis.quotes import extract_quotes
+
+    out = []
+    for path in sorted(directory.glob("*.jsonl")):
+        rows = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+        nlp = spacy.blank(rows[0]["lang"] if rows else "xx")
+        nlp.add_pipe("newsflow_sentences")
+        found = with_speaker = 0
+        for row in rows:
+            starts = [s.start_char for s in nlp(row["text"]).sents]
+            quotes = extract_quotes(row["text"], starts, [], [])
+            found += len(quotes)
+            with_speaker += sum(1 for q in quotes if q.speaker is not None)
+        out.append((path.stem, len(rows), found, with_speaker))
+    return out
+
+
 def _report(name: str, s: QuoteScore, ms: float, examples: int) -> None:
     print(
         f"{name:<28} P {s.precision:.3f}  R {s.recall:.3f}  F1 {s.f1:.3f}  "
@@ -126,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     default = Path(os.environ.get("NEWSFLOW_POLNEAR_DEV", DEFAULT_DIR))
     parser.add_argument("--polnear", type=Path, default=default, help="PolNeAR dir (text/, attributions/)")
     parser.add_argument("--examples", type=int, default=2, help="examples printed per error category")
+    parser.add_argument("--multi", type=Path, default=None, help=f"ner-multi dir (e.g. {MULTI_DIR})")
     args = parser.parse_args(argv)
     articles = read_polnear(args.polnear)
     if not articles:
@@ -146,6 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             score_article(a, found, s)
         _report(name, s, ms, args.examples)
         print()
+    if args.multi is not None:
+        print("other languages (no quote labels): quotes found / with a speaker from the text alone, no NER")
+        for name, n, found, spoken in multilingual_counts(args.multi):
+            print(f"  {name:<28} {n:>4} articles  {found:>4} quotes  {spoken:>4} with a speaker")
     return 0
 
 
