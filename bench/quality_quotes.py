@@ -180,8 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
     if args.multi is not None:
         print("other languages (no quote labels): quotes found / with a speaker from the text alone, no NER")
-        for name, n, found, spoken in multilingual_counts(args.multi):
-            print(f"  {name:<28} {n:>4} articles  {found:>4} quotes  {spoken:>4} with a speaker")
+        for file, n, kept, spoken in multilingual_counts(args.multi):
+            print(f"  {file:<28} {n:>4} articles  {kept:>4} quotes  {spoken:>4} with a speaker")
     return 0
 
 
