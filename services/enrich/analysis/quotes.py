@@ -99,7 +99,10 @@ _COMPLEMENT = frozenset({"of", "for", "at", "de", "du", "des", "d'", "del"})  # 
 _NAME = r"((?:\p{Lu}[\p{L}\-'’]*\.?\s+|\p{Lu}\.\s*){0,4}\p{Lu}[\p{L}\-'’]+)"
 _DASH_NAME = regex.compile(r"[,.]?\s*[—―–]\s*" + _NAME + r"\s*(?:[,.;]|$)", regex.MULTILINE)
 _NAME_BEFORE_VERB = regex.compile(r"[,.?!…]*\s+" + _NAME + r"\s+")
-_NAME_AFTER_VERB = regex.compile(r"\s+" + _NAME + r"(?=\s*[,.;(]|\s*$)")
+# the name ends the clause or a place follows ("said Del. Stacey Plaskett of the Virgin Islands"); a title
+# abbreviation ("Rep." before "Elijah") is no end
+_NAME_AFTER_VERB = regex.compile(r"\s+" + _NAME + r"(?![.]\s+\p{Lu})(?=\s*[,.;(]|\s*$|\s+(?:of|from|at|in)\s)")
+_ENDS_WITH_VERB = regex.compile(r"(?<![\p{L}])(?:said|says|added|adds|wrote|told reporters)\.$")
 _APPOSITION = regex.compile(r"[,.?!…]*\s+" + _NAME + r"\s*,[^\"“”«»\n]{3,}?,\s*")
 _TO_LISTENER = frozenset({"told", "tells", "asked", "asks"})  # a name after these is the one spoken to
 # capitalised words that are no name after a quote ("...," The Post reported is a name; "The" alone is not)
@@ -284,15 +287,17 @@ def _attribute(
             return
     # 2. before the quote, from the start of its sentence; a quote that opens its sentence after a colon
     # ("In one tweet, Trump said: “...", or a paragraph "Caddell continued:" before it) is introduced by the
-    # sentence ending with the colon
+    # sentence ending with the colon, and one that follows "..., Schiff said." in its paragraph by that one
     sent_start, _ = _sentence_bounds(open_at, sent_starts, len(text))
     probe = open_at
     if not text[sent_start:open_at].strip():
         before = text[:open_at].rstrip()
-        if not before.endswith(":"):
+        prev_start, _ = _sentence_bounds(max(0, len(before) - 1), sent_starts, len(text))
+        # or after a sentence of its paragraph that ends with its speech verb ("..., Schiff said. “...")
+        said = before.endswith(".") and "\n" not in text[prev_start:open_at] and _ENDS_WITH_VERB.search(before)
+        if not before.endswith(":") and not said:
             return
-        probe = len(before)
-        sent_start, _ = _sentence_bounds(probe - 1, sent_starts, len(text))
+        probe, sent_start = len(before), prev_start
     window = text[sent_start:probe]
     verbs = list(_VERB.finditer(window))
     if verbs:
