@@ -719,3 +719,12 @@ def test_a_dash_after_the_quote_and_a_colon_before_it_name_the_speaker() -> None
     )
     got = _speakers("en", text, ["Sonya Herridge", "Pat Caddell"])
     assert got == {"He": "Sonya Herridge", "The": "Pat Caddell"}
+
+
+def test_a_pronoun_skips_a_person_the_article_gives_another_title() -> None:
+    text = (
+        "Mrs. Clinton spoke after Mr. Trump in Ohio. Mr. Trump left early.\n\n"
+        '"Nobody should be above the law in this country," she said.'
+    )
+    got = _speakers("en", text, ["Clinton", "Trump"])
+    assert got == {"Nobody": "Clinton"}  # Trump is named last, as a subject, but he is "Mr."
