@@ -423,11 +423,12 @@ def _genders(text: str, mentions: list[tuple[int, int, Entity]]) -> dict[int, st
 
 
 def _as_subject(text: str, start: int, end: int) -> bool:
-    """The mention at ``start:end`` opens its sentence or paragraph (after at most two words and no comma:
-    "Republican leader Mitch McConnell"), or a speech verb follows it."""
+    """The mention at ``start:end`` opens its sentence or paragraph (after at most two words, no comma,
+    pronoun or speech verb: "Republican leader Mitch McConnell"), or a speech verb follows it."""
     lead = regex.search(r"(?:^|[.!?\n:])([^.!?\n:]{0,60})$", text[max(0, start - 61) : start])
-    if lead is not None and "," not in lead.group(1) and len(lead.group(1).split()) <= 2:
-        return True
+    words = lead.group(1) if lead is not None else ","
+    if "," not in words and len(words.split()) <= 2 and not _PRONOUN.search(words) and not _VERB.search(words):
+        return True  # not "She says Trump's tweets ...": the object of someone else's verb
     verb = _VERB.match(text, end + 1, end + 40) if text[end : end + 1] == " " else None
     return verb is not None
 
