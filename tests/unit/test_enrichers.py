@@ -728,3 +728,13 @@ def test_a_pronoun_skips_a_person_the_article_gives_another_title() -> None:
     )
     got = _speakers("en", text, ["Clinton", "Trump"])
     assert got == {"Nobody": "Clinton"}  # Trump is named last, as a subject, but he is "Mr."
+
+
+def test_a_nominal_attribution_and_a_sentence_ending_with_said_name_the_speaker() -> None:
+    text = (
+        "Adam Schiff spoke in Washington. The talks may stall over Syria, Schiff said. "
+        '"The other factor is the appearance of tipping the scales in the race."\n\n'
+        'Politifact checked Donald Trump\'s claim that there have been "thousands of shootings in Chicago" this year.'
+    )
+    got = _speakers("en", text, ["Adam Schiff", "Schiff", "Donald Trump"], ["Politifact"])
+    assert got == {"The": "Adam Schiff", "thousands": "Donald Trump"}

@@ -106,6 +106,10 @@ _HONORIFIC = regex.compile(r"(?<![\p{L}])(Mr|Mrs|Ms|Miss|Mme|Mlle|Sra|Herr|Frau|
 _MALE_TITLES = frozenset({"mr", "herr", "sr"})
 _PRONOUN_GENDER = {"he": "m", "il": "m", "él": "m", "er": "m", "ele": "m", "lui": "m", "hij": "m", "هو": "m",
                    "she": "f", "elle": "f", "ella": "f", "ela": "f", "lei": "f", "هي": "f"}  # fmt: skip
+_NOMINAL = regex.compile(
+    _NAME + r"['’]s\s+(?:\p{Ll}+\s+){0,2}(claims?|statements?|remarks?|comments?|words|assertions?|promises?|"
+    r"pledges?|warnings?|messages?|tweets?)(?![\p{L}])"
+)
 _ENDS_WITH_VERB = regex.compile(r"(?<![\p{L}])(?:said|says|added|adds|wrote|told reporters)\.$")
 _APPOSITION = regex.compile(r"[,.?!…]*\s+" + _NAME + r"\s*,[^\"“”«»\n]{3,}?,\s*")
 _TO_LISTENER = frozenset({"told", "tells", "asked", "asks"})  # a name after these is the one spoken to
@@ -315,6 +319,13 @@ def _attribute(
         pick = _best(who[::-1]) or _named_in(text[sent_start:verb_s], names) or _best(then)
         described = pick is None and _role_before(window[: m.start()])
         _settle(q, m.group(1), pick, described, window, open_at, text, mentions)
+        return
+    # a nominal attribution: "Trump's claim that there have been “thousands of shootings”"
+    nominal = list(_NOMINAL.finditer(window))
+    if nominal and _capitalised_name(nominal[-1].group(1)):
+        n = nominal[-1]
+        q.speaker = _resolve(n.group(1), sent_start + n.start(1), mentions, names)
+        q.verb, q.resolution = n.group(2), "entity"
 
 
 def _apposition_head(
