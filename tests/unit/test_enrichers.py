@@ -738,3 +738,13 @@ def test_a_nominal_attribution_and_a_sentence_ending_with_said_name_the_speaker(
     )
     got = _speakers("en", text, ["Adam Schiff", "Schiff", "Donald Trump"], ["Politifact"])
     assert got == {"The": "Adam Schiff", "thousands": "Donald Trump"}
+
+
+def test_a_transcript_label_opening_the_quote_is_the_speaker() -> None:
+    text = (
+        "Mike Pence spoke to Chris Wallace on Sunday.\n\n"
+        '"WALLACE: Governor, will you accept the result of the election?"\n\n'
+        '"PENCE: We will accept the result of the election, of course."'
+    )
+    got = _speakers("en", text, ["Mike Pence", "Chris Wallace"])
+    assert got == {"WALLACE:": "Chris Wallace", "PENCE:": "Mike Pence"}

@@ -1,36 +1,41 @@
 """Direct quotes with their speaker (resolved to the full entity name) and verb.
 
-Quotes are found per paragraph between quotation marks: straight ``"``,
-curly ``“ ”`` (also mixed, as wire copy often is) and French guillemets
-``« »`` (``„`` opens too). A quoted span is kept when it has at least three
-words and is not the title of a work ("Meet the Press") or a one-word scare
-quote. ``partial`` marks a fragment woven into reported speech (it starts
-lowercase and is not introduced by a colon).
+Quotes are found per paragraph between quotation marks (:func:`find_quoted_spans`: straight and
+curly, « », „ “, ‚ ‘, »«, ” ”, 「」). A quoted span is kept when it has at least three words and is not
+the title of a work ("Meet the Press") or a one-word scare quote. ``partial`` marks a fragment woven
+into reported speech (it starts lowercase and is not introduced by a colon).
 
 The speaker is looked for in this order:
 
-1. After the quote, in the rest of its sentence: a speech verb ("said",
-   "added", "continued", "a déclaré", "dijo", "according to", ...) with a
-   person (else an organisation) just before or after it:
-   ``"...," White House spokesman John Kirby said`` / ``"...," said Kirby``.
-2. Before the quote, in its sentence: the last speech verb and the person
-   nearest before it: ``Netanyahu said: "..."``, ``Gallant said ... but
-   added: "..."``.
-3. A pronoun (he/she/il/elle/él/ella) next to the verb: the last person
-   named in the 400 characters before the quote, else the previous quote's
-   speaker. A definite description of a role next to the verb instead of a
-   name (``"...," the German midfielder said``, ``», a confié le coureur de
-   Visma-Lease a Bike``): the last person named in the paragraph before the
-   quote. The role nouns are in ``data/speaker_roles.yaml`` (a capitalised
-   demonym counts: "the Serb"); spokespeople are not roles, so ``"...," the
-   ministry spokesman said`` does not point back to anyone.
-4. No attribution: the speaker of another quote in the same paragraph, or of
-   the previous paragraph's last quote when the paragraph is only the quote.
+0. A transcript label opening the quote: ``"PENCE: We will ..."``.
+1. After the quote, in the rest of its sentence (after a quote ending with ?, ! or …, the sentence the
+   following text is in): a dash and a name (``"..." ― Jane Doe``); else a speech verb ("said",
+   "added", "a déclaré", "dijo", "sagte", "disse", "ha detto", "zei", "قال", "according to", ... from
+   ``data/speech_verbs_<lang>.txt``) and, in order, the name opening an apposition before it
+   (``"...," Jacob Leibenluft, a senior policy adviser with the Clinton campaign, said``), the person
+   (else organisation) named last before it, a capitalised name just before it that NER missed
+   (``"...?" Vitter demanded``), the name just after it (``said Kenneth Baer, a former ...``; not
+   after "told"/"asked", whose object is the listener), else the first entity after it.
+2. Before the quote, in its sentence (or the sentence before it that ends with a colon or with
+   "..., X said."): the last speech verb and the person nearest before it, else the one right after it
+   (``Said Ellis: "..."``, Arabic ``وقال محمد علي: «...»``); else a nominal attribution
+   (``Trump's claim that there have been "thousands of shootings"``).
+3. A pronoun (he/she/il/elle/él/ella/er/sie/ele/ela/lui/lei/hij/zij/هو/هي) next to the verb: of the
+   people named as a subject in the 400 characters before the quote, the previous quote's speaker
+   and the other people named before it, the first whose title in the article (Mr., Mrs., ...) does not
+   contradict the pronoun. A definite description of a role next to the verb instead of a name
+   (``"...," the German midfielder said``, ``», a confié le coureur de Visma-Lease a Bike``): the last
+   person named in the paragraph before the quote. The role nouns are in ``data/speaker_roles.yaml``
+   (a capitalised demonym counts: "the Serb"); spokespeople are not roles, so ``"...," the ministry
+   spokesman said`` does not point back to anyone.
+4. No attribution: the speaker of another quote in the same paragraph, or of the previous paragraph's
+   last quote when the paragraph is only the quote.
 
-Names come from the merged entities, so "Kirby" is reported as "John Kirby".
-``resolution`` says which rule gave the speaker (``entity``, ``pronoun``,
-``description``, ``paragraph``, ``continuation``); ``speaker`` is None when none applies.
-:func:`quotes_of` reads a parsed article; the quotes field reports what it finds.
+Names come from the merged entities, so "Kirby" is reported as "John Kirby"; a name NER did not tag is
+resolved to a known person by its surname, else reported as written. ``resolution`` says which rule
+gave the speaker (``entity``, ``pronoun``, ``description``, ``paragraph``, ``continuation``);
+``speaker`` is None when none applies. :func:`quotes_of` reads a parsed article; the quotes field
+reports what it finds. Quality on PolNeAR: ``docs/quality-quotes.md``.
 """
 
 from __future__ import annotations
@@ -106,6 +111,7 @@ _HONORIFIC = regex.compile(r"(?<![\p{L}])(Mr|Mrs|Ms|Miss|Mme|Mlle|Sra|Herr|Frau|
 _MALE_TITLES = frozenset({"mr", "herr", "sr"})
 _PRONOUN_GENDER = {"he": "m", "il": "m", "él": "m", "er": "m", "ele": "m", "lui": "m", "hij": "m", "هو": "m",
                    "she": "f", "elle": "f", "ella": "f", "ela": "f", "lei": "f", "هي": "f"}  # fmt: skip
+_LABEL = regex.compile(r"(\p{Lu}[\p{Lu}\-'’]+(?:\s+\p{Lu}[\p{Lu}\-'’]+)?):\s")  # an upper-case name, a colon
 _NOMINAL = regex.compile(
     _NAME + r"['’]s\s+(?:\p{Ll}+\s+){0,2}(claims?|statements?|remarks?|comments?|words|assertions?|promises?|"
     r"pledges?|warnings?|messages?|tweets?)(?![\p{L}])"
@@ -203,7 +209,11 @@ def extract_quotes(
         first = body.lstrip(" .…")[:1]
         partial = first.islower() and not before.endswith(":")
         q = Quote(start, end, body, partial, after=quotes[-1].end + 1 if quotes else 0)
-        _attribute(q, text, raw_start - 1, raw_end + 1, sent_starts, mentions, names)
+        label = _LABEL.match(body)  # a transcript: "PENCE: Well, look, ..."
+        if label and _capitalised_name(label.group(1)):
+            q.speaker, q.resolution = _resolve(label.group(1), start, mentions, names), "entity"
+        else:
+            _attribute(q, text, raw_start - 1, raw_end + 1, sent_starts, mentions, names)
         quotes.append(q)
     _propagate(quotes, text, _genders(text, mentions))
     return quotes
