@@ -689,62 +689,54 @@ def test_a_pronoun_after_the_quote_in_other_languages_points_back() -> None:
     assert list(_speakers("de", text, ["Olaf Scholz"]).values()) == ["Olaf Scholz"]
 
 
-def test_a_trailing_name_and_verb_after_a_question_name_the_speaker() -> None:
-    text = (
+# English attribution rules, one article each: the text, the people NER tags (by hand) and the speakers
+ATTRIBUTIONS = {
+    "a trailing name and verb after a question; an untagged name as written": (
         "Hillary Clinton spoke in Ohio on Monday.\n\n"
         '"How many times do we have to see this in our country?" Clinton said. "It is unbearable."\n\n'
-        '"Why is this not crystal clear proof that the bank is too big to fail?" Vitter demanded.'
-    )
-    got = _speakers("en", text, ["Hillary Clinton", "Clinton"])
-    assert got == {"How": "Hillary Clinton", "It": "Hillary Clinton", "Why": "Vitter"}  # Vitter: untagged, as written
-
-
-def test_the_head_of_an_apposition_after_the_quote_is_the_speaker() -> None:
-    text = (
+        '"Why is this not crystal clear proof that the bank is too big to fail?" Vitter demanded.',
+        ["Hillary Clinton", "Clinton"],
+        {"How": "Hillary Clinton", "It": "Hillary Clinton", "Why": "Vitter"},
+    ),
+    "the head of an apposition; not the one spoken to": (
         '"It is a terrible thing for our country," Jacob Leibenluft, a senior policy adviser with the Clinton '
         "campaign, said.\n\n"
         '"There is nothing new in these plans," said Kenneth Baer, a former Obama administration official.\n\n'
-        '"Look, it is a phony system," Trump told Bill Reilly of Fox News.'
-    )
-    got = _speakers("en", text, ["Jacob Leibenluft", "Clinton", "Kenneth Baer", "Obama", "Trump", "Bill Reilly"])
-    # not Clinton (in the apposition), not Obama (in the description), not Bill Reilly (spoken to)
-    assert got == {"It": "Jacob Leibenluft", "There": "Kenneth Baer", "Look,": "Trump"}
-
-
-def test_a_dash_after_the_quote_and_a_colon_before_it_name_the_speaker() -> None:
-    text = (
+        '"Look, it is a phony system," Trump told Bill Reilly of Fox News.',
+        ["Jacob Leibenluft", "Clinton", "Kenneth Baer", "Obama", "Trump", "Bill Reilly"],
+        {"It": "Jacob Leibenluft", "There": "Kenneth Baer", "Look,": "Trump"},
+    ),
+    "a dash after the quote, a colon before it": (
         '"He represents our greatest shame and I will not vote for him." ― Sonya Herridge\n\n'
         "Pat Caddell continued:\n\n"
-        '"The health issue overall is very much a partisan issue, but that does not account for it."'
-    )
-    got = _speakers("en", text, ["Sonya Herridge", "Pat Caddell"])
-    assert got == {"He": "Sonya Herridge", "The": "Pat Caddell"}
-
-
-def test_a_pronoun_skips_a_person_the_article_gives_another_title() -> None:
-    text = (
+        '"The health issue overall is very much a partisan issue, but that does not account for it."',
+        ["Sonya Herridge", "Pat Caddell"],
+        {"He": "Sonya Herridge", "The": "Pat Caddell"},
+    ),
+    "a pronoun skips a person whose title says another gender": (
         "Mrs. Clinton spoke after Mr. Trump in Ohio. Mr. Trump left early.\n\n"
-        '"Nobody should be above the law in this country," she said.'
-    )
-    got = _speakers("en", text, ["Clinton", "Trump"])
-    assert got == {"Nobody": "Clinton"}  # Trump is named last, as a subject, but he is "Mr."
-
-
-def test_a_nominal_attribution_and_a_sentence_ending_with_said_name_the_speaker() -> None:
-    text = (
+        '"Nobody should be above the law in this country," she said.',
+        ["Clinton", "Trump"],
+        {"Nobody": "Clinton"},
+    ),
+    "a sentence ending with 'X said.', a nominal attribution": (
         "Adam Schiff spoke in Washington. The talks may stall over Syria, Schiff said. "
         '"The other factor is the appearance of tipping the scales in the race."\n\n'
-        'Politifact checked Donald Trump\'s claim that there have been "thousands of shootings in Chicago" this year.'
-    )
-    got = _speakers("en", text, ["Adam Schiff", "Schiff", "Donald Trump"], ["Politifact"])
-    assert got == {"The": "Adam Schiff", "thousands": "Donald Trump"}
-
-
-def test_a_transcript_label_opening_the_quote_is_the_speaker() -> None:
-    text = (
+        'Politifact checked Donald Trump\'s claim that there have been "thousands of shootings in Chicago".',
+        ["Adam Schiff", "Schiff", "Donald Trump"],
+        {"The": "Adam Schiff", "thousands": "Donald Trump"},
+    ),
+    "a transcript label opening the quote": (
         "Mike Pence spoke to Chris Wallace on Sunday.\n\n"
         '"WALLACE: Governor, will you accept the result of the election?"\n\n'
-        '"PENCE: We will accept the result of the election, of course."'
-    )
-    got = _speakers("en", text, ["Mike Pence", "Chris Wallace"])
-    assert got == {"WALLACE:": "Chris Wallace", "PENCE:": "Mike Pence"}
+        '"PENCE: We will accept the result of the election, of course."',
+        ["Mike Pence", "Chris Wallace"],
+        {"WALLACE:": "Chris Wallace", "PENCE:": "Mike Pence"},
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(ATTRIBUTIONS))
+def test_english_attribution_rules_name_the_speaker(rule: str) -> None:
+    text, people, speakers = ATTRIBUTIONS[rule]
+    assert _speakers("en", text, people) == speakers
