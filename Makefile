@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 E2E_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check docs docs-build bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-quality-stories bench-e2e bench-webhooks bench-memory bench-archive bench-rebuild browser clean
+.PHONY: install lock run test test-unit lint typecheck check docs docs-build bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-quality-stories bench-quality-quotes bench-e2e bench-webhooks bench-memory bench-archive bench-rebuild browser clean
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -70,7 +70,7 @@ docs-build: install
 # what .ci/run and the pre-commit hooks run
 check: lint typecheck docs-build test
 
-bench: bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-quality-stories bench-webhooks bench-memory bench-archive bench-rebuild bench-e2e
+bench: bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-quality-stories bench-quality-quotes bench-webhooks bench-memory bench-archive bench-rebuild bench-e2e
 
 bench-ingest: install
 	$(PY) -m bench.ingest
@@ -95,6 +95,10 @@ bench-quality-categories: install
 # story grouping on ECB+ and the SemEval-2022 pairs against a TF-IDF single-pass script (docs/quality-stories.md)
 bench-quality-stories: install
 	$(PY) -m bench.quality_stories $(STORIES_ARGS)
+
+# quotes and speakers on PolNeAR dev (../shared/data/external/polnear-dev, or NEWSFLOW_POLNEAR_DEV): newsflow vs regex + nearest PERSON
+bench-quality-quotes: install
+	$(PY) -m bench.quality_quotes
 
 # the whole pipeline against the hand-written baseline: about 15 minutes; `make bench-e2e E2E_ARGS=--quick` is a smoke run
 bench-e2e: install
