@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from .recent import RecentStore
+from .search_api import search_openapi_paths
 from .stream import StreamHub, sse_frame
 from .subscription_store import SubscriptionCatalog, SubscriptionStore
 from .subscriptions import REVEAL, ArticleFacts, Subscription, SubscriptionFilter, matches, new_secret
@@ -265,13 +266,14 @@ def openapi() -> dict[str, Any]:
         {"name": b, "in": "query", "required": False, "schema": {"type": "number", "minimum": -1, "maximum": 1}}
         for b in ("tone_min", "tone_max")
     ]  # fmt: skip
+    search_paths, search_schemas = search_openapi_paths(problem)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "newsflow publish",
             "version": "1",
             "description": "Subscriptions (saved searches) delivered to Kafka, signed webhooks (Standard Webhooks) "
-            "or the live stream; recent stories and articles.",
+            "or the live stream; recent stories and articles; search of the archive.",
         },
         "paths": {
             "/v1/subscriptions": {
@@ -337,6 +339,7 @@ def openapi() -> dict[str, Any]:
                 "parameters": sub_id,
                 "get": {"summary": "One story", "responses": {"200": _ok("StoryCard", "it"), "404": problem}},
             },
+            **search_paths,
             "/v1/articles/{id}": {
                 "parameters": sub_id,
                 "get": {
@@ -345,5 +348,5 @@ def openapi() -> dict[str, Any]:
                 },
             },
         },
-        "components": {"schemas": schemas},
+        "components": {"schemas": {**schemas, **search_schemas}},
     }

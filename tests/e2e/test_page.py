@@ -15,8 +15,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from devtools.embedded import free_port
 from services.clients import iter_inputs
-from shared.embedded import free_port
 from shared.settings import Settings
 
 from ..kafkautil import produce
