@@ -27,7 +27,7 @@ from .settings import Settings
 
 __all__ = ["PRINCIPAL", "ApiAuth", "audit", "key_namespace", "problem", "read_body"]
 
-PRINCIPAL: Final = "newsflow.principal"
+PRINCIPAL: Final = web.RequestKey("newsflow_principal", Principal)
 ANONYMOUS: Final = Principal(None, frozenset({"read"}))
 audit_log = logging.getLogger("newsflow.audit")
 
