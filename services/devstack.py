@@ -23,6 +23,8 @@ from urllib.parse import urlparse
 
 from pydantic import SecretStr
 
+from shared.apiauth import key_namespace
+from shared.apikeys import RedisKeyStore
 from shared.embedded import (
     make_tls_files,
     port_open,
@@ -32,8 +34,6 @@ from shared.embedded import (
     stop,
     write_redis_acl,
 )
-from shared.apiauth import key_namespace
-from shared.apikeys import RedisKeyStore
 from shared.kafka import ensure_topics, wait_for_broker
 from shared.redis_client import make_redis
 from shared.settings import KafkaSecurity, Settings

@@ -19,7 +19,6 @@ from typing import Any, Final
 
 import orjson
 from aiohttp import web
-
 from redis.asyncio import Redis
 
 from .apikeys import KeyVerifier, Principal, RateLimiter, RedisKeyStore, Scope, StreamTokens
@@ -90,7 +89,7 @@ class ApiAuth:
             anonymous_read=settings.api_anonymous_read,
         )
 
-    async def principal(self, request: web.Request, *, token: bool = False) -> Principal | None | web.Response:
+    async def principal(self, request: web.Request, *, token: bool = False) -> Principal | web.Response | None:
         """The caller; None when no credentials came; a 401 response for bad ones."""
         unauthorized = problem(
             401, "invalid or revoked API key", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Literal, Protocol, cast, get_args
+from typing import Final, Literal, Protocol, get_args
 
 import orjson
 from redis.asyncio import Redis
@@ -86,7 +86,7 @@ def parse_scopes(values: Iterable[str]) -> frozenset[Scope]:
         name = v.strip().lower()
         if name not in SCOPES:
             raise ValueError(f"unknown scope {v!r}: one of {', '.join(SCOPES)}")
-        out.add(cast("Scope", name))
+        out.add(name)
     return frozenset(out)
 
 

@@ -8,7 +8,7 @@ stand-alone application with the same routes for tests and tools.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any
 
@@ -85,7 +85,7 @@ class ApiLimits:
 
     max_body_bytes: int = 64 * 1024
     max_subscriptions_per_key: int = 100
-    egress: EgressPolicy = EgressPolicy()
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
 
 
 def _who(request: web.Request) -> Principal:

@@ -93,4 +93,3 @@ def bootstrap(
     return Publish(settings, redis, ledger, store, catalog, outbox, hub, recent, handler, dispatcher,
                    PublishApi(catalog, store, hub, recent, ApiAuth.from_settings(settings, redis), guarded, ApiLimits(
                        settings.api_max_body_bytes, settings.api_max_subscriptions_per_key, egress)))  # fmt: skip
-

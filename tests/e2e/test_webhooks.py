@@ -99,8 +99,8 @@ async def test_done_means_jp_subscription_gets_the_japan_story_once_while_a_dead
         await _create(base, {**healthy, "target": {"kind": "webhook", "url": url, "secrets": [secret]}}, key)
         dead_secret = new_secret()
         dead_url = receiver.endpoint("dead", dead_secret, Reply(503))
-        await _create(base, {"id": "dead-desk", "filter": {"countries": ["JP"]},
-                             "target": {"kind": "webhook", "url": dead_url, "secrets": [dead_secret]}}, key)  # fmt: skip
+        dead = {"kind": "webhook", "url": dead_url, "secrets": [dead_secret]}
+        await _create(base, {"id": "dead-desk", "filter": {"countries": ["JP"]}, "target": dead}, key)
         await asyncio.sleep(1.0)  # the subscription poll (0.5 s): every replica has them
         inputs = list(iter_inputs([str(SAMPLES)]))
         await produce(settings, [i.value for i in inputs])

@@ -289,7 +289,9 @@ async def test_every_inside_target_is_refused_at_creation_with_the_reason(rig_fa
         status, problem = await rig.create(desk, {"target": {"kind": "webhook", "url": url}})
         assert status == 422, (url, problem)
         assert kind in orjson.dumps(problem).decode(), (url, problem)
-    status, _ = await rig.create(desk, {"id": "ok", "target": {"kind": "webhook", "url": "https://hooks.public.example/"}})
+    status, _ = await rig.create(
+        desk, {"id": "ok", "target": {"kind": "webhook", "url": "https://hooks.public.example/"}}
+    )
     assert status == 201
     async with rig.http.get(f"{rig.base}/v1/subscriptions", headers=desk) as r:
         assert [s["id"] for s in (await r.json())["subscriptions"]] == ["ok"]
@@ -299,7 +301,9 @@ async def test_a_name_that_changes_to_an_inside_address_after_creation_is_refuse
     rig = await rig_factory()
     rig.dns.answers["hooks.rebind.example"] = [PUBLIC]
     desk = await rig.key("desk")
-    status, _ = await rig.create(desk, {"id": "rebind", "target": {"kind": "webhook", "url": "https://hooks.rebind.example/in"}})
+    status, _ = await rig.create(
+        desk, {"id": "rebind", "target": {"kind": "webhook", "url": "https://hooks.rebind.example/in"}}
+    )
     assert status == 201
     rig.dns.answers["hooks.rebind.example"] = ["169.254.169.254"]  # the DNS answer changes
     asked = len(rig.dns.asked)
