@@ -256,7 +256,7 @@ def keys_list() -> None:
     s = _workable_settings()
     keys = asyncio.run(_with_keys(s, lambda store: store.list()))
     for k in keys:
-        console.print(f"{k.name}\t{','.join(sorted(k.scopes))}\t{k.created_at}", highlight=False, markup=False)
+        print(f"{k.name}\t{','.join(sorted(k.scopes))}\t{k.created_at}")  # tab-separated, for scripts
     console.print(f"{len(keys)} key(s)", style="dim")
 
 

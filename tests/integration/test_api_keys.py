@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -33,6 +37,7 @@ from shared.redis_client import delete_namespace
 from shared.settings import Settings
 
 from ..apikey_util import bearer, make_key
+from ..conftest import settings_env
 from ..stub_resolver import StubResolver
 from ..unit.publish_articles import enriched
 
@@ -350,3 +355,29 @@ async def test_the_openapi_document_declares_the_key_scheme_and_each_routes_scop
         else:
             assert op["x-newsflow-scope"] == scope and {"apiKey": [scope]} in op["security"], (method, path)
             assert "401" in op["responses"] and "403" in op["responses"]
+
+
+def _newsflow(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **settings_env(settings)}
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+async def test_newsflow_keys_create_list_revoke_against_a_replica(rig_factory) -> None:
+    rig = await rig_factory()
+    made = await asyncio.to_thread(_newsflow, rig.settings, "keys", "create", "night-desk", "--scope", "read")
+    assert made.returncode == 0, made.stderr
+    (key,) = re.findall(r"^nfk_[A-Za-z0-9_-]{43}$", made.stdout, re.MULTILINE)  # printed once, on its own line
+    assert "action=key.create" in made.stderr and "name=night-desk" in made.stderr  # the audit line
+    async with rig.http.get(f"{rig.base}/v1/stories", headers=bearer(key)) as r:
+        assert r.status == 200
+    again = await asyncio.to_thread(_newsflow, rig.settings, "keys", "create", "night-desk")
+    assert again.returncode == 2 and "exists" in again.stdout
+    listed = await asyncio.to_thread(_newsflow, rig.settings, "keys", "list")
+    assert "night-desk\tread\t" in listed.stdout and key not in listed.stdout
+    revoked = await asyncio.to_thread(_newsflow, rig.settings, "keys", "revoke", "night-desk")
+    assert revoked.returncode == 0, revoked.stderr
+    await asyncio.sleep(rig.settings.api_key_cache_s)
+    async with rig.http.get(f"{rig.base}/v1/stories", headers=bearer(key)) as r:
+        assert r.status == 401
