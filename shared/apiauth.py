@@ -20,6 +20,7 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from .apikeys import KeyVerifier, Principal, RateLimiter, RedisKeyStore, Scope, StreamTokens
 from .settings import Settings
@@ -126,10 +127,15 @@ class ApiAuth:
         return who
 
     def guard(self, needed: Scope, handler: Handler, *, token: bool = False) -> Handler:
-        """``handler`` behind :meth:`check`; the caller is in ``request[PRINCIPAL]``."""
+        """``handler`` behind :meth:`check`; the caller is in ``request[PRINCIPAL]``. Redis not answering
+        is a 503 (the key cannot be checked), never a guess."""
 
         async def guarded(request: web.Request) -> web.StreamResponse:
-            who = await self.check(request, needed, token=token)
+            try:
+                who = await self.check(request, needed, token=token)
+            except (RedisError, OSError) as exc:
+                return problem(503, "API keys cannot be checked now (Redis)", type(exc).__name__,
+                               headers={"Retry-After": "1"})  # fmt: skip
             if isinstance(who, web.Response):
                 return who
             request[PRINCIPAL] = who

@@ -95,8 +95,8 @@ async def _replica(s: Settings, dns: StubResolver, letters: list[OutRecord]) -> 
     )  # fmt: skip
     server = TestServer(make_app(publish.api))
     await server.start_server()
-    tasks = [asyncio.create_task(publish.catalog.run()), asyncio.create_task(publish.dispatcher.run())]
-    return Replica(publish, server, tasks)
+    tasks = [publish.catalog.run(), publish.dispatcher.run(), publish.hub.run()]
+    return Replica(publish, server, [asyncio.create_task(t) for t in tasks])
 
 
 @pytest.fixture
@@ -238,6 +238,27 @@ async def test_a_revoked_key_is_401_on_every_replica_within_a_second(rig_factory
                         refused[rep.base] = time.monotonic() - revoked_at
         await asyncio.sleep(0.05)
     assert len(refused) == 2 and max(refused.values()) < 1.0, refused
+
+
+async def test_a_stream_opened_with_a_key_ends_when_the_key_is_revoked(rig_factory) -> None:
+    rig = await rig_factory()
+    key = await make_key(rig.settings, "wallboard", "read")
+    redis = Redis.from_url(rig.settings.redis_url)
+    try:
+        async with rig.http.get(f"{rig.base}/v1/stream", headers=bearer(key)) as r:
+            assert r.status == 200
+            await r.content.readuntil(b"\n\n")  # the retry: line, the stream is open
+            from shared.apiauth import key_namespace
+            from shared.apikeys import RedisKeyStore
+
+            await RedisKeyStore(redis, namespace=key_namespace(rig.settings)).revoke("wallboard")
+            await asyncio.sleep(rig.settings.api_key_cache_s + 0.1)
+            await rig.publish_article("nf_after")  # the next event: the stream checks the key and ends
+            async with asyncio.timeout(10):
+                rest = await r.content.read()
+        assert b"nf_after" not in rest
+    finally:
+        await redis.aclose()
 
 
 async def test_writes_are_rate_limited_and_bodies_and_subscriptions_capped_per_key(rig_factory) -> None:
