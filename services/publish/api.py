@@ -3,6 +3,10 @@
 Mounted on the publish worker's web server (the Faust worker's aiohttp application, on
 ``NEWSFLOW_WEB_PORT``, beside ``/livez``, ``/readyz`` and ``/metrics``); :func:`make_app` builds a
 stand-alone application with the same routes for tests and tools.
+
+Every route of :data:`ROUTES` but the page, its files and the OpenAPI document needs an API key with a
+scope (:mod:`shared.apiauth`); a subscription belongs to the key that made it, and a webhook target must
+pass the egress policy (:mod:`shared.egress`) before it is stored (docs/security-api.md).
 """
 
 from __future__ import annotations
@@ -66,9 +70,6 @@ def _json(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
 
 
-_problem = problem
-
-
 def _model(m: BaseModel, status: int = 200, context: dict[str, Any] | None = None) -> web.Response:
     return web.Response(
         body=m.model_dump_json(context=context).encode(), status=status, content_type="application/json"
@@ -120,9 +121,9 @@ class PublishApi:
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            return _problem(400, "the body is not JSON", str(exc))
+            return problem(400, "the body is not JSON", str(exc))
         if not isinstance(body, dict):
-            return _problem(422, "a subscription is a JSON object")
+            return problem(422, "a subscription is a JSON object")
         body.setdefault("id", uuid.uuid4().hex[:12])
         body["origin"] = "api"
         body.pop("disabled", None)
@@ -133,18 +134,18 @@ class PublishApi:
         try:
             sub = Subscription.model_validate(body)
         except ValidationError as exc:
-            return _problem(422, "invalid subscription", _errors(exc))
+            return problem(422, "invalid subscription", _errors(exc))
         if sub.id in self.catalog.configured:
-            return _problem(409, f"subscription {sub.id!r} is defined in the routing file and cannot be replaced")
+            return problem(409, f"subscription {sub.id!r} is defined in the routing file and cannot be replaced")
         existing = await self.store.get(sub.id)
         if existing is not None and not _visible(existing, who):
-            return _problem(409, f"subscription id {sub.id!r} is taken: choose another")
+            return problem(409, f"subscription id {sub.id!r} is taken: choose another")
         sub = sub.model_copy(update={"owner": existing.owner if existing else who.name})
         if existing is None:
             await self.catalog.refresh()
             owned = sum(1 for s in self.catalog.current() if s.owner is not None and s.owner == sub.owner)
             if owned >= self.limits.max_subscriptions_per_key:
-                return _problem(
+                return problem(
                     403, f"key {who.label!r} has {owned} subscriptions, the most one key may have "
                     "(NEWSFLOW_API_MAX_SUBSCRIPTIONS_PER_KEY)",
                 )  # fmt: skip
@@ -153,7 +154,7 @@ class PublishApi:
                 await check_url(str(sub.target.url), self.limits.egress, self.resolver)
             except RefusedTarget as exc:
                 audit("subscription.refused", who, subscription=sub.id, target=str(sub.target.url), reason=str(exc))
-                return _problem(422, "webhook target refused", str(exc))
+                return problem(422, "webhook target refused", str(exc))
         await self.store.put(sub)
         await self.catalog.refresh()
         audit(
@@ -172,16 +173,16 @@ class PublishApi:
     async def get_subscription(self, request: web.Request) -> web.Response:
         await self.catalog.refresh()
         sub = self.catalog.get(request.match_info["id"])
-        return _model(sub) if sub and _visible(sub, _who(request)) else _problem(404, "no such subscription")
+        return _model(sub) if sub and _visible(sub, _who(request)) else problem(404, "no such subscription")
 
     async def delete_subscription(self, request: web.Request) -> web.Response:
         who = _who(request)
         sub_id = request.match_info["id"]
         if sub_id in self.catalog.configured:
-            return _problem(409, f"subscription {sub_id!r} is defined in the routing file; remove it there")
+            return problem(409, f"subscription {sub_id!r} is defined in the routing file; remove it there")
         existing = await self.store.get(sub_id)
         if existing is None or not _visible(existing, who) or not await self.store.delete(sub_id):
-            return _problem(404, "no such subscription")
+            return problem(404, "no such subscription")
         await self.catalog.refresh()
         audit("subscription.delete", who, subscription=sub_id, owner=existing.owner, target=_target_label(existing))
         return web.Response(status=204)
@@ -195,12 +196,12 @@ class PublishApi:
         await self.catalog.refresh()
         found = self.catalog.get(sub_id)
         if found is None or not _visible(found, who):
-            return _problem(404, "no such subscription")
+            return problem(404, "no such subscription")
         await self.store.enable(sub_id)
         await self.catalog.refresh()
         audit("subscription.enable", who, subscription=sub_id, owner=found.owner, target=_target_label(found))
         sub = self.catalog.get(sub_id)
-        return _model(sub) if sub else _problem(404, "no such subscription")
+        return _model(sub) if sub else problem(404, "no such subscription")
 
     # --- stream, stories, articles ---------------------------------------------
 
@@ -216,7 +217,7 @@ class PublishApi:
         """A short-lived token for ``GET /v1/stream?token=`` (an EventSource cannot send the key)."""
         who = _who(request)
         if who.key_digest is None:
-            return _problem(400, "a token is made for a key: send Authorization: Bearer <key>")
+            return problem(400, "a token is made for a key: send Authorization: Bearer <key>")
         token = await self.auth.tokens.issue(who.key_digest)
         return _json({"token": token, "expires_in": self.auth.tokens.ttl_s})
 
@@ -227,11 +228,11 @@ class PublishApi:
             await self.catalog.refresh()
             found = self.catalog.get(sub_id)
             if found is None or not (found.origin == "config" or _visible(found, who)):
-                return _problem(404, "no such subscription")
+                return problem(404, "no such subscription")
         try:
             query_filter = self._query_filter(request)
         except ValidationError as exc:
-            return _problem(422, "invalid filter", _errors(exc))
+            return problem(422, "invalid filter", _errors(exc))
         last_id = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
         resp = web.StreamResponse(
             headers={"content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -262,18 +263,18 @@ class PublishApi:
         try:
             limit = max(1, min(200, int(request.query.get("limit", "50"))))
         except ValueError:
-            return _problem(422, "limit is a number")
+            return problem(422, "limit is a number")
         position = await self.hub.last_id()
         return _model(StoryList(stories=await self.recent.stories(limit), stream_last_id=position))
 
     async def get_story(self, request: web.Request) -> web.Response:
         story = await self.recent.story(request.match_info["id"])
-        return _model(story) if story else _problem(404, "no such story (or older than NEWSFLOW_RECENT_TTL_S)")
+        return _model(story) if story else problem(404, "no such story (or older than NEWSFLOW_RECENT_TTL_S)")
 
     async def get_article(self, request: web.Request) -> web.Response:
         raw = await self.recent.article(request.match_info["id"])
         if raw is None:
-            return _problem(404, "no such article (or older than NEWSFLOW_RECENT_TTL_S)")
+            return problem(404, "no such article (or older than NEWSFLOW_RECENT_TTL_S)")
         return web.Response(body=raw, content_type="application/json")
 
     # --- page and doc -------------------------------------------------------
@@ -286,7 +287,7 @@ class PublishApi:
         types = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
         suffix = name[name.rfind(".") :] if "." in name else ""
         if "/" in name or suffix not in types or not STATIC.joinpath(name).is_file():
-            return _problem(404, "no such file")
+            return problem(404, "no such file")
         return web.Response(body=STATIC.joinpath(name).read_bytes(), content_type=types[suffix])
 
     async def openapi_doc(self, request: web.Request) -> web.Response:
