@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from shared.apiauth import PRINCIPAL, ApiAuth, audit, problem, read_body
-from shared.apikeys import Principal, Scope
+from shared.apikeys import KeyRefused, Principal, Scope, parse_scopes
 from shared.egress import EgressPolicy, RefusedTarget, check_url
 
 from .recent import RecentStore
@@ -203,6 +203,40 @@ class PublishApi:
         sub = self.catalog.get(sub_id)
         return _model(sub) if sub else problem(404, "no such subscription")
 
+    # --- keys (admin) ------------------------------------------------------------
+
+    async def list_keys(self, request: web.Request) -> web.Response:
+        """Every key's name, scopes and creation time (never a key, nor its digest)."""
+        keys = await self.auth.verifier.store.list()
+        return _json({"keys": [{"name": k.name, "scopes": sorted(k.scopes), "created_at": k.created_at} for k in keys]})
+
+    async def create_key(self, request: web.Request) -> web.Response:
+        """A new key, shown in this response only (``{"name": ..., "scopes": ["read"]}``; scope default write)."""
+        raw = await read_body(request, self.limits.max_body_bytes)
+        if isinstance(raw, web.Response):
+            return raw
+        try:
+            body = orjson.loads(raw)
+            if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+                return problem(422, 'a key is {"name": "...", "scopes": ["read" | "write" | "admin", ...]}')
+            scopes = parse_scopes(body.get("scopes") or ["write"])
+            key, rec = await self.auth.verifier.store.create(body["name"], scopes)
+        except orjson.JSONDecodeError as exc:
+            return problem(400, "the body is not JSON", str(exc))
+        except KeyRefused as exc:
+            return problem(409 if "exists" in str(exc) else 422, str(exc))
+        except (ValueError, TypeError) as exc:
+            return problem(422, str(exc))
+        audit("key.create", _who(request), name=rec.name, scopes=",".join(sorted(rec.scopes)))
+        return _json({"name": rec.name, "scopes": sorted(rec.scopes), "created_at": rec.created_at, "key": key}, 201)
+
+    async def revoke_key(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if not await self.auth.verifier.store.revoke(name):
+            return problem(404, "no such key")
+        audit("key.revoke", _who(request), name=name)
+        return web.Response(status=204)
+
     # --- stream, stories, articles ---------------------------------------------
 
     def _query_filter(self, request: web.Request) -> SubscriptionFilter:
@@ -303,6 +337,9 @@ ROUTES: list[tuple[str, str, str, Scope | None]] = [
     ("GET", "/v1/subscriptions/{id}", "get_subscription", "write"),
     ("DELETE", "/v1/subscriptions/{id}", "delete_subscription", "write"),
     ("POST", "/v1/subscriptions/{id}/enable", "enable_subscription", "write"),
+    ("GET", "/v1/keys", "list_keys", "admin"),
+    ("POST", "/v1/keys", "create_key", "admin"),
+    ("DELETE", "/v1/keys/{name}", "revoke_key", "admin"),
     ("POST", "/v1/stream/token", "stream_token", "read"),
     ("GET", "/v1/stream", "stream", "read"),
     ("GET", "/v1/stories", "list_stories", "read"),
@@ -448,6 +485,45 @@ def openapi() -> dict[str, Any]:
         },
         "components": {"schemas": schemas},
     }
+    key_info = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "created_at": {"type": "string"},
+            "scopes": {"type": "array", "items": {"enum": ["read", "write", "admin"]}},
+        },
+    }
+    doc["paths"]["/v1/keys"] = {
+        "get": {
+            "summary": "Every API key (name, scopes, creation time; never the key)",
+            "responses": {
+                "200": {
+                    "description": "{keys: [...]}",
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": {"keys": {"type": "array", "items": key_info}}}
+                        }
+                    },
+                }
+            },
+        },
+        "post": {
+            "summary": "Make an API key (scopes default to write); the key is in this response only",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": key_info}}},
+            "responses": {
+                "201": {"description": "the key's name, scopes and the key itself (key)"},
+                "409": problem,
+                "422": problem,
+            },
+        },
+    }
+    doc["paths"]["/v1/keys/{name}"] = {
+        "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "delete": {
+            "summary": "Revoke a key (every replica refuses it within NEWSFLOW_API_KEY_CACHE_S)",
+            "responses": {"204": _ok(None, "revoked"), "404": problem},
+        },
+    }
     doc["paths"]["/v1/stream/token"] = {
         "post": {
             "summary": "A short-lived token to open /v1/stream?token= (a browser's EventSource sends no headers)",
@@ -466,6 +542,7 @@ def openapi() -> dict[str, Any]:
 
 
 _SCOPE_TEXT = {
+    "admin": "admin",
     "read": "read (or write, or admin); no key needed when NEWSFLOW_API_ANONYMOUS_READ=true",
     "write": "write (or admin): a key sees and changes only its own subscriptions, admin every one",
 }
@@ -499,7 +576,7 @@ def _declare_security(doc: dict[str, Any], problem: dict[str, Any]) -> None:
         op["description"] = (op.get("description", "") + f" Scope: {_SCOPE_TEXT[scope]}.").strip()
         op["responses"].setdefault("401", problem)
         op["responses"].setdefault("403", problem)
-        if scope == "write":
+        if scope != "read":
             op["responses"].setdefault("429", problem)
-        if method == "POST" and path == "/v1/subscriptions":
+        if method == "POST" and path in ("/v1/subscriptions", "/v1/keys"):
             op["responses"].setdefault("413", problem)

@@ -150,7 +150,7 @@ async def _statuses(rig: Rig, headers: dict[str, str], scope: str) -> dict[tuple
 
 async def test_no_key_is_401_on_every_write_and_every_read_unless_anonymous_read(rig_factory) -> None:
     rig = await rig_factory()
-    for scope in ("write", "read"):
+    for scope in ("admin", "write", "read"):
         got = await _statuses(rig, {}, scope)
         assert got and set(got.values()) == {401}, got
     async with rig.http.get(f"{rig.base}/v1/stories", headers={"Authorization": "Bearer nfk_made-up"}) as r:
@@ -164,13 +164,16 @@ async def test_no_key_is_401_on_every_write_and_every_read_unless_anonymous_read
     assert reads[("GET", "/v1/stories")] == reads[("GET", "/v1/stream")] == 200, reads
     assert set(reads.values()) <= {200, 404}, reads  # 404: no such story or article, past the key check
     assert set((await _statuses(open_rig, {}, "write")).values()) == {401}
+    assert set((await _statuses(open_rig, {}, "admin")).values()) == {401}
 
 
 async def test_a_read_key_reads_and_is_403_on_every_write(rig_factory) -> None:
     rig = await rig_factory()
     reader = await rig.key("reader", "read")
-    writes = await _statuses(rig, reader, "write")
+    writes = await _statuses(rig, reader, "write") | await _statuses(rig, reader, "admin")
     assert set(writes.values()) == {403}, writes
+    keys = await _statuses(rig, await rig.key("writer"), "admin")
+    assert set(keys.values()) == {403}, keys  # a write key cannot manage keys
     async with rig.http.get(f"{rig.base}/v1/stories", headers=reader) as r:
         assert r.status == 200
     async with rig.http.post(f"{rig.base}/v1/stream/token", headers=reader) as r:
@@ -212,6 +215,33 @@ async def test_a_write_key_sees_and_deletes_only_its_own_subscriptions_admin_eve
     assert {"action": "subscription.create", "key": "desk-a", "subscription": "a-japan", "owner": "desk-a",
             "target": "https://hooks.desk-a.example/in"} in audits  # fmt: skip
     assert any(x["action"] == "subscription.delete" and x["key"] == "ops" and x["owner"] == "desk-a" for x in audits)
+
+
+async def test_admin_makes_lists_and_revokes_keys_over_http(rig_factory) -> None:
+    rig = await rig_factory()
+    admin = await rig.key("ops", "admin")
+    async with rig.http.post(
+        f"{rig.base}/v1/keys", json={"name": "night-desk", "scopes": ["read"]}, headers=admin
+    ) as r:
+        assert r.status == 201, await r.text()
+        made = await r.json()
+    assert made["scopes"] == ["read"] and made["key"].startswith("nfk_")
+    async with rig.http.get(f"{rig.base}/v1/stories", headers=bearer(made["key"])) as r:
+        assert r.status == 200
+    async with rig.http.post(f"{rig.base}/v1/keys", json={"name": "night-desk"}, headers=admin) as r:
+        assert r.status == 409
+    async with rig.http.post(f"{rig.base}/v1/keys", json={"name": "x", "scopes": ["owner"]}, headers=admin) as r:
+        assert r.status == 422 and "unknown scope" in (await r.json())["title"]
+    async with rig.http.get(f"{rig.base}/v1/keys", headers=admin) as r:
+        listed = (await r.json())["keys"]
+    assert [k["name"] for k in listed] == ["night-desk", "ops"] and made["key"] not in orjson.dumps(listed).decode()
+    async with rig.http.delete(f"{rig.base}/v1/keys/night-desk", headers=admin) as r:
+        assert r.status == 204
+    async with rig.http.delete(f"{rig.base}/v1/keys/night-desk", headers=admin) as r:
+        assert r.status == 404
+    await asyncio.sleep(rig.settings.api_key_cache_s)
+    async with rig.http.get(f"{rig.base}/v1/stories", headers=bearer(made["key"])) as r:
+        assert r.status == 401
 
 
 async def test_a_revoked_key_is_401_on_every_replica_within_a_second(rig_factory) -> None:
