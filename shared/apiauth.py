@@ -55,8 +55,14 @@ async def read_body(request: web.Request, limit: int) -> bytes | web.Response:
     too_large = problem(413, f"the body is over the limit of {limit} bytes (NEWSFLOW_API_MAX_BODY_BYTES)")
     if request.content_length is not None and request.content_length > limit:
         return too_large
-    body = await request.content.read(limit + 1)
-    return too_large if len(body) > limit else body
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(64 * 1024):  # a read returns what has arrived: loop to the end
+        size += len(chunk)
+        if size > limit:
+            return too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def key_namespace(settings: Settings) -> str:

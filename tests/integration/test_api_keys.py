@@ -305,6 +305,19 @@ async def test_writes_are_rate_limited_and_bodies_and_subscriptions_capped_per_k
     async with rig.http.post(f"{rig.base}/v1/subscriptions", data=orjson.dumps(big), headers=other) as r:
         assert r.status == 413
     assert (await rig.create(other, {"id": "fine"}))[0] == 201  # another key: its own count
+    chunked = await rig.key("chunked")
+
+    async def pieces(data: bytes, size: int) -> AsyncIterator[bytes]:  # no Content-Length: chunked encoding
+        for i in range(0, len(data), size):
+            yield data[i : i + size]
+            await asyncio.sleep(0.01)
+
+    url = f"{rig.base}/v1/subscriptions"
+    async with rig.http.post(url, data=pieces(orjson.dumps(big), 300), headers=chunked) as r:
+        assert r.status == 413
+    small = orjson.dumps({"id": "in-pieces", "name": "y" * 500})  # under the limit, sent in 4 pieces
+    async with rig.http.post(url, data=pieces(small, 150), headers=chunked) as r:
+        assert r.status == 201, await r.text()
 
 
 TARGETS = {  # a webhook URL, and the class its refusal names
