@@ -30,10 +30,10 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bench._common import bench_settings
+from devtools.embedded import free_port, port_open
 from services.publish.bootstrap import Publish, bootstrap
 from services.publish.subscriptions import Subscription, new_secret
 from shared import codec
-from shared.embedded import free_port, port_open
 from shared.models import EnrichedArticle, Enrichment, Origin
 from shared.records import InRecord, OutRecord
 from shared.redis_client import delete_namespace

@@ -27,6 +27,7 @@ from shared.apikeys import KeyRefused, Principal, Scope, parse_scopes
 from shared.egress import EgressPolicy, RefusedTarget, check_url
 
 from .recent import RecentStore
+from .search_api import SEARCH_ROUTES, search_openapi_paths
 from .stream import StreamHub, sse_frame
 from .subscription_store import SubscriptionCatalog, SubscriptionStore
 from .subscriptions import (
@@ -403,13 +404,14 @@ def openapi() -> dict[str, Any]:
         {"name": b, "in": "query", "required": False, "schema": {"type": "number", "minimum": -1, "maximum": 1}}
         for b in ("tone_min", "tone_max")
     ]  # fmt: skip
+    search_paths, search_schemas = search_openapi_paths(problem)
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "newsflow publish",
             "version": "1",
             "description": "Subscriptions (saved searches) delivered to Kafka, signed webhooks (Standard Webhooks) "
-            "or the live stream; recent stories and articles.",
+            "or the live stream; recent stories and articles; search of the archive.",
         },
         "paths": {
             "/v1/subscriptions": {
@@ -475,6 +477,7 @@ def openapi() -> dict[str, Any]:
                 "parameters": sub_id,
                 "get": {"summary": "One story", "responses": {"200": _ok("StoryCard", "it"), "404": problem}},
             },
+            **search_paths,
             "/v1/articles/{id}": {
                 "parameters": sub_id,
                 "get": {
@@ -483,7 +486,7 @@ def openapi() -> dict[str, Any]:
                 },
             },
         },
-        "components": {"schemas": schemas},
+        "components": {"schemas": {**schemas, **search_schemas}},
     }
     key_info = {
         "type": "object",
@@ -559,7 +562,7 @@ def _declare_security(doc: dict[str, Any], problem: dict[str, Any]) -> None:
                         "description": "GET /v1/stream only: a token from POST /v1/stream/token"},
     }  # fmt: skip
     doc["security"] = []
-    for method, path, _name, scope in ROUTES:
+    for method, path, _name, scope in [*ROUTES, *SEARCH_ROUTES]:
         op = doc["paths"].get(path, {}).get(method.lower())
         if op is None:
             continue

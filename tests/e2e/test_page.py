@@ -15,9 +15,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from devtools.embedded import free_port
 from services.clients import iter_inputs
 from shared import codec
-from shared.embedded import free_port
 from shared.settings import Settings
 
 from ..apikey_util import make_key
