@@ -9,6 +9,7 @@ environment, as a reader's shell would from theirs."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -172,7 +173,7 @@ async def test_delivery_runs_as_written(settings: Settings, workers) -> None:
                 f"{ex} failed ({r.returncode}):\n{ex.code}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
             )
             outputs.append(r.stdout)
-        created = orjson.loads(outputs[0].split("\n", 1)[0])
+        created, _ = json.JSONDecoder().raw_decode(outputs[0])  # the create call's answer, then the list's
         assert created["id"] == "jp-desk" and created["owner"] == "japan-desk"
         got = await receiver.wait_for("news", 1, timeout_s=90)
         assert got, workers.logs()
