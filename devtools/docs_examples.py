@@ -8,6 +8,8 @@ on the site) says otherwise:
 - ``<!-- docs-test: requires kcat -->``: the block needs that program on PATH (the test skips it otherwise,
   saying so).
 - ``<!-- docs-test: output -->``: the block is output or a listing shown to the reader, not something to run.
+- ``<!-- docs-test: runs-for 8 -->``: the block runs until it is stopped (a live stream): the test runs it for
+  that many seconds and counts it as working when it has not failed by then.
 
 A page's addresses and names are the defaults (``127.0.0.1:9092``, ``news.raw``, ...): :func:`localise`
 rewrites them to the test stack's before a block runs, so the pages stay what a reader types.
@@ -23,7 +25,7 @@ from pathlib import Path
 __all__ = ["Example", "examples", "localise"]
 
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$")
-_DIRECTIVE = re.compile(r"<!--\s*docs-test:\s*(?P<kind>covered-by|requires|output)\s*(?P<arg>[^>]*?)\s*-->")
+_DIRECTIVE = re.compile(r"<!--\s*docs-test:\s*(?P<kind>covered-by|requires|output|runs-for)\s*(?P<arg>[^>]*?)\s*-->")
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,12 @@ class Example:
     line: int
     language: str
     code: str
-    directive: str | None = None  # "covered-by", "requires", "output"
+    directive: str | None = None  # "covered-by", "requires", "output", "runs-for"
     argument: str = ""
 
     @property
     def runs(self) -> bool:
-        return self.directive in (None, "requires")
+        return self.directive in (None, "requires", "runs-for")
 
     def __str__(self) -> str:
         return f"{self.page}:{self.line} ({self.language})"

@@ -205,6 +205,12 @@ class Settings(BaseSettings):
     """Cap on a receiver's `Retry-After`."""
     webhook_poll_s: float = Field(default=0.2, gt=0)
     """How often due retries are looked for."""
+    webhook_allow_insecure: bool = False
+    """Webhooks to `http://` targets too (a receiver without TLS); outbound webhooks otherwise reach only public
+    https addresses (`shared/egress.py`)."""
+    webhook_allow_private_networks: bool = False
+    """Webhooks to loopback, private and unique-local targets too (tests, a receiver on the same network);
+    link-local (the metadata endpoint), multicast and reserved addresses stay refused."""
     stream_history: int = Field(default=1000, ge=1)
     """SSE events kept for `Last-Event-ID` resumption."""
     recent_ttl_s: int = Field(default=3 * 24 * 3600, ge=60)
@@ -224,6 +230,20 @@ class Settings(BaseSettings):
     """Articles older than this (by their time) are deleted hourly; 0: kept."""
     archive_search_timeout_ms: int = Field(default=3000, ge=100)
     """A search PostgreSQL stops after this is a 400 (narrow it)."""
+
+    # --- HTTP API keys (shared/apikeys.py; `newsflow keys create|list|revoke`) -------------------
+    api_anonymous_read: bool = False
+    """Reads (stories, articles, search, the stream) need no key: true only for `newsflow dev`."""
+    api_key_cache_s: float = Field(default=0.5, ge=0, le=1)
+    """A revoked key stops working on every replica within this time."""
+    api_writes_per_minute: int = Field(default=120, ge=1)
+    """Writes per key and minute, across replicas; over it: 429 with `Retry-After`."""
+    api_max_subscriptions_per_key: int = Field(default=100, ge=1)
+    """Subscriptions one key may own."""
+    api_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    """A request body over this is 413."""
+    api_stream_token_ttl_s: float = Field(default=60.0, gt=0, le=3600)
+    """How long an `EventSource` token from `POST /v1/stream/token` lives."""
 
     # --- service process -----------------------------------------------------
     web_port: int = 0

@@ -84,7 +84,7 @@ def build_app(settings: Settings) -> tuple[faust.App, Publish]:
     if settings.web_port > 0:
         web_app = app.web.web_app  # type: ignore[attr-defined]  # Faust's aiohttp Web driver has it; the Web interface does not
         add_routes(web_app, publish.api)
-        add_search_routes(web_app, SearchApi(settings))  # the archive, in PostgreSQL
+        add_search_routes(web_app, SearchApi(settings), publish.api.auth)  # the archive, in PostgreSQL
 
         async def stop_streams(_app: object) -> None:
             publish.hub.close()

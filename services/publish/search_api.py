@@ -16,6 +16,8 @@ import orjson
 import psycopg
 from aiohttp import web
 
+from shared.apiauth import ApiAuth
+from shared.apikeys import Scope
 from shared.archive.query import FILTERS, MAX_LIMIT, QueryError, parse_search
 from shared.archive.store import ArchiveStore, open_store
 from shared.settings import Settings
@@ -83,9 +85,18 @@ class SearchApi:
         return _json({"story_id": story_id, "articles": articles})
 
 
-def add_search_routes(app: web.Application, api: SearchApi) -> None:
-    app.router.add_get("/v1/search", api.search)
-    app.router.add_get("/v1/stories/{id}/articles", api.story_articles)
+SEARCH_ROUTES: list[tuple[str, str, str, Scope]] = [
+    ("GET", "/v1/search", "search", "read"),
+    ("GET", "/v1/stories/{id}/articles", "story_articles", "read"),
+]
+"""The archive's routes on publish's port: method, path, handler, scope (the OpenAPI document declares them)."""
+
+
+def add_search_routes(app: web.Application, api: SearchApi, auth: ApiAuth | None = None) -> None:
+    """Mount the search routes, behind the ``read`` scope of ``auth`` (None: open, for a test of search alone)."""
+    for method, path, name, scope in SEARCH_ROUTES:
+        handler = getattr(api, name)
+        app.router.add_route(method, path, handler if auth is None else auth.guard(scope, handler))
 
     async def close(_app: web.Application) -> None:
         await api.close()

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -83,6 +84,18 @@ def test_dev_demo_starts_broker_and_redis_shows_the_enriched_sample_and_stops_ev
         assert page, text
         with urllib.request.urlopen(page.group(1), timeout=5) as r:  # publish serves the live page
             assert b"live stories" in r.read()
+        with urllib.request.urlopen(page.group(1) + "v1/stories", timeout=5) as r:  # reading needs no key in dev
+            assert r.status == 200
+        key = re.search(r"Admin API key for this session.*\n\s+(nfk_[A-Za-z0-9_-]{43})\n", text)
+        assert key, text
+        with pytest.raises(urllib.error.HTTPError) as refused:  # writing does
+            urllib.request.urlopen(page.group(1) + "v1/subscriptions", timeout=5)
+        assert refused.value.code == 401
+        listing = urllib.request.Request(
+            page.group(1) + "v1/subscriptions", headers={"Authorization": f"Bearer {key.group(1)}"}
+        )
+        with urllib.request.urlopen(listing, timeout=5) as r:  # the printed key is an admin key
+            assert r.status == 200
         assert port_open("127.0.0.1", kafka_port) and port_open("127.0.0.1", redis_port)
         pids = [int(line.split("pid ")[1].split(",")[0]) for line in text.splitlines() if "pid " in line]
         assert len(pids) == 6, text  # broker, redis, four services (the archive's PostgreSQL answered: pg_url)
