@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 E2E_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality bench-e2e bench-webhooks bench-memory browser clean
+.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-languages bench-e2e bench-webhooks bench-memory browser clean ner-models
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -76,6 +76,16 @@ bench-scaling: install
 # entity quality on CoNLL-2003 dev (read from ../shared/data/external, or NEWSFLOW_CONLL_DEV): newsflow vs stock spaCy
 bench-quality: install
 	$(PY) -m bench.quality
+
+# entities (es de fr pt it nl ar) and language identification on ../shared/data/external/ner-multi: newsflow vs stock
+bench-quality-languages: install
+	$(PY) -m bench.quality_languages
+
+# Rebuild the compact NER pipelines shipped in services/enrich/models (docs/quality-languages.md): downloads the
+# pinned training files from GitHub (network needed), then trains each on CPU, one at a time (10-25 min each).
+NER_LANGS ?= de nl pt it ar
+ner-models: install
+	@for l in $(NER_LANGS); do nice $(PY) -m training.ner.build $$l || exit 1; done
 
 # the whole pipeline against the hand-written baseline: about 15 minutes; `make bench-e2e E2E_ARGS=--quick` is a smoke run
 bench-e2e: install

