@@ -99,7 +99,19 @@ class Settings(BaseSettings):
     language_extra_candidates: list[str] = Field(default_factory=list)  # more languages py3langid may answer
     source_languages: dict[str, str] = Field(default_factory=dict)  # source -> its default language
     spacy_model: str = "en_core_web_sm"  # English; a container image may install the official package
-    spacy_models: dict[str, str] = Field(default_factory=lambda: {"fr": "fr_core_news_sm"})  # other languages
+    # other languages: a package, a model directory, or a pipeline shipped in services/enrich/models (newsflow_*,
+    # docs/quality-languages.md); each is loaded on the first article in its language
+    spacy_models: dict[str, str] = Field(
+        default_factory=lambda: {
+            "fr": "fr_core_news_sm",
+            "es": "es_core_news_sm",
+            "de": "newsflow_ner_de",
+            "pt": "newsflow_ner_pt",
+            "it": "newsflow_ner_it",
+            "nl": "newsflow_ner_nl",
+            "ar": "newsflow_ner_ar",
+        }
+    )
     spacy_gemm: Literal["numpy", "blis"] = "numpy"  # thinc matrix products via numpy's OpenBLAS (faster here)
     enrich_blas_threads: int = Field(default=1, ge=1)
     # strings a spaCy pipeline may add to its vocabulary (every new name, number, typo: ~0.4 KB each, never

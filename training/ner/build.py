@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,8 @@ def package(lang: str, trained: Path, dest_root: Path = MODELS_DIR) -> Path:
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(trained, dest)
+    config = dest / "config.cfg"  # the training paths were this machine's: not part of the model
+    config.write_text(re.sub(r"^(train|dev) = .*$", r"\1 = null", config.read_text(encoding="utf-8"), flags=re.M))
     meta_path = dest / "meta.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     sources = SOURCES[lang]

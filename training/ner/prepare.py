@@ -34,7 +34,7 @@ def _fetch(source: Source, cache: Path | None) -> str:
     if cached is not None and cached.exists():
         data = cached.read_bytes()
     else:
-        with urllib.request.urlopen(source.url, timeout=120) as response:  # noqa: S310 (pinned https URL)
+        with urllib.request.urlopen(source.url, timeout=120) as response:
             data = response.read()
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)

