@@ -159,7 +159,7 @@ class Gazetteer:
                 for name in names:
                     add(kind, name, code)
         for lang, sections in (aliases.get("languages") or {}).items():
-            for section, kind in (("short", "country"), ("demonym", "demonym")):
+            for section, kind in (("short", "country"), ("nation", "nation"), ("demonym", "demonym")):
                 for code, names in (sections.get(section) or {}).items():
                     if not (isinstance(code, str) and len(code) == 2):
                         raise ValueError(f"{_DATA.name}: languages: {lang}: {section}: {code!r} is not an ISO code")
