@@ -625,3 +625,15 @@ def test_a_name_in_the_complement_of_a_role_is_not_the_speaker() -> None:
     )
     got = _speakers("fr", text, ["Jonas Vingegaard", "Guillaume Faury", "Christian Prudhomme"], ["Visma-Lease"])
     assert got == {"Il": "Jonas Vingegaard", "La": "Guillaume Faury", "Une": "Christian Prudhomme"}
+
+
+def test_names_in_a_script_without_capitals_are_kept(pool: SpacyPool) -> None:
+    # the entity rules ask an English name for a capital letter; Arabic has none to ask for
+    article = make_article(
+        "الرئيس المصري يزور باريس",
+        "التقى الرئيس عبد الفتاح السيسي في القاهرة يوم الاثنين وفدا من العراق لبحث الأزمة الاقتصادية في "
+        "أفغانستان والولايات المتحدة .",
+        language="ar",
+    )
+    entities = enrich(pool, article)[0].field(EntitiesField)
+    assert entities.people is not None and entities.places, entities

@@ -364,7 +364,13 @@ def _clean(
     for suffix in ("'s", "’s"):
         if text.endswith(suffix):
             text, end = text[: -len(suffix)], end - len(suffix)
-    if "\n" in text or len(text) < 2 or not any(c.isupper() for c in text) or any(c.isdigit() for c in text):
+    cased = any(c.lower() != c.upper() for c in text)  # Arabic, Chinese... have no capitals to require
+    if (
+        "\n" in text
+        or len(text) < 2
+        or (cased and not any(c.isupper() for c in text))
+        or any(c.isdigit() for c in text)
+    ):
         return []
     if text in _ZONES or (len(tokens) == 1 and etype == "person" and tokens[0].lower_ in _TABLE_WORDS):
         return []  # "GMT", "Attendance"
