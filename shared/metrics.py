@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from .records import InRecord, OutRecord
 
 __all__ = [
+    "ARCHIVED",
+    "ARCHIVE_BYTES",
+    "ARCHIVE_ROWS",
     "BATCH_BLOCKED_SECONDS",
     "BATCH_RECORDS",
     "BATCH_SECONDS",
@@ -45,6 +48,9 @@ __all__ = [
     "REDIS_SECONDS",
     "RETRIES",
     "STATE_LOST",
+    "STATE_REBUILDING",
+    "STATE_REBUILD_RECORDS",
+    "STATE_REBUILD_SECONDS",
     "WEBHOOK_ATTEMPTS",
     "WEBHOOK_SECONDS",
     "batch_started",
@@ -188,7 +194,8 @@ def enricher_timer(name: str, articles: int) -> Iterator[None]:
 
 
 def webhook_attempt(status: int | str, seconds: float | None = None) -> None:
-    """One webhook attempt: an HTTP status code (counted by class, ``2xx``...), or ``timeout`` / ``error``."""
+    """One webhook attempt: an HTTP status code (counted by class, ``2xx``...), or ``timeout`` / ``error`` /
+    ``refused`` (the target is not allowed: shared/egress.py)."""
     label = f"{status // 100}xx" if isinstance(status, int) else status
     WEBHOOK_ATTEMPTS.labels(status=label).inc()
     if seconds is not None:
@@ -254,3 +261,19 @@ STATE_LOST = Counter(
     "newsflow_state_lost_total", "Times this process found its Redis state marker gone (Redis lost its data)",
     ["service"],
 )  # fmt: skip
+STATE_REBUILDING = Gauge(
+    "newsflow_state_rebuilding", "1 while this process waits for or runs a rebuild of a state from the log",
+    ["service", "scope"],
+)  # fmt: skip
+STATE_REBUILD_SECONDS = Gauge(
+    "newsflow_state_rebuild_seconds", "How long this process's last rebuild of a state from the log took",
+    ["service", "scope"],
+)  # fmt: skip
+STATE_REBUILD_RECORDS = Counter(
+    "newsflow_state_rebuild_records_total", "Log records read by this process to rebuild a state", ["service", "scope"]
+)
+
+# -- the archive (services/archive) --
+ARCHIVED = Counter("newsflow_archived_total", "Article versions written to the archive (upserts, replays included)")
+ARCHIVE_ROWS = Gauge("newsflow_archive_rows", "Rows in the archive's articles table (PostgreSQL's estimate)")
+ARCHIVE_BYTES = Gauge("newsflow_archive_bytes", "Size of the archive's articles table with its indexes")

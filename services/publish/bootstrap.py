@@ -10,17 +10,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from aiohttp.abc import AbstractResolver
 from redis.asyncio import Redis
 
+from shared.apiauth import ApiAuth
+from shared.egress import EgressPolicy, GuardedResolver
 from shared.kafka import ensure_topics as create_topics
 from shared.records import OutRecord
 from shared.redis_client import make_redis
 from shared.settings import Settings
 
-from .api import PublishApi
+from .api import ApiLimits, PublishApi
 from .dispatcher import WebhookDispatcher
 from .handler import PublishHandler
-from .ledger import DeliveryLedger, RedisLedger
+from .ledger import DeliveryLedger, Journal, RedisLedger
 from .outbox import Outbox
 from .recent import RecentStore
 from .routing import Router, load_routing
@@ -55,12 +58,20 @@ def bootstrap(
     store: SubscriptionStore | None = None,
     dead_letters: Callable[[list[OutRecord]], Awaitable[None]] | None = None,
     ensure_topics: Callable[[list[str]], Awaitable[object]] | None = None,
+    resolver: AbstractResolver | None = None,
+    journal: Journal | None = None,
+    gated: bool = False,
 ) -> Publish:
-    """Wire publish. ``dead_letters`` produces webhook dead letters (the worker passes its producer)."""
+    """Wire publish. ``dead_letters`` produces webhook dead letters, ``journal`` acknowledged webhook / stream
+    deliveries to ``news.deliveries`` (the worker passes its producer for both). ``gated``: the Redis ledger
+    refuses to answer while it is not rebuilt (the worker, which runs the rebuild, passes ``state_rebuild``).
+    ``resolver`` answers DNS for webhook targets (default: the system's; tests pass a stub), always behind
+    the egress policy's :class:`~shared.egress.GuardedResolver`."""
     redis = redis if redis is not None else make_redis(settings)
     rules = load_routing(settings.routing_file)
     ledger = ledger if ledger is not None else RedisLedger(
-        redis, namespace=settings.redis_key("delivered"), ttl_s=settings.delivery_window_s
+        redis, namespace=settings.redis_key("delivered"), ttl_s=settings.delivery_window_s,
+        gated=gated, journal=journal,
     )  # fmt: skip
     store = store if store is not None else RedisSubscriptionStore(redis, namespace=settings.redis_key("publish"))
     catalog = SubscriptionCatalog(store, rules.subscriptions, poll_s=settings.subscription_poll_s)
@@ -74,11 +85,16 @@ def bootstrap(
     async def no_sink(outs: list[OutRecord]) -> None:
         raise RuntimeError("no dead-letter producer wired; the delivery stays in the outbox")
 
-    dispatcher = WebhookDispatcher(settings, catalog, store, outbox, ledger, dead_letters or no_sink)
+    egress = EgressPolicy(
+        allow_insecure=settings.webhook_allow_insecure, allow_private=settings.webhook_allow_private_networks
+    )
+    guarded = GuardedResolver(egress, resolver)
+    dispatcher = WebhookDispatcher(settings, catalog, store, outbox, ledger, dead_letters or no_sink, guarded)
     handler = PublishHandler(
         settings, Router(rules.routes), ledger,
         catalog=catalog, outbox=outbox, hub=hub, recent=recent,
         ensure_topics=ensure_topics or (lambda names: create_topics(settings, names)), notify=dispatcher.notify,
     )  # fmt: skip
     return Publish(settings, redis, ledger, store, catalog, outbox, hub, recent, handler, dispatcher,
-                   PublishApi(catalog, store, hub, recent))  # fmt: skip
+                   PublishApi(catalog, store, hub, recent, ApiAuth.from_settings(settings, redis), guarded, ApiLimits(
+                       settings.api_max_body_bytes, settings.api_max_subscriptions_per_key, egress)))  # fmt: skip

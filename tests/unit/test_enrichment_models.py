@@ -63,10 +63,10 @@ async def _articles() -> list[Article]:
         ),
         _article(3, "Markets", "The index rose on Monday as investors bought shares of banks.", language="klingon"),
         _article(4, "RESULTS", "1. Team A 3 2. Team B 2\n3. Team C 1 4. Team D 0\nPTS 12 10 8 4"),
-        _article(
-            5, "Volkswagen notuje stratę w trzecim kwartale",  # Polish: a language with no spaCy model
-            "Volkswagen odnotował stratę w trzecim kwartale. Jesteśmy w trakcie wielkiej przebudowy, powiedział "
-            "prezes koncernu Oliver Blume w Wolfsburgu. Przychody wzrosły nieznacznie do 80 miliardów euro.",
+        _article(  # Polish: no category lexicon (a null category with its reason)
+            5, "Sejm przyjął ustawę o podatkach",
+            "Posłowie Sejmu przyjęli w piątek ustawę o podatkach. Rząd zapowiedział, że nowe przepisy wejdą w życie "
+            "w styczniu, a opozycja skrytykowała projekt.",
         ),
     ]  # fmt: skip
     return samples + own
