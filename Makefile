@@ -94,7 +94,7 @@ bench-scaling: install
 	$(PY) -m bench.scaling
 
 # entity quality on CoNLL-2020 dev and CoNLL-2003 dev (read from ../shared/data/external): newsflow vs stock sm and
-# md, per type and shape, and each entity rule left out in turn (see docs/quality-entities-en.md)
+# md, per type and shape, and each entity rule left out in turn (see docs/enrichment/entities-en.md)
 bench-quality: install
 	$(PY) -m bench.quality
 
@@ -102,7 +102,7 @@ bench-quality: install
 bench-quality-categories: install
 	$(PY) -m bench.quality_categories
 
-# story grouping on ECB+ and the SemEval-2022 pairs against a TF-IDF single-pass script (docs/quality-stories.md)
+# story grouping on ECB+ and the SemEval-2022 pairs against a TF-IDF single-pass script (docs/enrichment/stories.md)
 bench-quality-stories: install
 	$(PY) -m bench.quality_stories $(STORIES_ARGS)
 

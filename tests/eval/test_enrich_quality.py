@@ -109,7 +109,7 @@ def test_languages_without_a_model_say_so() -> None:
 
 
 def test_the_other_languages_of_the_set_get_entities(enriched: list[tuple[Doc, EvalItem]]) -> None:
-    # es, de, it, pt have a model by default now (docs/quality-languages.md): never entities: null
+    # es, de, it, pt have a model by default now (docs/enrichment/languages.md): never entities: null
     others = [(d, i) for d, i in enriched if i.language not in MODEL_LANGUAGES]
     assert {i.language for _, i in others} >= {"es", "de"}
     for doc, item in others:

