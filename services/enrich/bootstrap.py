@@ -53,12 +53,13 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
 
 
 def build_pipeline(settings: Settings, *, warm: bool = True) -> EnrichmentPipeline:
-    """Every enricher on one spaCy pool; ``warm`` loads the models and runs each enricher once now, then
-    freezes what is loaded out of the garbage collector's passes (:func:`freeze_heap`)."""
+    """Every enricher on one spaCy pool; ``warm`` loads the English model and runs each enricher once now,
+    then freezes what is loaded out of the garbage collector's passes (:func:`freeze_heap`). The other
+    languages' models (``spacy_models``) load on the first article in that language."""
     limit_malloc_arenas()
     pool = SpacyPool(settings)
     if warm:
-        pool.warm()
+        pool.warm(["en"])
     pipeline = EnrichmentPipeline(default_enrichers(settings, pool=pool), budget_s=settings.enrich_budget_s)
     if warm:
         pipeline.warm()

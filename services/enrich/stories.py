@@ -21,7 +21,7 @@ counts for less, and per feature only the ``MAX_CANDIDATES`` most recent
 stories are compared, so the work per article stays bounded. Measured on
 the labelled set (``evaluation/stories``, ``python -m
 evaluation.story_eval``), and on ECB+ and the SemEval-2022 pairs
-(``python -m bench.quality_stories``, ``docs/quality-stories.md``).
+(``python -m bench.quality_stories``, ``docs/enrichment/stories.md``).
 
 Two implementations of one :class:`StoryIndex` contract (``tests/integration/test_story_index_contract.py``
 runs the same suite against both): :class:`RedisStoryIndex`, the real one, and :class:`MemoryStoryIndex`,

@@ -6,7 +6,7 @@ stand-alone application with the same routes for tests and tools.
 
 Every route of :data:`ROUTES` but the page, its files and the OpenAPI document needs an API key with a
 scope (:mod:`shared.apiauth`); a subscription belongs to the key that made it, and a webhook target must
-pass the egress policy (:mod:`shared.egress`) before it is stored (docs/security-api.md).
+pass the egress policy (:mod:`shared.egress`) before it is stored (docs/operating/api-keys.md).
 """
 
 from __future__ import annotations

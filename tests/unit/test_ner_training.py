@@ -1,0 +1,40 @@
+"""The training-corpus readers of the shipped NER pipelines (training/ner): tags to spans, files to sentences."""
+
+from __future__ import annotations
+
+from training.ner.prepare import iob_spans, read_sentences
+from training.ner.sources import SOURCES
+
+
+def test_iob2_spans() -> None:
+    tags = ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC", "O", "B-ORG"]
+    assert iob_spans(tags) == [(0, 2, "PER"), (3, 4, "LOC"), (4, 6, "LOC"), (7, 8, "ORG")]
+
+
+def test_iob1_spans_start_on_i_and_on_a_type_change() -> None:
+    assert iob_spans(["I-PER", "I-PER", "I-ORG", "O", "I-LOC"]) == [(0, 2, "PER"), (2, 3, "ORG"), (4, 5, "LOC")]
+
+
+def test_labels_mapped_and_unknown_ones_dropped() -> None:
+    # ANERcorp / AQMAR spellings: PERS is PER, MIS1 is MISC; a type outside PER/ORG/LOC/MISC is no entity
+    assert iob_spans(["B-PERS", "I-PERS", "B-MIS1", "B-DATE", "I-DATE"]) == [(0, 2, "PER"), (2, 3, "MISC")]
+
+
+def test_wikiann_lines_lose_their_language_prefix() -> None:
+    text = "de:Theodor\tB-PER\nde:Heuss\tI-PER\nde:sprach\tO\n\nde:Bonn\tB-LOC\n"
+    sentences = list(read_sentences(text, "wikiann"))
+    assert sentences == [[("Theodor", "B-PER"), ("Heuss", "I-PER"), ("sprach", "O")], [("Bonn", "B-LOC")]]
+
+
+def test_unbroken_files_cut_at_sentence_ends_and_skip_provenance_lines() -> None:
+    text = "# file:\tX_1880\nEr O\nkam O\n. O\nBerlin I-LOC\nrief O\n. O\n"
+    assert [[w for w, _ in s] for s in read_sentences(text, "space")] == [["Er", "kam", "."], ["Berlin", "rief", "."]]
+
+
+def test_every_source_is_pinned() -> None:
+    for lang, sources in SOURCES.items():
+        assert sources, lang
+        for s in sources:
+            assert len(s.commit) == 40 and len(s.sha256) == 64, s
+            assert s.url.startswith(f"https://raw.githubusercontent.com/{s.repo}/{s.commit}/")
+            assert s.licence

@@ -1,0 +1,118 @@
+"""Build spaCy training corpora (``train.spacy`` and a held-out ``heldout.spacy``) from pinned IOB files.
+
+``python -m training.ner.prepare LANG OUT_DIR [--cache DIR]``: reads every
+:data:`training.ner.sources.SOURCES` file of ``LANG`` from ``--cache`` (files
+named by their sha256) or downloads it from its pinned URL, checks its sha256,
+converts IOB1/IOB2 tags to PER/ORG/LOC/MISC spans and writes 95 % of the
+sentences (by a stable hash) to ``train.spacy`` and 5 % to ``heldout.spacy``
+(spaCy's model selection reads only that held-out part of the training data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import spacy
+from spacy.tokens import Doc, DocBin, Span
+
+from .sources import SOURCES, Source
+
+__all__ = ["iob_spans", "main", "read_sentences"]
+
+LABELS = {"PER", "ORG", "LOC", "MISC"}
+_SENT_END = {".", "!", "?"}
+_MAX_WORDS = 60  # a file with no sentence breaks is cut at sentence-final tokens, or every 60 words
+
+
+def _fetch(source: Source, cache: Path | None) -> str:
+    cached = cache / source.sha256 if cache is not None else None
+    if cached is not None and cached.exists():
+        data = cached.read_bytes()
+    else:
+        with urllib.request.urlopen(source.url, timeout=120) as response:
+            data = response.read()
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != source.sha256:
+        raise ValueError(f"{source.url}: sha256 {digest}, expected {source.sha256}")
+    return data.decode("utf-8")
+
+
+def read_sentences(text: str, fmt: str) -> Iterator[list[tuple[str, str]]]:
+    """(word, tag) sentences of one IOB file (see :class:`Source` for ``fmt``); comment lines skipped."""
+    sentence: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        if line.startswith("# "):  # Europeana provenance lines
+            continue
+        parts = line.split("\t") if fmt in {"wikiann", "tsv"} else line.rsplit(" ", 1)
+        if len(parts) < 2 or not parts[0].strip():
+            if sentence:
+                yield sentence
+                sentence = []
+            continue
+        word, tag = parts[0].strip(), parts[-1].strip()
+        if fmt == "wikiann":
+            word = word.split(":", 1)[1] if ":" in word else word
+        if not word:
+            continue
+        sentence.append((word, tag))
+        if fmt == "space" and (word in _SENT_END or word == "\u06d4" or len(sentence) >= _MAX_WORDS) and tag == "O":
+            yield sentence
+            sentence = []
+    if sentence:
+        yield sentence
+
+
+def iob_spans(tags: list[str]) -> list[tuple[int, int, str]]:
+    """(start, end, label) word spans of IOB1 or IOB2 ``tags``; labels outside PER/ORG/LOC/MISC dropped."""
+    spans: list[tuple[int, int, str]] = []
+    start, label = -1, ""
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, kind = tag.partition("-")
+        kind = "MISC" if kind.startswith("MIS") else {"PERS": "PER", "GPE": "LOC"}.get(kind, kind)
+        continues = prefix == "I" and kind == label and start >= 0
+        if not continues:
+            if start >= 0 and label in LABELS:
+                spans.append((start, i, label))
+            start, label = (i, kind) if prefix in {"B", "I"} else (-1, "")
+    return spans
+
+
+def _doc(nlp: spacy.language.Language, sentence: list[tuple[str, str]]) -> Doc:
+    words = [w for w, _ in sentence]
+    doc = Doc(nlp.vocab, words=words)
+    doc.ents = [Span(doc, s, e, label=lab) for s, e, lab in iob_spans([t for _, t in sentence])]
+    return doc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lang", choices=sorted(SOURCES))
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--cache", type=Path, default=None)
+    args = parser.parse_args(argv)
+    nlp = spacy.blank(args.lang)
+    train, held = DocBin(), DocBin()
+    counts = [0, 0]
+    for source in SOURCES[args.lang]:
+        for sentence in read_sentences(_fetch(source, args.cache), source.fmt):
+            key = hashlib.sha1(" ".join(w for w, _ in sentence).encode()).digest()[0]
+            target = 1 if key < 13 else 0  # ~5 % held out
+            (held if target else train).add(_doc(nlp, sentence))
+            counts[target] += 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    train.to_disk(args.out / "train.spacy")
+    held.to_disk(args.out / "heldout.spacy")
+    print(f"{args.lang}: {counts[0]} training sentences, {counts[1]} held out -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
