@@ -8,9 +8,9 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import orjson
 import typer
@@ -21,12 +21,17 @@ from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # imported when used: the CLI starts without loading the dev stack
     from services.devstack import DevStack
+    from shared.apikeys import KeyStore
+
+T = TypeVar("T")
 
 app = typer.Typer(help="newsflow: ingest, enrich and publish news article streams over Kafka.", no_args_is_help=True)
 topics_app = typer.Typer(help="Manage newsflow's topics.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Inspect and re-drive dead letters (news.dlq).", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(dlq_app, name="dlq")
+keys_app = typer.Typer(help="API keys for the HTTP API (scopes read, write, admin).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 schema_app = typer.Typer(help="The message contract: AsyncAPI document, JSON Schemas.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 console = Console()
@@ -209,6 +214,67 @@ def dlq_redrive(
     console.print(f"{verb} {len(letters)} dead letter(s)")
 
 
+async def _with_keys(s: Settings, work: Callable[[KeyStore], Awaitable[T]]) -> T:
+    from shared.apiauth import key_namespace
+    from shared.apikeys import RedisKeyStore
+    from shared.redis_client import make_redis
+
+    redis = make_redis(s)
+    try:
+        return await work(RedisKeyStore(redis, namespace=key_namespace(s)))
+    finally:
+        await redis.aclose()
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="A name for the key (who or what uses it), e.g. japan-desk")],
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="read, write (the default) or admin; repeatable")
+    ] = None,
+) -> None:
+    """Make a key and print it once (only its SHA-256 is stored)."""
+    from shared.apiauth import audit
+    from shared.apikeys import KeyRefused, Principal, parse_scopes
+
+    s = _workable_settings()
+    try:
+        scopes = parse_scopes(scope or ["write"])
+        key, rec = asyncio.run(_with_keys(s, lambda store: store.create(name, scopes)))
+    except (KeyRefused, ValueError) as exc:
+        console.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    _logging()
+    audit("key.create", Principal("(command line)", frozenset()), name=rec.name, scopes=",".join(sorted(rec.scopes)))
+    console.print(f"key {rec.name!r} ({', '.join(sorted(rec.scopes))}); shown once, keep it now:", highlight=False)
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """The keys: name, scopes, when made (never the key)."""
+    s = _workable_settings()
+    keys = asyncio.run(_with_keys(s, lambda store: store.list()))
+    for k in keys:
+        console.print(f"{k.name}\t{','.join(sorted(k.scopes))}\t{k.created_at}", highlight=False, markup=False)
+    console.print(f"{len(keys)} key(s)", style="dim")
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name")]) -> None:
+    """Revoke a key: every replica refuses it within NEWSFLOW_API_KEY_CACHE_S (under a second)."""
+    from shared.apiauth import audit
+    from shared.apikeys import Principal
+
+    s = _workable_settings()
+    if not asyncio.run(_with_keys(s, lambda store: store.revoke(name))):
+        console.print(f"[red]no key named {name!r}[/]", highlight=False)
+        raise typer.Exit(1)
+    _logging()
+    audit("key.revoke", Principal("(command line)", frozenset()), name=name)
+    console.print(f"revoked {name!r}", highlight=False)
+
+
 @schema_app.command("asyncapi")
 def schema_asyncapi(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout")] = None,
@@ -291,6 +357,7 @@ def dev(
         s = stack.settings  # with --secure: the generated credentials and CA
         web = s.web_port or _free_ports_base(3)  # ingest, enrich, publish: web, web+1, web+2
         stack.start_services(web_port_base=web)
+        key = stack.create_session_key()
         urls = [f"{n} http://127.0.0.1:{web + i}/metrics" for i, n in enumerate(("ingest", "enrich", "publish"))]
         console.print("metrics: " + ", ".join(urls), soft_wrap=True)
         console.print(
@@ -299,6 +366,8 @@ def dev(
             f"  newsflow send services/samples/*.txt\n"
             f"Consume the enriched stream:\n  newsflow tail {s.topics.enriched} --from-beginning\n"
             f"Live story page and HTTP API: [bold]{stack.page_url}[/] (OpenAPI at {stack.page_url}openapi.json)\n"
+            f"Admin API key for this session (revoked on exit; reading needs none in dev):\n  {key}\n"
+            f"  curl -H 'Authorization: Bearer {key}' {stack.page_url}v1/subscriptions\n"
             f"Ctrl-C stops everything.\n"
         )
         if demo:

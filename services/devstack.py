@@ -15,13 +15,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlparse
 
 from pydantic import SecretStr
 
+from shared.apiauth import key_namespace
+from shared.apikeys import RedisKeyStore
 from shared.embedded import (
     make_tls_files,
     port_open,
@@ -32,11 +35,13 @@ from shared.embedded import (
     write_redis_acl,
 )
 from shared.kafka import ensure_topics, wait_for_broker
+from shared.redis_client import make_redis
 from shared.settings import KafkaSecurity, Settings
 
 __all__ = ["SERVICES", "DevStack"]
 
 SERVICES = ("ingest", "enrich", "publish")
+T = TypeVar("T")
 
 
 def _host_port(address: str, default_port: int) -> tuple[str, int]:
@@ -53,6 +58,8 @@ class DevStack:
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     publish_port: int = 0
+    session_key: str | None = None  # the admin API key made for this session (revoked on stop)
+    _session_key_name: str | None = None
 
     def _say(self, msg: str) -> None:
         self.say(msg)
@@ -173,7 +180,9 @@ class DevStack:
     def start_services(self, web_port_base: int) -> None:
         """Start ingest, enrich and publish; each serves its web port (``/metrics``...) at ``web_port_base``
         + its index, publish with the HTTP API and the live page."""
-        env = {**os.environ, **self.env}
+        # the page works out of the box: reading needs no key in dev (unless the environment says otherwise)
+        anonymous = {} if "NEWSFLOW_API_ANONYMOUS_READ" in os.environ else {"NEWSFLOW_API_ANONYMOUS_READ": "true"}
+        env = {**os.environ, **anonymous, **self.env}
         self.publish_port = web_port_base + SERVICES.index("publish")
         for i, name in enumerate(SERVICES):
             child_env = {**env, "NEWSFLOW_WEB_PORT": str(web_port_base + i)}
@@ -183,6 +192,27 @@ class DevStack:
             )
             self.children.append((name, proc))
             self._say(f"{name}: pid {proc.pid}, log {self.log_dir / (name + '.log')}")
+
+    @property
+    def service_settings(self) -> Settings:
+        """The settings the services run with (this run's Redis namespace, when one was given)."""
+        ns = self.env.get("NEWSFLOW_REDIS_NAMESPACE", self.settings.redis_namespace)
+        return self.settings.model_copy(update={"redis_namespace": ns})
+
+    def create_session_key(self) -> str:
+        """An ``admin`` API key for this session, in the services' namespace; revoked by :meth:`stop_all`."""
+        name = f"dev-session-{int(time.time())}-{secrets.token_hex(2)}"
+        key, _ = asyncio.run(self._keys(lambda store: store.create(name, frozenset({"admin"}))))
+        self.session_key, self._session_key_name = key, name
+        return key
+
+    async def _keys(self, work: Callable[[RedisKeyStore], Awaitable[T]]) -> T:
+        s = self.service_settings
+        redis = make_redis(s)
+        try:
+            return await work(RedisKeyStore(redis, namespace=key_namespace(s)))
+        finally:
+            await redis.aclose()
 
     def check_children(self) -> list[str]:
         """Names of children that have exited."""
@@ -194,5 +224,16 @@ class DevStack:
             if name in SERVICES and proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for name, proc in reversed(self.children):
+            if name == "redis" and self._session_key_name:
+                self._revoke_session_key()  # before our own Redis goes
             stop(proc, timeout_s=15 if name in SERVICES else 5)
         self.children.clear()
+        self._revoke_session_key()
+
+    def _revoke_session_key(self) -> None:
+        name, self._session_key_name = self._session_key_name, None
+        if name:
+            try:
+                asyncio.run(self._keys(lambda store: store.revoke(name)))
+            except Exception as exc:  # Redis already gone: an embedded one keeps nothing anyway
+                self._say(f"could not revoke the session key {name!r}: {exc}")

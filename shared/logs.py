@@ -30,7 +30,9 @@ __all__ = ["batch", "configure", "json_formatter", "record_fields", "worker_logg
 
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _json = False  # set by configure() / worker_logging(): context is bound only when it is written out
-_FIELDS = ("service", "article_id", "topic", "partition", "offset", "trace_id", "partitions", "records", "code")
+_FIELDS = (
+    "service", "article_id", "topic", "partition", "offset", "trace_id", "partitions", "records", "code", "audit",
+)  # fmt: skip
 
 
 def _serialize(obj: Any, **_: Any) -> str:

@@ -188,7 +188,8 @@ def enricher_timer(name: str, articles: int) -> Iterator[None]:
 
 
 def webhook_attempt(status: int | str, seconds: float | None = None) -> None:
-    """One webhook attempt: an HTTP status code (counted by class, ``2xx``...), or ``timeout`` / ``error``."""
+    """One webhook attempt: an HTTP status code (counted by class, ``2xx``...), or ``timeout`` / ``error`` /
+    ``refused`` (the target is not allowed: shared/egress.py)."""
     label = f"{status // 100}xx" if isinstance(status, int) else status
     WEBHOOK_ATTEMPTS.labels(status=label).inc()
     if seconds is not None:

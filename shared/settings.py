@@ -128,9 +128,20 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(default=8, ge=1)  # attempts in flight per endpoint and replica
     webhook_max_retry_after_s: float = Field(default=3600.0, gt=0)  # cap on a receiver's Retry-After
     webhook_poll_s: float = Field(default=0.2, gt=0)  # how often due retries are looked for
+    # Outbound webhooks may reach only public https addresses (shared/egress.py), unless these say otherwise.
+    webhook_allow_insecure: bool = False  # true: http:// targets too (a receiver without TLS)
+    webhook_allow_private_networks: bool = False  # true: loopback, private and unique-local targets too
     stream_history: int = Field(default=1000, ge=1)  # SSE events kept for Last-Event-ID resumption
     recent_ttl_s: int = Field(default=3 * 24 * 3600, ge=60)  # how long /v1/articles and /v1/stories remember
     recent_stories: int = Field(default=500, ge=1)  # stories listed by /v1/stories
+
+    # --- HTTP API keys (shared/apikeys.py; `newsflow keys create|list|revoke`) -------------------
+    api_anonymous_read: bool = False  # true: reads (stories, articles, the stream) need no key (newsflow dev)
+    api_key_cache_s: float = Field(default=0.5, ge=0, le=1)  # a revoked key stops working within this time
+    api_writes_per_minute: int = Field(default=120, ge=1)  # per key, across replicas; over it: 429
+    api_max_subscriptions_per_key: int = Field(default=100, ge=1)
+    api_max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # a request body over it: 413
+    api_stream_token_ttl_s: float = Field(default=60.0, gt=0, le=3600)  # EventSource tokens live this long
 
     # --- service process -----------------------------------------------------
     web_port: int = 0  # 0 = no HTTP server

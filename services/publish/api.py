@@ -8,21 +8,36 @@ stand-alone application with the same routes for tests and tools.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.abc import AbstractResolver
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
+
+from shared.apiauth import PRINCIPAL, ApiAuth, audit, problem, read_body
+from shared.apikeys import Principal, Scope
+from shared.egress import EgressPolicy, RefusedTarget, check_url
 
 from .recent import RecentStore
 from .stream import StreamHub, sse_frame
 from .subscription_store import SubscriptionCatalog, SubscriptionStore
-from .subscriptions import REVEAL, ArticleFacts, Subscription, SubscriptionFilter, matches, new_secret
+from .subscriptions import (
+    REVEAL,
+    ArticleFacts,
+    KafkaTarget,
+    Subscription,
+    SubscriptionFilter,
+    WebhookTarget,
+    matches,
+    new_secret,
+)
 from .views import ArticleCard, StoryCard
 
-__all__ = ["PublishApi", "StoryList", "SubscriptionList", "add_routes", "make_app", "openapi"]
+__all__ = ["ROUTES", "ApiLimits", "PublishApi", "StoryList", "SubscriptionList", "add_routes", "make_app", "openapi"]
 
 STATIC = files(__package__).joinpath("static")
 _QUERY_FIELDS = {
@@ -51,10 +66,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
 
 
-def _problem(status: int, title: str, detail: Any = None) -> web.Response:
-    return web.Response(
-        body=orjson.dumps({"title": title, "detail": detail}), status=status, content_type="application/problem+json"
-    )
+_problem = problem
 
 
 def _model(m: BaseModel, status: int = 200, context: dict[str, Any] | None = None) -> web.Response:
@@ -67,20 +79,46 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
     return [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
 
 
+@dataclass(frozen=True)
+class ApiLimits:
+    """What one key may do (``NEWSFLOW_API_*``) and where webhooks may point (``NEWSFLOW_WEBHOOK_ALLOW_*``)."""
+
+    max_body_bytes: int = 64 * 1024
+    max_subscriptions_per_key: int = 100
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
+
+
+def _who(request: web.Request) -> Principal:
+    return request[PRINCIPAL]
+
+
+def _visible(sub: Subscription, who: Principal) -> bool:
+    """A subscription is seen (target included), changed and deleted by the key that made it, and admin."""
+    return who.is_admin or (who.name is not None and sub.owner == who.name)
+
+
 class PublishApi:
     def __init__(
-        self, catalog: SubscriptionCatalog, store: SubscriptionStore, hub: StreamHub, recent: RecentStore
-    ) -> None:
+        self, catalog: SubscriptionCatalog, store: SubscriptionStore, hub: StreamHub, recent: RecentStore,
+        auth: ApiAuth, resolver: AbstractResolver, limits: ApiLimits | None = None,
+    ) -> None:  # fmt: skip
         self.catalog = catalog
         self.store = store
         self.hub = hub
         self.recent = recent
+        self.auth = auth
+        self.resolver = resolver
+        self.limits = limits or ApiLimits()
 
     # --- subscriptions ---------------------------------------------------------
 
     async def create_subscription(self, request: web.Request) -> web.Response:
+        who = _who(request)
+        raw = await read_body(request, self.limits.max_body_bytes)
+        if isinstance(raw, web.Response):
+            return raw
         try:
-            body = orjson.loads(await request.read())
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return _problem(400, "the body is not JSON", str(exc))
         if not isinstance(body, dict):
@@ -88,6 +126,7 @@ class PublishApi:
         body.setdefault("id", uuid.uuid4().hex[:12])
         body["origin"] = "api"
         body.pop("disabled", None)
+        body.pop("owner", None)
         target = body.get("target")
         if isinstance(target, dict) and target.get("kind") == "webhook" and not target.get("secrets"):
             target["secrets"] = [new_secret()]
@@ -97,38 +136,69 @@ class PublishApi:
             return _problem(422, "invalid subscription", _errors(exc))
         if sub.id in self.catalog.configured:
             return _problem(409, f"subscription {sub.id!r} is defined in the routing file and cannot be replaced")
+        existing = await self.store.get(sub.id)
+        if existing is not None and not _visible(existing, who):
+            return _problem(409, f"subscription id {sub.id!r} is taken: choose another")
+        sub = sub.model_copy(update={"owner": existing.owner if existing else who.name})
+        if existing is None:
+            await self.catalog.refresh()
+            owned = sum(1 for s in self.catalog.current() if s.owner is not None and s.owner == sub.owner)
+            if owned >= self.limits.max_subscriptions_per_key:
+                return _problem(
+                    403, f"key {who.label!r} has {owned} subscriptions, the most one key may have "
+                    "(NEWSFLOW_API_MAX_SUBSCRIPTIONS_PER_KEY)",
+                )  # fmt: skip
+        if isinstance(sub.target, WebhookTarget):
+            try:
+                await check_url(str(sub.target.url), self.limits.egress, self.resolver)
+            except RefusedTarget as exc:
+                audit("subscription.refused", who, subscription=sub.id, target=str(sub.target.url), reason=str(exc))
+                return _problem(422, "webhook target refused", str(exc))
         await self.store.put(sub)
         await self.catalog.refresh()
+        audit(
+            "subscription.replace" if existing else "subscription.create", who, subscription=sub.id,
+            owner=sub.owner, target=_target_label(sub),
+        )  # fmt: skip
         return _model(sub, 201, REVEAL)  # the only response that shows the secret
 
     async def list_subscriptions(self, request: web.Request) -> web.Response:
+        """The caller's own subscriptions (admin: every one, the routing file's included)."""
+        who = _who(request)
         await self.catalog.refresh()
-        return _model(SubscriptionList(subscriptions=sorted(self.catalog.current(), key=lambda s: s.id)))
+        mine = [s for s in self.catalog.current() if _visible(s, who)]
+        return _model(SubscriptionList(subscriptions=sorted(mine, key=lambda s: s.id)))
 
     async def get_subscription(self, request: web.Request) -> web.Response:
         await self.catalog.refresh()
         sub = self.catalog.get(request.match_info["id"])
-        return _model(sub) if sub else _problem(404, "no such subscription")
+        return _model(sub) if sub and _visible(sub, _who(request)) else _problem(404, "no such subscription")
 
     async def delete_subscription(self, request: web.Request) -> web.Response:
+        who = _who(request)
         sub_id = request.match_info["id"]
         if sub_id in self.catalog.configured:
             return _problem(409, f"subscription {sub_id!r} is defined in the routing file; remove it there")
-        if not await self.store.delete(sub_id):
+        existing = await self.store.get(sub_id)
+        if existing is None or not _visible(existing, who) or not await self.store.delete(sub_id):
             return _problem(404, "no such subscription")
         await self.catalog.refresh()
+        audit("subscription.delete", who, subscription=sub_id, owner=existing.owner, target=_target_label(existing))
         return web.Response(status=204)
 
     async def enable_subscription(self, request: web.Request) -> web.Response:
         """Deliver again to an endpoint a 410 Gone disabled (a configured one too). Articles published while
         it was disabled were not queued for it; the delivery the 410 refused is a ``webhook_disabled`` dead
         letter that ``newsflow dlq redrive --code webhook_disabled`` sends to it again."""
+        who = _who(request)
         sub_id = request.match_info["id"]
         await self.catalog.refresh()
-        if self.catalog.get(sub_id) is None:
+        found = self.catalog.get(sub_id)
+        if found is None or not _visible(found, who):
             return _problem(404, "no such subscription")
         await self.store.enable(sub_id)
         await self.catalog.refresh()
+        audit("subscription.enable", who, subscription=sub_id, owner=found.owner, target=_target_label(found))
         sub = self.catalog.get(sub_id)
         return _model(sub) if sub else _problem(404, "no such subscription")
 
@@ -142,11 +212,21 @@ class PublishApi:
                 data[bound] = q[bound]
         return SubscriptionFilter.model_validate(data)
 
+    async def stream_token(self, request: web.Request) -> web.Response:
+        """A short-lived token for ``GET /v1/stream?token=`` (an EventSource cannot send the key)."""
+        who = _who(request)
+        if who.key_digest is None:
+            return _problem(400, "a token is made for a key: send Authorization: Bearer <key>")
+        token = await self.auth.tokens.issue(who.key_digest)
+        return _json({"token": token, "expires_in": self.auth.tokens.ttl_s})
+
     async def stream(self, request: web.Request) -> web.StreamResponse:
+        who = _who(request)
         sub_id = request.query.get("subscription")
         if sub_id:
             await self.catalog.refresh()
-            if self.catalog.get(sub_id) is None:
+            found = self.catalog.get(sub_id)
+            if found is None or not (found.origin == "config" or _visible(found, who)):
                 return _problem(404, "no such subscription")
         try:
             query_filter = self._query_filter(request)
@@ -159,6 +239,8 @@ class PublishApi:
         await resp.prepare(request)
         await resp.write(b"retry: 2000\n\n")
         async for ev in self.hub.subscribe(last_id):
+            if not await self.auth.still_valid(who):
+                break  # the key was revoked while streaming
             if ev is None:
                 await resp.write(b": keep-alive\n\n")
                 continue
@@ -211,20 +293,31 @@ class PublishApi:
         return _json(openapi())
 
 
+ROUTES: list[tuple[str, str, str, Scope | None]] = [
+    ("GET", "/", "index", None),
+    ("GET", "/static/{name}", "static", None),
+    ("GET", "/openapi.json", "openapi_doc", None),
+    ("POST", "/v1/subscriptions", "create_subscription", "write"),
+    ("GET", "/v1/subscriptions", "list_subscriptions", "write"),
+    ("GET", "/v1/subscriptions/{id}", "get_subscription", "write"),
+    ("DELETE", "/v1/subscriptions/{id}", "delete_subscription", "write"),
+    ("POST", "/v1/subscriptions/{id}/enable", "enable_subscription", "write"),
+    ("POST", "/v1/stream/token", "stream_token", "read"),
+    ("GET", "/v1/stream", "stream", "read"),
+    ("GET", "/v1/stories", "list_stories", "read"),
+    ("GET", "/v1/stories/{id}", "get_story", "read"),
+    ("GET", "/v1/articles/{id}", "get_article", "read"),
+]
+"""Every route: method, path, handler, the scope it needs (None: public, the page and the document)."""
+
+
 def add_routes(app: web.Application, api: PublishApi) -> None:
-    r = app.router
-    r.add_get("/", api.index)
-    r.add_get("/static/{name}", api.static)
-    r.add_get("/openapi.json", api.openapi_doc)
-    r.add_post("/v1/subscriptions", api.create_subscription)
-    r.add_get("/v1/subscriptions", api.list_subscriptions)
-    r.add_get("/v1/subscriptions/{id}", api.get_subscription)
-    r.add_delete("/v1/subscriptions/{id}", api.delete_subscription)
-    r.add_post("/v1/subscriptions/{id}/enable", api.enable_subscription)
-    r.add_get("/v1/stream", api.stream)
-    r.add_get("/v1/stories", api.list_stories)
-    r.add_get("/v1/stories/{id}", api.get_story)
-    r.add_get("/v1/articles/{id}", api.get_article)
+    """Mount :data:`ROUTES`, each behind its scope (``/v1/stream`` also takes a stream token)."""
+    for method, path, name, scope in ROUTES:
+        handler = getattr(api, name)
+        if scope is not None:
+            handler = api.auth.guard(scope, handler, token=path == "/v1/stream")
+        app.router.add_route(method, path, handler)
 
 
 def make_app(api: PublishApi) -> web.Application:
@@ -236,6 +329,13 @@ def make_app(api: PublishApi) -> web.Application:
 
 async def _close(api: PublishApi) -> None:
     api.hub.close()
+
+
+def _target_label(sub: Subscription) -> str:
+    t = sub.target
+    if isinstance(t, WebhookTarget):
+        return str(t.url)
+    return f"kafka:{t.topic}" if isinstance(t, KafkaTarget) else t.kind
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -265,7 +365,7 @@ def openapi() -> dict[str, Any]:
         {"name": b, "in": "query", "required": False, "schema": {"type": "number", "minimum": -1, "maximum": 1}}
         for b in ("tone_min", "tone_max")
     ]  # fmt: skip
-    return {
+    doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "newsflow publish",
@@ -347,3 +447,58 @@ def openapi() -> dict[str, Any]:
         },
         "components": {"schemas": schemas},
     }
+    doc["paths"]["/v1/stream/token"] = {
+        "post": {
+            "summary": "A short-lived token to open /v1/stream?token= (a browser's EventSource sends no headers)",
+            "responses": {"200": {"description": "{token, expires_in}", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {"token": {"type": "string"},
+                                                            "expires_in": {"type": "number"}}}}}},
+                          "400": problem},
+        }
+    }  # fmt: skip
+    doc["paths"]["/v1/stream"]["get"]["parameters"].append(
+        {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "a token from POST /v1/stream/token, instead of the Authorization header"}
+    )  # fmt: skip
+    _declare_security(doc, problem)
+    return doc
+
+
+_SCOPE_TEXT = {
+    "read": "read (or write, or admin); no key needed when NEWSFLOW_API_ANONYMOUS_READ=true",
+    "write": "write (or admin): a key sees and changes only its own subscriptions, admin every one",
+}
+
+
+def _declare_security(doc: dict[str, Any], problem: dict[str, Any]) -> None:
+    """The key scheme, and each operation's scope (the roles of its security requirement, OpenAPI 3.1)."""
+    doc["components"]["securitySchemes"] = {
+        "apiKey": {
+            "type": "http", "scheme": "bearer",
+            "description": "Authorization: Bearer nfk_... (newsflow keys create NAME --scope read|write|admin)",
+        },
+        "streamToken": {"type": "apiKey", "in": "query", "name": "token",
+                        "description": "GET /v1/stream only: a token from POST /v1/stream/token"},
+    }  # fmt: skip
+    doc["security"] = []
+    for method, path, _name, scope in ROUTES:
+        op = doc["paths"].get(path, {}).get(method.lower())
+        if op is None:
+            continue
+        if scope is None:
+            op["security"] = []
+            continue
+        requirements: list[dict[str, list[str]]] = [{"apiKey": [scope]}]
+        if path == "/v1/stream":
+            requirements.append({"streamToken": [scope]})
+        if scope == "read":
+            requirements.append({})  # anonymous, when NEWSFLOW_API_ANONYMOUS_READ=true
+        op["security"] = requirements
+        op["x-newsflow-scope"] = scope
+        op["description"] = (op.get("description", "") + f" Scope: {_SCOPE_TEXT[scope]}.").strip()
+        op["responses"].setdefault("401", problem)
+        op["responses"].setdefault("403", problem)
+        if scope == "write":
+            op["responses"].setdefault("429", problem)
+        if method == "POST" and path == "/v1/subscriptions":
+            op["responses"].setdefault("413", problem)

@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from aiohttp.abc import AbstractResolver
 from redis.asyncio import Redis
 
+from shared.apiauth import ApiAuth
+from shared.egress import EgressPolicy, GuardedResolver
 from shared.kafka import ensure_topics as create_topics
 from shared.records import OutRecord
 from shared.redis_client import make_redis
 from shared.settings import Settings
 
-from .api import PublishApi
+from .api import ApiLimits, PublishApi
 from .dispatcher import WebhookDispatcher
 from .handler import PublishHandler
 from .ledger import DeliveryLedger, RedisLedger
@@ -55,8 +58,11 @@ def bootstrap(
     store: SubscriptionStore | None = None,
     dead_letters: Callable[[list[OutRecord]], Awaitable[None]] | None = None,
     ensure_topics: Callable[[list[str]], Awaitable[object]] | None = None,
+    resolver: AbstractResolver | None = None,
 ) -> Publish:
-    """Wire publish. ``dead_letters`` produces webhook dead letters (the worker passes its producer)."""
+    """Wire publish. ``dead_letters`` produces webhook dead letters (the worker passes its producer);
+    ``resolver`` answers DNS for webhook targets (default: the system's; tests pass a stub), always behind
+    the egress policy's :class:`~shared.egress.GuardedResolver`."""
     redis = redis if redis is not None else make_redis(settings)
     rules = load_routing(settings.routing_file)
     ledger = ledger if ledger is not None else RedisLedger(
@@ -74,11 +80,16 @@ def bootstrap(
     async def no_sink(outs: list[OutRecord]) -> None:
         raise RuntimeError("no dead-letter producer wired; the delivery stays in the outbox")
 
-    dispatcher = WebhookDispatcher(settings, catalog, store, outbox, ledger, dead_letters or no_sink)
+    egress = EgressPolicy(
+        allow_insecure=settings.webhook_allow_insecure, allow_private=settings.webhook_allow_private_networks
+    )
+    guarded = GuardedResolver(egress, resolver)
+    dispatcher = WebhookDispatcher(settings, catalog, store, outbox, ledger, dead_letters or no_sink, guarded)
     handler = PublishHandler(
         settings, Router(rules.routes), ledger,
         catalog=catalog, outbox=outbox, hub=hub, recent=recent,
         ensure_topics=ensure_topics or (lambda names: create_topics(settings, names)), notify=dispatcher.notify,
     )  # fmt: skip
     return Publish(settings, redis, ledger, store, catalog, outbox, hub, recent, handler, dispatcher,
-                   PublishApi(catalog, store, hub, recent))  # fmt: skip
+                   PublishApi(catalog, store, hub, recent, ApiAuth.from_settings(settings, redis), guarded, ApiLimits(
+                       settings.api_max_body_bytes, settings.api_max_subscriptions_per_key, egress)))  # fmt: skip

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import aiohttp
 import orjson
+from aiohttp.abc import AbstractResolver
 
+from shared.egress import EgressPolicy, GuardedResolver, RefusedTarget, url_refusal
 from shared.metrics import webhook_attempt
 from shared.records import InRecord, OutRecord, dead_letter
 from shared.settings import Settings
@@ -65,6 +67,7 @@ class WebhookDispatcher:
         outbox: Outbox,
         ledger: DeliveryLedger,
         dead_letters: DeadLetterSink,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -72,6 +75,12 @@ class WebhookDispatcher:
         self.outbox = outbox
         self.ledger = ledger
         self.dead_letters = dead_letters
+        self.egress = EgressPolicy(
+            allow_insecure=settings.webhook_allow_insecure, allow_private=settings.webhook_allow_private_networks
+        )
+        # every name is resolved through the egress policy at each connection (no DNS cache), so the
+        # address a connection goes to is the one checked, whatever the name answered at creation
+        self.resolver = resolver if isinstance(resolver, GuardedResolver) else GuardedResolver(self.egress, resolver)
         self._endpoints: dict[str, _Endpoint] = {}
 
     def notify(self, sub_ids: set[str]) -> None:
@@ -84,7 +93,9 @@ class WebhookDispatcher:
         """One connection pool per endpoint: endpoints on one host never wait for each other's connections."""
         return aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s),
-            connector=aiohttp.TCPConnector(limit=self.settings.webhook_concurrency),
+            connector=aiohttp.TCPConnector(
+                limit=self.settings.webhook_concurrency, resolver=self.resolver, use_dns_cache=False
+            ),
             headers={"user-agent": "newsflow-webhooks/1"},
         )
 
@@ -184,6 +195,9 @@ class WebhookDispatcher:
                 await self.ledger.record([lid])
                 await self.outbox.finish(job)
                 return
+            if outcome.kind == "refused":
+                await self._dead_letter(sub, job, "webhook_refused_target", outcome.detail, None)
+                return
             if outcome.kind == "gone":
                 url = sub.target.url if isinstance(sub.target, WebhookTarget) else "?"
                 reason = f"{outcome.detail} from {url}"
@@ -209,6 +223,8 @@ class WebhookDispatcher:
         assert isinstance(target, WebhookTarget)
         body = envelope(sub.id, job.value)
         headers = sign_headers(job.id, body, [x.get_secret_value() for x in target.secrets])
+        if (reason := url_refusal(str(target.url), self.egress)) is not None:  # an IP literal is not resolved
+            return Outcome("refused", None, detail=reason)
         started = time.perf_counter()
         try:
             async with session.post(str(target.url), data=body, headers=headers, allow_redirects=False) as resp:
@@ -218,6 +234,12 @@ class WebhookDispatcher:
         except TimeoutError:
             webhook_attempt("timeout", time.perf_counter() - started)
             return classify(None, detail=f"no answer within {self.settings.webhook_timeout_s:g}s")
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, RefusedTarget):
+                webhook_attempt("refused", time.perf_counter() - started)
+                return Outcome("refused", None, detail=str(exc.os_error))
+            webhook_attempt("error", time.perf_counter() - started)
+            return classify(None, detail=f"{type(exc).__name__}: {exc}")
         except aiohttp.ClientError as exc:
             webhook_attempt("error", time.perf_counter() - started)
             return classify(None, detail=f"{type(exc).__name__}: {exc}")

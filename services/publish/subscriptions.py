@@ -170,6 +170,9 @@ class Subscription(BaseModel):
     filter: SubscriptionFilter = Field(default_factory=SubscriptionFilter)
     target: Target = Field(default_factory=StreamTarget)
     origin: Literal["api", "config"] = "api"
+    owner: str | None = Field(
+        default=None, description="the name of the API key that made it (set by the server; null: the routing file)"
+    )
     disabled: str | None = Field(default=None, description="why deliveries stopped (a 410 Gone), else null")
 
     @field_validator("id")

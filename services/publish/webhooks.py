@@ -55,7 +55,7 @@ def next_delay(
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: Literal["delivered", "retry", "gone"]
+    kind: Literal["delivered", "retry", "gone", "refused"]  # refused: the target is not allowed (shared/egress)
     status: int | None  # None: no response (timeout, connection refused)
     retry_after_s: float | None = None  # the receiver's Retry-After, on 429 / 503
     detail: str = ""

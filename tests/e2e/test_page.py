@@ -58,7 +58,7 @@ async def test_stories_appear_live_on_the_page_and_the_filter_narrows_them(
     port = free_port()
     workers.start("ingest")
     workers.start("enrich")
-    workers.start("publish", NEWSFLOW_WEB_PORT=str(port))
+    workers.start("publish", NEWSFLOW_WEB_PORT=str(port), NEWSFLOW_API_ANONYMOUS_READ="true")  # as in newsflow dev
     url = f"http://127.0.0.1:{port}/"
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

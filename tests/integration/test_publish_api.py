@@ -20,6 +20,8 @@ from shared.records import InRecord
 from shared.redis_client import delete_namespace
 from shared.settings import Settings
 
+from ..apikey_util import bearer, make_key
+from ..stub_resolver import StubResolver
 from ..unit.publish_articles import enriched
 
 pytestmark = pytest.mark.integration
@@ -40,11 +42,14 @@ class Api:
         await self.publish.handler.handle([rec])
 
 
+PUBLIC_DNS = {"example.org": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]}  # never connected to
+
+
 async def _start(s: Settings, redis: Redis) -> tuple[Publish, TestServer, list[asyncio.Task[None]]]:
     async def no_topics(names: list[str]) -> None:
         return None
 
-    publish = bootstrap(s, redis=redis, ensure_topics=no_topics)
+    publish = bootstrap(s, redis=redis, ensure_topics=no_topics, resolver=StubResolver(PUBLIC_DNS))
     server = TestServer(make_app(publish.api))
     await server.start_server()
     tasks = [asyncio.create_task(publish.hub.run()), asyncio.create_task(publish.catalog.run())]
@@ -60,7 +65,8 @@ async def api(settings_factory, tmp_path) -> AsyncIterator[Api]:
     s = settings_factory(routing_file=routing, subscription_poll_s=0.1)
     redis = Redis.from_url(s.redis_url)
     publish, server, tasks = await _start(s, redis)
-    async with ClientSession() as http:
+    admin = await make_key(s, "ops", "admin")  # these tests are about the API's behaviour: see test_api_keys.py
+    async with ClientSession(headers=bearer(admin)) as http:
         yield Api(s, publish, str(server.make_url("")), http)
     publish.hub.close()  # ends open streams first, so the server closes without waiting for them
     await server.close()

@@ -27,6 +27,7 @@ from shared.records import InRecord, OutRecord
 from shared.redis_client import delete_namespace
 from shared.settings import Settings
 
+from ..apikey_util import bearer, make_key
 from ..unit.publish_articles import enriched
 from ..webhook_receiver import Receiver, Reply
 
@@ -69,6 +70,7 @@ async def rig(settings_factory) -> AsyncIterator[Rig]:
     s = settings_factory(
         webhook_retry_schedule_s=[0.2, 0.2, 0.2], webhook_jitter=0.0, webhook_timeout_s=0.5, webhook_lease_s=2.0,
         webhook_poll_s=0.05, subscription_poll_s=0.1,
+        webhook_allow_insecure=True, webhook_allow_private_networks=True,  # the receivers are on 127.0.0.1
     )  # fmt: skip
     letters: list[OutRecord] = []
 
@@ -165,8 +167,9 @@ async def test_a_disabled_endpoint_is_enabled_over_the_api_and_gets_what_it_miss
     assert len(rig.receiver.got["gone"]) == 1 and len(rig.letters) == 1
     server = TestServer(make_app(rig.publish.api))
     await server.start_server()
+    admin = await make_key(rig.settings, "admin", "admin")
     try:
-        async with ClientSession() as http:
+        async with ClientSession(headers=bearer(admin)) as http:
             async with http.post(server.make_url("/v1/subscriptions/gone/enable")) as r:
                 assert r.status == 200, await r.text()
                 assert (await r.json())["disabled"] is None

@@ -893,6 +893,53 @@ def test_python_render_matches_kubectl() -> None:
         assert sorted([d for d in real if d], key=key) == sorted(python_kustomize(folder), key=key)
 
 
+# --- the HTTP API and webhooks are safe by default -----------------------------------------------
+
+SAFE_DEFAULTS = {
+    "NEWSFLOW_API_ANONYMOUS_READ": "api_anonymous_read",
+    "NEWSFLOW_WEBHOOK_ALLOW_INSECURE": "webhook_allow_insecure",
+    "NEWSFLOW_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "webhook_allow_private_networks",
+}
+
+
+def exposure_problems(where: str, env: dict[str, str], *, explicit: bool = True) -> list[str]:
+    """A container reachable from a network: each of these is false as the settings read it (so "1" or a
+    typo is not let through) and, where an operator configures it (``explicit``), written out as false."""
+    problems = [f"{where}: {n} should be set to false explicitly" for n in SAFE_DEFAULTS if explicit and n not in env]
+    s = settings_from({k: v for k, v in env.items() if k.startswith("NEWSFLOW_")})
+    problems += [f"{where}: {n} is on" for n, field in SAFE_DEFAULTS.items() if getattr(s, field)]
+    return problems
+
+
+def _dockerfile_env(text: str) -> dict[str, str]:
+    import dockerfile
+
+    final = dockerfile.parse_string(text)
+    last_from = max(i for i, c in enumerate(final) if c.cmd == "FROM")
+    env: dict[str, str] = {}
+    for c in final[last_from:]:
+        if c.cmd == "ENV":
+            env.update(zip(c.value[::2], c.value[1::2], strict=True))
+    return env
+
+
+def all_exposure_problems(compose: Doc, docs_by_folder: dict[str, list[Doc]], dockerfile_text: str) -> list[str]:
+    # the image leaves them to the settings' defaults (false); hadolint flags such names in ENV as secrets
+    problems = exposure_problems("Dockerfile", _dockerfile_env(dockerfile_text), explicit=False)
+    for name, svc in _newsflow_services(interpolate(compose)).items():
+        problems += exposure_problems(f"compose {name}", dict(svc.get("environment", {})))
+    for folder, docs in docs_by_folder.items():
+        for dep in _find(docs, "Deployment"):
+            for container in _containers(dep):
+                problems += exposure_problems(f"{folder} {dep['metadata']['name']}", _container_env(container, docs))
+    return problems
+
+
+def test_container_defaults_need_keys_and_keep_webhooks_on_public_https() -> None:
+    docs = {"base": render(BASE), "overlay": render(OVERLAY)}
+    assert all_exposure_problems(compose_file(), docs, (ROOT / "Dockerfile").read_text()) == []
+
+
 # --- the checks have teeth ----------------------------------------------------------------------
 
 
@@ -909,6 +956,14 @@ def _compose_mutation(fn: Callable[[Doc], None]) -> Callable[[], list[str]]:
         )
 
     return run
+
+
+def _set(compose: Doc, name: str, value: str) -> Doc:
+    """``compose`` with one NEWSFLOW_* variable of every newsflow service set to ``value``."""
+    compose = interpolate(compose)
+    for svc in _newsflow_services(compose).values():
+        svc["environment"] = {**svc.get("environment", {}), name: value}
+    return compose
 
 
 def _mutated(docs: list[Doc], fn: Callable[[list[Doc]], None]) -> list[Doc]:
@@ -1023,6 +1078,17 @@ MUTATIONS: dict[str, tuple[Callable[[], list[str]], str]] = {
     "dockerfile: data dir outside the tmpfs": (lambda: dockerfile_problems(
         (ROOT / "Dockerfile").read_text().replace("NEWSFLOW_DATA_DIR=/tmp/newsflow", "NEWSFLOW_DATA_DIR=/data")),
         "NEWSFLOW_DATA_DIR under /tmp"),
+    "compose: anonymous reading on": (lambda: all_exposure_problems(_set(
+        compose_file(), "NEWSFLOW_API_ANONYMOUS_READ", "true"), {}, (ROOT / "Dockerfile").read_text()),
+        "compose publish: NEWSFLOW_API_ANONYMOUS_READ is on"),
+    "k8s: private webhook targets allowed": (lambda: all_exposure_problems(compose_file(), {"base": _mutated(
+        render(BASE), lambda d: _find(d, "ConfigMap")[0]["data"].__setitem__(
+            "NEWSFLOW_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "1"))}, (ROOT / "Dockerfile").read_text()),
+        "NEWSFLOW_WEBHOOK_ALLOW_PRIVATE_NETWORKS is on"),
+    "dockerfile: http webhooks allowed": (lambda: all_exposure_problems(compose_file(), {}, (
+        ROOT / "Dockerfile").read_text().replace("NEWSFLOW_WEB_PORT=8080", "NEWSFLOW_WEBHOOK_ALLOW_INSECURE=yes \\\n"
+                                                 "    NEWSFLOW_WEB_PORT=8080")),
+        "Dockerfile: NEWSFLOW_WEBHOOK_ALLOW_INSECURE is on"),
     "dockerfile: shell-form entrypoint": (lambda: dockerfile_problems(
         (ROOT / "Dockerfile").read_text().replace('ENTRYPOINT ["newsflow"]', "ENTRYPOINT newsflow")),
         "ENTRYPOINT"),

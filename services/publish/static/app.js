@@ -99,21 +99,59 @@ function addArticle(a) {
   place(s, true);
 }
 
+// A key (scope read) is needed unless the server allows anonymous reading (newsflow dev does). It is kept in
+// this tab's sessionStorage and sent as a header; the EventSource, which cannot send headers, gets a
+// short-lived token from POST /v1/stream/token instead (the key never goes in a URL).
+const KEY = "newsflow.key";
+const $keyform = document.getElementById("keyform");
+const auth = () => (sessionStorage.getItem(KEY) ? { Authorization: `Bearer ${sessionStorage.getItem(KEY)}` } : {});
+let lastId = "";
+
+function askForKey(message) {
+  $status.textContent = message;
+  $keyform.hidden = false;
+}
+
+$keyform.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  sessionStorage.setItem(KEY, document.getElementById("key").value.trim());
+  $keyform.hidden = true;
+  start();
+});
+
+async function openStream() {
+  let query = lastId ? `last_event_id=${encodeURIComponent(lastId)}` : "";
+  if (sessionStorage.getItem(KEY)) {
+    const res = await fetch("/v1/stream/token", { method: "POST", headers: auth() });
+    if (res.status === 401 || res.status === 403) { askForKey("the key was refused"); return; }
+    const { token } = await res.json();
+    query += `${query ? "&" : ""}token=${encodeURIComponent(token)}`;
+  }
+  const es = new EventSource(`/v1/stream${query ? `?${query}` : ""}`);
+  es.onopen = () => { $status.textContent = "live"; $status.classList.add("live"); };
+  es.onerror = () => {
+    $status.textContent = "reconnecting…";
+    $status.classList.remove("live");
+    if (es.readyState === EventSource.CLOSED) setTimeout(openStream, 2000); // a refused reconnect: new token
+  };
+  es.addEventListener("article", (ev) => { lastId = ev.lastEventId || lastId; addArticle(JSON.parse(ev.data)); });
+}
+
 async function start() {
-  let position = "";
   try {
-    const res = await fetch("/v1/stories?limit=100");
+    const res = await fetch("/v1/stories?limit=100", { headers: auth() });
+    if (res.status === 401 || res.status === 403) {
+      askForKey(sessionStorage.getItem(KEY) ? "the key was refused" : "an API key (scope read) is needed");
+      return;
+    }
     const body = await res.json();
-    position = body.stream_last_id;
+    lastId = body.stream_last_id || "";
     for (const s of body.stories.reverse()) { stories.set(s.id, s); place(s, false); }
   } catch (err) {
     $status.textContent = "could not load stories";
   }
   applyFilter();
-  const es = new EventSource(`/v1/stream${position ? `?last_event_id=${encodeURIComponent(position)}` : ""}`);
-  es.onopen = () => { $status.textContent = "live"; $status.classList.add("live"); };
-  es.onerror = () => { $status.textContent = "reconnecting…"; $status.classList.remove("live"); };
-  es.addEventListener("article", (ev) => addArticle(JSON.parse(ev.data)));
+  openStream();
 }
 
 $filter.addEventListener("input", applyFilter);
