@@ -92,6 +92,15 @@ def publish() -> None:
     main()
 
 
+@app.command()
+def intake() -> None:
+    """Run one intake worker (sources polled and HTTP push -> news.raw)."""
+    _start_service("intake")
+    from services.intake.app import main
+
+    main()
+
+
 @topics_app.command("create")
 def topics_create() -> None:
     """Create every newsflow topic with the configured partitions (idempotent)."""

@@ -143,6 +143,23 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # a request body over it: 413
     api_stream_token_ttl_s: float = Field(default=60.0, gt=0, le=3600)  # EventSource tokens live this long
 
+    # --- intake --------------------------------------------------------------
+    intake_sources_file: Path | None = None  # YAML list of sources intake polls (more can come over /v1/sources)
+    intake_contact_url: str = "https://github.com/newsflow"  # in the User-Agent, so a site can reach the operator
+    intake_allow_private_networks: bool = False  # true: sources on loopback / private addresses (tests, dev demo)
+    intake_timeout_s: float = Field(default=20.0, gt=0)  # one fetch, connect to last byte
+    intake_max_bytes: int = Field(default=10_000_000, ge=10_000)  # a feed, sitemap or page over this is cut off
+    intake_host_concurrency: int = Field(default=2, ge=1)  # requests in flight per host and replica
+    intake_host_interval_s: float = Field(default=1.0, ge=0)  # least time between two requests' starts per host
+    intake_concurrency: int = Field(default=32, ge=1)  # sources polled at once per replica
+    intake_max_entries_per_poll: int = Field(default=200, ge=1)  # newest entries read per poll
+    intake_max_sitemaps: int = Field(default=20, ge=1)  # child sitemaps followed per sitemap index
+    intake_seen_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)  # how long an entry sent is remembered
+    intake_backoff_base_s: float = Field(default=60.0, gt=0)  # first wait after a failed poll (doubles, jittered)
+    intake_backoff_cap_s: float = Field(default=6 * 3600.0, gt=0)  # longest wait after failures
+    intake_robots_ttl_s: float = Field(default=3600.0, gt=0)  # how long a robots.txt is trusted
+    intake_push_max_bytes: int = Field(default=10_000_000, ge=1024)  # a POST /v1/raw body over this: 413
+
     # --- service process -----------------------------------------------------
     web_port: int = 0  # 0 = no HTTP server
     data_dir: Path = Path(tempfile.gettempdir()) / "newsflow"  # Faust's scratch directory

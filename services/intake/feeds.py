@@ -21,7 +21,7 @@ from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeET
-import feedparser
+import feedparser  # type: ignore[import-untyped]  # feedparser ships no type information
 from defusedxml import DefusedXmlException
 
 __all__ = ["Entry", "Feed", "FeedError", "parse_feed"]
@@ -186,7 +186,7 @@ def _feedparser(body: bytes, url: str, content_type: str | None) -> Feed:
         key = _text(e.get("id")) or link
         if not key:
             continue
-        contents = [c.get("value") for c in e.get("content", []) if isinstance(c, dict) and c.get("value")]
+        contents: list[str] = [str(c["value"]) for c in e.get("content", []) if isinstance(c, dict) and c.get("value")]
         authors = tuple(a["name"] for a in e.get("authors", []) if isinstance(a, dict) and a.get("name"))
         if not authors and _text(e.get("author")):
             authors = (e["author"].strip(),)

@@ -22,8 +22,9 @@ import lxml.html
 import orjson
 from lxml.etree import ParserError
 
+from shared.sources import Source
+
 from .feeds import Entry
-from .sources import Source
 
 __all__ = ["MIN_CONTENT_CHARS", "entry_key", "entry_version", "html_to_text", "needs_page", "raw_record"]
 

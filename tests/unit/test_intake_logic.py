@@ -11,7 +11,7 @@ import pytest
 from services.intake.feeds import Entry
 from services.intake.politeness import HostGate, Robots, backoff_s, host_of, retry_after_s
 from services.intake.records import entry_key, entry_version, html_to_text, needs_page, raw_record
-from services.intake.sources import Source, SourceError, load_sources, parse_sources
+from shared.sources import Source, SourceError, load_sources, parse_sources
 
 
 def test_sources_from_yaml_with_defaults_and_clear_errors(tmp_path: Path) -> None:
