@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 E2E_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality bench-e2e bench-webhooks bench-memory browser clean
+.PHONY: install lock run test test-unit lint typecheck check bench bench-ingest bench-enrich bench-scaling bench-quality bench-e2e bench-webhooks bench-memory bench-intake browser clean
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -59,7 +59,7 @@ typecheck: install
 # what .ci/run and the pre-commit hooks run
 check: lint typecheck test
 
-bench: bench-ingest bench-enrich bench-scaling bench-quality bench-webhooks bench-memory bench-e2e
+bench: bench-ingest bench-enrich bench-scaling bench-quality bench-webhooks bench-memory bench-intake bench-e2e
 
 bench-ingest: install
 	$(PY) -m bench.ingest
@@ -83,6 +83,12 @@ bench-e2e: install
 
 bench-webhooks: install
 	$(PY) -m bench.webhooks
+
+# intake: 5,000 local feeds polled every 5 minutes by one and two replicas, beside a feedparser loop (about 12 minutes;
+# INTAKE_ARGS=--quick: 500 feeds every 30 s, about 3 minutes)
+INTAKE_ARGS ?=
+bench-intake: install
+	$(PY) -m bench.intake $(INTAKE_ARGS)
 
 # enrich's RSS step by step (imports, models, warm-up, batches) and its peak, next to the naive composition's
 bench-memory: install
