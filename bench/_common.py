@@ -24,7 +24,9 @@ def bench_settings(bootstrap: str, redis_url: str, prefix: str, **overrides: Any
     base: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
         "redis_url": redis_url,
-        "topics": Topics(**{k: f"{run}.{k}" for k in ("raw", "ingested", "enriched", "duplicates", "dlq")}),
+        "topics": Topics(
+            **{k: f"{run}.{k}" for k in ("raw", "ingested", "enriched", "duplicates", "dlq", "deliveries")}
+        ),
         "partitions": 8,
         "group_prefix": run,
         "redis_namespace": f"nfbench:{run}",

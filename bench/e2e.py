@@ -69,7 +69,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from bench._common import bench_settings, child_env, peak_rss_mb
 from bench.scaling import start as start_service
 from bench.scaling import wait_shared
-from shared.embedded import free_port, start_redis, start_tansu, stop
+from devtools.embedded import free_port, start_redis, start_tansu, stop
 from shared.kafka import ensure_topics
 from shared.settings import Settings, Topics
 

@@ -25,8 +25,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 
 from bench._common import bench_settings, child_env, peak_rss_mb, produce_all
+from devtools.embedded import free_port, port_open, start_tansu, stop
 from services.clients import topic_partitions
-from shared.embedded import free_port, port_open, start_tansu, stop
 from shared.kafka import ensure_topics
 from shared.settings import Settings
 

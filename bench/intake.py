@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from shared.embedded import free_port, start_redis, start_tansu, stop
+from devtools.embedded import free_port, start_redis, start_tansu, stop
 from shared.settings import Settings, Topics
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -81,11 +81,11 @@ def newsflow_child(batches: int, repeat: int) -> None:
     """The enrich service's composition, one step at a time (see the module doc)."""
     _report("python")
     import services.enrich.app  # noqa: F401  # faust, shared.kafka, the bootstrap: what the worker imports
+    from devtools.embedded import port_open
     from services.enrich.analysis.nlp import SpacyPool, freeze_heap
     from services.enrich.bootstrap import build_handler, limit_malloc_arenas
     from services.enrich.enrichers.registry import default_enrichers
     from services.enrich.pipeline import EnrichmentPipeline
-    from shared.embedded import port_open
     from shared.records import InRecord
     from shared.settings import get_settings
 
@@ -194,8 +194,8 @@ def _worker_peak(args: argparse.Namespace, env: dict[str, str]) -> tuple[float, 
     """(peak RSS MB, articles enriched) of a real enrich worker on Tansu; None if it cannot run here."""
     from bench._common import child_env, peak_rss_mb, produce_all
     from bench.scaling import arrival_times, settings_for, wait_shared
+    from devtools.embedded import find_tansu, free_port, port_open, start_tansu, stop
     from shared import codec
-    from shared.embedded import find_tansu, free_port, port_open, start_tansu, stop
     from shared.kafka import ensure_topics
     from shared.settings import get_settings
 

@@ -34,9 +34,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench._common import bench_settings, child_env, produce_all
+from devtools.embedded import free_port, start_tansu, stop
 from services.clients import topic_partitions
 from shared import codec
-from shared.embedded import free_port, start_tansu, stop
 from shared.kafka import ensure_topics
 from shared.settings import Settings
 

@@ -30,10 +30,10 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bench._common import bench_settings
+from devtools.embedded import free_port, port_open
 from services.publish.bootstrap import Publish, bootstrap
 from services.publish.subscriptions import Subscription, new_secret
 from shared import codec
-from shared.embedded import free_port, port_open
 from shared.models import EnrichedArticle, Enrichment, Origin
 from shared.records import InRecord, OutRecord
 from shared.redis_client import delete_namespace
@@ -84,7 +84,10 @@ def _receiver(port: int, log_path: str) -> None:
 async def _rig(redis_url: str, tmp: Path) -> tuple[Publish, Redis]:
     routing = tmp / "routing.yaml"
     routing.write_text("routes: []\n")
-    s = bench_settings("127.0.0.1:1", redis_url, "wh", routing_file=routing, webhook_poll_s=0.05)
+    s = bench_settings(
+        "127.0.0.1:1", redis_url, "wh", routing_file=routing, webhook_poll_s=0.05,
+        webhook_allow_insecure=True, webhook_allow_private_networks=True,  # the receivers are on 127.0.0.1
+    )  # fmt: skip
     redis = Redis.from_url(redis_url)
     letters: list[OutRecord] = []
 

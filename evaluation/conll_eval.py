@@ -44,6 +44,7 @@ __all__ = [
     "default_conll_path",
     "detokenize",
     "match_counts",
+    "modern_format",
     "read_conll",
     "score_story",
     "story_shape",
@@ -60,15 +61,18 @@ _LINE_ENDS = frozenset({".", "!", "?", ":", ";", '"', "'"})
 _NUMBER = re.compile(r"^[+-]?[\d.,:/-]*\d[\d.,:/-]*$")
 
 
-def default_conll_path(repo: Path | None = None) -> Path:
-    """``<repo>/../shared/data/external/conll2003-dev.txt`` (override with ``NEWSFLOW_CONLL_DEV``)."""
+def default_conll_path(repo: Path | None = None, name: str = "conll2003-dev.txt") -> Path:
+    """``<repo>/../shared/data/external/<name>``: CoNLL-2003 dev by default (override with
+    ``NEWSFLOW_CONLL_DEV``), ``conll2020-dev.txt`` for the modern set (override with
+    ``NEWSFLOW_CONLL2020_DEV``)."""
     import os
 
-    override = os.environ.get("NEWSFLOW_CONLL_DEV")
+    variable = "NEWSFLOW_CONLL2020_DEV" if name.startswith("conll2020") else "NEWSFLOW_CONLL_DEV"
+    override = os.environ.get(variable)
     if override:
         return Path(override)
     root = repo or Path(__file__).resolve().parents[1]
-    return root.parent / "shared" / "data" / "external" / "conll2003-dev.txt"
+    return root.parent / "shared" / "data" / "external" / name
 
 
 def detokenize(tokens: Sequence[str]) -> str:
@@ -184,25 +188,55 @@ def _unwrap(lines: Sequence[list[str]]) -> list[list[str]]:
     return out
 
 
+def modern_format(path: Path) -> bool:
+    """Is the file in CoNLL-2020's layout (``token start end TAG``, no headline line) rather than
+    CoNLL-2003's (``token ... TAG``, a headline and a dateline line first)? Decided on the first token line."""
+    with path.open(encoding="utf-8") as f:
+        for raw in f:
+            parts = raw.split()
+            if parts and not parts[0].startswith("-DOCSTART-"):
+                return len(parts) == 4 and parts[1].isdigit() and parts[2].isdigit()
+    return False
+
+
 def read_conll(path: Path) -> list[Story]:
-    """Every story of a CoNLL-2003 file, rebuilt as wire text (see the module docstring)."""
+    """Every story of a CoNLL-2003 or CoNLL-2020 file, rebuilt as wire text (see the module docstring).
+
+    A CoNLL-2020 story has no headline line (:func:`modern_format`): each sentence is a paragraph, the
+    first of them read as the headline (a dateline such as ``ANKARA (Reuters) -`` stays where it is)."""
+    modern = modern_format(path)
     stories = []
     with path.open(encoding="utf-8") as f:
         for index, sentences in enumerate(_sentences(f)):
+            if modern:
+                stories.append(_modern_story(index, sentences))
+                continue
             toks = [[t for t, _ in s] for s in sentences]
             dateline = next((i for i, s in enumerate(toks[:5]) if i > 0 and _DATE.match(s[-1])), None)
             head = 1 if dateline is None else dateline + 1
             body = _unwrap(toks[head:])
             lines = [detokenize(s) for s in toks[:head]] + [detokenize(s) for s in body]
             text = "\n".join(lines[:head]) + "\n\n" + "\n\n".join(lines[head:])
-            gold: dict[str, list[str]] = {k: [] for k in KINDS}
-            by_tag = {tag: kind for kind, tag in GOLD_TYPES.items()}
-            for s in sentences:
-                for tag, name in _spans(s):
-                    if tag in by_tag:
-                        gold[by_tag[tag]].append(name)
-            stories.append(Story(index, lines[0], text.strip(), body, gold, story_shape(body)))
+            stories.append(Story(index, lines[0], text.strip(), body, _gold(sentences), story_shape(body)))
     return stories
+
+
+def _gold(sentences: Sequence[Sequence[tuple[str, str]]]) -> dict[str, list[str]]:
+    """Every gold name of the scored types, in order."""
+    gold: dict[str, list[str]] = {k: [] for k in KINDS}
+    by_tag = {tag: kind for kind, tag in GOLD_TYPES.items()}
+    for s in sentences:
+        for tag, name in _spans(s):
+            if tag in by_tag:
+                gold[by_tag[tag]].append(name)
+    return gold
+
+
+def _modern_story(index: int, sentences: Sequence[Sequence[tuple[str, str]]]) -> Story:
+    """A CoNLL-2020 story: one paragraph per sentence (the file's offsets put a blank line between them)."""
+    toks = [[t for t, _ in s] for s in sentences]
+    lines = [detokenize(s) for s in toks]
+    return Story(index, lines[0], "\n\n".join(lines).strip(), toks[1:], _gold(sentences), story_shape(toks[1:]))
 
 
 def cluster(entities: Iterable[Iterable[str]], kind: str) -> list[set[str]]:

@@ -20,7 +20,7 @@ from rich.progress import Progress
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # imported when used: the CLI starts without loading the dev stack
-    from services.devstack import DevStack
+    from devtools.devstack import DevStack
     from shared.apikeys import KeyStore
 
 T = TypeVar("T")
@@ -34,6 +34,8 @@ keys_app = typer.Typer(help="API keys for the HTTP API (scopes read, write, admi
 app.add_typer(keys_app, name="keys")
 schema_app = typer.Typer(help="The message contract: AsyncAPI document, JSON Schemas.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
+state_app = typer.Typer(help="The Redis state rebuilt from the log (dedup, delivery ledger).", no_args_is_help=True)
+app.add_typer(state_app, name="state")
 console = Console()
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -99,6 +101,58 @@ def intake() -> None:
     from services.intake.app import main
 
     main()
+
+
+@app.command()
+def archive() -> None:
+    """Run one archive worker (news.enriched -> PostgreSQL at NEWSFLOW_ARCHIVE_URL); migrates the schema first."""
+    _start_service("archive")
+    from services.archive.app import main
+
+    main()
+
+
+@app.command()
+def reenrich(
+    since: Annotated[str, typer.Option(help="Articles from this date or time on (ISO 8601, e.g. 2026-11-01)")],
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A search filter, name=value, repeatable: country=JP, entity=ECB, category=..., "
+            "language=, source=, story=, q=<words>, to=<time>"
+        ),
+    ] = None,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Start an unfinished run over instead of resuming it")
+    ] = False,
+) -> None:
+    """Send archived articles back through enrich (a new model or rule set reaches history); resumable."""
+    from datetime import UTC, datetime
+
+    from services.reenrich import ReenrichRun, parse_where
+    from services.reenrich import reenrich as run_reenrich
+
+    s = _workable_settings()
+    try:
+        start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        filters = parse_where(where or [])
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    with Progress(console=console) as progress:
+        task = progress.add_task("re-enriching", total=None)
+
+        def advance(run: ReenrichRun) -> None:
+            progress.update(task, total=run.total, completed=run.sent)
+
+        try:
+            run = asyncio.run(run_reenrich(s, start, filters, restart=restart, progress=advance))
+        except ValueError as exc:  # a filter the search refuses (QueryError)
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+    how = "resumed" if run.resumed else "run"
+    console.print(f"{how} {run.id}: sent {run.sent} of {run.total} article(s) to {s.topics.ingested} for enrich")
 
 
 @topics_app.command("create")
@@ -265,7 +319,7 @@ def keys_list() -> None:
     s = _workable_settings()
     keys = asyncio.run(_with_keys(s, lambda store: store.list()))
     for k in keys:
-        console.print(f"{k.name}\t{','.join(sorted(k.scopes))}\t{k.created_at}", highlight=False, markup=False)
+        print(f"{k.name}\t{','.join(sorted(k.scopes))}\t{k.created_at}")  # tab-separated, for scripts
     console.print(f"{len(keys)} key(s)", style="dim")
 
 
@@ -282,6 +336,72 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name")]) -> 
     _logging()
     audit("key.revoke", Principal("(command line)", frozenset()), name=name)
     console.print(f"revoked {name!r}", highlight=False)
+
+
+@state_app.command("rebuild")
+def state_rebuild(
+    scope: Annotated[list[str] | None, typer.Argument(help="dedup, ledger (default: both)")] = None,
+) -> None:
+    """Rebuild states from the log now (the workers pause their decisions until it is done), with progress."""
+    from services.state_rebuild import SCOPES, state_gates
+    from shared.redis_client import make_redis
+
+    s = _workable_settings()
+    wanted = scope or list(SCOPES)
+    unknown = sorted(set(wanted) - set(SCOPES))
+    if unknown:
+        console.print(f"[red]unknown scope {', '.join(unknown)}[/]: one of {', '.join(SCOPES)}")
+        raise typer.Exit(2)
+
+    async def run() -> None:
+        redis = make_redis(s)
+        try:
+            gates = state_gates(s, redis)
+            for name in wanted:
+                gate = gates[name]
+                with Progress(console=console) as bar:
+                    task = bar.add_task(f"rebuilding {name}", total=None)
+                    await redis.delete(gate.ready_key)  # from now on the workers wait for this rebuild
+                    work = asyncio.ensure_future(gate.ensure())
+                    while not work.done():
+                        p = gate.progress
+                        if p is not None:
+                            bar.update(task, completed=p.done, total=p.total or None)
+                        await asyncio.wait({work}, timeout=0.2)
+                    await work
+                    p = gate.progress
+                    if p is not None:  # done: the bar full, also for an empty window
+                        bar.update(task, completed=max(p.total, p.done, 1), total=max(p.total, p.done, 1))
+                read = f"{gate.progress.line()}" if gate.progress and gate.rebuilds else "by another process"
+                console.print(f"{name}: rebuilt ({read})")
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
+@state_app.command("status")
+def state_status() -> None:
+    """Whether each state is in Redis (ready), or being rebuilt (and by whom)."""
+    from services.state_rebuild import state_gates
+    from shared.redis_client import make_redis
+
+    s = _workable_settings()
+
+    async def run() -> None:
+        redis = make_redis(s)
+        try:
+            for name, gate in state_gates(s, redis).items():
+                holder = await redis.get(gate.lease_key)
+                ready = await gate.is_ready()
+                state = "ready" if ready else "NOT READY (lost, or never built: the workers wait for a rebuild)"
+                if holder:
+                    state += f"; rebuild lease held by {holder.decode() if isinstance(holder, bytes) else holder}"
+                console.print(f"{name}: {state}")
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
 
 
 @schema_app.command("asyncapi")
@@ -311,26 +431,18 @@ def schema_json(
 ) -> None:
     """Print the JSON Schema of a topic's messages."""
     from services.contracts import TOPIC_ROLES, topic_json_schema
-    from services.publish.routing import load_router
+    from services.publish.routing import load_router, topic_matches
 
     s = get_settings()
     roles = {getattr(s.topics, r): r for r in TOPIC_ROLES if r != "published"}
     role = roles.get(topic) or (topic if topic in TOPIC_ROLES else None)
-    if role is None and any(_matches(r.topic, topic) for r in load_router(s.routing_file).routes):
+    if role is None and any(topic_matches(r.topic, topic) for r in load_router(s.routing_file).routes):
         role = "published"
     if role is None:
         console.print(f"[red]unknown topic {topic!r}[/]: one of {', '.join(roles)}, a routed topic, or a kind "
                       f"({', '.join(TOPIC_ROLES)})")  # fmt: skip
         raise typer.Exit(2)
     print(orjson.dumps(topic_json_schema(role), option=orjson.OPT_INDENT_2).decode())
-
-
-def _matches(pattern: str, topic: str) -> bool:
-    """Whether ``topic`` is one a route's topic pattern (``news.published.lang.{language}``) expands to."""
-    import re
-
-    parts = re.split(r"\{[a-z_]+\}", pattern)
-    return re.fullmatch("[^.]+".join(map(re.escape, parts)), topic) is not None
 
 
 @app.command()
@@ -348,8 +460,8 @@ def dev(
         ),
     ] = False,
 ) -> None:
-    """Run the whole pipeline on this machine (embedded broker and Redis when none answers)."""
-    from services.devstack import DevStack
+    """Run the whole pipeline on this machine (embedded broker, Redis and PostgreSQL when none answers)."""
+    from devtools.devstack import DevStack
 
     s = _workable_settings()
     stack = DevStack(s, log_dir, say=console.print, secure=secure)
@@ -364,10 +476,14 @@ def dev(
     try:
         stack.start_infrastructure()
         s = stack.settings  # with --secure: the generated credentials and CA
-        web = s.web_port or _free_ports_base(3)  # ingest, enrich, publish: web, web+1, web+2
+        web = s.web_port or _free_ports_base(4)  # ingest, enrich, publish, archive: web, web+1, ...
+        if demo:
+            stack.serve_demo_feed()
         stack.start_services(web_port_base=web)
         key = stack.create_session_key()
-        urls = [f"{n} http://127.0.0.1:{web + i}/metrics" for i, n in enumerate(("ingest", "enrich", "publish"))]
+        urls = [
+            f"{n} http://127.0.0.1:{web + i}/metrics" for i, n in enumerate(("ingest", "enrich", "publish", "archive"))
+        ]
         console.print("metrics: " + ", ".join(urls), soft_wrap=True)
         console.print(
             f"\n[bold green]newsflow is running.[/] Publish raw articles to [bold]{s.topics.raw}[/] at "
@@ -377,6 +493,9 @@ def dev(
             f"Live story page and HTTP API: [bold]{stack.page_url}[/] (OpenAPI at {stack.page_url}openapi.json)\n"
             f"Admin API key for this session (revoked on exit; reading needs none in dev):\n  {key}\n"
             f"  curl -H 'Authorization: Bearer {key}' {stack.page_url}v1/subscriptions\n"
+            f"Search the archive: {stack.page_url}v1/search?q=earthquake&country=JP\n"
+            f"Intake (sources, HTTP push with a write key): http://127.0.0.1:{web + 4}/v1/sources, "
+            f"POST http://127.0.0.1:{web + 4}/v1/raw\n"
             f"Ctrl-C stops everything.\n"
         )
         if demo:
@@ -394,7 +513,7 @@ def dev(
 
 def _free_ports_base(count: int) -> int:
     """A port with the ``count - 1`` ports after it free as well."""
-    from shared.embedded import free_port, port_open
+    from devtools.embedded import free_port, port_open
 
     for _ in range(100):
         base = free_port()
@@ -405,6 +524,7 @@ def _free_ports_base(count: int) -> int:
 
 def _demo(s: Settings, stack: DevStack, stopping: Callable[[], bool]) -> None:
     """Send the samples; print each enriched / duplicate / dead-letter result as it arrives."""
+    from devtools.devstack import DEMO_FEED_ENTRIES
     from services.clients import consume, iter_inputs, send_raw
 
     inputs = list(iter_inputs([str(SAMPLES)]))
@@ -416,7 +536,7 @@ def _demo(s: Settings, stack: DevStack, stopping: Callable[[], bool]) -> None:
     asyncio.run(send_raw(s, inputs))
 
     async def show() -> None:
-        want = len(inputs)
+        want = len(inputs) + DEMO_FEED_ENTRIES  # the samples, and the demo feed's entries sent by intake
         seen = 0
         topics = [s.topics.enriched, s.topics.duplicates, s.topics.dlq]
 

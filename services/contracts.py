@@ -22,6 +22,7 @@ from shared.models import (
     SCHEMA_VERSION,
     Article,
     DeadLetter,
+    DeliveryRecord,
     DuplicateRecord,
     EnrichedArticle,
     RawFields,
@@ -45,9 +46,10 @@ _MODELS: dict[str, type[BaseModel]] = {
     "enriched": EnrichedArticle,
     "duplicates": DuplicateRecord,
     "dlq": DeadLetter,
+    "deliveries": DeliveryRecord,
 }
-TOPIC_ROLES = ("raw", "ingested", "enriched", "duplicates", "dlq", "published")
-"""The kinds of topic: the five of :class:`Topics` and ``published`` (every routed topic)."""
+TOPIC_ROLES = ("raw", "ingested", "enriched", "duplicates", "dlq", "deliveries", "published")
+"""The kinds of topic: the six of :class:`Topics` and ``published`` (every routed topic)."""
 
 
 def _schemas(models: Sequence[type[BaseModel]], ref_template: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -236,6 +238,15 @@ def asyncapi_document(
             error_code,
         ),
         (
+            "DeliveryRecord",
+            "Acknowledged delivery",
+            "A webhook or live-stream delivery its receiver acknowledged (the delivery ledger's log; compacted)",
+            {"$ref": ce + "DeliveryRecord"},
+            "delivery.acknowledged",
+            "delivery id",
+            None,
+        ),
+        (
             "PublishedArticle",
             "Published article",
             "The enriched article, delivered by a route (format newsflow)",
@@ -263,6 +274,12 @@ def asyncapi_document(
         "enriched": _channel(topics.enriched, ["EnrichedArticle"], "Enriched articles", partitions),
         "duplicates": _channel(topics.duplicates, ["DuplicateRecord"], "Dropped duplicates", partitions),
         "dlq": _channel(topics.dlq, ["DeadLetter"], "Dead letters of every stage", partitions),
+        "deliveries": _channel(
+            topics.deliveries,
+            ["DeliveryRecord"],
+            "Acknowledged webhook / stream deliveries (compacted; rebuilds the delivery ledger)",
+            partitions,
+        ),
     }
     group = f"{group_prefix}-{{}}"
     operations: dict[str, Any] = {
@@ -275,6 +292,8 @@ def asyncapi_document(
         "enrichSendEnriched": _operation("send", "enriched", ["EnrichedArticle"], "enrich adds enrichment", None),
         "publishReceiveEnriched": _operation("receive", "enriched", ["EnrichedArticle"], "publish reads articles",
                                              group.format("publish")),
+        "publishSendDeliveries": _operation("send", "deliveries", ["DeliveryRecord"],
+                                            "publish journals acknowledged webhook / stream deliveries", None),
         "sendDeadLetters": _operation("send", "dlq", ["DeadLetter"], "every stage dead-letters what it cannot do",
                                       None),
     }  # fmt: skip

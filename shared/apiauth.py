@@ -20,6 +20,7 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from .apikeys import KeyVerifier, Principal, RateLimiter, RedisKeyStore, Scope, StreamTokens
 from .settings import Settings
@@ -54,8 +55,14 @@ async def read_body(request: web.Request, limit: int) -> bytes | web.Response:
     too_large = problem(413, f"the body is over the limit of {limit} bytes (NEWSFLOW_API_MAX_BODY_BYTES)")
     if request.content_length is not None and request.content_length > limit:
         return too_large
-    body = await request.content.read(limit + 1)
-    return too_large if len(body) > limit else body
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(64 * 1024):  # a read returns what has arrived: loop to the end
+        size += len(chunk)
+        if size > limit:
+            return too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def key_namespace(settings: Settings) -> str:
@@ -126,10 +133,15 @@ class ApiAuth:
         return who
 
     def guard(self, needed: Scope, handler: Handler, *, token: bool = False) -> Handler:
-        """``handler`` behind :meth:`check`; the caller is in ``request[PRINCIPAL]``."""
+        """``handler`` behind :meth:`check`; the caller is in ``request[PRINCIPAL]``. Redis not answering
+        is a 503 (the key cannot be checked), never a guess."""
 
         async def guarded(request: web.Request) -> web.StreamResponse:
-            who = await self.check(request, needed, token=token)
+            try:
+                who = await self.check(request, needed, token=token)
+            except (RedisError, OSError) as exc:
+                return problem(503, "API keys cannot be checked now (Redis)", type(exc).__name__,
+                               headers={"Retry-After": "1"})  # fmt: skip
             if isinstance(who, web.Response):
                 return who
             request[PRINCIPAL] = who

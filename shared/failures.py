@@ -124,6 +124,8 @@ def classify(exc: BaseException) -> Failure | None:
         return None
     if isinstance(exc, OSError | asyncio.TimeoutError):  # ConnectionRefusedError, TimeoutError, ...
         return None
+    if _is_database_outage(exc):
+        return None
     if type(exc).__name__ == "PanicException":  # pyo3_runtime.PanicException: a BaseException
         return Failure(LIBRARY_PANIC, describe(exc))
     if isinstance(exc, UnicodeError) or type(exc).__name__ in (
@@ -132,3 +134,13 @@ def classify(exc: BaseException) -> Failure | None:
     ):
         return Failure(SERIALIZATION_ERROR, describe(exc))
     return Failure(INTERNAL_ERROR, describe(exc))
+
+
+def _is_database_outage(exc: BaseException) -> bool:
+    """PostgreSQL unreachable, restarting, in recovery, or a transaction to retry (a deadlock, a
+    serialisation failure): ``psycopg.OperationalError`` and the pool's ``PoolTimeout`` (one of them).
+    Checked by name so a service without the archive does not import psycopg."""
+    for cls in type(exc).__mro__:
+        if cls.__module__.split(".")[0] == "psycopg" and cls.__name__ == "OperationalError":
+            return True
+    return False

@@ -149,7 +149,12 @@ async def ensure_topics(settings: Settings, names: list[str] | None = None) -> l
             return []
         # topic-level max.message.bytes: the broker's default (about 1 MB on Apache Kafka) is too small
         configs = {"max.message.bytes": str(max_record_bytes(settings.max_article_bytes))}
-        new = [NewTopic(t, settings.partitions, settings.replication_factor, topic_configs=configs) for t in missing]
+        compacted = {**configs, "cleanup.policy": "compact"}  # the ledger's log: the latest record per delivery id
+        new = [
+            NewTopic(t, settings.partitions, settings.replication_factor,
+                     topic_configs=compacted if t == settings.topics.deliveries else configs)
+            for t in missing
+        ]  # fmt: skip
         with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent creator won; fine
             await admin.create_topics(new)
         return missing

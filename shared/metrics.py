@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from .records import InRecord, OutRecord
 
 __all__ = [
+    "ARCHIVED",
+    "ARCHIVE_BYTES",
+    "ARCHIVE_ROWS",
     "BATCH_BLOCKED_SECONDS",
     "BATCH_RECORDS",
     "BATCH_SECONDS",
@@ -52,6 +55,9 @@ __all__ = [
     "REDIS_SECONDS",
     "RETRIES",
     "STATE_LOST",
+    "STATE_REBUILDING",
+    "STATE_REBUILD_RECORDS",
+    "STATE_REBUILD_SECONDS",
     "WEBHOOK_ATTEMPTS",
     "WEBHOOK_SECONDS",
     "batch_started",
@@ -276,3 +282,19 @@ STATE_LOST = Counter(
     "newsflow_state_lost_total", "Times this process found its Redis state marker gone (Redis lost its data)",
     ["service"],
 )  # fmt: skip
+STATE_REBUILDING = Gauge(
+    "newsflow_state_rebuilding", "1 while this process waits for or runs a rebuild of a state from the log",
+    ["service", "scope"],
+)  # fmt: skip
+STATE_REBUILD_SECONDS = Gauge(
+    "newsflow_state_rebuild_seconds", "How long this process's last rebuild of a state from the log took",
+    ["service", "scope"],
+)  # fmt: skip
+STATE_REBUILD_RECORDS = Counter(
+    "newsflow_state_rebuild_records_total", "Log records read by this process to rebuild a state", ["service", "scope"]
+)
+
+# -- the archive (services/archive) --
+ARCHIVED = Counter("newsflow_archived_total", "Article versions written to the archive (upserts, replays included)")
+ARCHIVE_ROWS = Gauge("newsflow_archive_rows", "Rows in the archive's articles table (PostgreSQL's estimate)")
+ARCHIVE_BYTES = Gauge("newsflow_archive_bytes", "Size of the archive's articles table with its indexes")

@@ -34,6 +34,7 @@ __all__ = [
     "Dateline",
     "DatelineField",
     "DeadLetter",
+    "DeliveryRecord",
     "DuplicateRecord",
     "EnrichedArticle",
     "Enrichment",
@@ -166,6 +167,15 @@ class Article(_Model):
     origin: Origin
     # Set when near-duplicates are passed through marked instead of dropped.
     duplicate_of: str | None = None
+    # 0 as ingested; `newsflow reenrich` sends an archived article version back with this one higher, so its
+    # new enrichment is a new enrichment version of the same article version (ids: :func:`Article.revision_tag`)
+    enrichment_revision: int = Field(default=0, ge=0)
+
+    @property
+    def revision_tag(self) -> str:
+        """``v<version>``, or ``v<version>r<enrichment revision>`` for a re-enrichment: what names one
+        enrichment of one article version in event and delivery ids."""
+        return f"v{self.version}" + (f"r{self.enrichment_revision}" if self.enrichment_revision else "")
 
 
 # --------------------------------------------------------------------------
@@ -472,6 +482,20 @@ class DuplicateRecord(_Model):
     similarity: float
     origin: Origin
     detected_at: datetime
+    content_hash: str | None = None  # of the dropped copy: lets a lost dedup state be rebuilt from the log
+
+
+class DeliveryRecord(_Model):
+    """A delivery its receiver acknowledged, on the compacted ``news.deliveries`` (key: the delivery id).
+
+    The log of publish's delivery ledger for the sinks that leave no record of their own on Kafka (a
+    webhook endpoint's 2xx, the live stream): a ledger lost with Redis is rebuilt from it and from the
+    routed topics' ``ce_id`` headers.
+    """
+
+    schema_version: int = SCHEMA_VERSION
+    id: str  # "webhook/<subscription>:<article id>:v<version>" or "stream:<article id>:v<version>"
+    delivered_at: datetime
 
 
 class ErrorInfo(_Model):
@@ -482,7 +506,7 @@ class ErrorInfo(_Model):
 class DeadLetter(_Model):
     schema_version: int = SCHEMA_VERSION
     error: ErrorInfo
-    stage: Literal["ingest", "enrich", "publish"]
+    stage: Literal["ingest", "enrich", "publish", "archive"]
     original_key_b64: str | None = None
     original_value_b64: str
     original_size: int | None = None  # bytes of the original value (before any truncation)

@@ -135,6 +135,33 @@ def _redis_problems(s: Settings) -> list[str]:
     return out + _file_problems(tls_files)
 
 
+def _archive_problems(s: Settings) -> list[str]:
+    url_name = env_name("archive_url")
+    if "://" not in s.archive_url:  # a libpq key=value connection string
+        out_kv = []
+        if re.search(r"(^|\s)password\s*=", s.archive_url):
+            out_kv.append(f"{url_name} holds a password: put it in {env_name('archive_password')}")
+        if problem := _secret_problem(env_name("archive_password"), s.archive_password):
+            out_kv.append(problem)
+        return out_kv
+    try:
+        u = urlsplit(s.archive_url)
+        scheme, has_password = u.scheme, u.password is not None
+    except ValueError as exc:
+        return [f"{url_name} does not parse: {exc}"]
+    out: list[str] = []
+    if scheme not in ("postgresql", "postgres"):
+        out.append(f"{url_name} should start with postgresql://, not {scheme}://")
+    if has_password:
+        out.append(
+            f"{url_name} holds a password, which would show in logs and config maps: "
+            f"put it in {env_name('archive_password')}"
+        )
+    if problem := _secret_problem(env_name("archive_password"), s.archive_password):
+        out.append(problem)
+    return out
+
+
 def _timing_problems(s: Settings) -> list[str]:
     if s.heartbeat_interval_s >= s.session_timeout_s:
         return [
@@ -146,7 +173,10 @@ def _timing_problems(s: Settings) -> list[str]:
 
 def settings_problems(settings: Settings) -> list[str]:
     """Every reason these settings cannot work, one sentence each, naming the variable."""
-    return _kafka_problems(settings) + _redis_problems(settings) + _timing_problems(settings)
+    return (
+        _kafka_problems(settings) + _redis_problems(settings) + _archive_problems(settings)
+        + _timing_problems(settings)
+    )  # fmt: skip
 
 
 def require_workable(settings: Settings) -> Settings:
@@ -169,4 +199,6 @@ def connection_summary(settings: Settings) -> str:
     user = settings.redis_username or u.username
     redis += f" as {user}" if user else ""
     redis += " (TLS)" if u.scheme == "rediss" else ""
-    return f"{kafka}), {redis}"
+    a = urlsplit(settings.archive_url)
+    archive = f"archive postgresql://{a.hostname or '?'}{f':{a.port}' if a.port else ''}{a.path}"
+    return f"{kafka}), {redis}, {archive}"

@@ -61,9 +61,10 @@ class StateWatch:
             self.lost_at = datetime.now(UTC)
             STATE_LOST.labels(service=self.service).inc()
             log.error(
-                "%s: REDIS LOST NEWSFLOW'S STATE (marker %s gone or replaced): dedup claims, versions and "
-                "deliveries before now are forgotten; copies may pass again as new articles, corrections restart "
-                "at version 1, sinks may get repeats. Enable Redis persistence (AOF).", self.service, self.key,
+                "%s: REDIS LOST NEWSFLOW'S STATE (marker %s gone or replaced). With NEWSFLOW_STATE_REBUILD on, "
+                "dedup and the delivery ledger are rebuilt from the log before anything is decided again; the "
+                "story index, run-time subscriptions, pending webhook retries and recent history are not "
+                "(docs/state-rebuild.md). Enable Redis persistence (AOF).", self.service, self.key,
             )  # fmt: skip
         self.seen = current
         return lost

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
+from .rebuild import StateGate
 from .state import StateWatch
 
 __all__ = ["add_health"]
 
 
-def add_health(app: faust.App, redis: Redis | None, state: StateWatch | None = None) -> None:
-    """``/livez`` (process up), ``/readyz`` (Redis answers, partitions assigned; and whether Redis lost
-    newsflow's state while this process ran, ``checks.state``: reported, not a reason to be unready),
-    ``/metrics``."""
+def add_health(
+    app: faust.App, redis: Redis | None, state: StateWatch | None = None, gates: Sequence[StateGate] = ()
+) -> None:
+    """``/livez`` (process up), ``/readyz`` (Redis answers, partitions assigned, no state being rebuilt
+    from the log (``checks.state`` = ``rebuilding: ...``, 503); and whether Redis lost newsflow's state while
+    this process ran, ``checks.state``: reported, not a reason to be unready once rebuilt), ``/metrics``."""
 
     @app.page("/livez")
     async def livez(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
@@ -37,7 +42,10 @@ def add_health(app: faust.App, redis: Redis | None, state: StateWatch | None = N
             checks["partitions"] = f"error: {exc}"
         if state is not None:
             checks["state"] = state.status()
-        ok = checks.get("redis", "ok") == "ok" and checks["partitions"].isdigit()
+        rebuilding = [f"{g.scope} {g.status()}" for g in gates if g.rebuilding]
+        if rebuilding:
+            checks["state"] = "; ".join(rebuilding)
+        ok = checks.get("redis", "ok") == "ok" and checks["partitions"].isdigit() and not rebuilding
         body = {"status": "ready" if ok else "not ready", "checks": checks, "assignment": assignment}
         return web.json(body, status=200 if ok else 503)
 

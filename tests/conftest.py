@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import pytest
 from redis.asyncio import Redis
 
-from shared.embedded import free_port, port_open, start_redis, start_tansu, stop
+from devtools.embedded import free_port, port_open, start_redis, start_tansu, stop
 from shared.kafka import ensure_topics
 from shared.redis_client import delete_namespace
 from shared.settings import Settings, Topics
@@ -74,6 +74,7 @@ def make_settings(bootstrap: str, redis_url: str, **overrides: object) -> Settin
             enriched=f"t{run}.enriched",
             duplicates=f"t{run}.duplicates",
             dlq=f"t{run}.dlq",
+            deliveries=f"t{run}.deliveries",
         ),
         "partitions": 4,
         "group_prefix": f"g{run}",
@@ -162,3 +163,33 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[Workers]:
         yield w
     finally:
         w.stop_all()
+
+
+# -- PostgreSQL (the archive) ---------------------------------------------------------------------------
+
+
+def postgres_admin_url() -> str:
+    """The shared PostgreSQL the tests create their databases in (``NEWSFLOW_TEST_POSTGRES_URL``)."""
+    return os.environ.get("NEWSFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A database of its own on the shared PostgreSQL (created empty, dropped after the test); the test is
+    skipped when no PostgreSQL answers."""
+    import psycopg
+    from psycopg import sql
+
+    admin = postgres_admin_url()
+    name = f"nftest_{uuid.uuid4().hex[:12]}"
+    try:
+        conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {admin}: {exc}")
+    with conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield admin.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -15,7 +15,7 @@ from aiohttp import web
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from shared.embedded import free_port
+from devtools.embedded import free_port
 
 __all__ = ["Received", "Receiver", "Reply"]
 

@@ -62,5 +62,5 @@ class EnrichHandler:
         enriched = EnrichedArticle(**a.model_dump(), enrichment=enrichment, story_id=story_id)
         return model_record(
             self.settings.topics.enriched, a.id, enriched, event_type="article.enriched", source=self.source,
-            event_id=f"{a.id}:v{a.version}:enriched", time=rec.time, parent=rec,
+            event_id=f"{a.id}:{a.revision_tag}:enriched", time=rec.time, parent=rec,
         )  # fmt: skip

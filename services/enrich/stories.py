@@ -1,28 +1,35 @@
 """Stories: articles about the same event, from any outlet, share a ``story_id``.
 
-An article's signature (:func:`story_features`) is the set of its most
-salient people, organisations and places, its top countries and the words of
-its key phrases, each with a weight (person 3, organisation 2, place 1.5,
-country 1, key-phrase word 0.5). Key phrases are compared word by word: two
-outlets rarely pick the same three-word phrase ("ECB lowers deposit" and "ECB
-cuts interest") but share its words. A story's profile is the union of its
-members' signatures. An article joins the story whose members, within
-``story_window_s`` of its event time (published, else ingested), have the
-highest similarity to it, shared weight / sqrt(article weight x profile
-weight), if that is at least ``story_threshold`` and the story shares at
-least one entity (who) and two key-phrase words (what) with it: the same
-people alone do not make the same event. Otherwise it starts a new story.
-Measured on the labelled set (``evaluation/stories``, ``python -m
-evaluation.story_eval``), which also lists what it still gets wrong (the
-semi-finals and the final of one tournament are joined).
+An article's signature (:func:`story_features`) is a weighted set of its
+most salient people, organisations and places, its top countries, the words
+of its key phrases and its telling numbers (person 3, organisation 2, place
+1.5, country 1, number 1, key-phrase word 0.5). Key phrases are compared word
+by word: two outlets rarely pick the same three-word phrase ("ECB lowers
+deposit" and "ECB cuts interest") but share its words. An article without
+entities (a language with no NER model yet) is signed by its text instead:
+its capitalised words (names) and its most frequent content words.
+
+A story's profile is the sum of its members' signatures (a centroid). An
+article joins the story, among those with a member within ``story_window_s``
+of its event time (published, else ingested), whose profile has the highest
+cosine with its signature, if that is at least ``story_threshold`` and the
+story shares at least one name (who: an entity or a capitalised word) and two
+words, names or numbers (what) with it: the same people alone do not make the
+same event. Otherwise it starts a new story. A feature that many stories in
+the window share (more than ``COMMON_STORIES``: "Covid", a share button)
+counts for less, and per feature only the ``MAX_CANDIDATES`` most recent
+stories are compared, so the work per article stays bounded. Measured on
+the labelled set (``evaluation/stories``, ``python -m
+evaluation.story_eval``), and on ECB+ and the SemEval-2022 pairs
+(``python -m bench.quality_stories``, ``docs/quality-stories.md``).
 
 Two implementations of one :class:`StoryIndex` contract (``tests/integration/test_story_index_contract.py``
 runs the same suite against both): :class:`RedisStoryIndex`, the real one, and :class:`MemoryStoryIndex`,
 the same rules in one process for unit tests and tools.
 
 The Redis state lives under ``settings.redis_key("story", ...)``: an inverted
-index feature -> stories (sorted by member time), each story's profile, and
-article -> story. One Lua script assigns a whole batch, so it is atomic across enrich replicas:
+index feature -> stories (sorted by member time), each story's profile and
+its squared norm, and article -> story. One Lua script assigns a whole batch, so it is atomic across enrich replicas:
 two replicas that see two reports of one event agree on its story. A story
 id is derived from the article that started it, and an article already
 assigned keeps its story, so re-enriching (a replay, a redelivery) gives the
@@ -42,6 +49,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Protocol
 
+import regex
 from redis.asyncio import Redis
 
 from shared.models import CountriesField, EntitiesField, KeywordsField
@@ -58,18 +66,37 @@ _TYPE_WEIGHTS = {"people": 3.0, "organizations": 2.0, "places": 1.5}
 MAX_ENTITIES = 10
 MAX_COUNTRIES = 3
 MAX_KEYWORDS = 8
+MAX_NAMES = 6  # without entities: capitalised words kept
+MAX_WORDS = 40  # without entities: content words kept
+MAX_NUMBERS = 4
 WORD_WEIGHT = 0.5
-MIN_SHARED_ENTITIES = 1  # who: a story must share this many entities with an article to take it
-MIN_SHARED_WORDS = 2  # what: and this many key-phrase words
+NAME_WEIGHT = 0.5
+NUMBER_WEIGHT = 1.0
+NUMBER_DIGITS = 3  # "12" is anybody's; "737", "3,300" or "24.7 million" tell an event
+STEM = 6  # letters kept of a w: or n: word
+MIN_SHARED_WHO = 1  # a story must share this many names (e:, n:) with an article to take it
+MIN_SHARED_WHAT = 2  # and this many words, names or numbers (w:, n:, d:)
+COMMON_STORIES = 10  # a feature of more stories than this in the window counts for less (_commonness)
+MAX_CANDIDATES = 64  # per feature, the stories (most recent first) an article is compared with
+WHO = ("e:", "n:")
+WHAT = ("w:", "d:", "n:")
 
 
 def story_features(doc: Doc) -> dict[str, float]:
-    """The weighted signature of an article, from its enrichment fields.
+    """The weighted signature of an article, from its enrichment fields and its text.
 
-    Keys: ``e:<entity>`` (people, organisations and places that are not
-    countries, most mentioned first), ``c:<ISO code>`` and ``w:<word>`` (the
-    words of the key phrases, less stopwords and one-word entities);
-    names are folded (lowercase, no accents).
+    Keys: ``e:<entity>`` (people 3, organisations 2 and places 1.5 that are
+    not countries, most mentioned first), ``c:<ISO code>`` (1),
+    ``w:<word>`` (0.5: the words of the key phrases, less stopwords and
+    one-word entities) and ``d:<number>`` (1: numbers of ``NUMBER_DIGITS``
+    digits or more that are not years, separators dropped). An article
+    without entities (no NER model for its language, or none found) also
+    gets ``n:<name>`` (0.5: its most frequent capitalised words, or in a
+    script without case its longer words) and ``w:`` for its most frequent
+    content words: what names and key phrases give the others. Names are
+    folded (lowercase, no accents); ``w:`` and ``n:`` words are cut to their
+    first ``STEM`` letters, a crude stemmer for every language ("Merkels",
+    "Merkel").
     """
     feats: dict[str, float] = {}
     ents = doc.field_or_none(EntitiesField)
@@ -90,11 +117,79 @@ def story_features(doc: Doc) -> dict[str, float]:
         feats[f"c:{c.code}"] = 1.0
     keywords = doc.field_or_none(KeywordsField)
     stop = stopwords((keywords.language if keywords else None) or "en")
+    by_text = not any(kinds.values())
+    if by_text:
+        for name in _name_tokens(doc.text, stop)[:MAX_NAMES]:
+            feats[f"n:{name}"] = NAME_WEIGHT
     for k in ((keywords.value if keywords else None) or [])[:MAX_KEYWORDS]:
         for word in fold(k.text).split():
-            if len(word) >= 3 and word not in stop and not word.isdigit() and f"e:{word}" not in feats:
+            stem = word[:STEM]
+            if (
+                len(word) >= 3
+                and word not in stop
+                and not word.isdigit()
+                and not {f"e:{word}", f"n:{stem}"} & feats.keys()
+            ):
+                feats[f"w:{stem}"] = WORD_WEIGHT
+    if by_text:
+        for word in _content_words(doc.text, stop)[:MAX_WORDS]:
+            if f"n:{word}" not in feats:
                 feats[f"w:{word}"] = WORD_WEIGHT
+    for number in _numbers(doc.text)[:MAX_NUMBERS]:
+        feats[f"d:{number}"] = NUMBER_WEIGHT
     return feats
+
+
+_TOKEN = regex.compile(r"[\p{L}\p{M}][\p{L}\p{M}'’-]*")
+_NUMBER = regex.compile(r"(?<![\p{L}\p{N}.,])\d{1,3}(?:[.,  ]\d{3})+(?![\p{N}])|(?<![\p{L}\p{N}.,])\d{2,}(?![\p{N}])")
+
+
+def _name_tokens(text: str, stop: frozenset[str]) -> list[str]:
+    """Capitalised words (or, in a script without case, words of 4 letters or more), folded, cut to
+    ``STEM`` letters, without stopwords, most frequent first (ties by first occurrence)."""
+    counts: dict[str, int] = {}
+    for m in _TOKEN.finditer(text):
+        token = m.group()
+        first = token[0]
+        if first.islower() or (first.isupper() and token.isupper() and len(token) > 5):
+            continue  # a common word, or a shouted headline
+        word = fold(token).strip("'-")
+        if not first.isupper() and len(word) < 4:
+            continue  # a script without case: only the longer words
+        if len(word) < 3 or word in stop:
+            continue
+        word = word[:STEM]
+        counts[word] = counts.get(word, 0) + 1
+    return sorted(counts, key=lambda w: -counts[w])
+
+
+def _content_words(text: str, stop: frozenset[str]) -> list[str]:
+    """Words of 4 letters or more that are not stopwords, folded, cut to ``STEM`` letters, most frequent
+    first (ties by first occurrence)."""
+    counts: dict[str, int] = {}
+    for m in _TOKEN.finditer(text):
+        word = fold(m.group()).strip("'-")
+        if len(word) >= 4 and word not in stop:
+            word = word[:STEM]
+            counts[word] = counts.get(word, 0) + 1
+    return sorted(counts, key=lambda w: -counts[w])
+
+
+def _numbers(text: str) -> list[str]:
+    """Numbers of two digits or more, without separators, that are not years (1900-2099), most frequent
+    first."""
+    counts: dict[str, int] = {}
+    for m in _NUMBER.finditer(text):
+        n = regex.sub(r"\D", "", m.group()).lstrip("0")
+        if len(n) >= NUMBER_DIGITS and not (len(n) == 4 and n[:2] in ("19", "20")):
+            counts[n] = counts.get(n, 0) + 1
+    return sorted(counts, key=lambda n: -counts[n])
+
+
+def _commonness(stories: int) -> float:
+    """What a shared feature counts for when ``stories`` stories in the window have it: 1 up to
+    ``COMMON_STORIES``, then less and less (a name every story has tells none apart)."""
+    return 1.0 if stories <= COMMON_STORIES else COMMON_STORIES / stories
 
 
 def story_id_for(article_id: str) -> str:
@@ -150,8 +245,8 @@ class RedisStoryIndex:
         """The story id of every doc, in order (one Redis round trip for the batch)."""
         if not docs:
             return []
-        args: list[str | int | float] = [self._prefix, self._window, self._ttl, self._threshold, MIN_SHARED_ENTITIES,
-                                         MIN_SHARED_WORDS, len(docs)]  # fmt: skip
+        args: list[str | int | float] = [self._prefix, self._window, self._ttl, self._threshold, MIN_SHARED_WHO,
+                                         MIN_SHARED_WHAT, COMMON_STORIES, MAX_CANDIDATES, len(docs)]  # fmt: skip
         for it in _inputs(docs):
             args += [it.article_id, it.ts, it.new_story_id, len(it.features)]
             for name, weight in it.features:
@@ -162,9 +257,8 @@ class RedisStoryIndex:
 
 @dataclass
 class _Story:
-    profile: dict[str, float] = dc_field(default_factory=dict)  # feature -> its largest weight
-    total: float = 0.0  # the sum of the profile's weights
-    members: int = 0
+    profile: dict[str, float] = dc_field(default_factory=dict)  # feature -> the sum of its members' weights
+    square: float = 0.0  # the sum of the profile's squared values
 
 
 class MemoryStoryIndex:
@@ -185,25 +279,27 @@ class MemoryStoryIndex:
         known = self._articles.get(it.article_id)
         if known is not None:
             return known
-        total = sum(w for _, w in it.features)
-        shared: dict[str, float] = {}
-        entities: dict[str, int] = {}
-        words: dict[str, int] = {}
+        lo, hi = it.ts - self._window, it.ts + self._window
+        dot: dict[str, float] = {}
+        who: dict[str, int] = {}
+        what: dict[str, int] = {}
         for name, weight in it.features:
-            for sid, ts in self._features.get(name, {}).items():
-                if it.ts - self._window <= ts <= it.ts + self._window:
-                    shared[sid] = shared.get(sid, 0.0) + weight
-                    if name.startswith("e:"):
-                        entities[sid] = entities.get(sid, 0) + 1
-                    elif name.startswith("w:"):
-                        words[sid] = words.get(sid, 0) + 1
+            found = self._features.get(name, {})
+            recent = sorted(((ts, sid) for sid, ts in found.items() if lo <= ts <= hi), reverse=True)
+            factor = _commonness(len(recent))
+            for _, sid in recent[:MAX_CANDIDATES]:
+                dot[sid] = dot.get(sid, 0.0) + weight * factor * self._stories[sid].profile[name]
+                if factor >= 0.5:
+                    if name[:2] in WHO:
+                        who[sid] = who.get(sid, 0) + 1
+                    if name[:2] in WHAT:
+                        what[sid] = what.get(sid, 0) + 1
+        norm = math.sqrt(sum(w * w for _, w in it.features))
         best: str | None = None
         best_score = -1.0
-        for sid, w in shared.items():
-            if entities.get(sid, 0) >= MIN_SHARED_ENTITIES and words.get(sid, 0) >= MIN_SHARED_WORDS:
-                story = self._stories.get(sid)
-                story_total = story.total if story is not None else total
-                score = w / math.sqrt(max(total * story_total, 1e-9))
+        for sid, d in dot.items():
+            if who.get(sid, 0) >= MIN_SHARED_WHO and what.get(sid, 0) >= MIN_SHARED_WHAT:
+                score = d / max(norm * math.sqrt(self._stories[sid].square), 1e-9)
                 if score >= self._threshold and (
                     score > best_score or (score == best_score and best is not None and sid < best)
                 ):
@@ -211,14 +307,15 @@ class MemoryStoryIndex:
         sid = best or it.new_story_id
         self._articles[it.article_id] = sid
         story = self._stories.setdefault(sid, _Story())
-        story.members += 1
-        for name, weight in it.features:
+        for name, w in it.features:
             members = self._features.setdefault(name, {})
-            members[sid] = max(members.get(sid, it.ts), it.ts)
-            for other in [s for s, ts in members.items() if ts <= it.ts - self._ttl]:
-                del members[other]
+            if sid in members:
+                members[sid] = max(members[sid], it.ts)
+            else:  # the set only grows here: trimmed here (as the script does)
+                members[sid] = it.ts
+                for other in [s for s, ts in members.items() if ts <= it.ts - self._ttl]:
+                    del members[other]
             old = story.profile.get(name, 0.0)
-            if weight > old:
-                story.profile[name] = weight
-                story.total += weight - old
+            story.profile[name] = old + w
+            story.square += (old + w) ** 2 - old * old
         return sid

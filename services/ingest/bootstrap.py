@@ -41,13 +41,17 @@ def signer(params: MinHashParams) -> Signer:
     return sign
 
 
-def build_handler(settings: Settings, *, redis: Redis | None = None, store: DedupStore | None = None) -> IngestHandler:
-    """The ingest handler on ``store`` (default: the Redis dedup store on ``redis``, or a new client)."""
+def build_handler(
+    settings: Settings, *, redis: Redis | None = None, store: DedupStore | None = None, gated: bool = False
+) -> IngestHandler:
+    """The ingest handler on ``store`` (default: the Redis dedup store on ``redis``, or a new client;
+    ``gated``: it refuses to decide while its state is not rebuilt, see :mod:`services.ingest.rebuild`)."""
     if store is None:
         store = RedisDedupStore(
             redis if redis is not None else make_redis(settings),
             namespace=settings.redis_key("dedup"),
             ttl_s=settings.dedup_window_s,
             near=near_params(settings),
+            gated=gated,
         )
     return IngestHandler(settings, store, signer(minhash_params(settings)) if settings.near_dedup else None)

@@ -9,6 +9,8 @@
 --         "b": [band keys...], "n": byte length of the item's signature in ARGV[7]}
 -- ARGV[7] the N MinHash signatures one after the other, each packed little-endian uint32 slots
 --         (length 0 = no near check)
+-- ARGV[8] "1": gated: refuse (error NEWSFLOW_NOT_READY) unless <namespace>:ready exists, i.e. unless the
+--         state is in Redis (a Redis restarted empty has lost it; shared/rebuild.py rebuilds it from the log)
 --
 -- It returns a JSON array of N decisions, in order:
 --   {"s":"new"|"version"|"replay"|"dup", "id":..., "v":version, "d":dup_of, "k":"exact"|"near",
@@ -24,6 +26,9 @@ local near_min = tonumber(ARGV[3])
 local max_cand = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
 local out = {}
+if ARGV[8] == '1' and redis.call('EXISTS', ns .. ':ready') == 0 then
+  return redis.error_reply('NEWSFLOW_NOT_READY ' .. ns .. ': the dedup state is not in Redis (rebuild it)')
+end
 
 local function similarity(a, b)
   local slots = math.floor(#a / 4)

@@ -27,6 +27,9 @@ from typing import Any, Literal, Protocol
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from shared.rebuild import not_ready_error
 
 __all__ = ["DedupDecision", "DedupItem", "DedupStore", "MemoryDedupStore", "NearParams", "RedisDedupStore"]
 
@@ -93,12 +96,16 @@ class NearParams:
 
 
 class RedisDedupStore:
-    """The shared store: one ``EVALSHA`` of ``dedup.lua`` per :meth:`decide` call."""
+    """The shared store: one ``EVALSHA`` of ``dedup.lua`` per :meth:`decide` call.
+
+    ``gated``: refuse to decide (:class:`~shared.rebuild.StateNotReady`) while ``<namespace>:ready`` is
+    missing, i.e. after Redis lost the state and before :mod:`services.ingest.rebuild` rebuilt it."""
 
     _script_text = files(__package__).joinpath("dedup.lua").read_text()
 
-    def __init__(self, redis: Redis, *, namespace: str, ttl_s: int, near: NearParams) -> None:
+    def __init__(self, redis: Redis, *, namespace: str, ttl_s: int, near: NearParams, gated: bool = False) -> None:
         self._redis = redis
+        self._gated = gated
         self._ns = namespace
         self._ttl = ttl_s
         self._near = near
@@ -127,8 +134,15 @@ class RedisDedupStore:
             len(items),
             orjson.dumps(metas),
             b"".join(it.signature for it in items),
+            "1" if self._gated else "0",
         ]
-        raw = await self._script(keys=[], args=args)
+        try:
+            raw = await self._script(keys=[], args=args)
+        except ResponseError as exc:
+            lost = not_ready_error(exc)
+            if lost is None:
+                raise
+            raise lost from exc
         return [_from_wire(r, it) for r, it in zip(orjson.loads(raw), items, strict=True)]
 
 

@@ -9,6 +9,7 @@ on ``news.dlq``. The handler has no Kafka in it; the Faust agent in
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,12 +24,14 @@ from .errors import RejectedInput
 from .fingerprint import article_id, comparison_text, hash_comparison_text, url_hash
 from .parsing import ParsedArticle, parse_raw
 
-__all__ = ["DECIDE_CHUNK", "IngestHandler", "Prepared"]
+__all__ = ["DECIDE_CHUNK", "SIGNATURE_HEADER", "IngestHandler", "Prepared"]
 
 log = logging.getLogger(__name__)
 
 DECIDE_CHUNK = 100
 """Records per dedup store call within a batch (see :meth:`IngestHandler.handle`)."""
+SIGNATURE_HEADER = "newsflow_minhash"
+"""Header of a passed article on ``news.ingested``: its MinHash signature (base64), the one dedup indexed."""
 _YIELD_EVERY = 10  # records parsed between two yields to the event loop
 
 # comparison texts -> (MinHash signature, LSH band keys) of each, in order; see minhash.py
@@ -196,6 +199,7 @@ class IngestHandler:
                 similarity=round(d.similarity if d.similarity is not None else 1.0, 4),
                 origin=rec.origin,
                 detected_at=rec.time,
+                content_hash=p.item.content_hash,
             )
             return model_record(
                 topics.duplicates, d.article_id, dup, event_type="article.duplicate", source=self.source,
@@ -220,7 +224,10 @@ class IngestHandler:
             origin=rec.origin,
             duplicate_of=d.duplicate_of,
         )
-        return model_record(
+        out = model_record(
             topics.ingested, article.id, article, event_type="article.ingested", source=self.source,
             event_id=f"{article.id}:v{article.version}", time=rec.time, parent=rec,
         )  # fmt: skip
+        if p.item.signature and d.duplicate_of is None:  # what a dedup state rebuild needs, not computed again
+            out.headers[SIGNATURE_HEADER] = base64.b64encode(p.item.signature)
+        return out

@@ -55,8 +55,15 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     redis = make_redis(settings)
     store = SourceStore(redis, settings.redis_namespace)
     if settings.intake_sources_file is not None:
-        sources = load_sources(settings.intake_sources_file)
-        await store.sync_file(sources)
+        sources = load_sources(settings.intake_sources_file)  # a bad file stops the start, with the reason
+        for attempt in range(1, 1_000_000):
+            try:
+                await store.sync_file(sources)
+                break
+            except Exception as exc:  # Redis not there yet (or going away): wait for it, do not crash-loop
+                wait = min(30.0, 0.5 * 2**attempt)
+                log.warning("intake: cannot store the sources in Redis yet (%s); again in %.0f s", exc, wait)
+                await asyncio.sleep(wait)
         log.info("intake: %d source(s) from %s", len(sources), settings.intake_sources_file)
     producer = make_producer(settings)
     await producer.start()

@@ -3,6 +3,10 @@
 Mounted on the publish worker's web server (the Faust worker's aiohttp application, on
 ``NEWSFLOW_WEB_PORT``, beside ``/livez``, ``/readyz`` and ``/metrics``); :func:`make_app` builds a
 stand-alone application with the same routes for tests and tools.
+
+Every route of :data:`ROUTES` but the page, its files and the OpenAPI document needs an API key with a
+scope (:mod:`shared.apiauth`); a subscription belongs to the key that made it, and a webhook target must
+pass the egress policy (:mod:`shared.egress`) before it is stored (docs/security-api.md).
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from shared.apiauth import PRINCIPAL, ApiAuth, audit, problem, read_body
-from shared.apikeys import Principal, Scope
+from shared.apikeys import KeyRefused, Principal, Scope, parse_scopes
 from shared.egress import EgressPolicy, RefusedTarget, check_url
 
 from .recent import RecentStore
+from .search_api import SEARCH_ROUTES, search_openapi_paths
 from .stream import StreamHub, sse_frame
 from .subscription_store import SubscriptionCatalog, SubscriptionStore
 from .subscriptions import (
@@ -64,9 +69,6 @@ class Problem(BaseModel):
 
 def _json(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
-
-
-_problem = problem
 
 
 def _model(m: BaseModel, status: int = 200, context: dict[str, Any] | None = None) -> web.Response:
@@ -120,9 +122,9 @@ class PublishApi:
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            return _problem(400, "the body is not JSON", str(exc))
+            return problem(400, "the body is not JSON", str(exc))
         if not isinstance(body, dict):
-            return _problem(422, "a subscription is a JSON object")
+            return problem(422, "a subscription is a JSON object")
         body.setdefault("id", uuid.uuid4().hex[:12])
         body["origin"] = "api"
         body.pop("disabled", None)
@@ -133,18 +135,18 @@ class PublishApi:
         try:
             sub = Subscription.model_validate(body)
         except ValidationError as exc:
-            return _problem(422, "invalid subscription", _errors(exc))
+            return problem(422, "invalid subscription", _errors(exc))
         if sub.id in self.catalog.configured:
-            return _problem(409, f"subscription {sub.id!r} is defined in the routing file and cannot be replaced")
+            return problem(409, f"subscription {sub.id!r} is defined in the routing file and cannot be replaced")
         existing = await self.store.get(sub.id)
         if existing is not None and not _visible(existing, who):
-            return _problem(409, f"subscription id {sub.id!r} is taken: choose another")
+            return problem(409, f"subscription id {sub.id!r} is taken: choose another")
         sub = sub.model_copy(update={"owner": existing.owner if existing else who.name})
         if existing is None:
             await self.catalog.refresh()
             owned = sum(1 for s in self.catalog.current() if s.owner is not None and s.owner == sub.owner)
             if owned >= self.limits.max_subscriptions_per_key:
-                return _problem(
+                return problem(
                     403, f"key {who.label!r} has {owned} subscriptions, the most one key may have "
                     "(NEWSFLOW_API_MAX_SUBSCRIPTIONS_PER_KEY)",
                 )  # fmt: skip
@@ -153,7 +155,7 @@ class PublishApi:
                 await check_url(str(sub.target.url), self.limits.egress, self.resolver)
             except RefusedTarget as exc:
                 audit("subscription.refused", who, subscription=sub.id, target=str(sub.target.url), reason=str(exc))
-                return _problem(422, "webhook target refused", str(exc))
+                return problem(422, "webhook target refused", str(exc))
         await self.store.put(sub)
         await self.catalog.refresh()
         audit(
@@ -172,16 +174,16 @@ class PublishApi:
     async def get_subscription(self, request: web.Request) -> web.Response:
         await self.catalog.refresh()
         sub = self.catalog.get(request.match_info["id"])
-        return _model(sub) if sub and _visible(sub, _who(request)) else _problem(404, "no such subscription")
+        return _model(sub) if sub and _visible(sub, _who(request)) else problem(404, "no such subscription")
 
     async def delete_subscription(self, request: web.Request) -> web.Response:
         who = _who(request)
         sub_id = request.match_info["id"]
         if sub_id in self.catalog.configured:
-            return _problem(409, f"subscription {sub_id!r} is defined in the routing file; remove it there")
+            return problem(409, f"subscription {sub_id!r} is defined in the routing file; remove it there")
         existing = await self.store.get(sub_id)
         if existing is None or not _visible(existing, who) or not await self.store.delete(sub_id):
-            return _problem(404, "no such subscription")
+            return problem(404, "no such subscription")
         await self.catalog.refresh()
         audit("subscription.delete", who, subscription=sub_id, owner=existing.owner, target=_target_label(existing))
         return web.Response(status=204)
@@ -195,12 +197,46 @@ class PublishApi:
         await self.catalog.refresh()
         found = self.catalog.get(sub_id)
         if found is None or not _visible(found, who):
-            return _problem(404, "no such subscription")
+            return problem(404, "no such subscription")
         await self.store.enable(sub_id)
         await self.catalog.refresh()
         audit("subscription.enable", who, subscription=sub_id, owner=found.owner, target=_target_label(found))
         sub = self.catalog.get(sub_id)
-        return _model(sub) if sub else _problem(404, "no such subscription")
+        return _model(sub) if sub else problem(404, "no such subscription")
+
+    # --- keys (admin) ------------------------------------------------------------
+
+    async def list_keys(self, request: web.Request) -> web.Response:
+        """Every key's name, scopes and creation time (never a key, nor its digest)."""
+        keys = await self.auth.verifier.store.list()
+        return _json({"keys": [{"name": k.name, "scopes": sorted(k.scopes), "created_at": k.created_at} for k in keys]})
+
+    async def create_key(self, request: web.Request) -> web.Response:
+        """A new key, shown in this response only (``{"name": ..., "scopes": ["read"]}``; scope default write)."""
+        raw = await read_body(request, self.limits.max_body_bytes)
+        if isinstance(raw, web.Response):
+            return raw
+        try:
+            body = orjson.loads(raw)
+            if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+                return problem(422, 'a key is {"name": "...", "scopes": ["read" | "write" | "admin", ...]}')
+            scopes = parse_scopes(body.get("scopes") or ["write"])
+            key, rec = await self.auth.verifier.store.create(body["name"], scopes)
+        except orjson.JSONDecodeError as exc:
+            return problem(400, "the body is not JSON", str(exc))
+        except KeyRefused as exc:
+            return problem(409 if "exists" in str(exc) else 422, str(exc))
+        except (ValueError, TypeError) as exc:
+            return problem(422, str(exc))
+        audit("key.create", _who(request), name=rec.name, scopes=",".join(sorted(rec.scopes)))
+        return _json({"name": rec.name, "scopes": sorted(rec.scopes), "created_at": rec.created_at, "key": key}, 201)
+
+    async def revoke_key(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if not await self.auth.verifier.store.revoke(name):
+            return problem(404, "no such key")
+        audit("key.revoke", _who(request), name=name)
+        return web.Response(status=204)
 
     # --- stream, stories, articles ---------------------------------------------
 
@@ -216,7 +252,7 @@ class PublishApi:
         """A short-lived token for ``GET /v1/stream?token=`` (an EventSource cannot send the key)."""
         who = _who(request)
         if who.key_digest is None:
-            return _problem(400, "a token is made for a key: send Authorization: Bearer <key>")
+            return problem(400, "a token is made for a key: send Authorization: Bearer <key>")
         token = await self.auth.tokens.issue(who.key_digest)
         return _json({"token": token, "expires_in": self.auth.tokens.ttl_s})
 
@@ -227,11 +263,11 @@ class PublishApi:
             await self.catalog.refresh()
             found = self.catalog.get(sub_id)
             if found is None or not (found.origin == "config" or _visible(found, who)):
-                return _problem(404, "no such subscription")
+                return problem(404, "no such subscription")
         try:
             query_filter = self._query_filter(request)
         except ValidationError as exc:
-            return _problem(422, "invalid filter", _errors(exc))
+            return problem(422, "invalid filter", _errors(exc))
         last_id = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
         resp = web.StreamResponse(
             headers={"content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -262,18 +298,18 @@ class PublishApi:
         try:
             limit = max(1, min(200, int(request.query.get("limit", "50"))))
         except ValueError:
-            return _problem(422, "limit is a number")
+            return problem(422, "limit is a number")
         position = await self.hub.last_id()
         return _model(StoryList(stories=await self.recent.stories(limit), stream_last_id=position))
 
     async def get_story(self, request: web.Request) -> web.Response:
         story = await self.recent.story(request.match_info["id"])
-        return _model(story) if story else _problem(404, "no such story (or older than NEWSFLOW_RECENT_TTL_S)")
+        return _model(story) if story else problem(404, "no such story (or older than NEWSFLOW_RECENT_TTL_S)")
 
     async def get_article(self, request: web.Request) -> web.Response:
         raw = await self.recent.article(request.match_info["id"])
         if raw is None:
-            return _problem(404, "no such article (or older than NEWSFLOW_RECENT_TTL_S)")
+            return problem(404, "no such article (or older than NEWSFLOW_RECENT_TTL_S)")
         return web.Response(body=raw, content_type="application/json")
 
     # --- page and doc -------------------------------------------------------
@@ -286,7 +322,7 @@ class PublishApi:
         types = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
         suffix = name[name.rfind(".") :] if "." in name else ""
         if "/" in name or suffix not in types or not STATIC.joinpath(name).is_file():
-            return _problem(404, "no such file")
+            return problem(404, "no such file")
         return web.Response(body=STATIC.joinpath(name).read_bytes(), content_type=types[suffix])
 
     async def openapi_doc(self, request: web.Request) -> web.Response:
@@ -302,6 +338,9 @@ ROUTES: list[tuple[str, str, str, Scope | None]] = [
     ("GET", "/v1/subscriptions/{id}", "get_subscription", "write"),
     ("DELETE", "/v1/subscriptions/{id}", "delete_subscription", "write"),
     ("POST", "/v1/subscriptions/{id}/enable", "enable_subscription", "write"),
+    ("GET", "/v1/keys", "list_keys", "admin"),
+    ("POST", "/v1/keys", "create_key", "admin"),
+    ("DELETE", "/v1/keys/{name}", "revoke_key", "admin"),
     ("POST", "/v1/stream/token", "stream_token", "read"),
     ("GET", "/v1/stream", "stream", "read"),
     ("GET", "/v1/stories", "list_stories", "read"),
@@ -365,13 +404,14 @@ def openapi() -> dict[str, Any]:
         {"name": b, "in": "query", "required": False, "schema": {"type": "number", "minimum": -1, "maximum": 1}}
         for b in ("tone_min", "tone_max")
     ]  # fmt: skip
+    search_paths, search_schemas = search_openapi_paths(problem)
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "newsflow publish",
             "version": "1",
             "description": "Subscriptions (saved searches) delivered to Kafka, signed webhooks (Standard Webhooks) "
-            "or the live stream; recent stories and articles.",
+            "or the live stream; recent stories and articles; search of the archive.",
         },
         "paths": {
             "/v1/subscriptions": {
@@ -437,6 +477,7 @@ def openapi() -> dict[str, Any]:
                 "parameters": sub_id,
                 "get": {"summary": "One story", "responses": {"200": _ok("StoryCard", "it"), "404": problem}},
             },
+            **search_paths,
             "/v1/articles/{id}": {
                 "parameters": sub_id,
                 "get": {
@@ -445,7 +486,46 @@ def openapi() -> dict[str, Any]:
                 },
             },
         },
-        "components": {"schemas": schemas},
+        "components": {"schemas": {**schemas, **search_schemas}},
+    }
+    key_info = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "created_at": {"type": "string"},
+            "scopes": {"type": "array", "items": {"enum": ["read", "write", "admin"]}},
+        },
+    }
+    doc["paths"]["/v1/keys"] = {
+        "get": {
+            "summary": "Every API key (name, scopes, creation time; never the key)",
+            "responses": {
+                "200": {
+                    "description": "{keys: [...]}",
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": {"keys": {"type": "array", "items": key_info}}}
+                        }
+                    },
+                }
+            },
+        },
+        "post": {
+            "summary": "Make an API key (scopes default to write); the key is in this response only",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": key_info}}},
+            "responses": {
+                "201": {"description": "the key's name, scopes and the key itself (key)"},
+                "409": problem,
+                "422": problem,
+            },
+        },
+    }
+    doc["paths"]["/v1/keys/{name}"] = {
+        "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "delete": {
+            "summary": "Revoke a key (every replica refuses it within NEWSFLOW_API_KEY_CACHE_S)",
+            "responses": {"204": _ok(None, "revoked"), "404": problem},
+        },
     }
     doc["paths"]["/v1/stream/token"] = {
         "post": {
@@ -465,6 +545,7 @@ def openapi() -> dict[str, Any]:
 
 
 _SCOPE_TEXT = {
+    "admin": "admin",
     "read": "read (or write, or admin); no key needed when NEWSFLOW_API_ANONYMOUS_READ=true",
     "write": "write (or admin): a key sees and changes only its own subscriptions, admin every one",
 }
@@ -481,7 +562,7 @@ def _declare_security(doc: dict[str, Any], problem: dict[str, Any]) -> None:
                         "description": "GET /v1/stream only: a token from POST /v1/stream/token"},
     }  # fmt: skip
     doc["security"] = []
-    for method, path, _name, scope in ROUTES:
+    for method, path, _name, scope in [*ROUTES, *SEARCH_ROUTES]:
         op = doc["paths"].get(path, {}).get(method.lower())
         if op is None:
             continue
@@ -498,7 +579,7 @@ def _declare_security(doc: dict[str, Any], problem: dict[str, Any]) -> None:
         op["description"] = (op.get("description", "") + f" Scope: {_SCOPE_TEXT[scope]}.").strip()
         op["responses"].setdefault("401", problem)
         op["responses"].setdefault("403", problem)
-        if scope == "write":
+        if scope != "read":
             op["responses"].setdefault("429", problem)
-        if method == "POST" and path == "/v1/subscriptions":
+        if method == "POST" and path in ("/v1/subscriptions", "/v1/keys"):
             op["responses"].setdefault("413", problem)

@@ -11,13 +11,18 @@ import faust
 
 from shared.agent import add_batch_agent, produce_all
 from shared.kafka import make_app, raw_topic, run_worker
-from shared.records import OutRecord
+from shared.rebuild import Progress, StateGate, watch_gates
+from shared.records import InRecord, OutRecord
 from shared.settings import Settings, get_settings
 from shared.state import watch_state
 from shared.web import add_health
 
 from .api import add_routes
 from .bootstrap import Publish, bootstrap
+from .ledger import delivery_record
+from .rebuild import ledger_rebuild
+from .search_api import SearchApi, add_search_routes
+from .subscriptions import KafkaTarget
 
 __all__ = ["build_app", "main"]
 
@@ -28,14 +33,44 @@ def build_app(settings: Settings) -> tuple[faust.App, Publish]:
     async def dead_letters(outs: list[OutRecord]) -> None:
         await produce_all(app, outs)
 
-    publish = bootstrap(settings, dead_letters=dead_letters)
+    async def journal(ids: list[str]) -> None:
+        await produce_all(app, [delivery_record(settings, i) for i in ids])
+
+    publish = bootstrap(settings, dead_letters=dead_letters, journal=journal, gated=settings.state_rebuild)
     handler = publish.handler
+    handle = handler.handle
+    gates: list[StateGate] = []
+    if settings.state_rebuild:  # routing waits while the delivery ledger is rebuilt from the log
+
+        def sink_topics() -> list[str]:
+            subs = publish.catalog.current()
+            return [r.topic for r in handler.router.routes] + [
+                s.target.topic for s in subs if isinstance(s.target, KafkaTarget)
+            ]
+
+        rebuild_ledger = ledger_rebuild(settings, publish.redis, sink_topics)
+
+        async def rebuild(progress: Progress) -> int:
+            await publish.catalog.ensure_loaded()  # its Kafka subscriptions' topics are sinks too
+            return await rebuild_ledger(progress)
+
+        gate = StateGate(
+            publish.redis, settings.redis_key("delivered"), rebuild, service="publish", scope="ledger",
+            lease_s=settings.state_rebuild_lease_s,
+        )  # fmt: skip
+        gates.append(gate)
+
+        async def handle(records: list[InRecord]) -> list[OutRecord]:
+            await publish.catalog.ensure_loaded()
+            return await gate.guard(handler.handle, records)
+
     add_batch_agent(
-        app, "publish", raw_topic(app, settings.topics.enriched), handler.handle,
+        app, "publish", raw_topic(app, settings.topics.enriched), handle,
         batch_size=settings.batch_size, batch_wait_s=settings.batch_wait_s, after_produce=handler.mark_delivered,
         settings=settings,
     )  # fmt: skip
-    add_health(app, publish.redis, watch_state(app, publish.redis, settings, "publish"))
+    add_health(app, publish.redis, watch_state(app, publish.redis, settings, "publish"), gates)
+    watch_gates(app, gates, settings.state_check_interval_s)
 
     @app.task
     async def subscriptions() -> None:
@@ -49,6 +84,7 @@ def build_app(settings: Settings) -> tuple[faust.App, Publish]:
     if settings.web_port > 0:
         web_app = app.web.web_app  # type: ignore[attr-defined]  # Faust's aiohttp Web driver has it; the Web interface does not
         add_routes(web_app, publish.api)
+        add_search_routes(web_app, SearchApi(settings), publish.api.auth)  # the archive, in PostgreSQL
 
         async def stop_streams(_app: object) -> None:
             publish.hub.close()

@@ -23,7 +23,7 @@ from shared.settings import Settings
 from .api import ApiLimits, PublishApi
 from .dispatcher import WebhookDispatcher
 from .handler import PublishHandler
-from .ledger import DeliveryLedger, RedisLedger
+from .ledger import DeliveryLedger, Journal, RedisLedger
 from .outbox import Outbox
 from .recent import RecentStore
 from .routing import Router, load_routing
@@ -59,14 +59,19 @@ def bootstrap(
     dead_letters: Callable[[list[OutRecord]], Awaitable[None]] | None = None,
     ensure_topics: Callable[[list[str]], Awaitable[object]] | None = None,
     resolver: AbstractResolver | None = None,
+    journal: Journal | None = None,
+    gated: bool = False,
 ) -> Publish:
-    """Wire publish. ``dead_letters`` produces webhook dead letters (the worker passes its producer);
+    """Wire publish. ``dead_letters`` produces webhook dead letters, ``journal`` acknowledged webhook / stream
+    deliveries to ``news.deliveries`` (the worker passes its producer for both). ``gated``: the Redis ledger
+    refuses to answer while it is not rebuilt (the worker, which runs the rebuild, passes ``state_rebuild``).
     ``resolver`` answers DNS for webhook targets (default: the system's; tests pass a stub), always behind
     the egress policy's :class:`~shared.egress.GuardedResolver`."""
     redis = redis if redis is not None else make_redis(settings)
     rules = load_routing(settings.routing_file)
     ledger = ledger if ledger is not None else RedisLedger(
-        redis, namespace=settings.redis_key("delivered"), ttl_s=settings.delivery_window_s
+        redis, namespace=settings.redis_key("delivered"), ttl_s=settings.delivery_window_s,
+        gated=gated, journal=journal,
     )  # fmt: skip
     store = store if store is not None else RedisSubscriptionStore(redis, namespace=settings.redis_key("publish"))
     catalog = SubscriptionCatalog(store, rules.subscriptions, poll_s=settings.subscription_poll_s)

@@ -71,7 +71,7 @@ class PublishHandler:
         self.source = f"{settings.source_name}/publish"
 
     def _kafka(self, rec: InRecord, article: EnrichedArticle, target: Target) -> tuple[str, OutRecord]:
-        delivery_id = f"{target.sink}:{article.id}:v{article.version}"
+        delivery_id = f"{target.sink}:{article.id}:{article.revision_tag}"  # a re-enrichment: new id
         inherited = lineage(rec, "article.published", **{"newsflow.sink": target.sink})
         trace = inherited.pop("traceparent", b"").decode()
         headers = cloudevent_headers(

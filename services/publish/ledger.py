@@ -12,13 +12,19 @@ One contract, two ledgers: :class:`RedisLedger` (shared by every publish replica
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
 
-__all__ = ["DeliveryLedger", "MemoryLedger", "RedisLedger"]
+from shared.models import DeliveryRecord
+from shared.rebuild import StateNotReady, ready_key
+from shared.records import OutRecord, model_record
+from shared.settings import Settings
+
+__all__ = ["DeliveryLedger", "Journal", "MemoryLedger", "RedisLedger", "delivery_record", "journaled"]
 
 
 class DeliveryLedger(Protocol):
@@ -31,13 +37,41 @@ class DeliveryLedger(Protocol):
         ...
 
 
-class RedisLedger:
-    """One key per delivery, ``<namespace>:<id>``, expiring after ``ttl_s``."""
+Journal = Callable[[list[str]], Awaitable[None]]
+"""Writes delivery ids to the log (``news.deliveries``) before the ledger remembers them."""
 
-    def __init__(self, redis: Redis, *, namespace: str, ttl_s: int) -> None:
+
+def journaled(delivery_id: str) -> bool:
+    """True for the deliveries whose only trace is the ledger (a webhook endpoint, the live stream): they
+    are journaled on ``news.deliveries``. A delivery to a Kafka topic is on that topic (its ``ce_id``)."""
+    return delivery_id.startswith(("webhook/", "stream:"))
+
+
+def delivery_record(settings: Settings, delivery_id: str) -> OutRecord:
+    """The ``news.deliveries`` record of an acknowledged delivery (key: its id; CloudEvents headers)."""
+    now = datetime.now(UTC)
+    fact = DeliveryRecord(id=delivery_id, delivered_at=now)
+    return model_record(settings.topics.deliveries, delivery_id, fact, event_type="delivery.acknowledged",
+                        source=f"{settings.source_name}/publish", event_id=delivery_id, time=now)  # fmt: skip
+
+
+class RedisLedger:
+    """One key per delivery, ``<namespace>:<id>``, expiring after ``ttl_s``.
+
+    ``gated``: :meth:`delivered` raises :class:`~shared.rebuild.StateNotReady` while ``<namespace>:ready``
+    is missing (Redis lost the ledger, :mod:`services.publish.rebuild` has not rebuilt it yet): "not
+    delivered" is never answered from a forgotten ledger. ``journal``: called with the :func:`journaled`
+    ids before :meth:`record` stores them, so a rebuild finds them on the log.
+    """
+
+    def __init__(
+        self, redis: Redis, *, namespace: str, ttl_s: int, gated: bool = False, journal: Journal | None = None
+    ) -> None:
         self._redis = redis
         self._ns = namespace
         self._ttl = ttl_s
+        self._gated = gated
+        self._journal = journal
 
     def key(self, delivery_id: str) -> str:
         return f"{self._ns}:{delivery_id}"
@@ -45,14 +79,23 @@ class RedisLedger:
     async def delivered(self, ids: Sequence[str]) -> list[bool]:
         if not ids:
             return []
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with self._redis.pipeline(transaction=self._gated) as pipe:
+            if self._gated:
+                pipe.exists(ready_key(self._ns))
             for i in ids:
                 pipe.exists(self.key(i))
-            return [bool(x) for x in await pipe.execute()]
+            found = [bool(x) for x in await pipe.execute()]
+        if self._gated and not found.pop(0):
+            raise StateNotReady(f"{self._ns}: the delivery ledger is not in Redis (rebuild it)")
+        return found
 
     async def record(self, ids: Sequence[str]) -> None:
         if not ids:
             return
+        if self._journal is not None:
+            logged = [i for i in ids if journaled(i)]
+            if logged:
+                await self._journal(logged)
         async with self._redis.pipeline(transaction=False) as pipe:
             for i in ids:
                 pipe.set(self.key(i), b"1", ex=self._ttl)

@@ -21,7 +21,7 @@ from shared.models import EnrichedArticle
 from .enrichment import categories, countries
 from .subscriptions import Subscription
 
-__all__ = ["Route", "Router", "RoutingFile", "Target", "article_facts", "load_router", "load_routing"]
+__all__ = ["Route", "Router", "RoutingFile", "Target", "article_facts", "load_router", "load_routing", "topic_matches"]
 
 _PLACEHOLDERS = {"language", "category", "country"}
 _FACT_KEYS = {"language", "category", "category_code", "country", "source", "raw_format"}
@@ -115,6 +115,12 @@ class Router:
             for value in dict.fromkeys(facts.get(key, [])):
                 targets.append(Target(r.name, r.topic.format(**{key: _slug(value)}), r.format))
         return list(dict.fromkeys(targets))
+
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """Whether ``topic`` is one a route's topic pattern (``news.published.lang.{language}``) expands to."""
+    parts = re.split(r"\{[a-z_]+\}", pattern)
+    return re.fullmatch("[^.]+".join(map(re.escape, parts)), topic) is not None
 
 
 def load_routing(path: Path | None = None) -> RoutingFile:

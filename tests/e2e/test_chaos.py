@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shared.embedded import free_port, start_redis, stop
+from devtools.embedded import free_port, start_redis, stop
 from shared.kafka import ensure_topics
 
 from ..conftest import Workers, make_settings

@@ -15,7 +15,7 @@ from aiokafka.errors import KafkaConnectionError
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from shared.embedded import port_open
+from devtools.embedded import port_open
 
 from .test_dev import _alive, dev_env, start_dev
 
@@ -39,14 +39,14 @@ async def _plain_clients_are_refused(kafka_port: int, redis_port: int) -> None:
     await plain.aclose()
 
 
-def test_dev_secure_runs_the_demo_over_scram_and_tls_and_prints_no_secret(tmp_path: Path) -> None:
-    env, kafka_port, redis_port = dev_env(tmp_path)
+def test_dev_secure_runs_the_demo_over_scram_and_tls_and_prints_no_secret(tmp_path: Path, pg_url: str) -> None:
+    env, kafka_port, redis_port = dev_env(tmp_path, pg_url)
     log_dir = tmp_path / "state" / "logs"
     out_path = tmp_path / "dev.out"
     proc, text = start_dev(["--secure", "--demo", "--log-dir", str(log_dir)], env, out_path, timeout_s=150)
     try:
         assert "SCRAM-SHA-512" in text and "TLS and ACL user 'newsflow'" in text, text
-        assert "demo: 5 of 5 results shown" in text, text
+        assert "demo: 7 of 7 results shown" in text, text  # the samples and the demo feed's entries
         env_file = tmp_path / "state" / "secure" / "newsflow.env"
         assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
         values = _env_file_values(env_file)
@@ -60,7 +60,7 @@ def test_dev_secure_runs_the_demo_over_scram_and_tls_and_prints_no_secret(tmp_pa
         assert all(len(x) >= 24 and x not in logs for x in secrets), "a generated secret was printed or logged"
         asyncio.run(_plain_clients_are_refused(kafka_port, redis_port))
         pids = [int(p) for p in re.findall(r"pid (\d+)", text)]
-        assert len(pids) == 6, text  # tansu, gate, redis, three services
+        assert len(pids) == 8, text  # tansu, gate, redis, five services (the archive: pg_url answered)
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from shared.embedded import free_port
+from devtools.embedded import free_port
 
 from ..kafkautil import collect, produce
 

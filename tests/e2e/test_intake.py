@@ -19,7 +19,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from shared.embedded import free_port
+from devtools.embedded import free_port
 from shared.settings import Settings
 
 from ..conftest import settings_env

@@ -1,6 +1,6 @@
 """Kafka SASL/SCRAM-SHA-512 end to end, through Settings only.
 
-The broker is an embedded Tansu behind ``shared.scram_gate`` (``start_scram_kafka``):
+The broker is an embedded Tansu behind ``devtools.scram_gate`` (``start_scram_kafka``):
 Tansu 0.6.0 with ``--authentication`` cannot hold a SCRAM user in its in-memory
 storage (the last test shows what it does instead), so the gate does the SCRAM
 server side, over plaintext and over TLS (SASL_SSL). The services' own clients
@@ -27,8 +27,8 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 from confluent_kafka import Producer
 from pydantic import SecretStr
 
+from devtools.embedded import TlsFiles, find_tansu, free_port, make_tls_files, start_scram_kafka, stop
 from services.clients import RawInput, consume, send_raw
-from shared.embedded import TlsFiles, find_tansu, free_port, make_tls_files, start_scram_kafka, stop
 from shared.kafka import aiokafka_kwargs, ensure_topics
 from shared.settings import KafkaSecurity, Settings
 from shared.settings_check import require_workable

@@ -35,7 +35,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
-from shared.embedded import free_port
+from devtools.embedded import free_port
 from shared.kafka import ensure_topics
 from shared.redis_client import delete_namespace
 from shared.settings import Settings

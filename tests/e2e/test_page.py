@@ -15,11 +15,14 @@ from pathlib import Path
 import orjson
 import pytest
 
+from devtools.embedded import free_port
 from services.clients import iter_inputs
-from shared.embedded import free_port
+from shared import codec
 from shared.settings import Settings
 
+from ..apikey_util import make_key
 from ..kafkautil import produce
+from ..unit.publish_articles import enriched
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -107,3 +110,44 @@ async def test_stories_appear_live_on_the_page_and_the_filter_narrows_them(
         for shot in tmp_path.glob("live-page*.png"):
             shutil.copy(shot, Path(artifacts) / shot.name)
     assert (tmp_path / "live-page.png").stat().st_size > 10_000
+
+
+async def test_without_anonymous_reading_the_page_asks_for_a_read_key_and_streams_with_a_token(
+    settings: Settings, workers
+) -> None:
+    """A deployment's default: the page asks for a key once, sends it as a header, and opens the stream with a
+    short-lived token, so the key never appears in a URL."""
+    _browser_or_skip()
+    from playwright.async_api import async_playwright
+
+    port = free_port()
+    workers.start("publish", NEWSFLOW_WEB_PORT=str(port))  # NEWSFLOW_API_ANONYMOUS_READ is off by default
+    key = await make_key(settings, "wallboard", "read")
+    url = f"http://127.0.0.1:{port}/"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await browser.new_page()
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
+            for _ in range(120):  # the worker starts
+                try:
+                    await page.goto(url, timeout=2000)
+                    break
+                except Exception:
+                    await page.wait_for_timeout(500)
+            else:
+                pytest.fail(f"the page at {url} never answered\n{workers.logs()}")
+            await page.wait_for_selector("#keyform:not([hidden])", timeout=30_000)
+            assert "API key" in await page.locator("#status").inner_text()
+            await page.fill("#key", key)
+            await page.click("#keyform button")
+            await page.wait_for_selector("#status.live", timeout=30_000)
+            article = enriched("nf_page_key", title="Strong earthquake shakes northern Japan")
+            await produce(settings, [codec.dumps(article)], topic=settings.topics.enriched, keys=[article.id.encode()])
+            await page.wait_for_function("document.querySelectorAll('.story').length >= 1", timeout=60_000)
+            assert "Strong earthquake shakes northern Japan" in await page.locator("#stories").inner_text()
+            assert any("/v1/stream?" in u and "token=" in u for u in requested), requested
+            assert not any(key in u for u in requested), requested
+        finally:
+            await browser.close()

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from devtools.embedded import free_port
 from shared import codec
-from shared.embedded import free_port
 from shared.models import Article, EnrichedArticle, Enrichment, Origin
 
 from ..kafkautil import Got, collect, produce

@@ -18,10 +18,10 @@ import aiohttp
 import orjson
 import pytest
 
+from devtools.embedded import free_port
 from services.clients import iter_inputs, redrive_dlq
 from services.publish.subscriptions import new_secret
 from shared import codec
-from shared.embedded import free_port
 from shared.settings import Settings
 
 from ..apikey_util import bearer, make_key

@@ -12,6 +12,7 @@ from evaluation.conll_eval import (
     default_conll_path,
     detokenize,
     match_counts,
+    modern_format,
     read_conll,
     score_story,
     story_shape,
@@ -200,3 +201,61 @@ def test_path_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert default_conll_path(tmp_path / "repo") == tmp_path / "shared" / "data" / "external" / "conll2003-dev.txt"
     monkeypatch.setenv("NEWSFLOW_CONLL_DEV", str(tmp_path / "x.txt"))
     assert default_conll_path() == tmp_path / "x.txt"
+
+
+MODERN = """-DOCSTART- - - O
+
+BERGEN 0 6 I-LOC
+( 7 8 O
+Reuters 8 15 I-ORG
+) 15 16 O
+- 17 18 O
+Nordvik 19 26 I-ORG
+Shipping 27 35 I-ORG
+said 36 40 O
+Kari 41 45 I-PER
+Lund 46 50 I-PER
+will 51 55 O
+lead 56 60 O
+it 61 63 O
+. 63 64 O
+
+REUTERS 66 73 I-ORG
+/ 74 75 O
+Ola 76 79 I-PER
+Berg 80 84 I-PER
+
+-DOCSTART- - - O
+
+Lund 0 4 I-PER
+spoke 5 10 O
+in 11 13 O
+Oslo 14 18 I-LOC
+. 18 19 O
+"""
+
+
+def test_a_conll2020_file_is_read_without_a_headline_line(tmp_path: Path) -> None:
+    path = tmp_path / "modern.txt"
+    path.write_text(MODERN, encoding="utf-8")
+    old = tmp_path / "old.txt"
+    old.write_text(SNIPPET, encoding="utf-8")
+    assert modern_format(path) and not modern_format(old)
+    first, second = read_conll(path)
+    assert first.text == "BERGEN (Reuters) - Nordvik Shipping said Kari Lund will lead it.\n\nREUTERS / Ola Berg"
+    assert first.headline.startswith("BERGEN (Reuters)")  # the first paragraph, dateline and all
+    assert first.gold_mentions == {
+        "people": ["Kari Lund", "Ola Berg"],
+        "organizations": ["Reuters", "Nordvik Shipping", "REUTERS"],
+        "places": ["BERGEN"],
+    }
+    assert second.text == "Lund spoke in Oslo." and second.gold_mentions["places"] == ["Oslo"]
+
+
+def test_the_modern_set_has_its_own_default_path_and_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSFLOW_CONLL2020_DEV", raising=False)
+    assert default_conll_path(name="conll2020-dev.txt").name == "conll2020-dev.txt"
+    monkeypatch.setenv("NEWSFLOW_CONLL2020_DEV", "/elsewhere/modern.txt")
+    monkeypatch.setenv("NEWSFLOW_CONLL_DEV", "/elsewhere/old.txt")
+    assert default_conll_path(name="conll2020-dev.txt") == Path("/elsewhere/modern.txt")
+    assert default_conll_path() == Path("/elsewhere/old.txt")

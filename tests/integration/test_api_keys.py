@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -33,6 +37,7 @@ from shared.redis_client import delete_namespace
 from shared.settings import Settings
 
 from ..apikey_util import bearer, make_key
+from ..conftest import settings_env
 from ..stub_resolver import StubResolver
 from ..unit.publish_articles import enriched
 
@@ -90,8 +95,8 @@ async def _replica(s: Settings, dns: StubResolver, letters: list[OutRecord]) -> 
     )  # fmt: skip
     server = TestServer(make_app(publish.api))
     await server.start_server()
-    tasks = [asyncio.create_task(publish.catalog.run()), asyncio.create_task(publish.dispatcher.run())]
-    return Replica(publish, server, tasks)
+    tasks = [publish.catalog.run(), publish.dispatcher.run(), publish.hub.run()]
+    return Replica(publish, server, [asyncio.create_task(t) for t in tasks])
 
 
 @pytest.fixture
@@ -145,7 +150,7 @@ async def _statuses(rig: Rig, headers: dict[str, str], scope: str) -> dict[tuple
 
 async def test_no_key_is_401_on_every_write_and_every_read_unless_anonymous_read(rig_factory) -> None:
     rig = await rig_factory()
-    for scope in ("write", "read"):
+    for scope in ("admin", "write", "read"):
         got = await _statuses(rig, {}, scope)
         assert got and set(got.values()) == {401}, got
     async with rig.http.get(f"{rig.base}/v1/stories", headers={"Authorization": "Bearer nfk_made-up"}) as r:
@@ -159,13 +164,16 @@ async def test_no_key_is_401_on_every_write_and_every_read_unless_anonymous_read
     assert reads[("GET", "/v1/stories")] == reads[("GET", "/v1/stream")] == 200, reads
     assert set(reads.values()) <= {200, 404}, reads  # 404: no such story or article, past the key check
     assert set((await _statuses(open_rig, {}, "write")).values()) == {401}
+    assert set((await _statuses(open_rig, {}, "admin")).values()) == {401}
 
 
 async def test_a_read_key_reads_and_is_403_on_every_write(rig_factory) -> None:
     rig = await rig_factory()
     reader = await rig.key("reader", "read")
-    writes = await _statuses(rig, reader, "write")
+    writes = await _statuses(rig, reader, "write") | await _statuses(rig, reader, "admin")
     assert set(writes.values()) == {403}, writes
+    keys = await _statuses(rig, await rig.key("writer"), "admin")
+    assert set(keys.values()) == {403}, keys  # a write key cannot manage keys
     async with rig.http.get(f"{rig.base}/v1/stories", headers=reader) as r:
         assert r.status == 200
     async with rig.http.post(f"{rig.base}/v1/stream/token", headers=reader) as r:
@@ -209,6 +217,33 @@ async def test_a_write_key_sees_and_deletes_only_its_own_subscriptions_admin_eve
     assert any(x["action"] == "subscription.delete" and x["key"] == "ops" and x["owner"] == "desk-a" for x in audits)
 
 
+async def test_admin_makes_lists_and_revokes_keys_over_http(rig_factory) -> None:
+    rig = await rig_factory()
+    admin = await rig.key("ops", "admin")
+    async with rig.http.post(
+        f"{rig.base}/v1/keys", json={"name": "night-desk", "scopes": ["read"]}, headers=admin
+    ) as r:
+        assert r.status == 201, await r.text()
+        made = await r.json()
+    assert made["scopes"] == ["read"] and made["key"].startswith("nfk_")
+    async with rig.http.get(f"{rig.base}/v1/stories", headers=bearer(made["key"])) as r:
+        assert r.status == 200
+    async with rig.http.post(f"{rig.base}/v1/keys", json={"name": "night-desk"}, headers=admin) as r:
+        assert r.status == 409
+    async with rig.http.post(f"{rig.base}/v1/keys", json={"name": "x", "scopes": ["owner"]}, headers=admin) as r:
+        assert r.status == 422 and "unknown scope" in (await r.json())["title"]
+    async with rig.http.get(f"{rig.base}/v1/keys", headers=admin) as r:
+        listed = (await r.json())["keys"]
+    assert [k["name"] for k in listed] == ["night-desk", "ops"] and made["key"] not in orjson.dumps(listed).decode()
+    async with rig.http.delete(f"{rig.base}/v1/keys/night-desk", headers=admin) as r:
+        assert r.status == 204
+    async with rig.http.delete(f"{rig.base}/v1/keys/night-desk", headers=admin) as r:
+        assert r.status == 404
+    await asyncio.sleep(rig.settings.api_key_cache_s)
+    async with rig.http.get(f"{rig.base}/v1/stories", headers=bearer(made["key"])) as r:
+        assert r.status == 401
+
+
 async def test_a_revoked_key_is_401_on_every_replica_within_a_second(rig_factory) -> None:
     rig = await rig_factory(replicas=2)
     key = await make_key(rig.settings, "leaving")
@@ -235,6 +270,27 @@ async def test_a_revoked_key_is_401_on_every_replica_within_a_second(rig_factory
     assert len(refused) == 2 and max(refused.values()) < 1.0, refused
 
 
+async def test_a_stream_opened_with_a_key_ends_when_the_key_is_revoked(rig_factory) -> None:
+    rig = await rig_factory()
+    key = await make_key(rig.settings, "wallboard", "read")
+    redis = Redis.from_url(rig.settings.redis_url)
+    try:
+        async with rig.http.get(f"{rig.base}/v1/stream", headers=bearer(key)) as r:
+            assert r.status == 200
+            await r.content.readuntil(b"\n\n")  # the retry: line, the stream is open
+            from shared.apiauth import key_namespace
+            from shared.apikeys import RedisKeyStore
+
+            await RedisKeyStore(redis, namespace=key_namespace(rig.settings)).revoke("wallboard")
+            await asyncio.sleep(rig.settings.api_key_cache_s + 0.1)
+            await rig.publish_article("nf_after")  # the next event: the stream checks the key and ends
+            async with asyncio.timeout(10):
+                rest = await r.content.read()
+        assert b"nf_after" not in rest
+    finally:
+        await redis.aclose()
+
+
 async def test_writes_are_rate_limited_and_bodies_and_subscriptions_capped_per_key(rig_factory) -> None:
     rig = await rig_factory(api_writes_per_minute=3, api_max_subscriptions_per_key=2, api_max_body_bytes=1024)
     desk, other = await rig.key("desk"), await rig.key("other")
@@ -249,6 +305,19 @@ async def test_writes_are_rate_limited_and_bodies_and_subscriptions_capped_per_k
     async with rig.http.post(f"{rig.base}/v1/subscriptions", data=orjson.dumps(big), headers=other) as r:
         assert r.status == 413
     assert (await rig.create(other, {"id": "fine"}))[0] == 201  # another key: its own count
+    chunked = await rig.key("chunked")
+
+    async def pieces(data: bytes, size: int) -> AsyncIterator[bytes]:  # no Content-Length: chunked encoding
+        for i in range(0, len(data), size):
+            yield data[i : i + size]
+            await asyncio.sleep(0.01)
+
+    url = f"{rig.base}/v1/subscriptions"
+    async with rig.http.post(url, data=pieces(orjson.dumps(big), 300), headers=chunked) as r:
+        assert r.status == 413
+    small = orjson.dumps({"id": "in-pieces", "name": "y" * 500})  # under the limit, sent in 4 pieces
+    async with rig.http.post(url, data=pieces(small, 150), headers=chunked) as r:
+        assert r.status == 201, await r.text()
 
 
 TARGETS = {  # a webhook URL, and the class its refusal names
@@ -350,3 +419,29 @@ async def test_the_openapi_document_declares_the_key_scheme_and_each_routes_scop
         else:
             assert op["x-newsflow-scope"] == scope and {"apiKey": [scope]} in op["security"], (method, path)
             assert "401" in op["responses"] and "403" in op["responses"]
+
+
+def _newsflow(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **settings_env(settings)}
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+async def test_newsflow_keys_create_list_revoke_against_a_replica(rig_factory) -> None:
+    rig = await rig_factory()
+    made = await asyncio.to_thread(_newsflow, rig.settings, "keys", "create", "night-desk", "--scope", "read")
+    assert made.returncode == 0, made.stderr
+    (key,) = re.findall(r"^nfk_[A-Za-z0-9_-]{43}$", made.stdout, re.MULTILINE)  # printed once, on its own line
+    assert "action=key.create" in made.stderr and "name=night-desk" in made.stderr  # the audit line
+    async with rig.http.get(f"{rig.base}/v1/stories", headers=bearer(key)) as r:
+        assert r.status == 200
+    again = await asyncio.to_thread(_newsflow, rig.settings, "keys", "create", "night-desk")
+    assert again.returncode == 2 and "exists" in again.stdout
+    listed = await asyncio.to_thread(_newsflow, rig.settings, "keys", "list")
+    assert "night-desk\tread\t" in listed.stdout and key not in listed.stdout
+    revoked = await asyncio.to_thread(_newsflow, rig.settings, "keys", "revoke", "night-desk")
+    assert revoked.returncode == 0, revoked.stderr
+    await asyncio.sleep(rig.settings.api_key_cache_s)
+    async with rig.http.get(f"{rig.base}/v1/stories", headers=bearer(key)) as r:
+        assert r.status == 401

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from shared.embedded import free_port, start_redis, stop
+from devtools.embedded import free_port, start_redis, stop
 
 pytestmark = pytest.mark.integration
 

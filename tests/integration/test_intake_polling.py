@@ -16,9 +16,9 @@ import orjson
 import pytest
 from aiohttp import web
 
+from devtools.embedded import free_port
 from services.intake.fetch import Fetcher
 from services.intake.poller import Poller
-from shared.embedded import free_port
 from shared.redis_client import make_redis
 from shared.settings import Settings
 from shared.sources import Source, SourceStore

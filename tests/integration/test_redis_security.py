@@ -16,9 +16,9 @@ import pytest
 from pydantic import SecretStr
 from redis.exceptions import AuthenticationError, ConnectionError, NoPermissionError, ResponseError
 
+from devtools.embedded import TlsFiles, free_port, make_tls_files, start_redis, stop, write_redis_acl
 from services.enrich.stories import RedisStoryIndex, story_id_for
 from services.ingest.dedup import RedisDedupStore
-from shared.embedded import TlsFiles, free_port, make_tls_files, start_redis, stop, write_redis_acl
 from shared.redis_client import delete_namespace, make_redis
 from shared.settings import Settings
 from shared.settings_check import require_workable

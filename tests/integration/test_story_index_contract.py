@@ -200,3 +200,60 @@ async def test_redis_keys_are_namespaced_and_expire(redis_env: Env) -> None:
     assert keys and all(k.startswith(s.redis_key("story") + ":") for k in keys)
     ttls: list[Any] = [await redis.ttl(k) for k in keys]
     assert all(0 < t <= 7 * 24 * 3600 for t in ttls)
+
+
+def text_doc(id: str, title: str, body: str, when: datetime = T0) -> Doc:
+    """An article in a language without a NER model: entities null, keywords and countries empty."""
+    d = Doc(article=article(id, when, title, body))
+    d.fields = {
+        "entities": EntitiesField(method="none", version="1"),
+        "countries": CountriesField(value=[], method="m", version="1"),
+        "keywords": KeywordsField(value=[], language="de", method="m", version="1"),
+    }
+    return d
+
+
+HAMBURG = (
+    "Großbrand im Hamburger Hafen: Feuerwehr kämpft gegen Flammen",
+    "Im Hamburger Hafen ist am Montag ein Großbrand in einer Lagerhalle ausgebrochen. Die Feuerwehr Hamburg "
+    "war mit 180 Einsatzkräften vor Ort. Die Lagerhalle am Kai brannte vollständig aus, Rauch zog über Altona.",
+)
+HAMBURG_2 = (
+    "Hamburg: Lagerhalle im Hafen brennt aus",
+    "Eine Lagerhalle im Hamburger Hafen ist bei einem Großbrand völlig zerstört worden. Rund 180 Einsatzkräfte "
+    "der Feuerwehr kämpften stundenlang gegen die Flammen; der Rauch zog bis nach Altona.",
+)
+MUNICH = (
+    "München: Stadtrat beschließt neuen Haushalt",
+    "Der Münchner Stadtrat hat am Mittwoch den Haushalt für das kommende Jahr beschlossen. Die Stadt plant "
+    "Investitionen in Schulen, Wohnungen und den Nahverkehr; die Opposition kritisierte die neuen Schulden.",
+)
+
+
+async def test_articles_without_entities_are_grouped_by_their_text(env: Env) -> None:
+    ids = await env.index().assign(
+        [text_doc("de-1", *HAMBURG), text_doc("de-2", *MUNICH), text_doc("de-3", *HAMBURG_2, T0 + timedelta(hours=2))]
+    )
+    assert ids[0] == ids[2] != ids[1]
+
+
+async def test_a_name_most_stories_share_no_longer_makes_the_who(env: Env) -> None:
+    """25 stories within the window name one person, each with its own people and words (apart: no shared
+    words). A report with that person and one story's words joins it while few stories have the person; once
+    25 do, the person counts for less than half and no longer satisfies "who": it starts its own story."""
+    index = env.index()
+
+    def story(i: int, when: datetime = T0) -> Doc:
+        people = ["Jane Common", f"Person{i} Own", f"Other{i} Own"]
+        return doc(f"s{i}", people, [f"Org{i}"], [f"{i:02d}zeta {i:02d}kappa"], when)
+
+    def report(i: int) -> Doc:
+        return doc(f"r{i}", ["Jane Common"], [], [f"{i:02d}zeta {i:02d}kappa"], T0 + timedelta(hours=1))
+
+    stories = await index.assign([story(i) for i in range(3)])
+    assert len(set(stories)) == 3
+    [early] = await index.assign([report(2)])
+    assert early == stories[2]
+    await index.assign([story(i) for i in range(3, 25)])
+    [late] = await index.assign([report(24)])
+    assert late == story_id_for("r24")

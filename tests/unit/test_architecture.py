@@ -46,10 +46,12 @@ def test_the_tree_keeps_every_import_contract() -> None:
         ("evaluation/enrich_eval.py", "import tests.conftest", "the benchmarks never import the tests"),
         ("bench/quality.py", "from tests.eval import test_conll_quality", "the benchmarks never import the tests"),
         ("evaluation/conll_eval.py", "import bench.quality", "the evaluation sets never import the benchmarks"),
+        ("services/publish/api.py", "from devtools import embedded", "never imports the dev and test tooling"),
+        ("shared/kafka.py", "import devtools.scram_gate", "never imports the dev and test tooling"),
     ],
 )
 def test_an_upward_import_breaks_a_contract(tmp_path: Path, module: str, bad_import: str, contract: str) -> None:
-    for room in ("shared", "services", "evaluation", "bench", "tests"):
+    for room in ("shared", "services", "evaluation", "bench", "tests", "devtools"):
         shutil.copytree(ROOT / room, tmp_path / room, ignore=shutil.ignore_patterns("__pycache__", "*.yaml"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     path = tmp_path / module

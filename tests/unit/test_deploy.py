@@ -52,11 +52,14 @@ DEPLOY = ROOT / "deploy" / "k8s"
 BASE = DEPLOY / "base"
 OVERLAY = DEPLOY / "overlays" / "example"
 REDIS = DEPLOY / "redis"
+POSTGRES = DEPLOY / "postgres"
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
 K8S_VERSION = "1.31"  # the Kubernetes API the manifests are checked against
-WORKERS = ("ingest", "enrich", "publish")
-CONTRACT_COMMANDS = {("ingest",), ("enrich",), ("publish",), ("topics", "create")}
+WORKERS = ("ingest", "enrich", "publish", "archive", "intake")
+#: the workers that consume a topic, so KEDA scales them on its lag; intake consumes none (fixed replicas)
+LAG_SCALED = ("ingest", "enrich", "publish", "archive")
+CONTRACT_COMMANDS = {("ingest",), ("enrich",), ("publish",), ("archive",), ("topics", "create")}
 # Metadata keys of KEDA's `kafka` scaler (keda.sh/docs, scalers/apache-kafka).
 KAFKA_TRIGGER_KEYS = {
     "bootstrapServers", "bootstrapServersFromEnv", "consumerGroup", "consumerGroupFromEnv",
@@ -487,7 +490,12 @@ def workload_problems(docs: list[Doc], *, defaults: bool) -> list[str]:
         s = settings_from(cm_env)
     except Exception as exc:
         return [*problems, f"ConfigMap does not parse as Settings: {exc}"]
-    inputs = {"ingest": s.topics.raw, "enrich": s.topics.ingested, "publish": s.topics.enriched}
+    inputs = {
+        "ingest": s.topics.raw,
+        "enrich": s.topics.ingested,
+        "publish": s.topics.enriched,
+        "archive": s.topics.enriched,
+    }
     namespaces = {d["metadata"]["name"] for d in _find(docs, "Namespace")}
 
     for doc in docs:
@@ -539,8 +547,10 @@ def workload_problems(docs: list[Doc], *, defaults: bool) -> list[str]:
             problems.append(f"{where}: runs `{service}` but is labelled {labels.get('app.kubernetes.io/component')}")
         if not all(labels.get(k) == v for k, v in dep["spec"]["selector"]["matchLabels"].items()):
             problems.append(f"{where}: selector does not match the pod labels")
-        if "replicas" in dep["spec"]:
+        if "replicas" in dep["spec"] and service in LAG_SCALED:
             problems.append(f"{where}: replicas is owned by the ScaledObject; a fixed value fights it")
+        if service not in LAG_SCALED and not dep["spec"].get("replicas"):
+            problems.append(f"{where}: {service} has no lag to scale on: it needs a fixed replica count")
         (c,) = _containers(dep)
         env = _container_env(c, docs)
         port = int(env.get("NEWSFLOW_WEB_PORT", 0))
@@ -612,7 +622,8 @@ def workload_problems(docs: list[Doc], *, defaults: bool) -> list[str]:
         if defaults and (
             meta.get("consumerGroup") != Settings().group_id(service)
             or meta.get("topic") != {"ingest": Settings().topics.raw, "enrich": Settings().topics.ingested,
-                                     "publish": Settings().topics.enriched}.get(service)
+                                     "publish": Settings().topics.enriched,
+                                     "archive": Settings().topics.enriched}.get(service)
         ):  # fmt: skip
             problems.append(f"{where}: the base should use the default group and topic")
         target_env = _container_env(_containers(targets[0])[0], docs)
@@ -623,8 +634,8 @@ def workload_problems(docs: list[Doc], *, defaults: bool) -> list[str]:
             problems.append(f"{where}: bootstrapServers differ from NEWSFLOW_BOOTSTRAP_SERVERS")
         if not str(meta.get("lagThreshold", "")).isdigit() or int(meta["lagThreshold"]) < 1:
             problems.append(f"{where}: lagThreshold should be a positive integer string")
-    if sorted(scaled) != sorted(WORKERS):
-        problems.append(f"ScaledObjects scale {sorted(scaled)}, want each of {list(WORKERS)}")
+    if sorted(scaled) != sorted(LAG_SCALED):
+        problems.append(f"ScaledObjects scale {sorted(scaled)}, want each of {list(LAG_SCALED)}")
     return problems
 
 
@@ -853,6 +864,21 @@ def test_k8s_redis_is_valid_persists_with_aof_on_a_pvc_and_is_locked_down() -> N
     docs = render(REDIS)
     assert k8s_schema_problems(docs) == []
     assert redis_statefulset_problems(docs) == []
+
+
+def test_k8s_postgres_is_valid_keeps_its_data_on_a_pvc_and_is_locked_down() -> None:
+    docs = render(POSTGRES)
+    assert k8s_schema_problems(docs) == []
+    (sts,) = [d for d in docs if d["kind"] == "StatefulSet"]
+    spec = sts["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert mounts["/var/lib/postgresql/data"] == "data"
+    assert [t["metadata"]["name"] for t in sts["spec"]["volumeClaimTemplates"]] == ["data"]
+    assert spec["securityContext"]["runAsNonRoot"] and container["securityContext"]["readOnlyRootFilesystem"]
+    (svc,) = [d for d in docs if d["kind"] == "Service"]
+    configured = load_docs(BASE / "configmap.yaml")[0]["data"]["NEWSFLOW_ARCHIVE_URL"]
+    assert f"{svc['metadata']['name']}.newsflow.svc:5432" in configured
 
 
 def test_the_secret_example_placeholders_are_refused_at_start_up() -> None:

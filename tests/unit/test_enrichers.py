@@ -12,7 +12,7 @@ from spacy.tokens import Span
 
 from services.enrich.analysis.countries import rank_countries
 from services.enrich.analysis.doc import Doc
-from services.enrich.analysis.entities import _split_org, extract_entities
+from services.enrich.analysis.entities import RULES, _split_org, default_rules, extract_entities
 from services.enrich.analysis.gazetteer import Resolution, get_gazetteer
 from services.enrich.analysis.keywords import extract_keywords
 from services.enrich.analysis.nlp import SpacyPool
@@ -467,7 +467,7 @@ def test_story_features_from_fields() -> None:
         "e:tehran": 1.5,  # Israel is a country: counted once, as c:IL
         "c:IL": 1.0,
         "w:war": 0.5,  # key phrases word by word: outlets share words more than whole phrases
-        "w:cabinet": 0.5,
+        "w:cabine": 0.5,  # words cut to their first six letters (a stemmer for every language)
         "w:drones": 0.5,  # not "the" (a stopword), "300" (a number) or "tehran" (an entity)
     }
     assert story_id_for("a1") == story_id_for("a1") != story_id_for("a2")
@@ -542,10 +542,14 @@ def test_organisation_names_lose_a_trailing_place(name: str, core: str) -> None:
     assert tokens[0].doc[kept[0].i : kept[-1].i + 1].text == core
 
 
-def test_a_place_glued_to_an_organisation_becomes_its_own_entity() -> None:
+def test_a_place_glued_to_an_organisation_becomes_its_own_entity_where_the_rule_is_on() -> None:
+    """``split_org`` is off for English (it changed nothing on either CoNLL dev set), on elsewhere."""
     doc = spacy.blank("en")("Fossils went to the Museum of Natural Sciences in Buenos Aires, Copenhagen said.")
     doc.ents = [Span(doc, 4, 11, "ORG"), Span(doc, 12, 13, "ORG")]  # the ORG spans NER gives
-    found = {(e.type, e.name, e.country) for e in extract_entities(doc)}
+    assert "split_org" not in default_rules("en") and "split_org" in default_rules("fr")
+    english = {(e.type, e.name) for e in extract_entities(doc)}
+    assert ("organization", "Museum of Natural Sciences in Buenos Aires") in english
+    found = {(e.type, e.name, e.country) for e in extract_entities(doc, rules=[*default_rules("en"), "split_org"])}
     assert found == {
         ("organization", "Museum of Natural Sciences", None),
         ("place", "Buenos Aires", "AR"),
@@ -560,7 +564,8 @@ def test_a_person_named_like_an_organisation_is_one() -> None:
     assert found == {("organization", "Indian Railways"), ("person", "Rupam Das"), ("organization", "LSEG")}
 
 
-def test_a_name_in_quotation_marks_is_a_title_but_a_name_after_a_quote_is_not() -> None:
+def test_a_name_in_quotation_marks_is_a_title_but_a_name_after_a_quote_is_not_where_the_rule_is_on() -> None:
+    """``quoted_titles`` is off for English (it lowered F1 on CoNLL-2003 dev and changed nothing on 2020)."""
     doc = spacy.blank("en")(
         '"It is a milestone," Hartmut Neven, founder of the lab, wrote. Critics praised "Anora", and “Barbie” too.'
     )
@@ -570,7 +575,8 @@ def test_a_name_in_quotation_marks_is_a_title_but_a_name_after_a_quote_is_not() 
         Span(doc, names["Anora"], names["Anora"] + 1, "PERSON"),  # a film title, marks hugging it
         Span(doc, names["Barbie"], names["Barbie"] + 1, "PERSON"),
     ]
-    assert {(e.type, e.name) for e in extract_entities(doc)} == {("person", "Hartmut Neven")}
+    assert {(e.type, e.name) for e in extract_entities(doc, rules=RULES)} == {("person", "Hartmut Neven")}
+    assert {e.name for e in extract_entities(doc)} == {"Hartmut Neven", "Anora", "Barbie"}
 
 
 def _speakers(lang: str, text: str, people: list[str], orgs: Sequence[str] = ()) -> dict[str, str | None]:
@@ -624,3 +630,119 @@ def test_a_name_in_the_complement_of_a_role_is_not_the_speaker() -> None:
     )
     got = _speakers("fr", text, ["Jonas Vingegaard", "Guillaume Faury", "Christian Prudhomme"], ["Visma-Lease"])
     assert got == {"Il": "Jonas Vingegaard", "La": "Guillaume Faury", "Une": "Christian Prudhomme"}
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        ("Er sagte: „Wir werden die Steuern senken.“ Dann ging er.", "Wir werden die Steuern senken."),
+        ("Sie sagte: „Das ist nicht akzeptabel” und ging.", "Das ist nicht akzeptabel"),
+        ("Der Titel ‚Neue Wege für alle‘ war gewählt.", "Neue Wege für alle"),
+        ("Er sagte: »Wir bleiben hier bis morgen.« Dann ging er.", "Wir bleiben hier bis morgen."),
+        ("Il a dit : « Nous resterons ici » hier.", " Nous resterons ici "),
+        ("Han sa: ”Vi stannar här i dag.” Sedan gick han.", "Vi stannar här i dag."),
+        ("彼は「明日また来ます」と言った。", "明日また来ます"),
+    ],
+)
+def test_quotation_marks_of_many_languages_pair_up(text: str, quoted: str) -> None:
+    assert [text[a:b] for a, b in find_quoted_spans(text)] == [quoted]
+
+
+def test_a_french_closing_guillemet_alone_opens_nothing() -> None:
+    text = "Il a conclu ainsi. » Puis « une phrase entre guillemets » ici."
+    assert [text[a:b] for a, b in find_quoted_spans(text)] == [" une phrase entre guillemets "]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "people", "speaker"),
+    [
+        ("de", "„Wir werden die Mittelschicht entlasten“, sagte Lars Klingbeil am Montag.", ["Lars Klingbeil"],
+         "Lars Klingbeil"),
+        ("de", "Angela Merkel erklärte: „Wir schaffen das, davon bin ich überzeugt.“", ["Angela Merkel"],
+         "Angela Merkel"),
+        ("es", "«Vamos a proteger a las familias más vulnerables», dijo la ministra Ana Pérez.", ["Ana Pérez"],
+         "Ana Pérez"),
+        ("fr", "« Nous ne céderons pas sur les retraites », a déclaré Élisabeth Borne mardi.", ["Élisabeth Borne"],
+         "Élisabeth Borne"),
+        ("pt", "\"O país precisa de mais investimento público\", disse o presidente Lula da Silva.",
+         ["Lula da Silva"], "Lula da Silva"),
+        ("it", "«Il governo andrà avanti fino alla fine», ha detto Giorgia Meloni a Roma.", ["Giorgia Meloni"],
+         "Giorgia Meloni"),
+        ("nl", "\"We moeten de woningnood nu aanpakken\", zei premier Dick Schoof.", ["Dick Schoof"], "Dick Schoof"),
+    ],
+)  # fmt: skip
+def test_speech_verbs_of_each_language_name_the_speaker(lang: str, text: str, people: list[str], speaker: str) -> None:
+    assert list(_speakers(lang, text, people).values()) == [speaker]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["«سنعمل على حماية المواطنين في كل مكان»، قال محمد علي.", "وقال محمد علي: «سنعمل على حماية المواطنين في كل مكان»."],
+)
+def test_arabic_speech_verbs_name_the_speaker_before_or_after_the_quote(text: str) -> None:
+    from services.enrich.analysis.entities import Entity
+    from services.enrich.analysis.quotes import extract_quotes
+
+    at = text.find("محمد علي")
+    speaker = Entity(type="person", name="محمد علي", key="محمد علي")
+    speaker.add(at, at + len("محمد علي"), "محمد علي")
+    quotes = extract_quotes(text, [0], [speaker], [])
+    assert [(q.text, q.speaker) for q in quotes] == [("سنعمل على حماية المواطنين في كل مكان", speaker)]
+
+
+def test_a_pronoun_after_the_quote_in_other_languages_points_back() -> None:
+    text = "Olaf Scholz sprach in Berlin. „Wir halten Kurs, auch wenn es schwer wird“, sagte er am Abend."
+    assert list(_speakers("de", text, ["Olaf Scholz"]).values()) == ["Olaf Scholz"]
+
+
+# English attribution rules, one article each: the text, the people NER tags (by hand) and the speakers
+ATTRIBUTIONS = {
+    "a trailing name and verb after a question; an untagged name as written": (
+        "Hillary Clinton spoke in Ohio on Monday.\n\n"
+        '"How many times do we have to see this in our country?" Clinton said. "It is unbearable."\n\n'
+        '"Why is this not crystal clear proof that the bank is too big to fail?" Vitter demanded.',
+        ["Hillary Clinton", "Clinton"],
+        {"How": "Hillary Clinton", "It": "Hillary Clinton", "Why": "Vitter"},
+    ),
+    "the head of an apposition; not the one spoken to": (
+        '"It is a terrible thing for our country," Jacob Leibenluft, a senior policy adviser with the Clinton '
+        "campaign, said.\n\n"
+        '"There is nothing new in these plans," said Kenneth Baer, a former Obama administration official.\n\n'
+        '"Look, it is a phony system," Trump told Bill Reilly of Fox News.',
+        ["Jacob Leibenluft", "Clinton", "Kenneth Baer", "Obama", "Trump", "Bill Reilly"],
+        {"It": "Jacob Leibenluft", "There": "Kenneth Baer", "Look,": "Trump"},
+    ),
+    "a dash after the quote, a colon before it": (
+        '"He represents our greatest shame and I will not vote for him." ― Sonya Herridge\n\n'
+        "Pat Caddell continued:\n\n"
+        '"The health issue overall is very much a partisan issue, but that does not account for it."',
+        ["Sonya Herridge", "Pat Caddell"],
+        {"He": "Sonya Herridge", "The": "Pat Caddell"},
+    ),
+    "a pronoun skips a person whose title says another gender": (
+        "Mrs. Clinton spoke after Mr. Trump in Ohio. Mr. Trump left early.\n\n"
+        '"Nobody should be above the law in this country," she said.',
+        ["Clinton", "Trump"],
+        {"Nobody": "Clinton"},
+    ),
+    "a sentence ending with 'X said.', a nominal attribution": (
+        "Adam Schiff spoke in Washington. The talks may stall over Syria, Schiff said. "
+        '"The other factor is the appearance of tipping the scales in the race."\n\n'
+        'Politifact checked Donald Trump\'s claim that there have been "thousands of shootings in Chicago".',
+        ["Adam Schiff", "Schiff", "Donald Trump"],
+        {"The": "Adam Schiff", "thousands": "Donald Trump"},
+    ),
+    "a transcript label opening the quote": (
+        "Mike Pence spoke to Chris Wallace on Sunday.\n\n"
+        '"WALLACE: Governor, will you accept the result of the election?"\n\n'
+        '"PENCE: We will accept the result of the election, of course."',
+        ["Mike Pence", "Chris Wallace"],
+        {"WALLACE:": "Chris Wallace", "PENCE:": "Mike Pence"},
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(ATTRIBUTIONS))
+def test_english_attribution_rules_name_the_speaker(rule: str) -> None:
+    text, people, speakers = ATTRIBUTIONS[rule]
+    assert _speakers("en", text, people) == speakers

@@ -63,6 +63,11 @@ async def _articles() -> list[Article]:
         ),
         _article(3, "Markets", "The index rose on Monday as investors bought shares of banks.", language="klingon"),
         _article(4, "RESULTS", "1. Team A 3 2. Team B 2\n3. Team C 1 4. Team D 0\nPTS 12 10 8 4"),
+        _article(  # Polish: no category lexicon (a null category with its reason)
+            5, "Sejm przyjął ustawę o podatkach",
+            "Posłowie Sejmu przyjęli w piątek ustawę o podatkach. Rząd zapowiedział, że nowe przepisy wejdą w życie "
+            "w styczniu, a opozycja skrytykowała projekt.",
+        ),
     ]  # fmt: skip
     return samples + own
 

@@ -4,8 +4,10 @@ all-capitals headlines, clubs next to result verbs (text written here; run throu
 from __future__ import annotations
 
 import pytest
+import spacy
+from spacy.tokens import Doc as SpacyDoc
 
-from services.enrich.analysis.entities import Entity, extract_entities
+from services.enrich.analysis.entities import RULES, RULES_OFF, Entity, default_rules, extract_entities
 from services.enrich.analysis.nlp import SpacyPool
 from shared.settings import Settings
 
@@ -204,3 +206,65 @@ def test_a_name_owning_a_player_is_the_club(entities_of) -> None:
     )
     assert {"Everton", "Rotherham"} <= got.get("organization", set()), got
     assert "France" in got.get("place", set()) and "Everton" not in got.get("person", set())
+
+
+def _spans(text: str, ents: list[tuple[str, str]]) -> SpacyDoc:
+    """A blank English doc of ``text`` with NER's spans given by hand: (surface, label), first occurrence."""
+    doc = spacy.blank("en")(text)
+    spans = []
+    for name, label in ents:
+        span = doc.char_span(text.index(name), text.index(name) + len(name), label)
+        assert span is not None, name
+        spans.append(span)
+    doc.ents = spans
+    return doc
+
+
+def test_sign_offs_and_photo_credits_name_people_whatever_ner_said() -> None:
+    text = (
+        "Ministers met on Monday.\n\nREUTERS/Ana Ruiz/File Photo\n\nTom Okafor/Pool via REUTERS\n\n"
+        "(Reporting by Lena Brandt and Sam Reid in Oslo; Writing by GV De Clercq; Editing by Helen Marr)"
+    )
+    doc = _spans(text, [("Ana Ruiz/File Photo", "ORG"), ("Sam Reid", "ORG"), ("GV De Clercq; Editing", "ORG")])
+    found = {(e.type, e.name) for e in extract_entities(doc)}
+    people = {"Ana Ruiz", "Tom Okafor", "Lena Brandt", "Sam Reid", "GV De Clercq", "Helen Marr"}
+    assert {n for t, n in found if t == "person"} == people, found
+    assert not any("Photo" in n or "REUTERS" in n for _, n in found)
+    without = {(e.type, e.name) for e in extract_entities(doc, rules=default_rules("en") - {"credits"})}
+    assert ("organization", "Ana Ruiz/File Photo") in without  # what NER alone gives
+
+
+def test_a_building_is_a_place_and_a_company_suffix_an_organisation() -> None:
+    text = "Kensington Palace said Pfizer Inc and Acme Corp would pay, the Standard Bank said."
+    doc = _spans(
+        text,
+        [("Kensington Palace", "ORG"), ("Pfizer Inc", "GPE"), ("Acme Corp", "PERSON"), ("Standard Bank", "ORG")],
+    )
+    found = {(e.type, e.name) for e in extract_entities(doc)}
+    assert found == {
+        ("place", "Kensington Palace"),
+        ("organization", "Pfizer Inc"),
+        ("organization", "Acme Corp"),
+        ("organization", "Standard Bank"),
+    }
+    off = default_rules("en") - {"facilities", "company_suffixes"}
+    assert {(e.type, e.name) for e in extract_entities(doc, rules=off)} >= {
+        ("organization", "Kensington Palace"),
+        ("place", "Pfizer Inc"),
+    }
+
+
+def test_don_is_a_first_name_in_english_and_a_title_in_spanish() -> None:
+    english = _spans("Sheriff Don Barnes spoke.", [("Don Barnes", "PERSON")])
+    spanish = _spans("Habló don Felipe Reyes.", [("don Felipe Reyes", "PER")])
+    assert [e.name for e in extract_entities(english, rules=RULES)] == ["Don Barnes"]
+    assert [e.name for e in extract_entities(spanish, lang="es")] == ["Felipe Reyes"]
+
+
+def test_rules_are_switches_and_an_unknown_rule_is_refused() -> None:
+    assert RULES_OFF["en"] <= RULES.keys() and default_rules("en") == RULES.keys() - RULES_OFF["en"]
+    assert default_rules("fr") == frozenset(RULES)
+    doc = _spans("Ministers met Ana Ruiz.", [("Ana Ruiz", "PERSON")])
+    assert [e.name for e in extract_entities(doc, rules=())] == ["Ana Ruiz"]
+    with pytest.raises(ValueError, match="unknown entity rules"):
+        extract_entities(doc, rules=["tables", "no_such_rule"])

@@ -29,15 +29,26 @@ def _ents(nlp: Any, texts: list[str], batch_size: int) -> list[list[tuple[int, i
     return [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in nlp.pipe(texts, batch_size=batch_size)]
 
 
+SM = "en_core_web_sm"  # the small English model: hash embeddings only (the default, md, adds static vectors)
+
+
 @pytest.fixture(scope="module")
-def pools() -> tuple[SpacyPool, SpacyPool]:
-    return SpacyPool(Settings(spacy_fast_ner=False)), SpacyPool(Settings(spacy_fast_ner=True))
+def pools() -> dict[str, tuple[SpacyPool, SpacyPool]]:
+    return {
+        model: (
+            SpacyPool(Settings(spacy_model=model, spacy_fast_ner=False)),
+            SpacyPool(Settings(spacy_model=model, spacy_fast_ner=True)),
+        )
+        for model in ("en_core_web_md", SM)
+    }
 
 
-@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize(("lang", "model"), [("en", "en_core_web_md"), ("en", SM), ("fr", SM)])
 @pytest.mark.parametrize("batch_size", [1, 32])
-def test_same_entities_as_the_stock_pipeline(pools: tuple[SpacyPool, SpacyPool], lang: str, batch_size: int) -> None:
-    stock, fast = (p.get(lang)[0] for p in pools)
+def test_same_entities_as_the_stock_pipeline(
+    pools: dict[str, tuple[SpacyPool, SpacyPool]], lang: str, model: str, batch_size: int
+) -> None:
+    stock, fast = (p.get(lang)[0] for p in pools[model])
     stock_ner: Any = stock.get_pipe("ner")  # spaCy types get_pipe as a plain callable
     fast_ner_pipe: Any = fast.get_pipe("ner")
     assert stock_ner.model.layers[0].name != fast_ner_pipe.model.layers[0].name  # really two paths
@@ -48,7 +59,7 @@ def test_same_entities_as_the_stock_pipeline(pools: tuple[SpacyPool, SpacyPool],
 
 
 def test_blis_vectors_are_bit_identical_and_the_cache_is_bounded() -> None:
-    nlp = SpacyPool(Settings(spacy_fast_ner=False, spacy_gemm="blis"))._load("en")[0]
+    nlp = SpacyPool(Settings(spacy_model=SM, spacy_fast_ner=False, spacy_gemm="blis"))._load("en")[0]
     ner: Any = nlp.get_pipe("ner")  # spaCy types get_pipe as a plain callable
     chain = ner.model.layers[0]
     docs = [nlp.make_doc(t) for t in _texts("en")[:6]]
@@ -69,7 +80,7 @@ def test_blis_vectors_are_bit_identical_and_the_cache_is_bounded() -> None:
 
 
 def test_install_once_and_only_where_it_applies() -> None:
-    nlp = SpacyPool(Settings(spacy_fast_ner=False))._load("en")[0]
+    nlp = SpacyPool(Settings(spacy_model=SM, spacy_fast_ner=False))._load("en")[0]
     assert fast_ner.install(nlp) is not None
     assert fast_ner.install(nlp) is None  # already installed
     assert fast_ner.install(spacy.blank("en")) is None  # no NER
@@ -78,3 +89,27 @@ def test_install_once_and_only_where_it_applies() -> None:
     listener.add_pipe("ner", config={"model": {"tok2vec": {"@architectures": "spacy.Tok2VecListener.v1", "width": 96}}})
     listener.initialize()
     assert fast_ner.install(listener) is None  # a NER listening to a shared tok2vec keeps thinc's path
+
+
+def test_static_vectors_read_from_disk_find_rows_as_spacy_does() -> None:
+    nlp = SpacyPool(Settings(spacy_fast_ner=False))._load("en")[0]  # md, whole: spaCy's own Vectors
+    vectors = nlp.vocab.vectors
+    assert fast_ner.uses_static_vectors(nlp) and vectors.shape[0] > 0
+    directory = Path(nlp.path) / "vocab" if nlp.path else None
+    assert directory is not None and (directory / "key2row").is_file()
+    table = fast_ner.StaticTable.from_disk(directory)
+    words = ["the", "Paris", "Macron", "zzqxjv", "COVID-19", "Reuters", "1996"]
+    keys = np.array([nlp.vocab.strings.add(w) for w in words], dtype=np.uint64)
+    assert table.rows_of(keys).tolist() == vectors.find(keys=keys).tolist()
+    assert table.rows_of(keys)[words.index("zzqxjv")] == -1
+    assert np.array_equal(table.data[table.rows_of(keys)[:2]], vectors.data[vectors.find(keys=keys)[:2]])
+
+
+def test_a_model_with_static_vectors_loads_without_its_vocabulary_strings() -> None:
+    lean = SpacyPool(Settings())._load("en")[0]  # md through the fast path
+    whole = SpacyPool(Settings(spacy_fast_ner=False))._load("en")[0]
+    assert fast_ner.uses_static_vectors(whole) and whole.vocab.vectors.shape[0] > 0
+    assert lean.vocab.vectors.shape[0] == 0 and len(lean.vocab.strings) < 10_000 < len(whole.vocab.strings)
+    text = "Don't tell Pfizer Inc's chief, said Ursula von der Leyen in Brussels."
+    assert lean(text)[1].norm_ == whole(text)[1].norm_ == "not"  # the lookups' NORM, as the whole vocabulary's
+    assert [(e.text, e.label_) for e in lean(text).ents] == [(e.text, e.label_) for e in whole(text).ents]

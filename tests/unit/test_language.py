@@ -136,7 +136,7 @@ def test_results_table_is_processed_in_english_not_in_the_language_of_its_names(
         assert "no prose lines" in (lang.reason or "") and "default language 'en'" in (lang.reason or "")
     doc = enrich_all(pool, table(RESULTS_TABLE))
     assert set(computed(doc)) == set(NLP_FIELDS)
-    assert "en_core_web_sm" in doc.field(EntitiesField).method
+    assert "en_core_web_md" in doc.field(EntitiesField).method
     assert doc.field(EntitiesField).people, doc.field(EntitiesField)
 
 

@@ -81,3 +81,15 @@ async def test_an_enrichment_that_breaks_the_contract_is_a_dead_letter_that_says
         "at enrichment.sentiment.score"
     )
     assert [o.topic for o in await h.handle([_rec(2, article_id="nf_2")])] == ["pub.en"]  # the next one goes on
+
+
+async def test_a_reenriched_article_version_reaches_the_kafka_sinks_again_under_a_new_id() -> None:
+    h, _, _ = await _handler()
+    first = await h.handle([_rec(0)])
+    await h.mark_delivered(first)
+    a = enriched().model_copy(update={"enrichment_revision": 1})
+    again = InRecord(topic="enriched", partition=0, offset=1, key=a.id.encode(), value=codec.dumps(a))
+    outs = await h.handle([again])
+    assert [(o.topic, o.headers["ce_id"]) for o in outs] == [("pub.en", b"lang/pub.en:nf_1:v1r1")]
+    await h.mark_delivered(outs)
+    assert await h.handle([again]) == []  # the re-enrichment replayed: delivered once

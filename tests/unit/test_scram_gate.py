@@ -7,7 +7,7 @@ import struct
 import pytest
 from scramp import ScramClient, ScramException
 
-from shared.scram_gate import GateConfig, _authenticate_response, _Reader, _Session, _uvarint, users_json
+from devtools.scram_gate import GateConfig, _authenticate_response, _Reader, _Session, _uvarint, users_json
 
 PASSWORD = "correct horse battery staple"
 

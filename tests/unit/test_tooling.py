@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-CODE_DIRS = ("shared", "services", "evaluation", "tests", "bench", "scripts")
+CODE_DIRS = ("shared", "services", "evaluation", "tests", "bench", "scripts", "devtools")
 
 
 def _lock_module() -> ModuleType:

