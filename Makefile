@@ -12,7 +12,7 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 E2E_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check docs docs-build bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-quality-stories bench-quality-quotes bench-e2e bench-webhooks bench-memory bench-archive bench-rebuild bench-quality-languages browser clean ner-models
+.PHONY: install lock run test test-unit lint typecheck check docs docs-build bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-quality-stories bench-quality-quotes bench-e2e bench-webhooks bench-memory bench-archive bench-rebuild bench-quality-languages bench-intake browser clean ner-models
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -79,7 +79,7 @@ docs-build: install
 # what .ci/run and the pre-commit hooks run
 check: lint typecheck docs-build test
 
-bench: bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-quality-stories bench-quality-quotes bench-webhooks bench-memory bench-archive bench-rebuild bench-e2e
+bench: bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-quality-stories bench-quality-quotes bench-quality-languages bench-webhooks bench-memory bench-archive bench-rebuild bench-intake bench-e2e
 
 bench-ingest: install
 	$(PY) -m bench.ingest
@@ -132,6 +132,12 @@ bench-webhooks: install
 BENCH_ARGS ?=
 bench-archive: install
 	$(PY) -m bench.archive $(BENCH_ARGS)
+
+# intake: 5,000 local feeds polled every 5 minutes by one and two replicas, beside a feedparser loop (about 12 minutes;
+# INTAKE_ARGS=--quick: 500 feeds every 30 s, about 3 minutes)
+INTAKE_ARGS ?=
+bench-intake: install
+	$(PY) -m bench.intake $(INTAKE_ARGS)
 
 # enrich's RSS step by step (imports, models, warm-up, batches) and its peak, next to the naive composition's
 bench-memory: install

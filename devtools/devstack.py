@@ -26,6 +26,7 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import SecretStr
 
 from devtools.embedded import (
+    free_port,
     make_tls_files,
     port_open,
     start_postgres,
@@ -43,7 +44,10 @@ from shared.settings import KafkaSecurity, Settings
 
 __all__ = ["SERVICES", "DevStack"]
 
-SERVICES = ("ingest", "enrich", "publish", "archive")
+SERVICES = ("ingest", "enrich", "publish", "archive", "intake")
+#: the feed ``newsflow dev --demo`` serves on loopback for intake to poll (two invented articles)
+DEMO_FEED = Path(__file__).resolve().parent / "demo_feed"
+DEMO_FEED_ENTRIES = 2
 T = TypeVar("T")
 
 
@@ -197,9 +201,28 @@ class DevStack:
         """The live story page (publish's web server), once the services are started."""
         return f"http://127.0.0.1:{self.publish_port}/" if self.publish_port else None
 
+    def serve_demo_feed(self) -> str:
+        """Serve :data:`DEMO_FEED` on a loopback port (a child ``http.server``) and make it intake's source
+        (unless ``NEWSFLOW_INTAKE_SOURCES_FILE`` names one); intake may then reach loopback, for this feed."""
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(DEMO_FEED)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.children.append(("demo-feed", proc))
+        url = f"http://127.0.0.1:{port}/rss.xml"
+        if "NEWSFLOW_INTAKE_SOURCES_FILE" not in os.environ:
+            sources = self.log_dir / "demo-sources.yaml"
+            sources.write_text(f"- id: demo-gazette\n  url: {url}\n  interval_s: 60\n  fetch_pages: false\n", "utf-8")
+            self.env["NEWSFLOW_INTAKE_SOURCES_FILE"] = str(sources)
+            self.env.setdefault("NEWSFLOW_INTAKE_ALLOW_PRIVATE_NETWORKS", "true")
+        self._say(f"demo feed: {url} (intake polls it every 60 s)")
+        return url
+
     def start_services(self, web_port_base: int) -> None:
-        """Start ingest, enrich, publish and archive; each serves its web port (``/metrics``...) at
-        ``web_port_base`` + its index, publish with the HTTP API, the search and the live page."""
+        """Start ingest, enrich, publish, archive and intake; each serves its web port (``/metrics``...) at
+        ``web_port_base`` + its index, publish with the HTTP API, the search and the live page, intake with the
+        sources API and HTTP push."""
         # the page works out of the box: reading needs no key in dev (unless the environment says otherwise)
         anonymous = {} if "NEWSFLOW_API_ANONYMOUS_READ" in os.environ else {"NEWSFLOW_API_ANONYMOUS_READ": "true"}
         env = {**os.environ, **anonymous, **self.env}

@@ -189,7 +189,7 @@ def make_tls_files(directory: Path, name: str = "newsflow-dev", days: int = 30) 
 
 # What a newsflow service needs in Redis: its own keys, reads, writes and Lua, nothing that
 # reconfigures or empties the server (FLUSHALL, CONFIG, SHUTDOWN, KEYS, DEBUG are @dangerous).
-SERVICE_ACL = "-@all +@read +@write +@scripting +@connection -@dangerous"
+SERVICE_ACL = "-@all +@read +@write +@scripting +@transaction +@connection -@dangerous"
 
 
 def write_redis_acl(path: Path, users: dict[str, tuple[str, str]]) -> Path:

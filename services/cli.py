@@ -95,6 +95,15 @@ def publish() -> None:
 
 
 @app.command()
+def intake() -> None:
+    """Run one intake worker (sources polled and HTTP push -> news.raw)."""
+    _start_service("intake")
+    from services.intake.app import main
+
+    main()
+
+
+@app.command()
 def archive() -> None:
     """Run one archive worker (news.enriched -> PostgreSQL at NEWSFLOW_ARCHIVE_URL); migrates the schema first."""
     _start_service("archive")
@@ -468,6 +477,8 @@ def dev(
         stack.start_infrastructure()
         s = stack.settings  # with --secure: the generated credentials and CA
         web = s.web_port or _free_ports_base(4)  # ingest, enrich, publish, archive: web, web+1, ...
+        if demo:
+            stack.serve_demo_feed()
         stack.start_services(web_port_base=web)
         key = stack.create_session_key()
         urls = [
@@ -483,6 +494,8 @@ def dev(
             f"Admin API key for this session (revoked on exit; reading needs none in dev):\n  {key}\n"
             f"  curl -H 'Authorization: Bearer {key}' {stack.page_url}v1/subscriptions\n"
             f"Search the archive: {stack.page_url}v1/search?q=earthquake&country=JP\n"
+            f"Intake (sources, HTTP push with a write key): http://127.0.0.1:{web + 4}/v1/sources, "
+            f"POST http://127.0.0.1:{web + 4}/v1/raw\n"
             f"Ctrl-C stops everything.\n"
         )
         if demo:
@@ -511,6 +524,7 @@ def _free_ports_base(count: int) -> int:
 
 def _demo(s: Settings, stack: DevStack, stopping: Callable[[], bool]) -> None:
     """Send the samples; print each enriched / duplicate / dead-letter result as it arrives."""
+    from devtools.devstack import DEMO_FEED_ENTRIES
     from services.clients import consume, iter_inputs, send_raw
 
     inputs = list(iter_inputs([str(SAMPLES)]))
@@ -522,7 +536,7 @@ def _demo(s: Settings, stack: DevStack, stopping: Callable[[], bool]) -> None:
     asyncio.run(send_raw(s, inputs))
 
     async def show() -> None:
-        want = len(inputs)
+        want = len(inputs) + DEMO_FEED_ENTRIES  # the samples, and the demo feed's entries sent by intake
         seen = 0
         topics = [s.topics.enriched, s.topics.duplicates, s.topics.dlq]
 

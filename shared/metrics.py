@@ -40,6 +40,13 @@ __all__ = [
     "ENRICHER_SECONDS",
     "ENRICH_OVER_BUDGET",
     "HANDLE_SECONDS",
+    "INTAKE_BYTES",
+    "INTAKE_ENTRIES",
+    "INTAKE_HTTP",
+    "INTAKE_LAST_ERROR",
+    "INTAKE_LAST_SUCCESS",
+    "INTAKE_POLLS",
+    "INTAKE_RAW_PUSHED",
     "OUTCOMES",
     "RAW_TS_HEADER",
     "RECORDS_IN",
@@ -109,6 +116,20 @@ WEBHOOK_ATTEMPTS = Counter(
     "Webhook delivery attempts by result: 2xx, 3xx, 4xx, 5xx, timeout, error",
     ["status"],
 )
+# intake: ``source`` is a configured source id (bounded by the sources an operator adds)
+INTAKE_POLLS = Counter(
+    "newsflow_intake_polls_total", "Polls of a source by outcome (ok, not_modified, or an error code)",
+    ["source", "outcome"],
+)  # fmt: skip
+INTAKE_HTTP = Counter("newsflow_intake_http_responses_total", "HTTP statuses seen per source", ["source", "status"])
+INTAKE_ENTRIES = Counter(
+    "newsflow_intake_entries_total", "Entries read per source: seen before, new, or changed (sent again)",
+    ["source", "outcome"],
+)  # fmt: skip
+INTAKE_BYTES = Counter("newsflow_intake_bytes_total", "Bytes fetched per source (feeds, sitemaps, pages)", ["source"])
+INTAKE_LAST_SUCCESS = Gauge("newsflow_intake_last_success_timestamp_seconds", "Last successful poll", ["source"])
+INTAKE_LAST_ERROR = Gauge("newsflow_intake_last_error_timestamp_seconds", "Last failed poll", ["source"])
+INTAKE_RAW_PUSHED = Counter("newsflow_intake_raw_pushed_total", "Raw records accepted by POST /v1/raw", ["key"])
 WEBHOOK_SECONDS = Histogram("newsflow_webhook_seconds", "Webhook request time", ["status"], buckets=_FAST)
 
 _CE_OUTCOME = {

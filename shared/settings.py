@@ -256,6 +256,39 @@ class Settings(BaseSettings):
     api_stream_token_ttl_s: float = Field(default=60.0, gt=0, le=3600)
     """How long an `EventSource` token from `POST /v1/stream/token` lives."""
 
+    # --- intake --------------------------------------------------------------
+    intake_sources_file: Path | None = None
+    """YAML list of sources intake polls (more can come over `/v1/sources`); see the intake page."""
+    intake_contact_url: str = "https://github.com/newsflow"
+    """In intake's User-Agent, so a site can reach the operator: set it to your own page or mailbox."""
+    intake_allow_private_networks: bool = False
+    """Sources on loopback, private and unique-local addresses too (tests, the dev demo feed); link-local and
+    reserved addresses stay refused."""
+    intake_timeout_s: float = Field(default=20.0, gt=0)
+    """One fetch, connect to last byte."""
+    intake_max_bytes: int = Field(default=10_000_000, ge=10_000)
+    """A feed, sitemap or page over this (after decompression) is cut off (`too_large`)."""
+    intake_host_concurrency: int = Field(default=2, ge=1)
+    """Requests in flight per host and replica."""
+    intake_host_interval_s: float = Field(default=1.0, ge=0)
+    """Least time between the starts of two requests to one host."""
+    intake_concurrency: int = Field(default=32, ge=1)
+    """Sources polled at once per replica."""
+    intake_max_entries_per_poll: int = Field(default=200, ge=1)
+    """Newest entries read per poll."""
+    intake_max_sitemaps: int = Field(default=20, ge=1)
+    """Child sitemaps followed per sitemap index."""
+    intake_seen_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
+    """How long an entry sent is remembered (an unchanged entry is not sent again)."""
+    intake_backoff_base_s: float = Field(default=60.0, gt=0)
+    """First wait after a failed poll (then doubling, jittered)."""
+    intake_backoff_cap_s: float = Field(default=6 * 3600.0, gt=0)
+    """Longest wait after failed polls."""
+    intake_robots_ttl_s: float = Field(default=3600.0, gt=0)
+    """How long a host's robots.txt is trusted."""
+    intake_push_max_bytes: int = Field(default=10_000_000, ge=1024)
+    """A `POST /v1/raw` body over this is 413 (each article is also limited by `NEWSFLOW_MAX_ARTICLE_BYTES`)."""
+
     # --- service process -----------------------------------------------------
     web_port: int = 0
     """HTTP port for `/livez`, `/readyz`, `/metrics`, and on publish the HTTP API and the live page (0: off)."""

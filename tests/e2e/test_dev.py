@@ -79,7 +79,8 @@ def test_dev_demo_starts_broker_and_redis_shows_the_enriched_sample_and_stops_ev
         assert "US says doesn't want escalation" in text, text
         assert "py3langid" in text, text  # enrichment fields say what produced them
         assert "duplicate" in text, text  # the retyped copy of the wire story
-        assert "demo: 5 of 5 results shown" in text, text
+        assert "demo: 7 of 7 results shown" in text, text  # the 5 samples and the demo feed's 2 entries
+        assert "Northport ferry crews end strike after pay deal" in text, text  # polled by intake
         page = re.search(r"Live story page and HTTP API: (http://127\.0\.0\.1:\d+/)", text)
         assert page, text
         with urllib.request.urlopen(page.group(1), timeout=5) as r:  # publish serves the live page
@@ -98,7 +99,7 @@ def test_dev_demo_starts_broker_and_redis_shows_the_enriched_sample_and_stops_ev
             assert r.status == 200
         assert port_open("127.0.0.1", kafka_port) and port_open("127.0.0.1", redis_port)
         pids = [int(line.split("pid ")[1].split(",")[0]) for line in text.splitlines() if "pid " in line]
-        assert len(pids) == 6, text  # broker, redis, four services (the archive's PostgreSQL answered: pg_url)
+        assert len(pids) == 7, text  # broker, redis, five services (the archive's PostgreSQL answered: pg_url)
         assert "postgres: using the one at" in text, text
         # the Japan sample is in the archive, found by a word and its country
         search = page.group(1) + "v1/search?q=earthquake&country=JP"

@@ -46,7 +46,7 @@ def test_dev_secure_runs_the_demo_over_scram_and_tls_and_prints_no_secret(tmp_pa
     proc, text = start_dev(["--secure", "--demo", "--log-dir", str(log_dir)], env, out_path, timeout_s=150)
     try:
         assert "SCRAM-SHA-512" in text and "TLS and ACL user 'newsflow'" in text, text
-        assert "demo: 5 of 5 results shown" in text, text
+        assert "demo: 7 of 7 results shown" in text, text  # the samples and the demo feed's entries
         env_file = tmp_path / "state" / "secure" / "newsflow.env"
         assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
         values = _env_file_values(env_file)
@@ -60,7 +60,7 @@ def test_dev_secure_runs_the_demo_over_scram_and_tls_and_prints_no_secret(tmp_pa
         assert all(len(x) >= 24 and x not in logs for x in secrets), "a generated secret was printed or logged"
         asyncio.run(_plain_clients_are_refused(kafka_port, redis_port))
         pids = [int(p) for p in re.findall(r"pid (\d+)", text)]
-        assert len(pids) == 7, text  # tansu, gate, redis, four services (the archive: pg_url answered)
+        assert len(pids) == 8, text  # tansu, gate, redis, five services (the archive: pg_url answered)
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)

@@ -56,7 +56,9 @@ POSTGRES = DEPLOY / "postgres"
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
 K8S_VERSION = "1.31"  # the Kubernetes API the manifests are checked against
-WORKERS = ("ingest", "enrich", "publish", "archive")
+WORKERS = ("ingest", "enrich", "publish", "archive", "intake")
+#: the workers that consume a topic, so KEDA scales them on its lag; intake consumes none (fixed replicas)
+LAG_SCALED = ("ingest", "enrich", "publish", "archive")
 CONTRACT_COMMANDS = {("ingest",), ("enrich",), ("publish",), ("archive",), ("topics", "create")}
 # Metadata keys of KEDA's `kafka` scaler (keda.sh/docs, scalers/apache-kafka).
 KAFKA_TRIGGER_KEYS = {
@@ -545,8 +547,10 @@ def workload_problems(docs: list[Doc], *, defaults: bool) -> list[str]:
             problems.append(f"{where}: runs `{service}` but is labelled {labels.get('app.kubernetes.io/component')}")
         if not all(labels.get(k) == v for k, v in dep["spec"]["selector"]["matchLabels"].items()):
             problems.append(f"{where}: selector does not match the pod labels")
-        if "replicas" in dep["spec"]:
+        if "replicas" in dep["spec"] and service in LAG_SCALED:
             problems.append(f"{where}: replicas is owned by the ScaledObject; a fixed value fights it")
+        if service not in LAG_SCALED and not dep["spec"].get("replicas"):
+            problems.append(f"{where}: {service} has no lag to scale on: it needs a fixed replica count")
         (c,) = _containers(dep)
         env = _container_env(c, docs)
         port = int(env.get("NEWSFLOW_WEB_PORT", 0))
@@ -630,8 +634,8 @@ def workload_problems(docs: list[Doc], *, defaults: bool) -> list[str]:
             problems.append(f"{where}: bootstrapServers differ from NEWSFLOW_BOOTSTRAP_SERVERS")
         if not str(meta.get("lagThreshold", "")).isdigit() or int(meta["lagThreshold"]) < 1:
             problems.append(f"{where}: lagThreshold should be a positive integer string")
-    if sorted(scaled) != sorted(WORKERS):
-        problems.append(f"ScaledObjects scale {sorted(scaled)}, want each of {list(WORKERS)}")
+    if sorted(scaled) != sorted(LAG_SCALED):
+        problems.append(f"ScaledObjects scale {sorted(scaled)}, want each of {list(LAG_SCALED)}")
     return problems
 
 
