@@ -12,7 +12,7 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 E2E_ARGS ?=
 
-.PHONY: install lock run test test-unit lint typecheck check docs docs-build bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-quality-stories bench-quality-quotes bench-e2e bench-webhooks bench-memory bench-archive bench-rebuild bench-quality-languages bench-intake browser clean ner-models
+.PHONY: install lock run test test-unit lint typecheck check docs docs-build bench bench-ingest bench-enrich bench-scaling bench-quality bench-quality-entities bench-quality-categories bench-quality-stories bench-quality-quotes bench-e2e bench-webhooks bench-memory bench-archive bench-rebuild bench-quality-languages bench-intake browser clean ner-models
 
 # Every package at the version in requirements.lock, then newsflow itself (editable, nothing else).
 install: $(STAMP)
@@ -79,7 +79,7 @@ docs-build: install
 # what .ci/run and the pre-commit hooks run
 check: lint typecheck docs-build test
 
-bench: bench-ingest bench-enrich bench-scaling bench-quality bench-quality-categories bench-quality-stories bench-quality-quotes bench-quality-languages bench-webhooks bench-memory bench-archive bench-rebuild bench-intake bench-e2e
+bench: bench-ingest bench-enrich bench-scaling bench-quality bench-webhooks bench-memory bench-archive bench-rebuild bench-intake bench-e2e
 
 bench-ingest: install
 	$(PY) -m bench.ingest
@@ -95,8 +95,12 @@ bench-scaling: install
 
 # entity quality on CoNLL-2020 dev and CoNLL-2003 dev (read from ../shared/data/external): newsflow vs stock sm and
 # md, per type and shape, and each entity rule left out in turn (see docs/enrichment/entities-en.md)
-bench-quality: install
+bench-quality-entities: install
 	$(PY) -m bench.quality
+
+# every quality bench in one run, each beside its stock baseline (issues 19 and 20): English entities (CoNLL-2020 and
+# -2003 dev), entities and language identification in seven languages, IPTC categories, stories, quotes
+bench-quality: bench-quality-entities bench-quality-languages bench-quality-categories bench-quality-stories bench-quality-quotes
 
 # IPTC category on BBC News dev, newsflow's labelled set and SemEval same-story pairs, beside a zero-shot baseline
 bench-quality-categories: install
