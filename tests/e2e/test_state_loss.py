@@ -105,7 +105,10 @@ async def test_redis_restarted_empty_mid_stream_nothing_passes_or_arrives_twice(
     await receiver.start()
     secret = new_secret()
     hook = receiver.endpoint("all", secret, Reply(200))
-    settings = make_settings(broker, f"redis://127.0.0.1:{redis_port}/0", partitions=4, state_rebuild_lease_s=6.0)
+    settings = make_settings(
+        broker, f"redis://127.0.0.1:{redis_port}/0", partitions=4, state_rebuild_lease_s=6.0,
+        webhook_allow_insecure=True, webhook_allow_private_networks=True,  # the receiver is on 127.0.0.1 over http
+    )  # fmt: skip
     prefix = settings.topics.raw.split(".")[0]
     published_topic = f"{prefix}.published"
     routing = tmp_path / "routing.yaml"
