@@ -222,6 +222,21 @@ class SourceStore:
             removed, *_ = await pipe.execute()
         return reply_int(removed) > 0
 
+    async def listing(self) -> list[dict[str, Any]]:
+        """Every source as the APIs show it: its fields, ``origin`` and ``health`` (:meth:`SourceHealth.to_json`)."""
+        out = []
+        for source, origin in await self.all():
+            out.append({**source.model_dump(), "origin": origin, "health": (await self.health(source.id)).to_json()})
+        return out
+
+    async def one(self, source_id: str) -> dict[str, Any] | None:
+        """One source as the APIs show it, or None."""
+        found = await self.get(source_id)
+        if found is None:
+            return None
+        source, origin = found
+        return {**source.model_dump(), "origin": origin, "health": (await self.health(source.id)).to_json()}
+
     # --- scheduling ---------------------------------------------------------------------------
     async def due(self, now: float, limit: int) -> list[str]:
         """Ids of sources due at ``now`` (earliest first)."""

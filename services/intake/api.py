@@ -59,18 +59,14 @@ class IntakeApi:
         self.policy = EgressPolicy(allow_insecure=True, allow_private=settings.intake_allow_private_networks)
         self.ready = ready
 
-    async def _source_json(self, source: Source, origin: str) -> dict[str, Any]:
-        health = await self.store.health(source.id)
-        return {**source.model_dump(), "origin": origin, "health": health.to_json()}
-
     async def list_sources(self, request: web.Request) -> web.Response:
-        return _json({"sources": [await self._source_json(s, o) for s, o in await self.store.all()]})
+        return _json({"sources": await self.store.listing()})
 
     async def get_source(self, request: web.Request) -> web.Response:
-        found = await self.store.get(request.match_info["id"])
+        found = await self.store.one(request.match_info["id"])
         if found is None:
             return problem(404, f"no source {request.match_info['id']!r}")
-        return _json(await self._source_json(*found))
+        return _json(found)
 
     async def create_source(self, request: web.Request) -> web.Response:
         raw = await read_body(request, self.settings.api_max_body_bytes)
@@ -91,7 +87,7 @@ class IntakeApi:
             return problem(409, f"source {source.id!r} comes from the sources file: change it there")
         await self.store.put(source, "api")
         audit("source.create", request[PRINCIPAL], source=source.id, url=source.url)
-        return _json(await self._source_json(source, "api"), status=201 if existing is None else 200)
+        return _json(await self.store.one(source.id), status=201 if existing is None else 200)
 
     async def delete_source(self, request: web.Request) -> web.Response:
         source_id = request.match_info["id"]

@@ -28,6 +28,7 @@ from shared.egress import EgressPolicy, RefusedTarget, check_url
 
 from .recent import RecentStore
 from .search_api import SEARCH_ROUTES, search_openapi_paths
+from .sources_view import SOURCE_ROUTES, sources_openapi_paths
 from .stream import StreamHub, sse_frame
 from .subscription_store import SubscriptionCatalog, SubscriptionStore
 from .subscriptions import (
@@ -478,6 +479,7 @@ def openapi() -> dict[str, Any]:
                 "get": {"summary": "One story", "responses": {"200": _ok("StoryCard", "it"), "404": problem}},
             },
             **search_paths,
+            **sources_openapi_paths(),
             "/v1/articles/{id}": {
                 "parameters": sub_id,
                 "get": {
@@ -562,7 +564,7 @@ def _declare_security(doc: dict[str, Any], problem: dict[str, Any]) -> None:
                         "description": "GET /v1/stream only: a token from POST /v1/stream/token"},
     }  # fmt: skip
     doc["security"] = []
-    for method, path, _name, scope in [*ROUTES, *SEARCH_ROUTES]:
+    for method, path, _name, scope in [*ROUTES, *SEARCH_ROUTES, *SOURCE_ROUTES]:
         op = doc["paths"].get(path, {}).get(method.lower())
         if op is None:
             continue

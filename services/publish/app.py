@@ -14,6 +14,7 @@ from shared.kafka import make_app, raw_topic, run_worker
 from shared.rebuild import Progress, StateGate, watch_gates
 from shared.records import InRecord, OutRecord
 from shared.settings import Settings, get_settings
+from shared.sources import SourceStore
 from shared.state import watch_state
 from shared.web import add_health
 
@@ -22,6 +23,7 @@ from .bootstrap import Publish, bootstrap
 from .ledger import delivery_record
 from .rebuild import ledger_rebuild
 from .search_api import SearchApi, add_search_routes
+from .sources_view import SourcesView, add_source_routes
 from .subscriptions import KafkaTarget
 
 __all__ = ["build_app", "main"]
@@ -85,6 +87,8 @@ def build_app(settings: Settings) -> tuple[faust.App, Publish]:
         web_app = app.web.web_app  # type: ignore[attr-defined]  # Faust's aiohttp Web driver has it; the Web interface does not
         add_routes(web_app, publish.api)
         add_search_routes(web_app, SearchApi(settings), publish.api.auth)  # the archive, in PostgreSQL
+        # the sources intake polls, with their health, for the page (read-only: intake's port changes them)
+        add_source_routes(web_app, SourcesView(SourceStore(publish.redis, settings.redis_namespace)), publish.api.auth)
 
         async def stop_streams(_app: object) -> None:
             publish.hub.close()

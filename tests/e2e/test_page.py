@@ -14,11 +14,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+from redis.asyncio import Redis
 
 from devtools.embedded import free_port
 from services.clients import iter_inputs
 from shared import codec
 from shared.settings import Settings
+from shared.sources import Source, SourceStore
 
 from ..apikey_util import make_key
 from ..kafkautil import produce
@@ -63,6 +65,15 @@ async def test_stories_appear_live_on_the_page_and_the_filter_narrows_them(
     workers.start("enrich")
     workers.start("publish", NEWSFLOW_WEB_PORT=str(port), NEWSFLOW_API_ANONYMOUS_READ="true")  # as in newsflow dev
     url = f"http://127.0.0.1:{port}/"
+    # two sources as intake leaves them in Redis: one polled fine, one failing with its reason, one paused
+    redis = Redis.from_url(settings.redis_url)
+    store = SourceStore(redis, settings.redis_namespace)
+    await store.put(Source(id="gazette", url="https://gazette.example/rss.xml"))
+    await store.record_poll("gazette", ok=True, status=200, seen=3, new=2, nbytes=1000)
+    await store.put(Source(id="zeitung", url="https://zeitung.example/feed"))
+    await store.record_poll("zeitung", ok=False, status=503, error="http_503: https://zeitung.example/feed: HTTP 503")
+    await store.put(Source(id="archive-feed", url="https://old.example/rss", paused=True))
+    await redis.aclose()
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -76,6 +87,14 @@ async def test_stories_appear_live_on_the_page_and_the_filter_narrows_them(
             else:
                 pytest.fail(f"the page at {url} never answered\n{workers.logs()}")
             await page.wait_for_selector("#status.live", timeout=30_000)
+            # the sources view: each source's state, and the failing one's reason
+            await page.click("#sources-view summary")
+            await page.wait_for_selector(".source.failing", timeout=10_000)
+            assert await page.locator("#sources-count").inner_text() == "(3, 1 failing)"
+            states = dict(zip(await page.locator(".source strong").all_inner_texts(),
+                              await page.locator(".source .chip.state").all_inner_texts(), strict=True))  # fmt: skip
+            assert states == {"archive-feed": "paused", "gazette": "healthy", "zeitung": "failing"}
+            assert "HTTP 503" in await page.locator(".source.failing .reason").inner_text()
             assert await page.locator(".story").count() == 0
             await produce(settings, [i.value for i in iter_inputs([str(SAMPLES)])])
             # four distinct stories (the fifth sample is a duplicate), arriving over SSE without a reload

@@ -62,7 +62,7 @@
   }
 
   async function fetchPage(params) {
-    const res = await fetch(`/v1/search?${params}`);
+    const res = await fetch(`/v1/search?${params}`, { headers: auth() });
     const body = await res.json();
     if (!res.ok) throw new Error(body.detail || body.title || `HTTP ${res.status}`);
     return body;
