@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 import pytest
@@ -40,6 +41,13 @@ from ..apikey_util import bearer, make_key
 from ..conftest import settings_env
 from ..stub_resolver import StubResolver
 from ..unit.publish_articles import enriched
+
+
+async def _settle(tasks: list[asyncio.Task[Any]]) -> None:
+    """Wait for cancelled background tasks, at most 10 s: a task still finishing its cancellation then (an HTTP
+    session closing after a refused connection) must not hang the test's teardown until the test timeout."""
+    await asyncio.wait(tasks, timeout=10)
+
 
 pytestmark = pytest.mark.integration
 
@@ -125,7 +133,7 @@ async def rig_factory(settings_factory, tmp_path) -> AsyncIterator[Callable[...,
             await rep.server.close()
             for t in rep.tasks:
                 t.cancel()
-            await asyncio.gather(*rep.tasks, return_exceptions=True)
+            await _settle(rep.tasks)
         redis = rig.replicas[0].publish.redis
         await delete_namespace(redis, rig.settings.redis_namespace)
         for rep in rig.replicas:

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import pytest
@@ -23,6 +24,13 @@ from shared.settings import Settings
 from ..apikey_util import bearer, make_key
 from ..stub_resolver import StubResolver
 from ..unit.publish_articles import enriched
+
+
+async def _settle(tasks: list[asyncio.Task[Any]]) -> None:
+    """Wait for cancelled background tasks, at most 10 s: a task still finishing its cancellation then (an HTTP
+    session closing after a refused connection) must not hang the test's teardown until the test timeout."""
+    await asyncio.wait(tasks, timeout=10)
+
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +80,7 @@ async def api(settings_factory, tmp_path) -> AsyncIterator[Api]:
     await server.close()
     for t in tasks:
         t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await _settle(tasks)
     await delete_namespace(redis, s.redis_namespace)
     await redis.aclose()
 
@@ -144,7 +152,7 @@ async def test_a_change_reaches_another_replica_within_seconds(api: Api, setting
     finally:
         for t in tasks:
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _settle(tasks)
         await server.close()
         await other_redis.aclose()
 

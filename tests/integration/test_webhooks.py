@@ -12,6 +12,7 @@ import itertools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import pytest
@@ -30,6 +31,13 @@ from shared.settings import Settings
 from ..apikey_util import bearer, make_key
 from ..unit.publish_articles import enriched
 from ..webhook_receiver import Receiver, Reply
+
+
+async def _settle(tasks: list[asyncio.Task[Any]]) -> None:
+    """Wait for cancelled background tasks, at most 10 s: a task still finishing its cancellation then (an HTTP
+    session closing after a refused connection) must not hang the test's teardown until the test timeout."""
+    await asyncio.wait(tasks, timeout=10)
+
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +95,7 @@ async def rig(settings_factory) -> AsyncIterator[Rig]:
     finally:
         for t in tasks:
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _settle(tasks)
         await receiver.stop()
         await delete_namespace(redis, s.redis_namespace)
         await redis.aclose()
