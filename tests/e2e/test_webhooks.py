@@ -107,10 +107,10 @@ async def test_done_means_jp_subscription_gets_the_japan_story_once_while_a_dead
         enriched_got = await collect(settings, [settings.topics.enriched], count=4, timeout_s=120)
         japan = [orjson.loads(g.value) for g in enriched_got if "Japan" in orjson.loads(g.value)["title"]]
         assert len(japan) == 1, [orjson.loads(g.value)["title"] for g in enriched_got]
-        seen_at = time.monotonic()
         got = await receiver.wait_for("jp", 1, timeout_s=30)
         assert len(got) == 1, workers.logs()
-        assert got[0].at - seen_at < 2.0  # not held back by the dead endpoint's retries
+        # not held back by the dead endpoint's retries: checked by order below (it arrives before their last one),
+        # not by a time bound that a loaded machine can miss
         assert got[0].verified, got[0].error
         body = orjson.loads(got[0].body)
         assert body["data"]["id"] == japan[0]["id"] and body["subscription"] == healthy["id"]
