@@ -22,9 +22,10 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 
 from shared.egress import EgressPolicy, GuardedResolver, RefusedTarget, url_refusal
+from shared.retry_after import retry_after_s
 from shared.settings import Settings
 
-from .politeness import HostGate, retry_after_s
+from .politeness import HostGate
 
 __all__ = ["MAX_REDIRECTS", "FetchError", "Fetched", "Fetcher", "user_agent"]
 

@@ -1,7 +1,7 @@
 """Being a polite client (pure logic, and asyncio primitives with no I/O of their own).
 
 - :func:`backoff_s`: exponential back-off with full jitter after consecutive failures, never under a server's
-  ``Retry-After`` (:func:`retry_after_s`, seconds or an HTTP date), capped.
+  ``Retry-After`` (:func:`shared.retry_after.retry_after_s`), capped.
 - :class:`HostGate`: at most ``concurrency`` requests in flight per host and at least ``min_interval_s``
   between the starts of two requests to one host, across every source on that host.
 - :class:`Robots`: robots.txt rules per host (``protego``), kept ``ttl_s``; a robots.txt that answers 4xx
@@ -16,34 +16,17 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from protego import Protego
 
-__all__ = ["HostGate", "Robots", "backoff_s", "host_of", "retry_after_s"]
+__all__ = ["HostGate", "Robots", "backoff_s", "host_of"]
 
 
 def host_of(url: str) -> str:
     """``scheme://host[:port]`` of a URL: the unit of politeness and of robots.txt."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def retry_after_s(value: str | None, *, now: float | None = None) -> float | None:
-    """A ``Retry-After`` header (delta seconds or an HTTP date) in seconds from now; None if absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def backoff_s(

@@ -12,10 +12,11 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Literal
 
 from standardwebhooks import Webhook
+
+from shared.retry_after import retry_after_s
 
 __all__ = ["Outcome", "classify", "next_delay", "sign_headers", "webhook_id"]
 
@@ -61,21 +62,6 @@ class Outcome:
     detail: str = ""
 
 
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
 def classify(status: int | None, headers: Mapping[str, str] | None = None, detail: str = "") -> Outcome:
     """2xx delivered; 410 gone (disable the endpoint); 429 / 503 retry, honouring Retry-After; else retry."""
     if status is None:
@@ -87,5 +73,5 @@ def classify(status: int | None, headers: Mapping[str, str] | None = None, detai
     retry_after = None
     if status in (429, 503) and headers:
         lowered = {k.lower(): v for k, v in headers.items()}
-        retry_after = _retry_after(lowered.get("retry-after"), datetime.now(UTC))
+        retry_after = retry_after_s(lowered.get("retry-after"))
     return Outcome("retry", status, retry_after, detail or f"HTTP {status}")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
 
 from services.intake.feeds import Entry
-from services.intake.politeness import HostGate, Robots, backoff_s, host_of, retry_after_s
+from services.intake.politeness import HostGate, Robots, backoff_s, host_of
 from services.intake.records import entry_key, entry_version, html_to_text, needs_page, raw_record
+from shared.retry_after import retry_after_s
 from shared.sources import Source, SourceError, load_sources, parse_sources
 
 
@@ -79,7 +81,7 @@ def test_backoff_grows_with_jitter_caps_and_honours_retry_after() -> None:
 
 def test_retry_after_in_seconds_or_as_an_http_date() -> None:
     assert retry_after_s("120") == 120
-    assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 60) == 60
+    assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT", datetime.fromtimestamp(1445412480 - 60, UTC)) == 60
     assert retry_after_s("soon") is None and retry_after_s(None) is None
 
 
