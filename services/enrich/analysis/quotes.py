@@ -117,8 +117,16 @@ _NOMINAL = regex.compile(
     r"pledges?|warnings?|messages?|tweets?)(?![\p{L}])"
 )
 _ENDS_WITH_VERB = regex.compile(r"(?<![\p{L}])(?:said|says|added|adds|wrote|told reporters)\.$")
+_NAME_ENDING = regex.compile(r"(?<![\p{L}\p{N}'’.-])" + _NAME + r"\s+$")  # a name, then only the verb
+_CLOSING = frozenset('"”»«“')
 _APPOSITION = regex.compile(r"[,.?!…]*\s+" + _NAME + r"\s*,[^\"“”«»\n]{3,}?,\s*")
 _TO_LISTENER = frozenset({"told", "tells", "asked", "asks"})  # a name after these is the one spoken to
+# a subject pronoun right before the verb ("she said", "they wrote"): a name after the verb is then no speaker
+_SUBJECT_PRONOUN = regex.compile(
+    r"(?<![\p{L}])(?:he|she|they|it|i|we|il|elle|ils|elles|on|él|ella|ellos|ellas|er|sie|es|wir|ele|ela|eles|elas|"
+    r"lui|lei|loro|hij|zij|ze|wij|هو|هي|هم)\s*$",
+    regex.IGNORECASE,
+)
 # capitalised words that are no name after a quote ("...," The Post reported is a name; "The" alone is not)
 _NOT_NAMES = frozenset(
     {"the", "a", "an", "this", "that", "i", "we", "you", "they", "it", "but", "and", "le", "la", "el"}
@@ -198,7 +206,8 @@ def extract_quotes(
     )
     names = _person_names(entities)
     quotes: list[Quote] = []
-    for raw_start, raw_end in find_quoted_spans(text):
+    quoted = find_quoted_spans(text)
+    for raw_start, raw_end in quoted:
         start, end = _trim(text, raw_start, raw_end)
         body = text[start:end]
         if len(body.split()) < 3 or any(a <= start + 1 and end - 1 <= b for a, b in title_spans):
@@ -213,7 +222,7 @@ def extract_quotes(
         if label and _capitalised_name(label.group(1)):
             q.speaker, q.resolution = _resolve(label.group(1), start, mentions, names), "entity"
         else:
-            _attribute(q, text, raw_start - 1, raw_end + 1, sent_starts, mentions, names)
+            _attribute(q, text, raw_start - 1, raw_end + 1, sent_starts, mentions, names, quoted)
         quotes.append(q)
     _propagate(quotes, text, _genders(text, mentions))
     return quotes
@@ -254,6 +263,7 @@ def _attribute(
     sent_starts: list[int],
     mentions: list[tuple[int, int, Entity]],
     names: dict[str, Entity],
+    quoted: list[tuple[int, int]],
 ) -> None:
     """Set speaker and verb of ``q`` from the sentence around it (rules 1-3 of the module doc).
 
@@ -296,9 +306,12 @@ def _attribute(
             or _best(pre[::-1])
             or _name_before_verb(text, close_at, verb_s, mentions, names)
         )
-        if pick is None and fold(m.group(1)) not in _TO_LISTENER:  # "told Bill O'Reilly": the listener
+        # "told Bill O'Reilly": the listener; "she said after reading the Acme statement": the pronoun
+        by_pronoun = _SUBJECT_PRONOUN.search(text, close_at, verb_s) is not None
+        if pick is None and fold(m.group(1)) not in _TO_LISTENER and not by_pronoun:
             pick = _name_after_verb(text, verb_e, nxt, mentions, names) or _best(post)
-        pick = pick or _named_in(text[close_at:named_end], names)
+        if not by_pronoun:
+            pick = pick or _named_in(text[close_at:named_end], names)
         described = (pick is None or pick.type != "person") and (
             role_after is not None or _role_before(text[close_at:verb_s])
         )
@@ -322,13 +335,25 @@ def _attribute(
     if verbs:
         m = verbs[-1]
         verb_s = sent_start + m.start()
-        who = [x for x in mentions if sent_start <= x[0] and x[1] <= verb_s]
+        # a name inside another quote of the sentence ('"Ask Tom Fry," Okafor said, "because ..."') is not
+        # this one's speaker
+        who = [x for x in mentions if sent_start <= x[0] and x[1] <= verb_s and not _inside(x[0], quoted)]
+        closed = max((i + 1 for i, ch in enumerate(window[: m.start()]) if ch in _CLOSING), default=0)
         # the verb first, then who speaks ("Said Ellis: ...", Arabic "وقال محمد علي: ...")
         verb_e = sent_start + m.end()
         then = [x for x in mentions if verb_e <= x[0] and x[1] <= probe and not text[verb_e : x[0]].strip()]
-        pick = _best(who[::-1]) or _named_in(text[sent_start:verb_s], names) or _best(then)
-        described = pick is None and _role_before(window[: m.start()])
-        _settle(q, m.group(1), pick, described, window, open_at, text, mentions)
+        if _SUBJECT_PRONOUN.search(text, sent_start, verb_s):  # "He said Anna Kim was ...": Anna Kim is no speaker
+            then = []
+        named = _NAME_ENDING.search(text, sent_start + closed, verb_s)  # a name right before the verb, untagged
+        untagged = _resolve(named.group(1), named.start(1), mentions, names) if named else None
+        pick = (
+            _best(who[::-1])
+            or (untagged if named and _untagged(named.group(1), text) else None)
+            or _named_in(text[sent_start + closed : verb_s], names)
+            or _best(then)
+        )
+        described = pick is None and _role_before(window[closed : m.start()])
+        _settle(q, m.group(1), pick, described, window[closed:], open_at, text, mentions)
         return
     # a nominal attribution: "Trump's claim that there have been “thousands of shootings”"
     nominal = list(_NOMINAL.finditer(window))
@@ -374,12 +399,26 @@ def _capitalised_name(run: str) -> bool:
     return bool(words) and fold(words[0]) not in _NOT_NAMES and not _PRONOUN.fullmatch(words[0])
 
 
+def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+    """``pos`` lies in one of the sorted ``spans``."""
+    i = bisect.bisect_right(spans, (pos, 1 << 62)) - 1
+    return i >= 0 and spans[i][0] <= pos < spans[i][1]
+
+
+def _untagged(run: str, text: str) -> bool:
+    """``run``, a capitalised run NER did not tag, reads as a name: :func:`_capitalised_name`, and a single word
+    the article also writes in lowercase ("Officials said") is a common word opening a sentence."""
+    if not _capitalised_name(run):
+        return False
+    return " " in run or regex.search(r"(?<![\p{L}])" + regex.escape(run.lower()) + r"(?![\p{L}])", text) is None
+
+
 def _resolve(run: str, at: int, mentions: list[tuple[int, int, Entity]], names: dict[str, Entity]) -> Entity:
     """The entity a name written at ``at`` is: a mention within it, else a known person by name or
     surname, else a new person entity of that name."""
-    for s, e, ent in mentions:
-        if s < at + len(run) and at < e:  # a mention inside the name ("Finanzminister Lars Klingbeil")
-            return ent
+    inside = [ent for s, e, ent in mentions if s < at + len(run) and at < e]  # "Finanzminister Lars Klingbeil"
+    if inside:  # the head ends the name: "Harbor Authority Chairman Leon Marsh" is Marsh, not the authority
+        return next((ent for ent in reversed(inside) if ent.type == "person"), inside[-1])
     known = names.get(fold(run)) or names.get(fold(run.split()[-1]))
     return known if known is not None else Entity(type="person", name=run, key=fold(run))
 
@@ -440,7 +479,21 @@ def _genders(text: str, mentions: list[tuple[int, int, Entity]]) -> dict[int, st
         title = _HONORIFIC.search(text, max(0, s - 6), s)
         if title:
             tally[0 if title.group(1).lower() in _MALE_TITLES else 1] += 1
-    return {k: "m" if m > f else "f" for k, (m, f) in votes.items() if m != f}
+    decided = {k: "m" if m > f else "f" for k, (m, f) in votes.items() if m != f}
+    for _, _, ent in people:  # no title either way: the first name, when it is a clear one ("Karen Walsh")
+        words = ent.name.split()
+        if id(ent) not in decided and len(words) >= 2 and not words[0].endswith("."):
+            gender = _first_names().get(fold(words[0]))
+            if gender is not None:
+                decided[id(ent)] = gender
+    return decided
+
+
+@functools.cache
+def _first_names() -> dict[str, str]:
+    """Folded first name -> "m" / "f" for names whose gender is clear (``data/first_name_genders.tsv``)."""
+    lines = (_DATA / "first_name_genders.tsv").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("\t", 1) for line in lines if line and not line.startswith("#"))
 
 
 def _as_subject(text: str, start: int, end: int) -> bool:
