@@ -205,6 +205,7 @@ def extract_quotes(
         key=lambda m: m[0],
     )
     names = _person_names(entities)
+    mentions = _with_untagged_names(text, mentions, names)
     quotes: list[Quote] = []
     quoted = find_quoted_spans(text)
     for raw_start, raw_end in quoted:
@@ -244,6 +245,21 @@ def _person_names(entities: list[Entity]) -> dict[str, Entity]:
         for key in {fold(e.name), fold(e.tokens[-1]), *(fold(s) for s in e.surfaces)}:
             names[key] = e if names.get(key, e) is e else None
     return {k: v for k, v in names.items() if v is not None}
+
+
+def _with_untagged_names(
+    text: str, mentions: list[tuple[int, int, Entity]], names: dict[str, Entity]
+) -> list[tuple[int, int, Entity]]:
+    """``mentions`` and the capitalised words NER did not tag that are a known person's name or surname ("Gen.
+    Walter Crane spoke ... Crane said": the second "Crane" is Walter Crane), in text order."""
+    starts = [s for s, _, _ in mentions]
+    extra = []
+    for m in _CAPITALISED.finditer(text):
+        ent = names.get(fold(m.group(0)))
+        i = bisect.bisect_right(starts, m.start()) - 1
+        if ent is not None and not (i >= 0 and mentions[i][1] > m.start()):
+            extra.append((m.start(), m.end(), ent))
+    return sorted([*mentions, *extra], key=lambda x: x[0]) if extra else mentions
 
 
 def _named_in(window: str, names: dict[str, Entity]) -> Entity | None:
