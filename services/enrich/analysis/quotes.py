@@ -118,6 +118,8 @@ _NOMINAL = regex.compile(
 )
 _ENDS_WITH_VERB = regex.compile(r"(?<![\p{L}])(?:said|says|added|adds|wrote|told reporters)\.$")
 _NAME_ENDING = regex.compile(r"(?<![\p{L}\p{N}'’.-])" + _NAME + r"\s+$")  # a name, then only the verb
+# after a name: ", a ...", ", who ...", " (D), the mayor's ..."
+_APPOSED = regex.compile(r"\s*(?:\([^()]{1,30}\)\s*)?,\s*(?:\p{Ll}|\p{Lu}[\p{L}\-'’]*['’]s\s)")
 _CLOSING = frozenset('"”»«“')
 _APPOSITION = regex.compile(r"[,.?!…]*\s+" + _NAME + r"\s*,[^\"“”«»\n]{3,}?,\s*")
 _TO_LISTENER = frozenset({"told", "tells", "asked", "asks"})  # a name after these is the one spoken to
@@ -358,8 +360,13 @@ def _attribute(
         # the verb first, then who speaks ("Said Ellis: ...", Arabic "وقال محمد علي: ...")
         verb_e = sent_start + m.end()
         then = [x for x in mentions if verb_e <= x[0] and x[1] <= probe and not text[verb_e : x[0]].strip()]
-        if _SUBJECT_PRONOUN.search(text, sent_start, verb_s):  # "He said Anna Kim was ...": Anna Kim is no speaker
+        by_pronoun = _SUBJECT_PRONOUN.search(text, sent_start, verb_s)
+        if by_pronoun:  # "He said Anna Kim was ...": Anna Kim is no speaker
             then = []
+            if _PRONOUN.fullmatch(by_pronoun.group(0).strip()):  # "Jane Holt says she admires Mark Vance for
+                who = []  # what she calls ...": she, not Mark Vance
+        else:  # "Nora Ellis, who advises Sam Ortiz, said, ...": the subject before the apposition
+            who = _subject_with_apposition(text, sent_start, who) or who
         named = _NAME_ENDING.search(text, sent_start + closed, verb_s)  # a name right before the verb, untagged
         untagged = _resolve(named.group(1), named.start(1), mentions, names) if named else None
         pick = (
@@ -413,6 +420,16 @@ def _capitalised_name(run: str) -> bool:
     """``run`` reads as a name: not a pronoun, article or other function word written with a capital."""
     words = run.split()
     return bool(words) and fold(words[0]) not in _NOT_NAMES and not _PRONOUN.fullmatch(words[0])
+
+
+def _subject_with_apposition(
+    text: str, sent_start: int, who: list[tuple[int, int, Entity]]
+) -> list[tuple[int, int, Entity]]:
+    """``[the person opening the sentence]`` when an apposition or relative clause follows them ("Nora
+    Ellis, who advises Governor Sam Ortiz, said", "Ana Ruiz (D), the mayor's rival, called"), else []."""
+    if not who or who[0][2].type != "person" or len(text[sent_start : who[0][0]].split()) > 2:
+        return []
+    return who[:1] if _APPOSED.match(text, who[0][1]) else []
 
 
 def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
