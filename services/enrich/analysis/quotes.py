@@ -116,7 +116,10 @@ _NOMINAL = regex.compile(
     _NAME + r"['’]s\s+(?:\p{Ll}+\s+){0,2}(claims?|statements?|remarks?|comments?|words|assertions?|promises?|"
     r"pledges?|warnings?|messages?|tweets?)(?![\p{L}])"
 )
-_ENDS_WITH_VERB = regex.compile(r"(?<![\p{L}])(?:said|says|added|adds|wrote|told reporters)\.$")
+# "..., Schiff said." / "Rosa said to the neighbours." / "Okafor said on Tuesday."
+_ENDS_WITH_VERB = regex.compile(
+    r"(?<![\p{L}])(?:said|says|added|adds|wrote|told reporters)(?:\s+[\p{L}\p{N}'’.-]+){0,3}\.$"
+)
 _NAME_ENDING = regex.compile(r"(?<![\p{L}\p{N}'’.-])" + _NAME + r"\s+$")  # a name, then only the verb
 # after a name: ", a ...", ", who ...", " (D), the mayor's ..."
 _APPOSED = regex.compile(r"\s*(?:\([^()]{1,30}\)\s*)?,\s*(?:\p{Ll}|\p{Lu}[\p{L}\-'’]*['’]s\s)")
@@ -359,7 +362,8 @@ def _attribute(
         closed = max((i + 1 for i, ch in enumerate(window[: m.start()]) if ch in _CLOSING), default=0)
         # the verb first, then who speaks ("Said Ellis: ...", Arabic "وقال محمد علي: ...")
         verb_e = sent_start + m.end()
-        then = [x for x in mentions if verb_e <= x[0] and x[1] <= probe and not text[verb_e : x[0]].strip()]
+        # (a name NER ran into the verb, "Said Ellis", counts as right after it)
+        then = [x for x in mentions if verb_s <= x[0] and x[1] <= probe and not text[verb_e : x[0]].strip()]
         by_pronoun = _SUBJECT_PRONOUN.search(text, sent_start, verb_s)
         if by_pronoun:  # "He said Anna Kim was ...": Anna Kim is no speaker
             then = []
@@ -378,6 +382,11 @@ def _attribute(
         described = pick is None and _role_before(window[closed : m.start()])
         _settle(q, m.group(1), pick, described, window[closed:], open_at, text, mentions)
         return
+    if window.rstrip().endswith(":"):  # "Ruth Kane made the following statement:": the colon's subject
+        subject = next((x for x in mentions if sent_start <= x[0] < probe and _as_subject(text, x[0], x[1])), None)
+        if subject is not None and subject[2].type == "person":
+            q.speaker, q.resolution = subject[2], "entity"
+            return
     # a nominal attribution: "Trump's claim that there have been “thousands of shootings”"
     nominal = list(_NOMINAL.finditer(window))
     if nominal and _capitalised_name(nominal[-1].group(1)):
