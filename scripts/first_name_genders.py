@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 MIN_SOURCES = 5
-MIN_COUNT = 500
+MIN_COUNT = 50
 CUT = 0.1
 OUT = Path(__file__).resolve().parents[1] / "services" / "enrich" / "data" / "first_name_genders.tsv"
 HEADER = """\

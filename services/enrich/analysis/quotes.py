@@ -427,7 +427,7 @@ def _name_after_verb(
 
 def _capitalised_name(run: str) -> bool:
     """``run`` reads as a name: not a pronoun, article or other function word written with a capital."""
-    words = run.split()
+    words = [regex.sub(r"['’]\p{L}{1,2}$", "", w) for w in run.split()]  # "He’s", "I’m"
     return bool(words) and fold(words[0]) not in _NOT_NAMES and not _PRONOUN.fullmatch(words[0])
 
 
@@ -543,7 +543,9 @@ def _as_subject(text: str, start: int, end: int) -> bool:
     pronoun or speech verb: "Republican leader Mitch McConnell"), or a speech verb follows it."""
     lead = regex.search(r"(?:^|[.!?\n:])([^.!?\n:]{0,60})$", text[max(0, start - 61) : start])
     words = lead.group(1) if lead is not None else ","
-    if "," not in words and len(words.split()) <= 2 and not _PRONOUN.search(words) and not _VERB.search(words):
+    # at most two words, or a title of capitalised words ("Grand Jury Foreman Ellis Quade")
+    short = len(words.split()) <= 2 or (len(words.split()) <= 4 and all(w[:1].isupper() for w in words.split()))
+    if "," not in words and short and not _PRONOUN.search(words) and not _VERB.search(words):
         return True  # not "She says Trump's tweets ...": the object of someone else's verb
     verb = _VERB.match(text, end + 1, end + 40) if text[end : end + 1] == " " else None
     return verb is not None
