@@ -68,6 +68,7 @@ VERB_LANGUAGES = ("en", "fr", "es", "de", "pt", "it", "nl", "ar")
 # right before a word in a paragraph where it comes before any « (German/Danish »Wir…«, not a French
 # quote closing); ‚ opens a German single quote closed by ‘.
 _CLOSERS = {"“": '”"', "«": '»"', "„": '“”"', "「": "」", "『": "』", "‚": "‘’", '"': '"”', "”": "”", "»": "«"}
+_MARKS = regex.compile("[" + regex.escape("".join(sorted(set("".join(_CLOSERS.values())) | set(_CLOSERS)))) + "]")
 _OPENERS = frozenset("“«„「『")  # what _next_quote takes for the start of the next quote
 
 
@@ -123,6 +124,7 @@ _ENDS_WITH_VERB = regex.compile(
 _NAME_ENDING = regex.compile(r"(?<![\p{L}\p{N}'’.-])" + _NAME + r"\s+$")  # a name, then only the verb
 # after a name: ", a ...", ", who ...", " (D), the mayor's ..."
 _APPOSED = regex.compile(r"\s*(?:\([^()]{1,30}\)\s*)?,\s*(?:\p{Ll}|\p{Lu}[\p{L}\-'’]*['’]s\s)")
+_LEAD = regex.compile(r"(?:^|[.!?\n:])([^.!?\n:]{0,60})$")  # the words opening a sentence before a mention
 _CLOSING = frozenset('"”»«“')
 _APPOSITION = regex.compile(r"[,.?!…]*\s+" + _NAME + r"\s*,[^\"“”«»\n]{3,}?,\s*")
 _TO_LISTENER = frozenset({"told", "tells", "asked", "asks"})  # a name after these is the one spoken to
@@ -172,7 +174,8 @@ def find_quoted_spans(text: str) -> list[tuple[int, int]]:
         curly_open = "“" in para or "„" in para
         guillemet = para.find("«")
         reversed_guillemets = "»" in para and (guillemet < 0 or para.find("»") < guillemet)
-        for i, ch in enumerate(para):
+        for mark in _MARKS.finditer(para):  # only the marks matter: the loop skips every other character
+            i, ch = mark.start(), mark.group(0)
             if opened >= 0:
                 if ch in closers:
                     spans.append((pos + opened + 1, pos + i))
@@ -257,13 +260,22 @@ def _with_untagged_names(
 ) -> list[tuple[int, int, Entity]]:
     """``mentions`` and the capitalised words NER did not tag that are a known person's name or surname ("Gen.
     Walter Crane spoke ... Crane said": the second "Crane" is Walter Crane), in text order."""
+    spans = [text[s:e] for s, e, ent in mentions if ent.type == "person"]
+    words = {regex.sub(r"['’]s$", "", w) for span in spans for w in span.split() if w[:1].isupper()}
     starts = [s for s, _, _ in mentions]
     extra = []
-    for m in _CAPITALISED.finditer(text):
-        ent = names.get(fold(m.group(0)))
-        i = bisect.bisect_right(starts, m.start()) - 1
-        if ent is not None and not (i >= 0 and mentions[i][1] > m.start()):
-            extra.append((m.start(), m.end(), ent))
+    for word in words:
+        ent = names.get(fold(word))
+        if ent is None:
+            continue
+        at = text.find(word)
+        while at >= 0:
+            end = at + len(word)
+            whole = not text[at - 1 : at].isalpha() and not text[end : end + 1].isalpha()
+            i = bisect.bisect_right(starts, at) - 1
+            if whole and not (i >= 0 and mentions[i][1] > at):
+                extra.append((at, end, ent))
+            at = text.find(word, end)
     return sorted([*mentions, *extra], key=lambda x: x[0]) if extra else mentions
 
 
@@ -312,7 +324,7 @@ def _attribute(
     m = _VERB.search(window)
     if m and m.start() < 100:
         verb_s, verb_e = close_at + m.start(), close_at + m.end()
-        who = [x for x in mentions if close_at <= x[0] and x[1] <= min(verb_e + 60, nxt)]
+        who = _within(mentions, close_at, min(verb_e + 60, nxt))
         # nearest to the verb: the last one before it, else the first one after it
         pre = [x for x in who if x[1] <= verb_s]
         post = [x for x in who if x[0] >= verb_e]
@@ -328,7 +340,7 @@ def _attribute(
             or _name_before_verb(text, close_at, verb_s, mentions, names)
         )
         # "told Bill O'Reilly": the listener; "she said after reading the Acme statement": the pronoun
-        by_pronoun = _SUBJECT_PRONOUN.search(text, close_at, verb_s) is not None
+        by_pronoun = _SUBJECT_PRONOUN.search(text, max(close_at, verb_s - 12), verb_s) is not None
         if pick is None and fold(m.group(1)) not in _TO_LISTENER and not by_pronoun:
             pick = _name_after_verb(text, verb_e, nxt, mentions, names) or _best(post)
         if not by_pronoun:
@@ -347,7 +359,11 @@ def _attribute(
         before = text[:open_at].rstrip()
         prev_start, _ = _sentence_bounds(max(0, len(before) - 1), sent_starts, len(text))
         # or after a sentence of its paragraph that ends with its speech verb ("..., Schiff said. “...")
-        said = before.endswith(".") and "\n" not in text[prev_start:open_at] and _ENDS_WITH_VERB.search(before)
+        said = (
+            before.endswith(".")
+            and "\n" not in text[prev_start:open_at]
+            and _ENDS_WITH_VERB.search(before, max(prev_start, len(before) - 80))
+        )
         if not before.endswith(":") and not said:
             return
         probe, sent_start = len(before), prev_start
@@ -358,20 +374,20 @@ def _attribute(
         verb_s = sent_start + m.start()
         # a name inside another quote of the sentence ('"Ask Tom Fry," Okafor said, "because ..."') is not
         # this one's speaker
-        who = [x for x in mentions if sent_start <= x[0] and x[1] <= verb_s and not _inside(x[0], quoted)]
+        who = [x for x in _within(mentions, sent_start, verb_s) if not _inside(x[0], quoted)]
         closed = max((i + 1 for i, ch in enumerate(window[: m.start()]) if ch in _CLOSING), default=0)
         # the verb first, then who speaks ("Said Ellis: ...", Arabic "وقال محمد علي: ...")
         verb_e = sent_start + m.end()
         # (a name NER ran into the verb, "Said Ellis", counts as right after it)
-        then = [x for x in mentions if verb_s <= x[0] and x[1] <= probe and not text[verb_e : x[0]].strip()]
-        by_pronoun = _SUBJECT_PRONOUN.search(text, sent_start, verb_s)
-        if by_pronoun:  # "He said Anna Kim was ...": Anna Kim is no speaker
+        then = [x for x in _within(mentions, verb_s, probe) if not text[verb_e : x[0]].strip()]
+        subject_pronoun = _SUBJECT_PRONOUN.search(text, max(sent_start, verb_s - 12), verb_s)
+        if subject_pronoun:  # "He said Anna Kim was ...": Anna Kim is no speaker
             then = []
-            if _PRONOUN.fullmatch(by_pronoun.group(0).strip()):  # "Jane Holt says she admires Mark Vance for
+            if _PRONOUN.fullmatch(subject_pronoun.group(0).strip()):  # "Jane Holt says she admires Mark Vance for
                 who = []  # what she calls ...": she, not Mark Vance
         else:  # "Nora Ellis, who advises Sam Ortiz, said, ...": the subject before the apposition
             who = _subject_with_apposition(text, sent_start, who) or who
-        named = _NAME_ENDING.search(text, sent_start + closed, verb_s)  # a name right before the verb, untagged
+        named = _NAME_ENDING.search(text, max(sent_start + closed, verb_s - 80), verb_s)  # a name just before the verb
         untagged = _resolve(named.group(1), named.start(1), mentions, names) if named else None
         pick = (
             _best(who[::-1])
@@ -383,7 +399,7 @@ def _attribute(
         _settle(q, m.group(1), pick, described, window[closed:], open_at, text, mentions)
         return
     if window.rstrip().endswith(":"):  # "Ruth Kane made the following statement:": the colon's subject
-        subject = next((x for x in mentions if sent_start <= x[0] < probe and _as_subject(text, x[0], x[1])), None)
+        subject = next((x for x in _within(mentions, sent_start, probe) if _as_subject(text, x[0], x[1])), None)
         if subject is not None and subject[2].type == "person":
             q.speaker, q.resolution = subject[2], "entity"
             return
@@ -439,6 +455,13 @@ def _subject_with_apposition(
     if not who or who[0][2].type != "person" or len(text[sent_start : who[0][0]].split()) > 2:
         return []
     return who[:1] if _APPOSED.match(text, who[0][1]) else []
+
+
+def _within(mentions: list[tuple[int, int, Entity]], start: int, end: int) -> list[tuple[int, int, Entity]]:
+    """The mentions (sorted by start) that lie in ``start:end``."""
+    lo = bisect.bisect_left(mentions, start, key=lambda m: m[0])
+    hi = bisect.bisect_left(mentions, end, lo, key=lambda m: m[0])
+    return [x for x in mentions[lo:hi] if x[1] <= end]
 
 
 def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
@@ -499,7 +522,7 @@ def _people_before(pos: int, text: str, mentions: list[tuple[int, int, Entity]],
     """The people named in the ``_PRONOUN_REACH`` characters before ``pos``, the last named first; with
     ``subject``, only those named as a subject (opening a sentence, or just before a speech verb: "Trump
     responded ... He said:")."""
-    before = [x for x in mentions if pos - _PRONOUN_REACH <= x[0] and x[1] <= pos and x[2].type == "person"]
+    before = [x for x in _within(mentions, pos - _PRONOUN_REACH, pos) if x[2].type == "person"]
     if subject:
         before = [x for x in before if _as_subject(text, x[0], x[1])]
     out: list[Entity] = []
@@ -541,7 +564,7 @@ def _first_names() -> dict[str, str]:
 def _as_subject(text: str, start: int, end: int) -> bool:
     """The mention at ``start:end`` opens its sentence or paragraph (after at most two words, no comma,
     pronoun or speech verb: "Republican leader Mitch McConnell"), or a speech verb follows it."""
-    lead = regex.search(r"(?:^|[.!?\n:])([^.!?\n:]{0,60})$", text[max(0, start - 61) : start])
+    lead = _LEAD.search(text[max(0, start - 61) : start])
     words = lead.group(1) if lead is not None else ","
     # at most two words, or a title of capitalised words ("Grand Jury Foreman Ellis Quade")
     short = len(words.split()) <= 2 or (len(words.split()) <= 4 and all(w[:1].isupper() for w in words.split()))
@@ -611,7 +634,7 @@ def _role_after(window: str) -> int | None:
 def _last_person_in_paragraph(pos: int, text: str, mentions: list[tuple[int, int, Entity]]) -> Entity | None:
     """The person named last before ``pos`` in its paragraph."""
     para_start = text.rfind("\n", 0, pos) + 1
-    before = [x for x in mentions if para_start <= x[0] and x[1] <= pos and x[2].type == "person"]
+    before = [x for x in _within(mentions, para_start, pos) if x[2].type == "person"]
     return before[-1][2] if before else None
 
 
