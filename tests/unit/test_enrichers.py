@@ -836,3 +836,18 @@ SPEAKER_RULES: dict[str, tuple[str, list[str], list[str], dict[str, str | None]]
 def test_speaker_rules_resolve_pronouns_short_names_and_appositions(rule: str) -> None:
     text, people, orgs, speakers = SPEAKER_RULES[rule]
     assert _speakers("en", text, people, orgs) == speakers
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "speaker"),
+    [
+        ("es", "La ministra de Sanidad manifestó: «Vamos a revisar todos los contratos del hospital».", None),
+        ("de", "Die Spieler waren müde und leer. Und Trainer meinte: „Wir spielen am Samstag wieder besser.“", None),
+        ("es", "La reunión terminó tarde. Ortega señaló: «Las familias necesitan más ayudas este invierno».", "Ortega"),
+    ],
+)
+def test_an_untagged_name_before_the_verb_opens_its_clause_and_is_no_common_word(
+    lang: str, text: str, speaker: str | None
+) -> None:
+    # no NER spans: "Sanidad" follows a lowercase word, "Und" is written in lowercase elsewhere
+    assert list(_speakers(lang, text, []).values()) == [speaker]

@@ -121,7 +121,9 @@ _NOMINAL = regex.compile(
 _ENDS_WITH_VERB = regex.compile(
     r"(?<![\p{L}])(?:said|says|added|adds|wrote|told reporters)(?:\s+[\p{L}\p{N}'’.-]+){0,3}\.$"
 )
-_NAME_ENDING = regex.compile(r"(?<![\p{L}\p{N}'’.-])" + _NAME + r"\s+$")  # a name, then only the verb
+# a name opening its clause (after a quote's closing mark, a comma or a colon, or opening the sentence), then
+# only the verb ('...," Okafor said', "Harbor Watch asked"); not one after a lowercase word ("ministra de Sanidad")
+_NAME_ENDING = regex.compile(r"(?:^|[,:\"”»])\s*" + _NAME + r"\s+$")
 # after a name: ", a ...", ", who ...", " (D), the mayor's ..."
 _APPOSED = regex.compile(r"\s*(?:\([^()]{1,30}\)\s*)?,\s*(?:\p{Ll}|\p{Lu}[\p{L}\-'’]*['’]s\s)")
 _LEAD = regex.compile(r"(?:^|[.!?\n:])([^.!?\n:]{0,60})$")  # the words opening a sentence before a mention
@@ -387,14 +389,8 @@ def _attribute(
                 who = []  # what she calls ...": she, not Mark Vance
         else:  # "Nora Ellis, who advises Sam Ortiz, said, ...": the subject before the apposition
             who = _subject_with_apposition(text, sent_start, who) or who
-        named = _NAME_ENDING.search(text, max(sent_start + closed, verb_s - 80), verb_s)  # a name just before the verb
-        untagged = _resolve(named.group(1), named.start(1), mentions, names) if named else None
-        pick = (
-            _best(who[::-1])
-            or (untagged if named and _untagged(named.group(1), text) else None)
-            or _named_in(text[sent_start + closed : verb_s], names)
-            or _best(then)
-        )
+        untagged = _untagged_before_verb(text, sent_start + closed, verb_s, mentions, names)
+        pick = _best(who[::-1]) or untagged or _named_in(text[sent_start + closed : verb_s], names) or _best(then)
         described = pick is None and _role_before(window[closed : m.start()])
         _settle(q, m.group(1), pick, described, window[closed:], open_at, text, mentions)
         return
@@ -470,12 +466,27 @@ def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
     return i >= 0 and spans[i][0] <= pos < spans[i][1]
 
 
-def _untagged(run: str, text: str) -> bool:
-    """``run``, a capitalised run NER did not tag, reads as a name: :func:`_capitalised_name`, and a single word
-    the article also writes in lowercase ("Officials said") is a common word opening a sentence."""
-    if not _capitalised_name(run):
-        return False
-    return " " in run or regex.search(r"(?<![\p{L}])" + regex.escape(run.lower()) + r"(?![\p{L}])", text) is None
+def _untagged_before_verb(
+    text: str, start: int, verb_s: int, mentions: list[tuple[int, int, Entity]], names: dict[str, Entity]
+) -> Entity | None:
+    """A name NER did not tag opening the clause of the verb at ``verb_s`` (the clause starting at ``start`` at the
+    earliest): the entity it names, else the name as written. Its first word (the whole name after a quote or a
+    comma if it is one word) must not be written in lowercase elsewhere in the article: "Officials said", and a
+    sentence opening "Und Trainer meinte" or "Según manifestó", are common words with a capital."""
+    lo = max(start, verb_s - 80)
+    named = _NAME_ENDING.search(text[lo:verb_s])
+    if named is None or (named.start() == 0 and lo > start) or not _capitalised_name(named.group(1)):
+        return None
+    words = named.group(1).split()
+    opening = not text[lo : lo + named.start(1)].strip()  # it opens the sentence
+    if (opening or len(words) == 1) and _lowercase_in(words[0], text):
+        return None
+    return _resolve(named.group(1), lo + named.start(1), mentions, names)
+
+
+def _lowercase_in(word: str, text: str) -> bool:
+    """``word`` is also written in lowercase in ``text``."""
+    return regex.search(r"(?<![\p{L}])" + regex.escape(word.lower()) + r"(?![\p{L}])", text) is not None
 
 
 def _resolve(run: str, at: int, mentions: list[tuple[int, int, Entity]], names: dict[str, Entity]) -> Entity:
