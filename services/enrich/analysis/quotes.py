@@ -127,6 +127,7 @@ _NAME_ENDING = regex.compile(r"(?:^|[,:\"”»])\s*" + _NAME + r"\s+$")
 # after a name: ", a ...", ", who ...", " (D), the mayor's ..."
 _APPOSED = regex.compile(r"\s*(?:\([^()]{1,30}\)\s*)?,\s*(?:\p{Ll}|\p{Lu}[\p{L}\-'’]*['’]s\s)")
 _LEAD = regex.compile(r"(?:^|[.!?\n:])([^.!?\n:]{0,60})$")  # the words opening a sentence before a mention
+_CONTRACTION = regex.compile(r"['’]\p{L}{1,2}$")
 _CLOSING = frozenset('"”»«“')
 _APPOSITION = regex.compile(r"[,.?!…]*\s+" + _NAME + r"\s*,[^\"“”«»\n]{3,}?,\s*")
 _TO_LISTENER = frozenset({"told", "tells", "asked", "asks"})  # a name after these is the one spoken to
@@ -263,7 +264,7 @@ def _with_untagged_names(
     """``mentions`` and the capitalised words NER did not tag that are a known person's name or surname ("Gen.
     Walter Crane spoke ... Crane said": the second "Crane" is Walter Crane), in text order."""
     spans = [text[s:e] for s, e, ent in mentions if ent.type == "person"]
-    words = {regex.sub(r"['’]s$", "", w) for span in spans for w in span.split() if w[:1].isupper()}
+    words = {w[:-2] if w.endswith(("'s", "’s")) else w for span in spans for w in span.split() if w[:1].isupper()}
     starts = [s for s, _, _ in mentions]
     extra = []
     for word in words:
@@ -439,7 +440,7 @@ def _name_after_verb(
 
 def _capitalised_name(run: str) -> bool:
     """``run`` reads as a name: not a pronoun, article or other function word written with a capital."""
-    words = [regex.sub(r"['’]\p{L}{1,2}$", "", w) for w in run.split()]  # "He’s", "I’m"
+    words = [_CONTRACTION.sub("", w) for w in run.split()]  # "He’s", "I’m"
     return bool(words) and fold(words[0]) not in _NOT_NAMES and not _PRONOUN.fullmatch(words[0])
 
 
