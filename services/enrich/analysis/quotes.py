@@ -22,9 +22,11 @@ The speaker is looked for in this order:
    (``Trump's claim that there have been "thousands of shootings"``).
 3. A pronoun (he/she/il/elle/él/ella/er/sie/ele/ela/lui/lei/hij/zij/هو/هي) next to the verb: of the
    people named as a subject in the 400 characters before the quote, the previous quote's speaker
-   and the other people named before it, the first whose title in the article (Mr., Mrs., ...) does not
-   contradict the pronoun. A definite description of a role next to the verb instead of a name
-   (``"...," the German midfielder said``, ``», a confié le coureur de Visma-Lease a Bike``): the last
+   and the other people named before it, the first whose gender does not contradict the pronoun (their
+   title in the article, Mr., Mrs., ..., else a clearly gendered first name from
+   ``data/first_name_genders.tsv``). A subject pronoun right before the verb ("she said", "they wrote")
+   is the speaker: a name after the verb is then not. A definite description of a role next to the verb
+   instead of a name (``"...," the German midfielder said``, ``», a confié le coureur de Visma-Lease a Bike``): the last
    person named in the paragraph before the quote. The role nouns are in ``data/speaker_roles.yaml``
    (a capitalised demonym counts: "the Serb"); spokespeople are not roles, so ``"...," the ministry
    spokesman said`` does not point back to anyone.
@@ -32,7 +34,11 @@ The speaker is looked for in this order:
    last quote when the paragraph is only the quote.
 
 Names come from the merged entities, so "Kirby" is reported as "John Kirby"; a name NER did not tag is
-resolved to a known person by its surname, else reported as written. ``resolution`` says which rule
+resolved to a known person by its surname, else reported as written, and a known person's surname NER did
+not tag elsewhere is a mention of them. A name with a title is its head person ("Harbor Authority Chairman
+Leon Marsh" is Marsh). Before the quote, a name inside another quote of the sentence is no speaker, a person
+opening the sentence before an apposition is the subject ("Nora Ellis, who advises ..., said"), and a
+sentence ending with a colon and no speech verb names its subject. ``resolution`` says which rule
 gave the speaker (``entity``, ``pronoun``, ``description``, ``paragraph``, ``continuation``);
 ``speaker`` is None when none applies. :func:`quotes_of` reads a parsed article; the quotes field
 reports what it finds. Quality on PolNeAR: ``docs/enrichment/quotes.md``.
