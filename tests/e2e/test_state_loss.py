@@ -93,10 +93,10 @@ def _origin(g: Got, dlq: str) -> tuple[int, int]:
     return (d["origin"]["partition"], d["origin"]["offset"])
 
 
-async def _wait(what: str, check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
+async def _wait(what: str, check: Callable[[], Awaitable[bool]], timeout_s: float, why: dict[str, object]) -> None:
     deadline = time.monotonic() + timeout_s
     while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {why}"
         await asyncio.sleep(1)
 
 
@@ -139,7 +139,7 @@ async def test_redis_restarted_empty_mid_stream_nothing_passes_or_arrives_twice(
             got = await collect(settings, [published_topic], count=first_n + 1, timeout_s=2)
             return len(got) >= first_n + 1 and len(receiver.acknowledged("all")) >= first_n + 1
 
-        await _wait("the first wave to be published", first_delivered, 240)
+        await _wait("the first wave to be published", first_delivered, 240, {})
 
         second = _second_wave(first_n, 1000, 60)
         half = len(second) // 2
@@ -193,9 +193,11 @@ async def test_redis_restarted_empty_mid_stream_nothing_passes_or_arrives_twice(
             have = {(d["id"], d["version"]) for d in (orjson.loads(g.value) for g in got_pub)}
             hooked = {(d["data"]["id"], d["data"]["version"]) for d in
                       (orjson.loads(r.body) for r in receiver.acknowledged("all"))}  # fmt: skip
+            missing.update(published=sorted(want - have)[:5], hooked=sorted(want - hooked)[:5])
             return want <= have and want <= hooked
 
-        await _wait("every version to be published and sent to the webhook", all_delivered, 240)
+        missing: dict[str, object] = {}
+        await _wait("every version to be published and sent to the webhook", all_delivered, 240, missing)
         await asyncio.sleep(4)  # a repeat would show up by now
         published = await collect(settings, [published_topic], count=10**9, timeout_s=3)
         per_version = Counter((d["id"], d["version"]) for d in (orjson.loads(g.value) for g in published))
