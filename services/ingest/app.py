@@ -32,7 +32,7 @@ def build_app(settings: Settings) -> faust.App:
         rebuild = dedup_rebuild(settings, redis, handler.signer, minhash_params(settings))
         gate = StateGate(
             redis, settings.redis_key("dedup"), rebuild, service="ingest", scope="dedup",
-            lease_s=settings.state_rebuild_lease_s,
+            lease_s=settings.state_rebuild_lease_s, settings=settings,  # settings: to read a gap found on news.raw
         )  # fmt: skip
         gates.append(gate)
 

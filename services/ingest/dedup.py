@@ -29,7 +29,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shared.rebuild import not_ready_error
+from shared.rebuild import behind_error, not_ready_error
 
 __all__ = ["DedupDecision", "DedupItem", "DedupStore", "MemoryDedupStore", "NearParams", "RedisDedupStore"]
 
@@ -65,8 +65,16 @@ class DedupDecision:
 
 
 class DedupStore(Protocol):
-    async def decide(self, items: list[DedupItem]) -> list[DedupDecision]:
-        """Decide every item in order, atomically with respect to other callers."""
+    async def decide(
+        self, items: list[DedupItem], *, first: dict[str, int] | None = None, last: dict[str, int] | None = None
+    ) -> list[DedupDecision]:
+        """Decide every item in order, atomically with respect to other callers.
+
+        ``first``: the batch's lowest input offset per ``"topic/partition"`` (its first call): raise
+        :class:`~shared.rebuild.StateBehind` instead of deciding when the state holds that partition's
+        decisions only up to an offset below ``first - 1`` (writes lost). ``last``: the batch's highest offsets
+        (its last call), recorded with the decisions. A call with no items but offsets checks or records them.
+        """
         ...
 
 
@@ -111,8 +119,12 @@ class RedisDedupStore:
         self._near = near
         self._script = redis.register_script(self._script_text)
 
-    async def decide(self, items: list[DedupItem]) -> list[DedupDecision]:
-        if not items:
+    async def decide(
+        self, items: list[DedupItem], *, first: dict[str, int] | None = None, last: dict[str, int] | None = None
+    ) -> list[DedupDecision]:
+        if not self._gated:
+            first = None  # nothing rebuilds a state found behind: decide on it, as before
+        if not items and not first and not last:
             return []
         # two arguments for the whole batch, not two per item: redis-py packs every argument in Python
         metas = [
@@ -135,11 +147,13 @@ class RedisDedupStore:
             orjson.dumps(metas),
             b"".join(it.signature for it in items),
             "1" if self._gated else "0",
+            orjson.dumps(first) if first else "",
+            orjson.dumps(last) if last else "",
         ]
         try:
             raw = await self._script(keys=[], args=args)
         except ResponseError as exc:
-            lost = not_ready_error(exc)
+            lost = not_ready_error(exc) or behind_error(exc)
             if lost is None:
                 raise
             raise lost from exc
@@ -209,5 +223,7 @@ class MemoryDedupStore:
         self._index(it.article_id, it)
         return {"s": "new", "id": it.article_id, "v": 1}
 
-    async def decide(self, items: list[DedupItem]) -> list[DedupDecision]:
-        return [_from_wire(self._decide_one(it), it) for it in items]
+    async def decide(
+        self, items: list[DedupItem], *, first: dict[str, int] | None = None, last: dict[str, int] | None = None
+    ) -> list[DedupDecision]:
+        return [_from_wire(self._decide_one(it), it) for it in items]  # one process: nothing is lost
