@@ -55,6 +55,7 @@ __all__ = [
     "applied_key",
     "apply_all",
     "behind_error",
+    "committed_offsets",
     "input_offsets",
     "not_ready_error",
     "read_log",
@@ -183,9 +184,12 @@ class StateGate:
         log_every_s: float = 5.0,
         settle_s: float = 1.0,
         settings: Settings | None = None,
+        committed: Callable[[], Awaitable[dict[str, int]]] | None = None,
     ) -> None:
         self.redis = redis
         self.settings = settings  # to read the log where the state is found behind it (StateBehind)
+        # the consumer group's committed offsets per "topic/partition", for check_behind (None: not checked)
+        self.committed = committed
         self.namespace = namespace
         self.rebuild = rebuild
         self.service = service
@@ -222,6 +226,20 @@ class StateGate:
                           self.scope)  # fmt: skip
             except StateBehind as exc:
                 await self.behind(exc)
+
+    async def check_behind(self) -> None:
+        """Compare the offsets the state holds with the consumer group's committed ones, every partition: a
+        state behind what the group committed lost writes (see :meth:`behind`). A batch checks only its own
+        partitions, and the state of one partition can decide another's (a copy of an article on another
+        partition), so the worker runs this on its state-check timer too."""
+        if self.committed is None:
+            return
+        committed = await self.committed()  # first: what the state holds by now includes what they cover
+        raw = await self.redis.hgetall(self.applied_key)
+        held = {(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}
+        gaps = {part: (held[part], c) for part, c in committed.items() if part in held and held[part] + 1 < c}
+        if gaps:
+            await self.behind(StateBehind(gaps))
 
     async def behind(self, exc: StateBehind) -> None:
         """A batch found the state behind the log: if a record the state should hold is on the log in a gap
@@ -339,12 +357,33 @@ def watch_gates(app: faust.App, gates: Sequence[StateGate], interval_s: float) -
     async def check() -> None:
         for gate in gates:
             try:
+                if await gate.is_ready():
+                    await gate.check_behind()
                 if not await gate.is_ready():
                     await gate.ensure()
             except Exception as exc:  # Redis or the broker down: the next check (or batch) tries again
                 log.warning("%s: %s state check failed: %s", gate.service, gate.scope, describe(exc))
 
     app.timer(interval=interval_s)(check)
+
+
+async def committed_offsets(settings: Settings, group: str, topics: Sequence[str]) -> dict[str, int]:
+    """The offsets ``group`` committed on ``topics``, per ``"topic/partition"`` (a consumer's ``committed``,
+    which does not join the group: the admin client's ``list_consumer_group_offsets`` fails on Tansu)."""
+    from .kafka import aiokafka_kwargs
+
+    consumer = AIOKafkaConsumer(**aiokafka_kwargs(settings), group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        out: dict[str, int] = {}
+        for topic in topics:
+            for p in sorted(consumer.partitions_for_topic(topic) or ()):
+                offset = await consumer.committed(TopicPartition(topic, p))
+                if offset is not None and offset >= 0:
+                    out[f"{topic}/{p}"] = offset
+        return out
+    finally:
+        await consumer.stop()
 
 
 async def records_between(settings: Settings, topic: str, partition: int, start: int, end: int) -> bool:

@@ -13,13 +13,15 @@ from collections.abc import Iterable
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from services.ingest.bootstrap import build_handler, minhash_params
+from services.ingest.handler import IngestHandler
 from services.ingest.rebuild import dedup_rebuild
-from shared.kafka import make_producer
-from shared.rebuild import StateGate, applied_key
+from shared.kafka import aiokafka_kwargs, make_producer
+from shared.rebuild import StateGate, applied_key, committed_offsets
 from shared.records import InRecord, OutRecord
 from shared.redis_replies import reply_bytes
 from shared.settings import Settings
@@ -53,12 +55,23 @@ async def _produce(settings: Settings, outs: Iterable[OutRecord | tuple[str, int
         await producer.stop()
 
 
-async def test_a_failover_to_a_replica_that_lagged_is_noticed_and_rebuilt(settings: Settings, redis: Redis) -> None:
+def _gate(settings: Settings, redis: Redis, handler: IngestHandler) -> StateGate:
+    return StateGate(
+        redis, settings.redis_key("dedup"), dedup_rebuild(settings, redis, handler.signer, minhash_params(settings)),
+        service="ingest", scope="dedup", settle_s=0, settings=settings,
+        committed=lambda: committed_offsets(settings, settings.group_id("ingest"), [settings.topics.raw]),
+    )  # fmt: skip
+
+
+def _behind() -> float:
+    return REGISTRY.get_sample_value("newsflow_state_behind_total", {"service": "ingest", "scope": "dedup"}) or 0.0
+
+
+async def _failover(settings: Settings, redis: Redis, gate: StateGate, handler: IngestHandler) -> list[InRecord]:
+    """Two batches of five articles on raw partition 0 decided and their outputs produced; then Redis is the
+    replica that has the first batch's writes only. The second batch's raw records."""
     ns = settings.redis_key("dedup")
     raw = settings.topics.raw
-    handler = build_handler(settings, redis=redis, gated=True)
-    gate = StateGate(redis, ns, dedup_rebuild(settings, redis, handler.signer, minhash_params(settings)),
-                     service="ingest", scope="dedup", settle_s=0, settings=settings)  # fmt: skip
     await gate.ensure()  # a new namespace: built from the (empty) log
 
     first = await _produce(settings, [(raw, 0, _article(i)) for i in range(5)])
@@ -77,15 +90,24 @@ async def test_a_failover_to_a_replica_that_lagged_is_noticed_and_rebuilt(settin
     for k, (dumped, ttl) in snapshot.items():  # the failover: the ready key is there, the second batch is not
         await redis.restore(k, ttl, dumped)
     assert await redis.hget(applied_key(ns), f"{raw}/0") == b"4"
+    return second
 
-    before = REGISTRY.get_sample_value("newsflow_state_behind_total", {"service": "ingest", "scope": "dedup"}) or 0
+
+async def test_a_batch_after_the_lost_writes_notices_them_and_waits_for_the_rebuild(
+    settings: Settings, redis: Redis
+) -> None:
+    ns = settings.redis_key("dedup")
+    raw = settings.topics.raw
+    handler = build_handler(settings, redis=redis, gated=True)
+    gate = _gate(settings, redis, handler)
+    await _failover(settings, redis, gate, handler)
+    before = _behind()
     copies = [orjson.dumps({**orjson.loads(_article(i)), "url": f"https://copy.example.net/{i}"}) for i in (5, 6)]
     third = await _produce(settings, [(raw, 0, v) for v in [*copies, _article(20)]])
     outs = await gate.guard(handler.handle, third)
     t = settings.topics
     assert [o.topic for o in outs] == [t.duplicates, t.duplicates, t.ingested], [o.value[:200] for o in outs]
-    after = REGISTRY.get_sample_value("newsflow_state_behind_total", {"service": "ingest", "scope": "dedup"})
-    assert after == before + 1 and gate.rebuilds == 2
+    assert _behind() == before + 1 and gate.rebuilds == 2
     assert await redis.hget(applied_key(ns), f"{raw}/0") == str(third[-1].offset).encode()
 
     # a gap that holds no record (partition 1 is empty: transaction markers, retention, offsets moved by hand)
@@ -94,3 +116,31 @@ async def test_a_failover_to_a_replica_that_lagged_is_noticed_and_rebuilt(settin
     late = InRecord(raw, 1, 10, None, _article(30), {}, third[-1].timestamp_ms)
     assert [o.topic for o in await gate.guard(handler.handle, [late])] == [t.ingested]
     assert gate.rebuilds == 2 and await redis.hget(applied_key(ns), f"{raw}/1") == b"10"
+
+
+async def test_the_timer_notices_lost_writes_before_a_copy_on_another_partition_is_decided(
+    settings: Settings, redis: Redis
+) -> None:
+    """The lost writes are on partition 0; a copy of one of their articles arrives on partition 1, whose own
+    offsets show no gap. The state check compares every partition with the group's committed offsets."""
+    handler = build_handler(settings, redis=redis, gated=True)
+    gate = _gate(settings, redis, handler)
+    second = await _failover(settings, redis, gate, handler)
+    consumer = AIOKafkaConsumer(**aiokafka_kwargs(settings), group_id=settings.group_id("ingest"),
+                                enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    try:
+        tp = TopicPartition(settings.topics.raw, 0)
+        consumer.assign([tp])
+        await consumer.commit({tp: second[-1].offset + 1})  # the group committed the second batch
+    finally:
+        await consumer.stop()
+    before = _behind()
+    await gate.check_behind()
+    assert _behind() == before + 1 and not await gate.is_ready()
+    copy = orjson.dumps({**orjson.loads(_article(7)), "url": "https://copy.example.net/7"})
+    [rec] = await _produce(settings, [(settings.topics.raw, 1, copy)])
+    [out] = await gate.guard(handler.handle, [rec])
+    assert out.topic == settings.topics.duplicates and gate.rebuilds == 2
+    await gate.check_behind()  # rebuilt: nothing behind any more
+    assert _behind() == before + 1 and await gate.is_ready()
