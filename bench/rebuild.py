@@ -261,9 +261,12 @@ def main() -> None:
                 enriched: list[_Rec] = [(a["id"].encode(), _enriched(a), []) for a in arts]
                 enriched_size += sum(len(v) for _, v, _ in enriched)
                 asyncio.run(_produce(s.bootstrap_servers, t.enriched, enriched))
-        print(f"produced {n:,} articles ({size / 2**20:.0f} MB; enriched: {enriched_size / 2**20:.0f} MB), "
-              f"{(n + 9) // 10:,} duplicates, {n:,} routed records in {time.perf_counter() - started:.0f}s",
-              flush=True)  # fmt: skip
+        made: list[str] = []
+        if dedup_phases:
+            made.append(f"{size / 2**20:.0f} MB on {t.ingested}, {(n + 9) // 10:,} duplicates, {n:,} routed records")
+        if story_phases & set(phases):
+            made.append(f"{enriched_size / 2**20:.0f} MB on {t.enriched}")
+        print(f"produced {n:,} articles ({'; '.join(made)}) in {time.perf_counter() - started:.0f}s", flush=True)
         env = {**os.environ, **s.to_env(), "BENCH_ROUTED_TOPIC": routed, "NEWSFLOW_LOG_LEVEL": "WARNING"}
         print(f"\nrebuild from the log, {n:,} articles in the window (same run, same topics):")
         print(f"{'phase':<28} {'records':>9} {'seconds':>8} {'records/s':>10} {'peak RSS MB':>12} {'Redis MB':>9}")
