@@ -17,6 +17,7 @@ from shared.state import watch_state
 from shared.web import add_health
 
 from .bootstrap import build_handler, minhash_params
+from .dedup import Handle, past_dead_letters
 from .rebuild import dedup_rebuild
 
 __all__ = ["build_app", "main"]
@@ -27,7 +28,7 @@ def build_app(settings: Settings) -> faust.App:
     redis = make_redis(settings)
     handler = build_handler(settings, redis=redis, gated=settings.state_rebuild)
     gates: list[StateGate] = []
-    handle = handler.handle
+    handle: Handle = handler.handle
     if settings.state_rebuild:  # decisions wait while the dedup state is rebuilt from the log
         rebuild = dedup_rebuild(settings, redis, handler.signer, minhash_params(settings))
         gate = StateGate(
@@ -37,8 +38,10 @@ def build_app(settings: Settings) -> faust.App:
         )  # fmt: skip
         gates.append(gate)
 
-        async def handle(records: list[InRecord]) -> list[OutRecord]:
+        async def guarded(records: list[InRecord]) -> list[OutRecord]:
             return await gate.guard(handler.handle, records)
+
+        handle = past_dead_letters(guarded, handler.store)
 
     add_batch_agent(
         app, "ingest", raw_topic(app, settings.topics.raw), handle,

@@ -21,6 +21,8 @@ A decision for one item is one of:
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any, Literal, Protocol
@@ -29,9 +31,22 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shared.rebuild import behind_error, not_ready_error
+from shared.failures import classify, describe
+from shared.rebuild import StateBehind, StateNotReady, behind_error, input_offsets, not_ready_error
+from shared.records import InRecord, OutRecord
 
-__all__ = ["DedupDecision", "DedupItem", "DedupStore", "MemoryDedupStore", "NearParams", "RedisDedupStore"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DedupDecision",
+    "DedupItem",
+    "DedupStore",
+    "Handle",
+    "MemoryDedupStore",
+    "NearParams",
+    "RedisDedupStore",
+    "past_dead_letters",
+]
 
 Status = Literal["new", "version", "replay", "dup"]
 
@@ -158,6 +173,30 @@ class RedisDedupStore:
                 raise
             raise lost from exc
         return [_from_wire(r, it) for r, it in zip(orjson.loads(raw), items, strict=True)]
+
+
+Handle = Callable[[list[InRecord]], Awaitable[list[OutRecord]]]
+
+
+def past_dead_letters(handle: Handle, store: DedupStore) -> Handle:
+    """``handle``, recording in ``store`` the offset of a record the batch loop dead-letters because ``handle``
+    failed on it alone for good (:class:`~shared.agent.BatchRunner` isolates it by halving the batch): the
+    state has no decision for it, and without its offset the next batch on that partition would start after
+    a gap and be taken for lost writes (a needless rebuild)."""
+
+    async def wrapped(records: list[InRecord]) -> list[OutRecord]:
+        try:
+            return await handle(records)
+        except Exception as exc:
+            if len(records) == 1 and not isinstance(exc, StateNotReady | StateBehind) and classify(exc) is not None:
+                first, last = input_offsets(records)
+                try:
+                    await store.decide([], first=first, last=last)  # refused after a real gap: then it is one
+                except Exception as nested:  # Redis trouble or a gap: the dead letter goes ahead all the same
+                    log.warning("dedup: the offset of dead letter %s was not recorded: %s", first, describe(nested))
+            raise
+
+    return wrapped
 
 
 def _equal_slots(a: bytes, b: bytes) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from services.ingest.bootstrap import build_handler, minhash_params
+from services.ingest.dedup import past_dead_letters
 from services.ingest.handler import IngestHandler
 from services.ingest.rebuild import dedup_rebuild
 from shared.kafka import aiokafka_kwargs, make_producer
@@ -144,3 +145,24 @@ async def test_the_timer_notices_lost_writes_before_a_copy_on_another_partition_
     assert out.topic == settings.topics.duplicates and gate.rebuilds == 2
     await gate.check_behind()  # rebuilt: nothing behind any more
     assert _behind() == before + 1 and await gate.is_ready()
+
+
+async def test_a_record_dead_lettered_for_a_handler_failure_leaves_no_gap(settings: Settings, redis: Redis) -> None:
+    """The batch loop dead-letters a record the handler failed on alone for good: its offset is recorded
+    all the same, so the next batch on that partition is not taken for lost writes (no rebuild)."""
+    handler = build_handler(settings, redis=redis, gated=True)
+    gate = _gate(settings, redis, handler)
+    await gate.ensure()
+    raw = settings.topics.raw
+    recs = await _produce(settings, [(raw, 0, _article(40 + i)) for i in range(3)])
+    await gate.guard(handler.handle, recs[:1])
+
+    async def broken(records: list[InRecord]) -> list[OutRecord]:
+        raise ValueError("a bug on this record")
+
+    with pytest.raises(ValueError):
+        await past_dead_letters(broken, handler.store)(recs[1:2])  # the loop then dead-letters it
+    assert await redis.hget(applied_key(settings.redis_key("dedup")), f"{raw}/0") == str(recs[1].offset).encode()
+    before = _behind()
+    [out] = await gate.guard(handler.handle, recs[2:])
+    assert out.topic == settings.topics.ingested and gate.rebuilds == 1 and _behind() == before
