@@ -185,11 +185,14 @@ class StateGate:
         settle_s: float = 1.0,
         settings: Settings | None = None,
         committed: Callable[[], Awaitable[dict[str, int]]] | None = None,
+        companions: Sequence[str] = (),
     ) -> None:
         self.redis = redis
         self.settings = settings  # to read the log where the state is found behind it (StateBehind)
         # the consumer group's committed offsets per "topic/partition", for check_behind (None: not checked)
         self.committed = committed
+        # the ready keys of the other states in the same Redis: writes lost here were lost there too
+        self.companions = list(companions)
         self.namespace = namespace
         self.rebuild = rebuild
         self.service = service
@@ -259,8 +262,9 @@ class StateGate:
             STATE_BEHIND.labels(service=self.service, scope=self.scope).inc()
             log.error("%s: REDIS IS BEHIND THE LOG: the %s state misses the decisions on records the consumer "
                       "group committed (%s): writes were lost (a failover to a replica that lagged?); rebuilding "
-                      "it from the log", self.service, self.scope, exc)  # fmt: skip
-            await self.redis.delete(self.ready_key)
+                      "it and the other states in this Redis from the log", self.service, self.scope,
+                      exc)  # fmt: skip
+            await self.redis.delete(self.ready_key, *self.companions)
 
     async def ensure(self) -> None:
         """Return once the state is ready: rebuild it (holding the lease) or wait for the holder."""

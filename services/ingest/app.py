@@ -9,7 +9,7 @@ import faust
 
 from shared.agent import add_batch_agent
 from shared.kafka import make_app, raw_topic, run_worker
-from shared.rebuild import StateGate, committed_offsets, watch_gates
+from shared.rebuild import StateGate, committed_offsets, ready_key, watch_gates
 from shared.records import InRecord, OutRecord
 from shared.redis_client import make_redis
 from shared.settings import Settings, get_settings
@@ -35,6 +35,8 @@ def build_app(settings: Settings) -> faust.App:
             redis, settings.redis_key("dedup"), rebuild, service="ingest", scope="dedup",
             lease_s=settings.state_rebuild_lease_s, settings=settings,  # settings: to read a gap found on news.raw
             committed=lambda: committed_offsets(settings, settings.group_id("ingest"), [settings.topics.raw]),
+            # a Redis behind the log lost publish's and enrich's last writes too: they rebuild theirs
+            companions=[ready_key(settings.redis_key("delivered")), ready_key(settings.redis_key("story"))],
         )  # fmt: skip
         gates.append(gate)
 

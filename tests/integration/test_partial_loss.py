@@ -22,7 +22,7 @@ from services.ingest.dedup import past_dead_letters
 from services.ingest.handler import IngestHandler
 from services.ingest.rebuild import dedup_rebuild
 from shared.kafka import aiokafka_kwargs, make_producer
-from shared.rebuild import StateGate, applied_key, committed_offsets
+from shared.rebuild import StateGate, applied_key, committed_offsets, ready_key
 from shared.records import InRecord, OutRecord
 from shared.redis_replies import reply_bytes
 from shared.settings import Settings
@@ -61,6 +61,7 @@ def _gate(settings: Settings, redis: Redis, handler: IngestHandler) -> StateGate
         redis, settings.redis_key("dedup"), dedup_rebuild(settings, redis, handler.signer, minhash_params(settings)),
         service="ingest", scope="dedup", settle_s=0, settings=settings,
         committed=lambda: committed_offsets(settings, settings.group_id("ingest"), [settings.topics.raw]),
+        companions=[ready_key(settings.redis_key("delivered")), ready_key(settings.redis_key("story"))],
     )  # fmt: skip
 
 
@@ -103,12 +104,16 @@ async def test_a_batch_after_the_lost_writes_notices_them_and_waits_for_the_rebu
     gate = _gate(settings, redis, handler)
     await _failover(settings, redis, gate, handler)
     before = _behind()
+    others = [ready_key(settings.redis_key("delivered")), ready_key(settings.redis_key("story"))]
+    for key in others:  # publish's and enrich's states in the same Redis, ready after the failover
+        await redis.set(key, b"1")
     copies = [orjson.dumps({**orjson.loads(_article(i)), "url": f"https://copy.example.net/{i}"}) for i in (5, 6)]
     third = await _produce(settings, [(raw, 0, v) for v in [*copies, _article(20)]])
     outs = await gate.guard(handler.handle, third)
     t = settings.topics
     assert [o.topic for o in outs] == [t.duplicates, t.duplicates, t.ingested], [o.value[:200] for o in outs]
     assert _behind() == before + 1 and gate.rebuilds == 2
+    assert not await redis.exists(*others)  # they lost their last writes too: their workers rebuild them
     assert await redis.hget(applied_key(ns), f"{raw}/0") == str(third[-1].offset).encode()
 
     # a gap that holds no record (partition 1 is empty: transaction markers, retention, offsets moved by hand)
