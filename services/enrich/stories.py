@@ -1,35 +1,41 @@
 """Stories: articles about the same event, from any outlet, share a ``story_id``.
 
-An article's signature (:func:`story_features`) is a weighted set of its
-most salient people, organisations and places, its top countries, the words
-of its key phrases and its telling numbers (person 3, organisation 2, place
-1.5, country 1, number 1, key-phrase word 0.5). Key phrases are compared word
-by word: two outlets rarely pick the same three-word phrase ("ECB lowers
-deposit" and "ECB cuts interest") but share its words. An article without
-entities (a language with no NER model yet) is signed by its text instead:
-its capitalised words (names) and its most frequent content words.
+An article's signature (:func:`story_features`) has two parts.
 
-A story's profile is the sum of its members' signatures (a centroid). An
-article joins the story, among those with a member within ``story_window_s``
-of its event time (published, else ingested), whose profile has the highest
-cosine with its signature, if that is at least ``story_threshold`` and the
-story shares at least one name (who: an entity or a capitalised word) and two
-words, names or numbers (what) with it: the same people alone do not make the
-same event. Otherwise it starts a new story. A feature that many stories in
-the window share (more than ``COMMON_STORIES``: "Covid", a share button)
-counts for less, and per feature only the ``MAX_CANDIDATES`` most recent
-stories are compared, so the work per article stays bounded. Measured on
-the labelled set (``evaluation/stories``, ``python -m
-evaluation.story_eval``), and on ECB+ and the SemEval-2022 pairs
-(``python -m bench.quality_stories``, ``docs/enrichment/stories.md``).
+Its **text part** is the ``TEXT_WORDS`` words of its text with the highest count x rarity
+(``t:<word>``, folded, cut to ``STEM`` letters), rarity being how rare the word is in the article's
+language at large (:mod:`.analysis.rarity`: a static word-frequency list, the idf a stream can know),
+scaled to length 1. The bound keeps the Redis state and the script's work per article small. Names,
+places and numbers are words of the text too, so names written alike in two Latin-script languages
+("Merkel", "Kalbitz") and numbers match across languages.
+
+Its **field part** is a weighted set of its most salient people, organisations and places, its top
+countries, the words of its key phrases and its telling numbers (person 3, organisation 2, place 1.5,
+country 1, number 1, key-phrase word 0.5). Key phrases are compared word by word: two outlets rarely
+pick the same three-word phrase ("ECB lowers deposit" and "ECB cuts interest") but share its words.
+An article without entities (a language with no NER model yet) gets its capitalised words (names).
+
+A story's profile is the sum of its members' signatures (a centroid). An article joins the story,
+among those with a member within ``story_window_s`` of its event time (published, else ingested),
+with the highest score; otherwise it starts a new story. When both the article and the story have a
+text part, the score is the cosine of the text parts, and it must be at least
+``story_text_threshold``. Otherwise (an article or a story without text: a brief of fields only) it
+is the cosine of the field parts, which must be at least ``story_threshold``, and the story must
+share at least one name (who: an entity or a capitalised word) and two words, names or numbers
+(what) with the article: the same people alone do not make the same event. A feature that many
+stories in the window share (more than ``COMMON_STORIES``: "Covid", a share button) counts for less,
+and per feature only the ``MAX_CANDIDATES`` most recent stories are compared, so the work per
+article stays bounded. Measured on the labelled set (``evaluation/stories``, ``python -m
+evaluation.story_eval``), and on ECB+ and the SemEval-2022 pairs (``python -m
+bench.quality_stories``, ``docs/enrichment/stories.md``).
 
 Two implementations of one :class:`StoryIndex` contract (``tests/integration/test_story_index_contract.py``
 runs the same suite against both): :class:`RedisStoryIndex`, the real one, and :class:`MemoryStoryIndex`,
 the same rules in one process for unit tests and tools.
 
-The Redis state lives under ``settings.redis_key("story", ...)``: an inverted
-index feature -> stories (sorted by member time), each story's profile and
-its squared norm, and article -> story. One Lua script assigns a whole batch, so it is atomic across enrich replicas:
+The Redis state lives under ``settings.redis_key("story", ...)``: an inverted index feature ->
+stories (sorted by member time), each story's profile, its squared norm and that of its text part,
+and article -> story. One Lua script assigns a whole batch, so it is atomic across enrich replicas:
 two replicas that see two reports of one event agree on its story. A story
 id is derived from the article that started it, and an article already
 assigned keeps its story, so re-enriching (a replay, a redelivery) gives the
@@ -58,6 +64,7 @@ from shared.textfold import fold_name as fold
 
 from .analysis.doc import Doc
 from .analysis.keywords import stopwords
+from .analysis.rarity import rarity, rarity_table
 
 __all__ = ["MemoryStoryIndex", "RedisStoryIndex", "StoryIndex", "story_features", "story_id_for"]
 
@@ -67,7 +74,6 @@ MAX_ENTITIES = 10
 MAX_COUNTRIES = 3
 MAX_KEYWORDS = 8
 MAX_NAMES = 6  # without entities: capitalised words kept
-MAX_WORDS = 40  # without entities: content words kept
 MAX_NUMBERS = 4
 WORD_WEIGHT = 0.5
 NAME_WEIGHT = 0.5
@@ -78,6 +84,8 @@ MIN_SHARED_WHO = 1  # a story must share this many names (e:, n:) with an articl
 MIN_SHARED_WHAT = 2  # and this many words, names or numbers (w:, n:, d:)
 COMMON_STORIES = 10  # a feature of more stories than this in the window counts for less (_commonness)
 MAX_CANDIDATES = 64  # per feature, the stories (most recent first) an article is compared with
+TEXT_WORDS = 20  # t: words per article: the highest count x rarity
+TEXT = "t:"
 WHO = ("e:", "n:")
 WHAT = ("w:", "d:", "n:")
 
@@ -85,15 +93,16 @@ WHAT = ("w:", "d:", "n:")
 def story_features(doc: Doc) -> dict[str, float]:
     """The weighted signature of an article, from its enrichment fields and its text.
 
-    Keys: ``e:<entity>`` (people 3, organisations 2 and places 1.5 that are
-    not countries, most mentioned first), ``c:<ISO code>`` (1),
+    The text part: ``t:<word>`` for its ``TEXT_WORDS`` words of the highest count x rarity in
+    its language (:func:`_text_words`), weights scaled to length 1. The field part:
+    ``e:<entity>`` (people 3, organisations 2 and places 1.5 that are not countries, most
+    mentioned first), ``c:<ISO code>`` (1),
     ``w:<word>`` (0.5: the words of the key phrases, less stopwords and
     one-word entities) and ``d:<number>`` (1: numbers of ``NUMBER_DIGITS``
     digits or more that are not years, separators dropped). An article
     without entities (no NER model for its language, or none found) also
     gets ``n:<name>`` (0.5: its most frequent capitalised words, or in a
-    script without case its longer words) and ``w:`` for its most frequent
-    content words: what names and key phrases give the others. Names are
+    script without case its longer words). Names are
     folded (lowercase, no accents); ``w:`` and ``n:`` words are cut to their
     first ``STEM`` letters, a crude stemmer for every language ("Merkels",
     "Merkel").
@@ -131,12 +140,9 @@ def story_features(doc: Doc) -> dict[str, float]:
                 and not {f"e:{word}", f"n:{stem}"} & feats.keys()
             ):
                 feats[f"w:{stem}"] = WORD_WEIGHT
-    if by_text:
-        for word in _content_words(doc.text, stop)[:MAX_WORDS]:
-            if f"n:{word}" not in feats:
-                feats[f"w:{word}"] = WORD_WEIGHT
     for number in _numbers(doc.text)[:MAX_NUMBERS]:
         feats[f"d:{number}"] = NUMBER_WEIGHT
+    feats.update(_text_words(doc.text, doc.processing_language, stop))
     return feats
 
 
@@ -163,16 +169,27 @@ def _name_tokens(text: str, stop: frozenset[str]) -> list[str]:
     return sorted(counts, key=lambda w: -counts[w])
 
 
-def _content_words(text: str, stop: frozenset[str]) -> list[str]:
-    """Words of 4 letters or more that are not stopwords, folded, cut to ``STEM`` letters, most frequent
-    first (ties by first occurrence)."""
+def _text_words(text: str, lang: str, stop: frozenset[str]) -> dict[str, float]:
+    """The ``t:`` part of a signature: the ``TEXT_WORDS`` words of ``text`` with the highest count x rarity
+    in ``lang`` (every word alike in a language without a frequency list), folded and cut to ``STEM``
+    letters, stopwords and words under three letters left out; weights scaled to length 1 (ties by word)."""
+    table = rarity_table(lang)
     counts: dict[str, int] = {}
     for m in _TOKEN.finditer(text):
-        word = fold(m.group()).strip("'-")
-        if len(word) >= 4 and word not in stop:
-            word = word[:STEM]
-            counts[word] = counts.get(word, 0) + 1
-    return sorted(counts, key=lambda w: -counts[w])
+        token = m.group().lower()
+        counts[token] = counts.get(token, 0) + 1
+    scored: dict[str, float] = {}
+    for token, n in counts.items():
+        word = fold(token).strip("'-")
+        if len(word) < 3 or word in stop:
+            continue
+        weight = n * (rarity(table, token) if table is not None else 1.0)
+        if weight > 0:
+            stem = word[:STEM]
+            scored[stem] = scored.get(stem, 0.0) + weight
+    top = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:TEXT_WORDS]
+    norm = math.sqrt(sum(v * v for _, v in top)) or 1.0
+    return {TEXT + stem: round(v / norm, 6) for stem, v in top}
 
 
 def _numbers(text: str) -> list[str]:
@@ -239,6 +256,7 @@ class RedisStoryIndex:
         self._window = settings.story_window_s
         self._ttl = settings.story_ttl_s
         self._threshold = settings.story_threshold
+        self._text_threshold = settings.story_text_threshold
         self._script = redis.register_script(_SCRIPT)
 
     async def assign(self, docs: list[Doc]) -> list[str]:
@@ -246,7 +264,8 @@ class RedisStoryIndex:
         if not docs:
             return []
         args: list[str | int | float] = [self._prefix, self._window, self._ttl, self._threshold, MIN_SHARED_WHO,
-                                         MIN_SHARED_WHAT, COMMON_STORIES, MAX_CANDIDATES, len(docs)]  # fmt: skip
+                                         MIN_SHARED_WHAT, COMMON_STORIES, MAX_CANDIDATES, self._text_threshold,
+                                         len(docs)]  # fmt: skip
         for it in _inputs(docs):
             args += [it.article_id, it.ts, it.new_story_id, len(it.features)]
             for name, weight in it.features:
@@ -259,6 +278,7 @@ class RedisStoryIndex:
 class _Story:
     profile: dict[str, float] = dc_field(default_factory=dict)  # feature -> the sum of its members' weights
     square: float = 0.0  # the sum of the profile's squared values
+    square_text: float = 0.0  # ... of its t: values
 
 
 class MemoryStoryIndex:
@@ -268,6 +288,7 @@ class MemoryStoryIndex:
         self._window = settings.story_window_s
         self._ttl = settings.story_ttl_s
         self._threshold = settings.story_threshold
+        self._text_threshold = settings.story_text_threshold
         self._articles: dict[str, str] = {}  # article id -> story id
         self._features: dict[str, dict[str, int]] = {}  # feature -> story id -> latest member event ts
         self._stories: dict[str, _Story] = {}
@@ -280,30 +301,41 @@ class MemoryStoryIndex:
         if known is not None:
             return known
         lo, hi = it.ts - self._window, it.ts + self._window
-        dot: dict[str, float] = {}
+        dot: dict[str, float] = {}  # story -> dot product of the field parts
+        dot_text: dict[str, float] = {}  # ... of the text parts
         who: dict[str, int] = {}
         what: dict[str, int] = {}
         for name, weight in it.features:
             found = self._features.get(name, {})
             recent = sorted(((ts, sid) for sid, ts in found.items() if lo <= ts <= hi), reverse=True)
             factor = _commonness(len(recent))
+            into = dot_text if name.startswith(TEXT) else dot
             for _, sid in recent[:MAX_CANDIDATES]:
-                dot[sid] = dot.get(sid, 0.0) + weight * factor * self._stories[sid].profile[name]
+                into[sid] = into.get(sid, 0.0) + weight * factor * self._stories[sid].profile[name]
                 if factor >= 0.5:
                     if name[:2] in WHO:
                         who[sid] = who.get(sid, 0) + 1
                     if name[:2] in WHAT:
                         what[sid] = what.get(sid, 0) + 1
-        norm = math.sqrt(sum(w * w for _, w in it.features))
+        square_text = sum(w * w for name, w in it.features if name.startswith(TEXT))
+        norm = math.sqrt(max(sum(w * w for _, w in it.features) - square_text, 0.0))
+        norm_text = math.sqrt(square_text)
         best: str | None = None
         best_score = -1.0
-        for sid, d in dot.items():
-            if who.get(sid, 0) >= MIN_SHARED_WHO and what.get(sid, 0) >= MIN_SHARED_WHAT:
-                score = d / max(norm * math.sqrt(self._stories[sid].square), 1e-9)
-                if score >= self._threshold and (
-                    score > best_score or (score == best_score and best is not None and sid < best)
-                ):
-                    best, best_score = sid, score
+        for sid in sorted(dot.keys() | dot_text.keys()):
+            story = self._stories[sid]
+            if norm_text > 0 and story.square_text > 0:  # both have text: the text decides
+                score = dot_text.get(sid, 0.0) / max(norm_text * math.sqrt(story.square_text), 1e-9)
+                if score < self._text_threshold:
+                    continue
+            else:
+                if who.get(sid, 0) < MIN_SHARED_WHO or what.get(sid, 0) < MIN_SHARED_WHAT:
+                    continue
+                score = dot.get(sid, 0.0) / max(norm * math.sqrt(max(story.square - story.square_text, 0.0)), 1e-9)
+                if score < self._threshold:
+                    continue
+            if score > best_score:
+                best, best_score = sid, score
         sid = best or it.new_story_id
         self._articles[it.article_id] = sid
         story = self._stories.setdefault(sid, _Story())
@@ -318,4 +350,6 @@ class MemoryStoryIndex:
             old = story.profile.get(name, 0.0)
             story.profile[name] = old + w
             story.square += (old + w) ** 2 - old * old
+            if name.startswith(TEXT):
+                story.square_text += (old + w) ** 2 - old * old
         return sid
