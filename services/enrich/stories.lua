@@ -7,11 +7,10 @@
 --   <prefix>:f:<feature>     -> zset story id -> latest event ts of a member with the feature
 --   <prefix>:p:<story_id>    -> hash feature -> the sum of its members' weights (the story's profile)
 --   <prefix>:q:<story_id>    -> the sum of the profile's squared values
---   <prefix>:qt:<story_id>   -> ... of its text part (t: features)
--- An article joins the story with the highest score within the window. When both have a text part, the
--- score is the cosine of the text parts, and it must be at least text_threshold. Otherwise it is the cosine
--- of the other features (the field part), which must be at least the threshold, and the story must share at
--- least min_shared_who names (e:, n:) and min_shared_what words, names or numbers (w:, n:, d:) with it. Per feature, only the max_candidates
+-- An article joins the story with the highest cosine between its weights and the story's profile within the
+-- window, if it is at least text_threshold for an article signed by its text (t: features), or, for an
+-- article signed by its fields, at least the threshold with at least min_shared_who names (e:, n:) and
+-- min_shared_what words, names or numbers (w:, n:, d:) shared with the story. Per feature, only the max_candidates
 -- most recent stories are compared; a feature that more than common_stories stories in the window have
 -- counts common_stories / stories of its weight (and not towards the minimums once that is below 1/2).
 -- Returns the story id of every doc, in order.
@@ -30,14 +29,14 @@ local out = {}
 for d = 1, n_docs do
   local id, ts, new_sid, nf = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], tonumber(ARGV[i + 3])
   i = i + 4
-  local feats, weights, text = {}, {}, {}
-  local square, square_text = 0, 0
+  local feats, weights = {}, {}
+  local square = 0
+  local by_text = false  -- signed by its text: t: features only
   for f = 1, nf do
     feats[f] = ARGV[i]
     weights[f] = tonumber(ARGV[i + 1])
     square = square + weights[f] * weights[f]
-    text[f] = string.sub(feats[f], 1, 2) == 't:'
-    if text[f] then square_text = square_text + weights[f] * weights[f] end
+    if string.sub(feats[f], 1, 2) == 't:' then by_text = true end
     i = i + 2
   end
   local akey = prefix .. ':a:' .. id
@@ -45,6 +44,7 @@ for d = 1, n_docs do
   if not sid then
     -- candidate stories: the most recent stories with a member sharing a feature within the window
     local shared, who, what = {}, {}, {}  -- story -> list of {feature index, factor}; gate counts
+    local reach = {}  -- story -> the sum of the squared shared weights: its cosine is at most sqrt(reach) / norm
     for f = 1, nf do
       local fkey = prefix .. ':f:' .. feats[f]
       local members = redis.call('ZREVRANGEBYSCORE', fkey, ts + window, ts - window, 'LIMIT', 0, max_candidates)
@@ -61,6 +61,7 @@ for d = 1, n_docs do
             shared[s] = list
           end
           list[#list + 1] = {f, factor}
+          reach[s] = (reach[s] or 0) + (weights[f] * factor) ^ 2
           if factor >= 0.5 then
             if kind == 'e:' or kind == 'n:' then who[s] = (who[s] or 0) + 1 end
             if kind == 'w:' or kind == 'd:' or kind == 'n:' then what[s] = (what[s] or 0) + 1 end
@@ -69,34 +70,31 @@ for d = 1, n_docs do
       end
     end
     local best, best_score = nil, -1
-    local norm, norm_text = math.sqrt(math.max(square - square_text, 0)), math.sqrt(square_text)
+    local norm = math.sqrt(square)
+    local bar = threshold
+    if by_text then bar = text_threshold end
     for s, list in pairs(shared) do
-      local names = {}
-      for k, entry in ipairs(list) do names[k] = feats[entry[1]] end
-      local profile = redis.call('HMGET', prefix .. ':p:' .. s, unpack(names))
-      local dot, dot_text = 0, 0
-      for k, entry in ipairs(list) do
-        local part = weights[entry[1]] * entry[2] * (tonumber(profile[k]) or 0)
-        if text[entry[1]] then dot_text = dot_text + part else dot = dot + part end
-      end
-      local story_square = tonumber(redis.call('GET', prefix .. ':q:' .. s)) or 0
-      local story_text = tonumber(redis.call('GET', prefix .. ':qt:' .. s)) or 0
-      local score = nil
-      if norm_text > 0 and story_text > 0 then  -- both have text: the text decides
-        score = dot_text / math.max(norm_text * math.sqrt(story_text), 1e-9)
-        if score < text_threshold then score = nil end
-      elseif (who[s] or 0) >= min_who and (what[s] or 0) >= min_what then
-        score = dot / math.max(norm * math.sqrt(math.max(story_square - story_text, 0)), 1e-9)
-        if score < threshold then score = nil end
-      end
-      if score and (score > best_score or (score == best_score and s < best)) then
-        best, best_score = s, score
+      -- by text: no gate, and a story whose shared weights cannot reach the bar (Cauchy-Schwarz) is not read
+      if (by_text and math.sqrt(reach[s]) >= bar * norm - 1e-9)
+          or (not by_text and (who[s] or 0) >= min_who and (what[s] or 0) >= min_what) then
+        local names = {}
+        for k, entry in ipairs(list) do names[k] = feats[entry[1]] end
+        local profile = redis.call('HMGET', prefix .. ':p:' .. s, unpack(names))
+        local dot = 0
+        for k, entry in ipairs(list) do
+          dot = dot + weights[entry[1]] * entry[2] * (tonumber(profile[k]) or 0)
+        end
+        local story_square = tonumber(redis.call('GET', prefix .. ':q:' .. s)) or 0
+        local score = dot / math.max(norm * math.sqrt(story_square), 1e-9)
+        if score >= bar and (score > best_score or (score == best_score and s < best)) then
+          best, best_score = s, score
+        end
       end
     end
     sid = best or new_sid
     redis.call('SET', akey, sid, 'EX', ttl)
-    local pkey, qkey, tkey = prefix .. ':p:' .. sid, prefix .. ':q:' .. sid, prefix .. ':qt:' .. sid
-    local added, added_text = 0, 0
+    local pkey, qkey = prefix .. ':p:' .. sid, prefix .. ':q:' .. sid
+    local added = 0
     for f = 1, nf do
       local fkey = prefix .. ':f:' .. feats[f]
       if redis.call('ZADD', fkey, 'GT', ts, sid) == 1 then
@@ -106,13 +104,8 @@ for d = 1, n_docs do
       local new = tonumber(redis.call('HINCRBYFLOAT', pkey, feats[f], weights[f]))
       local old = new - weights[f]
       added = added + new * new - old * old
-      if text[f] then added_text = added_text + new * new - old * old end
     end
     if added ~= 0 then redis.call('INCRBYFLOAT', qkey, added) end
-    if added_text ~= 0 then
-      redis.call('INCRBYFLOAT', tkey, added_text)
-      redis.call('EXPIRE', tkey, ttl)
-    end
     redis.call('EXPIRE', pkey, ttl)
     redis.call('EXPIRE', qkey, ttl)
   end

@@ -1,41 +1,41 @@
 """Stories: articles about the same event, from any outlet, share a ``story_id``.
 
-An article's signature (:func:`story_features`) has two parts.
+An article is signed (:func:`story_features`) by its text, or, when it has too little text (a brief of
+fields only), by its enrichment fields.
 
-Its **text part** is the ``TEXT_WORDS`` words of its text with the highest count x rarity
-(``t:<word>``, folded, cut to ``STEM`` letters), rarity being how rare the word is in the article's
-language at large (:mod:`.analysis.rarity`: a static word-frequency list, the idf a stream can know),
-scaled to length 1. The bound keeps the Redis state and the script's work per article small. Names,
-places and numbers are words of the text too, so names written alike in two Latin-script languages
-("Merkel", "Kalbitz") and numbers match across languages.
+**By text**: the ``TEXT_WORDS`` words of its text with the highest count x rarity (``t:<word>``,
+folded, cut to ``STEM`` letters), rarity being how rare the word is in the article's language at
+large (:mod:`.analysis.rarity`: a static word-frequency list, the idf a stream can know), weights
+scaled to length 1. The bound keeps the Redis state and the script's work per article small. Names
+and places are words of the text too, so names written alike in two Latin-script languages
+("Merkel", "Kalbitz") match across languages.
 
-Its **field part** is a weighted set of its most salient people, organisations and places, its top
-countries, the words of its key phrases and its telling numbers (person 3, organisation 2, place 1.5,
-country 1, number 1, key-phrase word 0.5). Key phrases are compared word by word: two outlets rarely
-pick the same three-word phrase ("ECB lowers deposit" and "ECB cuts interest") but share its words.
-An article without entities (a language with no NER model yet) gets its capitalised words (names).
+**By fields**: its most salient people, organisations and places, its top countries, the words of
+its key phrases and its telling numbers (person 3, organisation 2, place 1.5, country 1, number 1,
+key-phrase word 0.5). Key phrases are compared word by word: two outlets rarely pick the same
+three-word phrase ("ECB lowers deposit" and "ECB cuts interest") but share its words. An article
+without entities (a language with no NER model yet) gets its capitalised words (names).
 
 A story's profile is the sum of its members' signatures (a centroid). An article joins the story,
 among those with a member within ``story_window_s`` of its event time (published, else ingested),
-with the highest score; otherwise it starts a new story. When both the article and the story have a
-text part, the score is the cosine of the text parts, and it must be at least
-``story_text_threshold``. Otherwise (an article or a story without text: a brief of fields only) it
-is the cosine of the field parts, which must be at least ``story_threshold``, and the story must
-share at least one name (who: an entity or a capitalised word) and two words, names or numbers
-(what) with the article: the same people alone do not make the same event. A feature that many
-stories in the window share (more than ``COMMON_STORIES``: "Covid", a share button) counts for less,
-and per feature only the ``MAX_CANDIDATES`` most recent stories are compared, so the work per
-article stays bounded. Measured on the labelled set (``evaluation/stories``, ``python -m
-evaluation.story_eval``), and on ECB+ and the SemEval-2022 pairs (``python -m
-bench.quality_stories``, ``docs/enrichment/stories.md``).
+whose profile has the highest cosine with its signature, if that is at least
+``story_text_threshold`` (signed by text), or at least ``story_threshold`` with at least one name
+(who: an entity or a capitalised word) and two words, names or numbers (what) shared with the story
+(signed by fields: the same people alone do not make the same event). Otherwise it starts a new
+story. The two kinds of signature share no feature, so they never meet in one story. A feature that
+many stories in the window share (more than ``COMMON_STORIES``: "Covid", a share button) counts for
+less, and per feature only the ``MAX_CANDIDATES`` most recent stories are compared, so the work per
+article stays bounded; a story whose shared weights cannot reach the threshold is not even read.
+Measured on the labelled set (``evaluation/stories``, ``python -m evaluation.story_eval``), and on
+ECB+ and the SemEval-2022 pairs (``python -m bench.quality_stories``, ``docs/enrichment/stories.md``).
 
 Two implementations of one :class:`StoryIndex` contract (``tests/integration/test_story_index_contract.py``
 runs the same suite against both): :class:`RedisStoryIndex`, the real one, and :class:`MemoryStoryIndex`,
 the same rules in one process for unit tests and tools.
 
 The Redis state lives under ``settings.redis_key("story", ...)``: an inverted index feature ->
-stories (sorted by member time), each story's profile, its squared norm and that of its text part,
-and article -> story. One Lua script assigns a whole batch, so it is atomic across enrich replicas:
+stories (sorted by member time), each story's profile and its squared norm, and article -> story.
+One Lua script assigns a whole batch, so it is atomic across enrich replicas:
 two replicas that see two reports of one event agree on its story. A story
 id is derived from the article that started it, and an article already
 assigned keeps its story, so re-enriching (a replay, a redelivery) gives the
@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import UTC
@@ -85,19 +86,20 @@ MIN_SHARED_WHAT = 2  # and this many words, names or numbers (w:, n:, d:)
 COMMON_STORIES = 10  # a feature of more stories than this in the window counts for less (_commonness)
 MAX_CANDIDATES = 64  # per feature, the stories (most recent first) an article is compared with
 TEXT_WORDS = 20  # t: words per article: the highest count x rarity
+MIN_TEXT_WORDS = 5  # an article with fewer is signed by its fields
 TEXT = "t:"
 WHO = ("e:", "n:")
 WHAT = ("w:", "d:", "n:")
 
 
 def story_features(doc: Doc) -> dict[str, float]:
-    """The weighted signature of an article, from its enrichment fields and its text.
+    """The weighted signature of an article: by its text when it has ``MIN_TEXT_WORDS`` words to sign it
+    with, else by its enrichment fields.
 
-    The text part: ``t:<word>`` for its ``TEXT_WORDS`` words of the highest count x rarity in
-    its language (:func:`_text_words`), weights scaled to length 1. The field part:
-    ``e:<entity>`` (people 3, organisations 2 and places 1.5 that are not countries, most
-    mentioned first), ``c:<ISO code>`` (1),
-    ``w:<word>`` (0.5: the words of the key phrases, less stopwords and
+    By text: ``t:<word>`` for its ``TEXT_WORDS`` words of the highest count x rarity in its language
+    (:func:`_text_words`), weights scaled to length 1. By fields (:func:`_field_features`): ``e:<entity>``
+    (people 3, organisations 2 and places 1.5 that are not countries, most mentioned first),
+    ``c:<ISO code>`` (1), ``w:<word>`` (0.5: the words of the key phrases, less stopwords and
     one-word entities) and ``d:<number>`` (1: numbers of ``NUMBER_DIGITS``
     digits or more that are not years, separators dropped). An article
     without entities (no NER model for its language, or none found) also
@@ -107,6 +109,14 @@ def story_features(doc: Doc) -> dict[str, float]:
     first ``STEM`` letters, a crude stemmer for every language ("Merkels",
     "Merkel").
     """
+    keywords = doc.field_or_none(KeywordsField)
+    stop = stopwords((keywords.language if keywords else None) or doc.processing_language)
+    text = _text_words(doc.text, doc.processing_language, stop)
+    return text if len(text) >= MIN_TEXT_WORDS else _field_features(doc, stop)
+
+
+def _field_features(doc: Doc, stop: frozenset[str]) -> dict[str, float]:
+    """The signature of an article by its enrichment fields (see :func:`story_features`)."""
     feats: dict[str, float] = {}
     ents = doc.field_or_none(EntitiesField)
     found = doc.field_or_none(CountriesField)
@@ -125,9 +135,8 @@ def story_features(doc: Doc) -> dict[str, float]:
     for c in countries[:MAX_COUNTRIES]:
         feats[f"c:{c.code}"] = 1.0
     keywords = doc.field_or_none(KeywordsField)
-    stop = stopwords((keywords.language if keywords else None) or "en")
-    by_text = not any(kinds.values())
-    if by_text:
+    no_entities = not any(kinds.values())
+    if no_entities:
         for name in _name_tokens(doc.text, stop)[:MAX_NAMES]:
             feats[f"n:{name}"] = NAME_WEIGHT
     for k in ((keywords.value if keywords else None) or [])[:MAX_KEYWORDS]:
@@ -142,7 +151,6 @@ def story_features(doc: Doc) -> dict[str, float]:
                 feats[f"w:{stem}"] = WORD_WEIGHT
     for number in _numbers(doc.text)[:MAX_NUMBERS]:
         feats[f"d:{number}"] = NUMBER_WEIGHT
-    feats.update(_text_words(doc.text, doc.processing_language, stop))
     return feats
 
 
@@ -174,10 +182,7 @@ def _text_words(text: str, lang: str, stop: frozenset[str]) -> dict[str, float]:
     in ``lang`` (every word alike in a language without a frequency list), folded and cut to ``STEM``
     letters, stopwords and words under three letters left out; weights scaled to length 1 (ties by word)."""
     table = rarity_table(lang)
-    counts: dict[str, int] = {}
-    for m in _TOKEN.finditer(text):
-        token = m.group().lower()
-        counts[token] = counts.get(token, 0) + 1
+    counts = Counter(_TOKEN.findall(text.lower()))
     scored: dict[str, float] = {}
     for token, n in counts.items():
         word = fold(token).strip("'-")
@@ -278,7 +283,6 @@ class RedisStoryIndex:
 class _Story:
     profile: dict[str, float] = dc_field(default_factory=dict)  # feature -> the sum of its members' weights
     square: float = 0.0  # the sum of the profile's squared values
-    square_text: float = 0.0  # ... of its t: values
 
 
 class MemoryStoryIndex:
@@ -301,40 +305,35 @@ class MemoryStoryIndex:
         if known is not None:
             return known
         lo, hi = it.ts - self._window, it.ts + self._window
-        dot: dict[str, float] = {}  # story -> dot product of the field parts
-        dot_text: dict[str, float] = {}  # ... of the text parts
+        by_text = any(name.startswith(TEXT) for name, _ in it.features)
+        dot: dict[str, float] = {}
+        reach: dict[str, float] = {}  # story -> the sum of the squared shared weights (the script's bound)
         who: dict[str, int] = {}
         what: dict[str, int] = {}
         for name, weight in it.features:
             found = self._features.get(name, {})
             recent = sorted(((ts, sid) for sid, ts in found.items() if lo <= ts <= hi), reverse=True)
             factor = _commonness(len(recent))
-            into = dot_text if name.startswith(TEXT) else dot
             for _, sid in recent[:MAX_CANDIDATES]:
-                into[sid] = into.get(sid, 0.0) + weight * factor * self._stories[sid].profile[name]
+                dot[sid] = dot.get(sid, 0.0) + weight * factor * self._stories[sid].profile[name]
+                reach[sid] = reach.get(sid, 0.0) + (weight * factor) ** 2
                 if factor >= 0.5:
                     if name[:2] in WHO:
                         who[sid] = who.get(sid, 0) + 1
                     if name[:2] in WHAT:
                         what[sid] = what.get(sid, 0) + 1
-        square_text = sum(w * w for name, w in it.features if name.startswith(TEXT))
-        norm = math.sqrt(max(sum(w * w for _, w in it.features) - square_text, 0.0))
-        norm_text = math.sqrt(square_text)
+        norm = math.sqrt(sum(w * w for _, w in it.features))
+        bar = self._text_threshold if by_text else self._threshold
         best: str | None = None
         best_score = -1.0
-        for sid in sorted(dot.keys() | dot_text.keys()):
-            story = self._stories[sid]
-            if norm_text > 0 and story.square_text > 0:  # both have text: the text decides
-                score = dot_text.get(sid, 0.0) / max(norm_text * math.sqrt(story.square_text), 1e-9)
-                if score < self._text_threshold:
-                    continue
-            else:
-                if who.get(sid, 0) < MIN_SHARED_WHO or what.get(sid, 0) < MIN_SHARED_WHAT:
-                    continue
-                score = dot.get(sid, 0.0) / max(norm * math.sqrt(max(story.square - story.square_text, 0.0)), 1e-9)
-                if score < self._threshold:
-                    continue
-            if score > best_score:
+        for sid, d in dot.items():
+            if by_text:
+                if math.sqrt(reach[sid]) < bar * norm - 1e-9:
+                    continue  # its cosine cannot reach the bar (Cauchy-Schwarz): the script does not read it
+            elif who.get(sid, 0) < MIN_SHARED_WHO or what.get(sid, 0) < MIN_SHARED_WHAT:
+                continue
+            score = d / max(norm * math.sqrt(self._stories[sid].square), 1e-9)
+            if score >= bar and (score > best_score or (score == best_score and best is not None and sid < best)):
                 best, best_score = sid, score
         sid = best or it.new_story_id
         self._articles[it.article_id] = sid
@@ -350,6 +349,4 @@ class MemoryStoryIndex:
             old = story.profile.get(name, 0.0)
             story.profile[name] = old + w
             story.square += (old + w) ** 2 - old * old
-            if name.startswith(TEXT):
-                story.square_text += (old + w) ** 2 - old * old
         return sid
