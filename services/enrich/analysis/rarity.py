@@ -15,7 +15,11 @@ package has no list for gets None: the caller weighs every word alike.
 from __future__ import annotations
 
 import functools
-import math
+import gzip
+import importlib.util
+from pathlib import Path
+
+import msgpack
 
 __all__ = ["RARE_ZIPF", "rarity", "rarity_table"]
 
@@ -25,16 +29,38 @@ UNLISTED_ZIPF = 2.5  # a word not on the list (seen less than once per million w
 
 @functools.cache
 def rarity_table(lang: str) -> dict[str, float] | None:
-    """Word (lowercase, as wordfreq spells it) -> its rarity in ``lang``; None without a list for it."""
-    import wordfreq  # imported on first use: a worker that never signs a text does not load it
+    """Word (lowercase, as wordfreq spells it) -> its rarity in ``lang``; None without a list for it.
 
-    if lang not in wordfreq.available_languages("small"):
+    Read from the package's data file (``small_<lang>.msgpack.gz``: a header, then one list of words per
+    centibel of frequency, the index being minus the centibels) without importing ``wordfreq`` itself,
+    which would keep its own copy of every list it reads and pull in its text-repair dependencies.
+    """
+    path = _DATA / f"small_{lang}.msgpack.gz" if _DATA is not None else None
+    if path is None or not path.is_file():
         return None
-    table = wordfreq.get_frequency_dict(lang, wordlist="small")
-    return {w: max(0.0, RARE_ZIPF - (math.log10(f) + 9.0)) for w, f in table.items()}
+    with gzip.open(path, "rb") as f:
+        data = msgpack.load(f, raw=False)
+    header, buckets = data[0], data[1:]
+    if not isinstance(header, dict) or header.get("format") != "cB" or header.get("version") != 1:
+        raise ValueError(f"{path}: not a wordfreq cBpack file: {header!r}")
+    table: dict[str, float] = {}
+    for index, words in enumerate(buckets):
+        weight = max(0.0, RARE_ZIPF - (9.0 - index / 100))  # zipf = log10(frequency) + 9; frequency = 10^(-index/100)
+        for word in words:
+            table[word] = weight
+    return table
 
 
 def rarity(table: dict[str, float], word: str) -> float:
     """The rarity of ``word`` (lowercase) in ``table``; a word not on the list is rarer than any on it."""
     found = table.get(word)
     return RARE_ZIPF - UNLISTED_ZIPF if found is None else found
+
+
+def _data_dir() -> Path | None:
+    spec = importlib.util.find_spec("wordfreq")
+    locations = spec.submodule_search_locations if spec is not None else None
+    return Path(next(iter(locations))) / "data" if locations else None
+
+
+_DATA = _data_dir()
