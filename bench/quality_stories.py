@@ -16,8 +16,8 @@ Sets (``../shared/data/external/``, read by path, never copied; see :mod:`evalua
 newsflow: every text made into an article the way ingest makes one, enriched by the default
 enrichers, then assigned by :class:`~services.enrich.stories.RedisStoryIndex` on the real Redis
 (a fresh namespace per run, deleted afterwards), in batches of ``enrich_batch_size``. Each story
-threshold in ``--thresholds`` is one run; the TF-IDF baseline (:mod:`evaluation.story_baseline`)
-is run at each of ``--baseline-thresholds`` on the same texts in the same orders.
+text threshold (``story_text_threshold``) in ``--thresholds`` is one run; the TF-IDF baseline
+(:mod:`evaluation.story_baseline`) is run at each of ``--baseline-thresholds`` on the same texts in the same orders.
 
     python -m bench.quality_stories [--redis-url URL] [--thresholds 0.2,0.25,0.3]
 """
@@ -107,8 +107,8 @@ def _print_semeval(label: str, sets: Sets, predicted: Sequence[object]) -> None:
 
 async def _newsflow(sets: Sets, redis: Redis, threshold: float, labelled: bool) -> None:
     """One story threshold: every set through a fresh Redis story index (and the memory twin on SemEval)."""
-    base = Settings(story_threshold=threshold)
-    print(f"\nnewsflow, story_threshold {threshold:.2f}")
+    base = Settings(story_text_threshold=threshold)
+    print(f"\nnewsflow, story_text_threshold {threshold:.2f} (by fields: story_threshold {base.story_threshold:.2f})")
     for name, seed in ORDERS:
         settings = base.model_copy(update={"redis_namespace": f"nfbench:stories:{uuid.uuid4().hex[:10]}"})
         try:
@@ -226,8 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--thresholds",
         type=_floats,
-        default=[Settings().story_threshold],
-        help="newsflow story thresholds, one run each (default: the setting's default)",
+        default=[Settings().story_text_threshold],
+        help="newsflow story text thresholds (story_text_threshold), one run each (default: the setting's default)",
     )
     parser.add_argument(
         "--baseline-thresholds", type=_floats, default=[0.2, 0.3, 0.4], help="TF-IDF cosine thresholds, one run each"
