@@ -185,7 +185,8 @@ def _text_words(text: str, lang: str, stop: frozenset[str]) -> dict[str, float]:
     counts = Counter(_TOKEN.findall(text.lower()))
     scored: dict[str, float] = {}
     for token, n in counts.items():
-        word = fold(token).strip("'-")
+        # lowercase ASCII letters are their own folded form (the common case: no call)
+        word = token if token.isascii() and token.isalpha() else fold(token).strip("'-")
         if len(word) < 3 or word in stop:
             continue
         weight = n * (rarity(table, token) if table is not None else 1.0)
