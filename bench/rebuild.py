@@ -16,7 +16,15 @@ interpreter: its VmHWM is its own), on the same topics in the same run:
   signature computed again from title and body;
 - ``dedup-exact``: the same without near-duplicate signatures (``NEWSFLOW_NEAR_DEDUP=false``);
 - ``ledger``: publish's delivery-ledger rebuild over the routed topic;
-- ``consume`` again at the end (the first one reads a cold broker).
+- ``consume`` again at the end (the first one reads a cold broker);
+- ``consume-enriched``: the baseline for the story index: the same reader over ``news.enriched``, each
+  record parsed as JSON, nothing written;
+- ``stories``: enrich's story-index rebuild as the gate runs it (each record validated as an enriched
+  article, its signature computed again, its recorded story restored).
+
+The enriched records (``news.enriched``, only produced when a story phase is asked for) are the articles
+with entities (two people, an organisation and a place shared by the five articles of a story, plus one of
+the article's own), a country, four key phrases and their ``story_id`` (five articles per story).
 
 Prints records/s, seconds and peak RSS per phase, and Redis' memory after the dedup rebuild.
 Figures only: nothing is asserted.
@@ -72,7 +80,62 @@ def _article(i: int, words: int, topic: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _enriched(a: dict[str, Any]) -> bytes:
+    """``a`` as enrich writes it: the enrichment a story signature is computed from, and its story."""
+    i = int(a["id"], 16)
+    story = i // 5  # five reports per event
+    rnd = random.Random(story)
+    first = {"in": "body", "start": 0, "end": 5}
+
+    def ent(name: str, mentions: int) -> dict[str, Any]:
+        return {"name": name, "mentions": mentions, "first": first}
+
+    people = [ent(f"Person{rnd.randrange(10**6)} Surname", 3), ent(f"Person{rnd.randrange(10**6)} Other", 2),
+              ent(f"Reporter{i} Own", 1)]  # fmt: skip
+    enrichment = {
+        "enriched_at": a["ingested_at"],
+        "entities": {"method": "bench", "version": "1", "people": people,
+                     "organizations": [ent(f"Org{rnd.randrange(10**5)}", 2)],
+                     "places": [ent(f"Town{rnd.randrange(10**5)}", 1)], "groups": []},
+        "countries": {"method": "bench", "version": "1",
+                      "value": [{"code": "FR", "name": "France", "score": 1.0, "mentions": 2}]},
+        "keywords": {"method": "bench", "version": "1", "language": "en",
+                     "value": [{"text": f"{rnd.choice(_VOCAB)} {rnd.choice(_VOCAB)}", "score": 1.0 - k / 10}
+                               for k in range(4)]},
+    }  # fmt: skip
+    return orjson.dumps({**a, "enrichment": enrichment, "story_id": f"st_{story:016x}"})
+
+
 _Rec = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, value, headers
+
+
+def _produce_dedup_topics(s: Any, routed: str, arts: list[dict[str, Any]], lo: int, sign: Any) -> int:
+    """``arts`` on news.ingested (with the signature header ingest writes), a near-duplicate record per ten on
+    news.duplicates and a routed record each; the bytes written to news.ingested."""
+    from services.ingest.fingerprint import comparison_text
+    from services.ingest.handler import SIGNATURE_HEADER
+
+    t = s.topics
+    sigs = sign([comparison_text(a["title"], a["body"]) for a in arts])  # ingest writes each in a header
+    ingested: list[_Rec] = [
+        (a["id"].encode(), orjson.dumps(a), [(SIGNATURE_HEADER, base64.b64encode(sig))])
+        for a, (sig, _) in zip(arts, sigs, strict=True)
+    ]
+    dups: list[_Rec] = [
+        (f"d{i}".encode(), orjson.dumps({"id": f"d{i}", "duplicate_of": a["id"], "kind": "near",
+         "reason": "minhash", "similarity": 0.9, "content_hash": f"d{i:031x}", "origin": a["origin"],
+         "detected_at": a["ingested_at"]}), [])
+        for i, a in enumerate(arts, lo) if i % 10 == 0
+    ]  # fmt: skip
+    pub: list[_Rec] = [
+        (a["id"].encode(), b'{"id":"' + a["id"].encode() + b'"}',
+         [("ce_type", b"io.newsflow.article.published"), ("ce_id", f"all:{a['id']}:v1".encode())])
+        for a in arts
+    ]  # fmt: skip
+    asyncio.run(_produce(s.bootstrap_servers, t.ingested, ingested))
+    asyncio.run(_produce(s.bootstrap_servers, t.duplicates, dups))
+    asyncio.run(_produce(s.bootstrap_servers, routed, pub))
+    return sum(len(v) for _, v, _ in ingested)
 
 
 async def _produce(bootstrap: str, topic: str, records: list[_Rec]) -> None:
@@ -103,6 +166,8 @@ def child(phase: str) -> None:
     """One phase (see the module doc), in this process; prints its figures as one JSON line."""
     from redis.asyncio import Redis
 
+    from services.enrich.rebuild import story_rebuild
+    from services.enrich.stories import RedisStoryIndex
     from services.ingest.bootstrap import minhash_params, signer
     from services.ingest.rebuild import DedupRebuilder, dedup_rebuild
     from services.publish.rebuild import LedgerRebuilder
@@ -116,12 +181,15 @@ def child(phase: str) -> None:
         redis = Redis.from_url(s.redis_url)
         progress = Progress()
         started = time.perf_counter()
-        if phase == "consume":
+        if phase in ("consume", "consume-enriched"):
             read = 0
-            async for batch in read_log(s, [t.ingested, t.duplicates], 0, progress):
+            topics = [t.enriched] if phase == "consume-enriched" else [t.ingested, t.duplicates]
+            async for batch in read_log(s, topics, 0, progress):
                 for r in batch:
                     orjson.loads(r.value or b"")
                 read += len(batch)
+        elif phase == "stories":
+            read = await story_rebuild(s, RedisStoryIndex(redis, s))(progress)
         elif phase in ("dedup", "dedup-exact"):
             sign = signer(minhash_params(s)) if phase == "dedup" else None
             read = await dedup_rebuild(s, redis, sign, minhash_params(s))(progress)
@@ -155,8 +223,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--words", type=int, default=250)
-    ap.add_argument("--phases", default="consume,dedup,dedup-resign,dedup-exact,ledger,consume",
-                    help="comma-separated: consume, dedup, dedup-resign, dedup-exact, ledger")  # fmt: skip
+    ap.add_argument("--phases",
+                    default="consume,dedup,dedup-resign,dedup-exact,ledger,consume,consume-enriched,stories,"
+                            "consume-enriched",
+                    help="comma-separated: consume, dedup, dedup-resign, dedup-exact, ledger, consume-enriched, "
+                         "stories")  # fmt: skip
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -166,8 +237,6 @@ def main() -> None:
     from bench._common import bench_settings
     from devtools.embedded import free_port, start_redis, start_tansu, stop
     from services.ingest.bootstrap import minhash_params, signer
-    from services.ingest.fingerprint import comparison_text
-    from services.ingest.handler import SIGNATURE_HEADER
     from shared.kafka import ensure_topics
 
     bport, rport = free_port(), free_port()
@@ -178,42 +247,36 @@ def main() -> None:
         routed = f"{t.raw.split('.')[0]}.published"
         asyncio.run(ensure_topics(s, [*t.all(), routed]))
         n = args.articles
+        phases = args.phases.split(",")
+        story_phases = {"stories", "consume-enriched"}
+        dedup_phases = set(phases) - story_phases
         started = time.perf_counter()
         sign = signer(minhash_params(s))
-        size = 0
+        size = enriched_size = 0
         for lo in range(0, n, 10_000):  # in slices: the parent holds one slice of records at a time
             arts = [_article(i, args.words, t.raw) for i in range(lo, min(n, lo + 10_000))]
-            sigs = sign([comparison_text(a["title"], a["body"]) for a in arts])  # ingest writes each in a header
-            ingested: list[_Rec] = [
-                (a["id"].encode(), orjson.dumps(a), [(SIGNATURE_HEADER, base64.b64encode(sig))])
-                for a, (sig, _) in zip(arts, sigs, strict=True)
-            ]
-            size += sum(len(v) for _, v, _ in ingested)
-            dups: list[_Rec] = [
-                (f"d{i}".encode(), orjson.dumps({"id": f"d{i}", "duplicate_of": a["id"], "kind": "near",
-                 "reason": "minhash", "similarity": 0.9, "content_hash": f"d{i:031x}", "origin": a["origin"],
-                 "detected_at": a["ingested_at"]}), [])
-                for i, a in enumerate(arts, lo) if i % 10 == 0
-            ]  # fmt: skip
-            pub: list[_Rec] = [
-                (a["id"].encode(), b'{"id":"' + a["id"].encode() + b'"}',
-                 [("ce_type", b"io.newsflow.article.published"), ("ce_id", f"all:{a['id']}:v1".encode())])
-                for a in arts
-            ]  # fmt: skip
-            asyncio.run(_produce(s.bootstrap_servers, t.ingested, ingested))
-            asyncio.run(_produce(s.bootstrap_servers, t.duplicates, dups))
-            asyncio.run(_produce(s.bootstrap_servers, routed, pub))
-        print(f"produced {n:,} articles ({size / 2**20:.0f} MB), {(n + 9) // 10:,} duplicates, {n:,} routed records "
-              f"in {time.perf_counter() - started:.0f}s", flush=True)  # fmt: skip
+            if dedup_phases:
+                size += _produce_dedup_topics(s, routed, arts, lo, sign)
+            if story_phases & set(phases):
+                enriched: list[_Rec] = [(a["id"].encode(), _enriched(a), []) for a in arts]
+                enriched_size += sum(len(v) for _, v, _ in enriched)
+                asyncio.run(_produce(s.bootstrap_servers, t.enriched, enriched))
+        made: list[str] = []
+        if dedup_phases:
+            made.append(f"{size / 2**20:.0f} MB on {t.ingested}, {(n + 9) // 10:,} duplicates, {n:,} routed records")
+        if story_phases & set(phases):
+            made.append(f"{enriched_size / 2**20:.0f} MB on {t.enriched}")
+        print(f"produced {n:,} articles ({'; '.join(made)}) in {time.perf_counter() - started:.0f}s", flush=True)
         env = {**os.environ, **s.to_env(), "BENCH_ROUTED_TOPIC": routed, "NEWSFLOW_LOG_LEVEL": "WARNING"}
         print(f"\nrebuild from the log, {n:,} articles in the window (same run, same topics):")
         print(f"{'phase':<28} {'records':>9} {'seconds':>8} {'records/s':>10} {'peak RSS MB':>12} {'Redis MB':>9}")
         names = {"consume": "consume only (baseline)", "dedup": "dedup rebuild (MinHash)",
                  "dedup-resign": "dedup rebuild (re-signing)",
-                 "dedup-exact": "dedup rebuild (exact only)", "ledger": "delivery ledger rebuild"}  # fmt: skip
+                 "dedup-exact": "dedup rebuild (exact only)", "ledger": "delivery ledger rebuild",
+                 "consume-enriched": "consume enriched (baseline)", "stories": "story index rebuild"}  # fmt: skip
         import redis as redis_sync
 
-        for phase in args.phases.split(","):
+        for phase in phases:
             # each rebuild into an empty Redis
             redis_sync.Redis.from_url(s.redis_url, socket_timeout=600).flushdb()
             r = _run_child(phase, {**env, "NEWSFLOW_NEAR_DEDUP": str(phase != "dedup-exact").lower()})

@@ -34,7 +34,9 @@ keys_app = typer.Typer(help="API keys for the HTTP API (scopes read, write, admi
 app.add_typer(keys_app, name="keys")
 schema_app = typer.Typer(help="The message contract: AsyncAPI document, JSON Schemas.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
-state_app = typer.Typer(help="The Redis state rebuilt from the log (dedup, delivery ledger).", no_args_is_help=True)
+state_app = typer.Typer(
+    help="The Redis state rebuilt from the log (dedup, delivery ledger, story index).", no_args_is_help=True
+)
 app.add_typer(state_app, name="state")
 console = Console()
 
@@ -340,7 +342,7 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name")]) -> 
 
 @state_app.command("rebuild")
 def state_rebuild(
-    scope: Annotated[list[str] | None, typer.Argument(help="dedup, ledger (default: both)")] = None,
+    scope: Annotated[list[str] | None, typer.Argument(help="dedup, ledger, stories (default: all three)")] = None,
 ) -> None:
     """Rebuild states from the log now (the workers pause their decisions until it is done), with progress."""
     from services.state_rebuild import SCOPES, state_gates

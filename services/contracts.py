@@ -25,6 +25,7 @@ from shared.models import (
     DeliveryRecord,
     DuplicateRecord,
     EnrichedArticle,
+    OutboxRecord,
     RawFields,
     RawHtml,
     RawNinjs,
@@ -48,6 +49,7 @@ _MODELS: dict[str, type[BaseModel]] = {
     "dlq": DeadLetter,
     "deliveries": DeliveryRecord,
 }
+_ALSO: tuple[type[BaseModel], ...] = (OutboxRecord,)  # on news.deliveries beside DeliveryRecord
 TOPIC_ROLES = ("raw", "ingested", "enriched", "duplicates", "dlq", "deliveries", "published")
 """The kinds of topic: the six of :class:`Topics` and ``published`` (every routed topic)."""
 
@@ -74,6 +76,14 @@ def topic_json_schema(role: str) -> dict[str, Any]:
             "description": "A raw article on news.raw: one of these JSON objects, or any non-JSON UTF-8 text "
             "(the article's raw text). Anything else goes to the dead-letter topic with a reason.",
             "anyOf": [*shapes, {"type": "string", "description": "plain UTF-8 text (not JSON)"}],
+        }
+    elif role == "deliveries":
+        kinds, defs = _schemas([DeliveryRecord, *_ALSO], "#/$defs/{model}")
+        schema = {
+            "title": "Delivery",
+            "description": "A record on news.deliveries: an acknowledged delivery, or a webhook delivery entering "
+            "the outbox or leaving it as a dead letter (the latest record of a key is where that delivery is).",
+            "anyOf": kinds,
         }
     else:
         model = EnrichedArticle if role == "published" else _MODELS[role]
@@ -169,9 +179,9 @@ def asyncapi_document(
 ) -> dict[str, Any]:
     """The AsyncAPI 3.0.0 document of newsflow's topics for these topic names and routing rules."""
     version = version or metadata.version("newsflow")
-    shapes, defs = _schemas([*_RAW_SHAPES, *_MODELS.values()], "#/components/schemas/{model}")
+    shapes, defs = _schemas([*_RAW_SHAPES, *_MODELS.values(), *_ALSO], "#/components/schemas/{model}")
     schemas: dict[str, Any] = dict(defs)
-    for model, schema in zip([*_RAW_SHAPES, *_MODELS.values()], shapes, strict=True):
+    for model, schema in zip([*_RAW_SHAPES, *_MODELS.values(), *_ALSO], shapes, strict=True):
         schemas[model.__name__] = schema
     schemas["Traceparent"] = {
         "type": "string",
@@ -247,6 +257,16 @@ def asyncapi_document(
             None,
         ),
         (
+            "OutboxRecord",
+            "Webhook delivery enqueued or dead-lettered",
+            "A webhook delivery entering the outbox (with the article) or leaving it as a dead letter: pending "
+            "deliveries are put back into an outbox Redis lost (compacted with the acknowledgements)",
+            {"$ref": ce + "OutboxRecord"},
+            "delivery.outbox",
+            "delivery id",
+            None,
+        ),
+        (
             "PublishedArticle",
             "Published article",
             "The enriched article, delivered by a route (format newsflow)",
@@ -276,8 +296,9 @@ def asyncapi_document(
         "dlq": _channel(topics.dlq, ["DeadLetter"], "Dead letters of every stage", partitions),
         "deliveries": _channel(
             topics.deliveries,
-            ["DeliveryRecord"],
-            "Acknowledged webhook / stream deliveries (compacted; rebuilds the delivery ledger)",
+            ["DeliveryRecord", "OutboxRecord"],
+            "Acknowledged webhook / stream deliveries and the webhook outbox's entries and dead letters "
+            "(compacted; rebuilds the delivery ledger and the outbox)",
             partitions,
         ),
     }
@@ -292,8 +313,9 @@ def asyncapi_document(
         "enrichSendEnriched": _operation("send", "enriched", ["EnrichedArticle"], "enrich adds enrichment", None),
         "publishReceiveEnriched": _operation("receive", "enriched", ["EnrichedArticle"], "publish reads articles",
                                              group.format("publish")),
-        "publishSendDeliveries": _operation("send", "deliveries", ["DeliveryRecord"],
-                                            "publish journals acknowledged webhook / stream deliveries", None),
+        "publishSendDeliveries": _operation("send", "deliveries", ["DeliveryRecord", "OutboxRecord"],
+                                            "publish journals acknowledged webhook / stream deliveries and its "
+                                            "webhook outbox", None),
         "sendDeadLetters": _operation("send", "dlq", ["DeadLetter"], "every stage dead-letters what it cannot do",
                                       None),
     }  # fmt: skip

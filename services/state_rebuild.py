@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from services.enrich.rebuild import story_rebuild
+from services.enrich.stories import RedisStoryIndex
 from services.ingest.bootstrap import minhash_params, signer
 from services.ingest.rebuild import dedup_rebuild
 from services.publish.rebuild import ledger_rebuild
@@ -20,8 +22,9 @@ from shared.settings import Settings
 
 __all__ = ["SCOPES", "state_gates"]
 
-SCOPES = ("dedup", "ledger")
-"""``dedup``: ingest's dedup state (``<ns>:dedup``); ``ledger``: publish's delivery ledger (``<ns>:delivered``)."""
+SCOPES = ("dedup", "ledger", "stories")
+"""``dedup``: ingest's dedup state (``<ns>:dedup``); ``ledger``: publish's delivery ledger (``<ns>:delivered``);
+``stories``: enrich's story index (``<ns>:story``)."""
 
 
 def state_gates(settings: Settings, redis: Redis, *, service: str = "cli") -> dict[str, StateGate]:
@@ -36,9 +39,12 @@ def state_gates(settings: Settings, redis: Redis, *, service: str = "cli") -> di
 
     params = minhash_params(settings)
     dedup = dedup_rebuild(settings, redis, signer(params) if settings.near_dedup else None, params)
+    stories = story_rebuild(settings, RedisStoryIndex(redis, settings))
     lease = settings.state_rebuild_lease_s
     return {
         "dedup": StateGate(redis, settings.redis_key("dedup"), dedup, service=service, scope="dedup", lease_s=lease),
         "ledger": StateGate(redis, settings.redis_key("delivered"), ledger_with_subscriptions,
                             service=service, scope="ledger", lease_s=lease),
+        "stories": StateGate(redis, settings.redis_key("story"), stories, service=service, scope="stories",
+                             lease_s=lease),
     }  # fmt: skip

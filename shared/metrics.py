@@ -54,6 +54,7 @@ __all__ = [
     "REDIS_ERRORS",
     "REDIS_SECONDS",
     "RETRIES",
+    "STATE_BEHIND",
     "STATE_LOST",
     "STATE_REBUILDING",
     "STATE_REBUILD_RECORDS",
@@ -288,6 +289,11 @@ STATE_REBUILDING = Gauge(
 )  # fmt: skip
 STATE_REBUILD_SECONDS = Gauge(
     "newsflow_state_rebuild_seconds", "How long this process's last rebuild of a state from the log took",
+    ["service", "scope"],
+)  # fmt: skip
+STATE_BEHIND = Counter(
+    "newsflow_state_behind_total",
+    "Times this process found its Redis state behind the log (writes lost: a failover to a replica that lagged)",
     ["service", "scope"],
 )  # fmt: skip
 STATE_REBUILD_RECORDS = Counter(

@@ -48,6 +48,7 @@ __all__ = [
     "KeywordsField",
     "LanguageField",
     "Origin",
+    "OutboxRecord",
     "QuoteItem",
     "QuotesField",
     "RawFields",
@@ -496,6 +497,30 @@ class DeliveryRecord(_Model):
     schema_version: int = SCHEMA_VERSION
     id: str  # "webhook/<subscription>:<article id>:v<version>" or "stream:<article id>:v<version>"
     delivered_at: datetime
+
+
+class OutboxRecord(_Model):
+    """A webhook delivery entering publish's outbox, or leaving it as a dead letter, on ``news.deliveries``
+    (key: the delivery id, as the :class:`DeliveryRecord` of its acknowledgement: the latest record of a
+    key tells where the delivery is).
+
+    ``enqueued`` is written before the delivery enters the outbox (in Redis) and carries what the outbox
+    holds, so deliveries pending when Redis lost the outbox (an endpoint in its retry schedule) are put
+    back into it from the log; ``dead_lettered`` is written with its dead letter.
+    """
+
+    schema_version: int = SCHEMA_VERSION
+    id: str  # "webhook/<subscription>:<article id>:v<version>"
+    state: Literal["enqueued", "dead_lettered"]
+    webhook_id: str
+    subscription: str
+    article: str
+    version: int
+    origin: Origin  # the news.enriched record the delivery came from
+    origin_key_b64: str | None = None
+    origin_headers: dict[str, str] = {}
+    value_b64: str | None = None  # the enriched article as read from news.enriched (enqueued only)
+    at: datetime
 
 
 class ErrorInfo(_Model):

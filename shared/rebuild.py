@@ -40,20 +40,27 @@ from redis.exceptions import ResponseError
 
 from .events import header_dict
 from .failures import describe
-from .metrics import STATE_REBUILD_RECORDS, STATE_REBUILD_SECONDS, STATE_REBUILDING
+from .metrics import STATE_BEHIND, STATE_REBUILD_RECORDS, STATE_REBUILD_SECONDS, STATE_REBUILDING
 from .records import InRecord
 from .settings import Settings
 
 __all__ = [
+    "BEHIND",
     "NOT_READY",
     "Progress",
     "Rebuild",
+    "StateBehind",
     "StateGate",
     "StateNotReady",
+    "applied_key",
     "apply_all",
+    "behind_error",
+    "committed_offsets",
+    "input_offsets",
     "not_ready_error",
     "read_log",
     "ready_key",
+    "records_between",
     "remaining_s",
     "watch_gates",
 ]
@@ -63,6 +70,9 @@ log = logging.getLogger(__name__)
 NOT_READY = "NEWSFLOW_NOT_READY"
 """The error a gated Lua script returns when its state is not ready (Redis restarted empty)."""
 
+BEHIND = "NEWSFLOW_BEHIND"
+"""The error a script returns when a batch starts after a gap in the input offsets its state holds."""
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -71,8 +81,48 @@ class StateNotReady(Exception):
     """The state under a namespace is not ready: Redis lost it and it is not rebuilt yet."""
 
 
+class StateBehind(Exception):
+    """The state is in Redis but behind the log: a batch's first offset on a partition comes after a gap in
+    the offsets the state holds (``gaps``: ``"topic/partition"`` -> (highest offset held, the batch's first)).
+    Redis lost writes (a failover to a replica that lagged), or the records in between are not there to
+    read (transaction markers, records deleted by retention, offsets reset by hand)."""
+
+    def __init__(self, gaps: dict[str, tuple[int, int]]) -> None:
+        super().__init__(", ".join(f"{p}: state up to offset {a}, batch from {f}" for p, (a, f) in gaps.items()))
+        self.gaps = gaps
+
+
 def ready_key(namespace: str) -> str:
     return f"{namespace}:ready"
+
+
+def applied_key(namespace: str) -> str:
+    """The hash ``"topic/partition"`` -> highest input offset whose decisions the state holds."""
+    return f"{namespace}:applied"
+
+
+def input_offsets(records: Sequence[InRecord]) -> tuple[dict[str, int], dict[str, int]]:
+    """The lowest and the highest offset of ``records`` per ``"topic/partition"``."""
+    low: dict[str, int] = {}
+    high: dict[str, int] = {}
+    for r in records:
+        part = f"{r.topic}/{r.partition}"
+        low[part] = min(low.get(part, r.offset), r.offset)
+        high[part] = max(high.get(part, r.offset), r.offset)
+    return low, high
+
+
+def behind_error(exc: BaseException) -> StateBehind | None:
+    """The :class:`StateBehind` a Redis error stands for (``NEWSFLOW_BEHIND part=held<first,...``), else None."""
+    if not isinstance(exc, ResponseError) or BEHIND not in str(exc):
+        return None
+    gaps: dict[str, tuple[int, int]] = {}
+    for item in str(exc).split(BEHIND, 1)[1].split():
+        part, _, rest = item.rpartition("=")
+        held, _, first = rest.partition("<")
+        if part and held.isdigit() and first.isdigit():
+            gaps[part] = (int(held), int(first))
+    return StateBehind(gaps)
 
 
 def not_ready_error(exc: BaseException) -> StateNotReady | None:
@@ -101,7 +151,11 @@ Rebuild = Callable[[Progress], Awaitable[int]]
 _SET_READY = """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
+return 1
+"""
+_ACCEPT_GAP = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
 return 1
 """
 _RENEW = """
@@ -129,8 +183,16 @@ class StateGate:
         poll_s: float = 0.5,
         log_every_s: float = 5.0,
         settle_s: float = 1.0,
+        settings: Settings | None = None,
+        committed: Callable[[], Awaitable[dict[str, int]]] | None = None,
+        companions: Sequence[str] = (),
     ) -> None:
         self.redis = redis
+        self.settings = settings  # to read the log where the state is found behind it (StateBehind)
+        # the consumer group's committed offsets per "topic/partition", for check_behind (None: not checked)
+        self.committed = committed
+        # the ready keys of the other states in the same Redis: writes lost here were lost there too
+        self.companions = list(companions)
         self.namespace = namespace
         self.rebuild = rebuild
         self.service = service
@@ -142,6 +204,7 @@ class StateGate:
         self.ready_key = ready_key(namespace)
         self.lease_key = f"{namespace}:rebuild:lease"
         self.epoch_key = f"{namespace}:rebuild:epoch"
+        self.applied_key = applied_key(namespace)
         self.rebuilding = False
         self.progress: Progress | None = None
         self.rebuilds = 0
@@ -149,6 +212,7 @@ class StateGate:
         self._set_ready = redis.register_script(_SET_READY)
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
+        self._accept_gap = redis.register_script(_ACCEPT_GAP)
 
     async def is_ready(self) -> bool:
         return bool(await self.redis.exists(self.ready_key))
@@ -163,6 +227,44 @@ class StateGate:
             except StateNotReady:
                 log.error("%s: Redis lost the %s state mid-batch; the batch waits for the rebuild", self.service,
                           self.scope)  # fmt: skip
+            except StateBehind as exc:
+                await self.behind(exc)
+
+    async def check_behind(self) -> None:
+        """Compare the offsets the state holds with the consumer group's committed ones, every partition: a
+        state behind what the group committed lost writes (see :meth:`behind`). A batch checks only its own
+        partitions, and the state of one partition can decide another's (a copy of an article on another
+        partition), so the worker runs this on its state-check timer too."""
+        if self.committed is None:
+            return
+        committed = await self.committed()  # first: what the state holds by now includes what they cover
+        raw = await self.redis.hgetall(self.applied_key)
+        held = {(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}
+        gaps = {part: (held[part], c) for part, c in committed.items() if part in held and held[part] + 1 < c}
+        if gaps:
+            await self.behind(StateBehind(gaps))
+
+    async def behind(self, exc: StateBehind) -> None:
+        """A batch found the state behind the log: if a record the state should hold is on the log in a gap
+        (Redis lost writes), drop the ready key so the whole state is rebuilt (the writes are facts from the
+        log: what Redis kept is written again); where the gap holds no record (transaction markers, records
+        deleted by retention, offsets moved by hand), accept it."""
+        lost = []
+        for part, (held, first) in exc.gaps.items():
+            topic, _, partition = part.rpartition("/")
+            if self.settings is None or await records_between(self.settings, topic, int(partition), held + 1, first):
+                lost.append(part)
+            else:
+                log.warning("%s: %s offsets %d to %d hold no record to read; the %s state goes on from %d",
+                            self.service, part, held + 1, first - 1, self.scope, first)  # fmt: skip
+                await self._accept_gap(keys=[self.applied_key], args=[part, held, first - 1])
+        if lost:
+            STATE_BEHIND.labels(service=self.service, scope=self.scope).inc()
+            log.error("%s: REDIS IS BEHIND THE LOG: the %s state misses the decisions on records the consumer "
+                      "group committed (%s): writes were lost (a failover to a replica that lagged?); rebuilding "
+                      "it and the other states in this Redis from the log", self.service, self.scope,
+                      exc)  # fmt: skip
+            await self.redis.delete(self.ready_key, *self.companions)
 
     async def ensure(self) -> None:
         """Return once the state is ready: rebuild it (holding the lease) or wait for the holder."""
@@ -198,7 +300,7 @@ class StateGate:
         report = asyncio.ensure_future(self._report(progress))
         try:
             read = await self.rebuild(progress)
-            ok = await self._set_ready(keys=[self.ready_key, self.epoch_key], args=[token, token])
+            ok = await self._set_ready(keys=[self.ready_key, self.epoch_key, self.applied_key], args=[token, token])
         finally:
             renew.cancel()
             report.cancel()
@@ -259,12 +361,60 @@ def watch_gates(app: faust.App, gates: Sequence[StateGate], interval_s: float) -
     async def check() -> None:
         for gate in gates:
             try:
+                if await gate.is_ready():
+                    await gate.check_behind()
                 if not await gate.is_ready():
                     await gate.ensure()
             except Exception as exc:  # Redis or the broker down: the next check (or batch) tries again
                 log.warning("%s: %s state check failed: %s", gate.service, gate.scope, describe(exc))
 
     app.timer(interval=interval_s)(check)
+
+
+async def committed_offsets(settings: Settings, group: str, topics: Sequence[str]) -> dict[str, int]:
+    """The offsets ``group`` committed on ``topics``, per ``"topic/partition"`` (a consumer's ``committed``,
+    which does not join the group: the admin client's ``list_consumer_group_offsets`` fails on Tansu)."""
+    from .kafka import aiokafka_kwargs
+
+    consumer = AIOKafkaConsumer(**aiokafka_kwargs(settings), group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        out: dict[str, int] = {}
+        for topic in topics:
+            for p in sorted(consumer.partitions_for_topic(topic) or ()):
+                offset = await consumer.committed(TopicPartition(topic, p))
+                if offset is not None and offset >= 0:
+                    out[f"{topic}/{p}"] = offset
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def records_between(settings: Settings, topic: str, partition: int, start: int, end: int) -> bool:
+    """Whether ``topic``/``partition`` holds a record (a committed one, not a transaction marker) at an offset
+    in ``[start, end)``."""
+    from .kafka import aiokafka_kwargs
+
+    if end <= start:
+        return False
+    consumer = AIOKafkaConsumer(**aiokafka_kwargs(settings), group_id=None, enable_auto_commit=False,
+                                isolation_level="read_committed", auto_offset_reset="earliest")  # fmt: skip
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            got = (await consumer.getmany(tp, timeout_ms=500, max_records=1)).get(tp, [])
+            if got:
+                return bool(got[0].offset < end)
+            hw = consumer.highwater(tp)
+            if hw is not None and await consumer.position(tp) >= min(hw, end):
+                return False
+        raise TimeoutError(f"reading {topic}/{partition} from offset {start}: no answer")
+    finally:
+        await consumer.stop()
 
 
 async def _start_positions(consumer: AIOKafkaConsumer, parts: list[TopicPartition], since_ms: int) -> None:

@@ -119,9 +119,11 @@ class Settings(BaseSettings):
     redis_namespace: str = "newsflow"
     """Prefix of every Redis key."""
     state_check_interval_s: float = Field(default=5.0, gt=0)
-    """How often each service checks its Redis state marker."""
+    """How often each service checks its Redis state marker and its states' ready keys (ingest also compares
+    the `news.raw` offsets its dedup state holds with its consumer group's committed ones)."""
     state_rebuild: bool = True
-    """Rebuild ingest's dedup state and publish's delivery ledger from the log when Redis lost them."""
+    """Rebuild ingest's dedup state, publish's delivery ledger and webhook outbox and enrich's story index from
+    the log when Redis lost them (and ingest's dedup state when Redis is behind the log)."""
     state_rebuild_lease_s: float = Field(default=30.0, gt=0)
     """The rebuild lease (one replica rebuilds for all); renewed every third of it."""
 

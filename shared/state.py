@@ -62,8 +62,8 @@ class StateWatch:
             STATE_LOST.labels(service=self.service).inc()
             log.error(
                 "%s: REDIS LOST NEWSFLOW'S STATE (marker %s gone or replaced). With NEWSFLOW_STATE_REBUILD on, "
-                "dedup and the delivery ledger are rebuilt from the log before anything is decided again; the "
-                "story index, run-time subscriptions, pending webhook retries and recent history are not "
+                "dedup, the delivery ledger, the webhook outbox and the story index are rebuilt from the log before "
+                "anything is decided again; run-time subscriptions and recent history are not "
                 "(docs/state-rebuild.md). Enable Redis persistence (AOF).", self.service, self.key,
             )  # fmt: skip
         self.seen = current

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,12 +15,24 @@ from .state import StateWatch
 __all__ = ["add_health"]
 
 
+CHECK_TIMEOUT_S = 2.0  # a dependency that does not answer a readiness check within this is not ready
+
+
 def add_health(
-    app: faust.App, redis: Redis | None, state: StateWatch | None = None, gates: Sequence[StateGate] = ()
+    app: faust.App,
+    redis: Redis | None,
+    state: StateWatch | None = None,
+    gates: Sequence[StateGate] = (),
+    checks: Mapping[str, Callable[[], Awaitable[object]]] | None = None,
 ) -> None:
     """``/livez`` (process up), ``/readyz`` (Redis answers, partitions assigned, no state being rebuilt
     from the log (``checks.state`` = ``rebuilding: ...``, 503); and whether Redis lost newsflow's state while
-    this process ran, ``checks.state``: reported, not a reason to be unready once rebuilt), ``/metrics``."""
+    this process ran, ``checks.state``: reported, not a reason to be unready once rebuilt), ``/metrics``.
+
+    ``checks`` names a service's other dependencies (the archive's PostgreSQL): each is awaited with a
+    ``CHECK_TIMEOUT_S`` bound on every ``/readyz``; one that raises or times out makes the process not ready,
+    with its error under its name."""
+    extra = dict(checks or {})
 
     @app.page("/livez")
     async def livez(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
@@ -40,12 +53,24 @@ def add_health(
             checks["partitions"] = str(len(assignment)) if assignment else "none assigned"
         except Exception as exc:
             checks["partitions"] = f"error: {exc}"
+        for name, check in extra.items():
+            try:
+                await asyncio.wait_for(check(), CHECK_TIMEOUT_S)
+                checks[name] = "ok"
+            except TimeoutError:
+                checks[name] = f"error: no answer within {CHECK_TIMEOUT_S:g}s"
+            except Exception as exc:  # any failure means not ready
+                checks[name] = f"error: {exc}"
         if state is not None:
             checks["state"] = state.status()
         rebuilding = [f"{g.scope} {g.status()}" for g in gates if g.rebuilding]
         if rebuilding:
             checks["state"] = "; ".join(rebuilding)
-        ok = checks.get("redis", "ok") == "ok" and checks["partitions"].isdigit() and not rebuilding
+        ok = (
+            all(checks.get(name, "ok") == "ok" for name in ("redis", *extra))
+            and checks["partitions"].isdigit()
+            and not rebuilding
+        )
         body = {"status": "ready" if ok else "not ready", "checks": checks, "assignment": assignment}
         return web.json(body, status=200 if ok else 503)
 

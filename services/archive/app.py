@@ -37,7 +37,7 @@ def build_app(settings: Settings) -> tuple[faust.App, LazyStore]:
         app, "archive", raw_topic(app, settings.topics.enriched), handler.handle,
         batch_size=settings.batch_size, batch_wait_s=settings.batch_wait_s, settings=settings,
     )  # fmt: skip
-    add_health(app, None)
+    add_health(app, None, checks={"postgresql": store.ping})
 
     @app.timer(STATS_EVERY_S, on_leader=False)
     async def size() -> None:

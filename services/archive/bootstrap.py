@@ -43,6 +43,10 @@ class LazyStore:
     async def write(self, rows: Sequence[ArchiveRow]) -> None:
         await (await self.get()).write(rows)
 
+    async def ping(self) -> None:
+        """For ``/readyz``: one ``SELECT 1`` on a pooled connection (raises when PostgreSQL does not answer)."""
+        await (await self.get()).ping()
+
     async def close(self) -> None:
         if self._store is not None:
             await self._store.close()

@@ -73,8 +73,10 @@ def build_handler(
     redis: Redis | None = None,
     stories: StoryIndex | None = None,
     pipeline: EnrichmentPipeline | None = None,
+    gated: bool = False,
 ) -> EnrichHandler:
-    """The enrich handler on ``stories`` (default: the Redis story index on ``redis``, or a new client)."""
+    """The enrich handler on ``stories`` (default: the Redis story index on ``redis``, or a new client;
+    ``gated``: it refuses to assign while the index is not in Redis, see :mod:`services.enrich.rebuild`)."""
     if stories is None:
-        stories = RedisStoryIndex(redis if redis is not None else make_redis(settings), settings)
+        stories = RedisStoryIndex(redis if redis is not None else make_redis(settings), settings, gated=gated)
     return EnrichHandler(settings, pipeline or build_pipeline(settings), stories=stories.assign)

@@ -14,6 +14,11 @@
 -- most recent stories are compared; a feature that more than common_stories stories in the window have
 -- counts common_stories / stories of its weight (and not towards the minimums once that is below 1/2).
 -- Returns the story id of every doc, in order.
+-- KEYS[1], when given (a gated index): refuse (error NEWSFLOW_NOT_READY) unless it exists, i.e. unless the index
+-- is in Redis (not lost, or rebuilt from the log: services/enrich/rebuild.py).
+if KEYS[1] and redis.call('EXISTS', KEYS[1]) == 0 then
+  return redis.error_reply('NEWSFLOW_NOT_READY ' .. KEYS[1] .. ': the story index is not in Redis (rebuild it)')
+end
 local prefix = ARGV[1]
 local window = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])

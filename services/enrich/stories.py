@@ -58,8 +58,10 @@ from typing import Protocol
 
 import regex
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from shared.models import CountriesField, EntitiesField, KeywordsField
+from shared.rebuild import not_ready_error, ready_key
 from shared.settings import Settings
 from shared.textfold import fold_name as fold
 
@@ -70,6 +72,7 @@ from .analysis.rarity import rarity, rarity_table
 __all__ = ["MemoryStoryIndex", "RedisStoryIndex", "StoryIndex", "story_features", "story_id_for"]
 
 _SCRIPT = (Path(__file__).with_name("stories.lua")).read_text(encoding="utf-8")
+_RESTORE_SCRIPT = (Path(__file__).with_name("stories_restore.lua")).read_text(encoding="utf-8")
 _TYPE_WEIGHTS = {"people": 3.0, "organizations": 2.0, "places": 1.5}
 MAX_ENTITIES = 10
 MAX_COUNTRIES = 3
@@ -252,11 +255,18 @@ class StoryIndex(Protocol):
         """The story id of every doc, in order, atomically with respect to other callers."""
         ...
 
+    async def restore(self, docs: list[Doc], story_ids: list[str], ttls: list[int] | None = None) -> None:
+        """Put back memberships read from the log (the state rebuilt after a loss): each doc joins the story
+        it was given, ``story_ids[i]``, as :meth:`assign` would have added it (no story is chosen again); an
+        article the index knows already keeps its story. ``ttls``: the seconds each doc's keys still live
+        (the Redis index; default ``story_ttl_s``)."""
+        ...
+
 
 class RedisStoryIndex:
     """The real index: state in the shared Redis, one Lua call per batch (see the module doc)."""
 
-    def __init__(self, redis: Redis, settings: Settings) -> None:
+    def __init__(self, redis: Redis, settings: Settings, *, gated: bool = False) -> None:
         self._redis = redis
         self._prefix = settings.redis_key("story")
         self._window = settings.story_window_s
@@ -264,6 +274,9 @@ class RedisStoryIndex:
         self._threshold = settings.story_threshold
         self._text_threshold = settings.story_text_threshold
         self._script = redis.register_script(_SCRIPT)
+        self._restore = redis.register_script(_RESTORE_SCRIPT)
+        # gated: assign refuses (StateNotReady) while <prefix>:ready is missing, i.e. after Redis lost the index
+        self._keys = [ready_key(self._prefix)] if gated else []
 
     async def assign(self, docs: list[Doc]) -> list[str]:
         """The story id of every doc, in order (one Redis round trip for the batch)."""
@@ -276,8 +289,25 @@ class RedisStoryIndex:
             args += [it.article_id, it.ts, it.new_story_id, len(it.features)]
             for name, weight in it.features:
                 args += [name, weight]
-        result = await self._script(keys=[], args=args)
+        try:
+            result = await self._script(keys=self._keys, args=args)
+        except ResponseError as exc:
+            lost = not_ready_error(exc)
+            if lost is None:
+                raise
+            raise lost from exc
         return [r.decode() if isinstance(r, bytes) else str(r) for r in result]
+
+    async def restore(self, docs: list[Doc], story_ids: list[str], ttls: list[int] | None = None) -> None:
+        """Memberships read from the log, one Lua call (``stories_restore.lua``) for the batch."""
+        if not docs:
+            return
+        args: list[str | int | float] = [self._prefix, self._ttl, len(docs)]
+        for it, sid, ttl in zip(_inputs(docs), story_ids, ttls or [self._ttl] * len(docs), strict=True):
+            args += [it.article_id, it.ts, sid, ttl, len(it.features)]
+            for name, weight in it.features:
+                args += [name, weight]
+        await self._restore(keys=[], args=args)
 
 
 @dataclass
@@ -337,6 +367,16 @@ class MemoryStoryIndex:
             if score >= bar and (score > best_score or (score == best_score and best is not None and sid < best)):
                 best, best_score = sid, score
         sid = best or it.new_story_id
+        self._join(it, sid)
+        return sid
+
+    async def restore(self, docs: list[Doc], story_ids: list[str], ttls: list[int] | None = None) -> None:
+        for it, sid in zip(_inputs(docs), story_ids, strict=True):
+            if it.article_id not in self._articles:
+                self._join(it, sid)
+
+    def _join(self, it: _Input, sid: str) -> None:
+        """``it`` is a member of story ``sid`` from now on (its features in the story's profile)."""
         self._articles[it.article_id] = sid
         story = self._stories.setdefault(sid, _Story())
         for name, w in it.features:
@@ -350,4 +390,3 @@ class MemoryStoryIndex:
             old = story.profile.get(name, 0.0)
             story.profile[name] = old + w
             story.square += (old + w) ** 2 - old * old
-        return sid

@@ -9,7 +9,7 @@ import faust
 
 from shared.agent import add_batch_agent
 from shared.kafka import make_app, raw_topic, run_worker
-from shared.rebuild import StateGate, watch_gates
+from shared.rebuild import StateGate, committed_offsets, ready_key, watch_gates
 from shared.records import InRecord, OutRecord
 from shared.redis_client import make_redis
 from shared.settings import Settings, get_settings
@@ -17,6 +17,7 @@ from shared.state import watch_state
 from shared.web import add_health
 
 from .bootstrap import build_handler, minhash_params
+from .dedup import Handle, past_dead_letters
 from .rebuild import dedup_rebuild
 
 __all__ = ["build_app", "main"]
@@ -27,17 +28,22 @@ def build_app(settings: Settings) -> faust.App:
     redis = make_redis(settings)
     handler = build_handler(settings, redis=redis, gated=settings.state_rebuild)
     gates: list[StateGate] = []
-    handle = handler.handle
+    handle: Handle = handler.handle
     if settings.state_rebuild:  # decisions wait while the dedup state is rebuilt from the log
         rebuild = dedup_rebuild(settings, redis, handler.signer, minhash_params(settings))
         gate = StateGate(
             redis, settings.redis_key("dedup"), rebuild, service="ingest", scope="dedup",
-            lease_s=settings.state_rebuild_lease_s,
+            lease_s=settings.state_rebuild_lease_s, settings=settings,  # settings: to read a gap found on news.raw
+            committed=lambda: committed_offsets(settings, settings.group_id("ingest"), [settings.topics.raw]),
+            # a Redis behind the log lost publish's and enrich's last writes too: they rebuild theirs
+            companions=[ready_key(settings.redis_key("delivered")), ready_key(settings.redis_key("story"))],
         )  # fmt: skip
         gates.append(gate)
 
-        async def handle(records: list[InRecord]) -> list[OutRecord]:
+        async def guarded(records: list[InRecord]) -> list[OutRecord]:
             return await gate.guard(handler.handle, records)
+
+        handle = past_dead_letters(guarded, handler.store)
 
     add_batch_agent(
         app, "ingest", raw_topic(app, settings.topics.raw), handle,

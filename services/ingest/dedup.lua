@@ -4,13 +4,18 @@
 -- ARGV[2] TTL in seconds (the dedup window)
 -- ARGV[3] near-duplicate threshold: minimum number of equal MinHash slots
 -- ARGV[4] max LSH candidates compared per item
--- ARGV[5] number of items N (at least 1)
+-- ARGV[5] number of items N (0: only ARGV[9] / ARGV[10])
 -- ARGV[6] JSON array of N items {"o": owner token, "id": article id, "c": content hash, "u": url hash or "",
 --         "b": [band keys...], "n": byte length of the item's signature in ARGV[7]}
 -- ARGV[7] the N MinHash signatures one after the other, each packed little-endian uint32 slots
 --         (length 0 = no near check)
 -- ARGV[8] "1": gated: refuse (error NEWSFLOW_NOT_READY) unless <namespace>:ready exists, i.e. unless the
 --         state is in Redis (a Redis restarted empty has lost it; shared/rebuild.py rebuilds it from the log)
+-- ARGV[9] JSON {"<topic>/<partition>": the batch's lowest offset} or "": refuse (error NEWSFLOW_BEHIND
+--         part=held<first ...) when <namespace>:applied holds a lower offset than first - 1 for a partition:
+--         a gap, the state is behind the log (Redis lost writes, e.g. a failover to a replica that lagged)
+-- ARGV[10] JSON {"<topic>/<partition>": the batch's highest offset} or "": recorded (the maximum) in
+--         <namespace>:applied with these decisions (the batch's last call)
 --
 -- It returns a JSON array of N decisions, in order:
 --   {"s":"new"|"version"|"replay"|"dup", "id":..., "v":version, "d":dup_of, "k":"exact"|"near",
@@ -28,6 +33,15 @@ local n = tonumber(ARGV[5])
 local out = {}
 if ARGV[8] == '1' and redis.call('EXISTS', ns .. ':ready') == 0 then
   return redis.error_reply('NEWSFLOW_NOT_READY ' .. ns .. ': the dedup state is not in Redis (rebuild it)')
+end
+local applied = ns .. ':applied'
+if ARGV[9] and ARGV[9] ~= '' then
+  local gaps = {}
+  for part, first in pairs(cjson.decode(ARGV[9])) do
+    local held = tonumber(redis.call('HGET', applied, part))
+    if held and held + 1 < first then gaps[#gaps + 1] = part .. '=' .. held .. '<' .. first end
+  end
+  if #gaps > 0 then return redis.error_reply('NEWSFLOW_BEHIND ' .. table.concat(gaps, ' ')) end
 end
 
 local function similarity(a, b)
@@ -135,4 +149,12 @@ for i = 1, n do
   out[i] = decision
 end
 
+if ARGV[10] and ARGV[10] ~= '' then
+  for part, last in pairs(cjson.decode(ARGV[10])) do
+    local held = tonumber(redis.call('HGET', applied, part))
+    if not held or held < last then redis.call('HSET', applied, part, last) end
+  end
+  redis.call('EXPIRE', applied, ttl)
+end
+if n == 0 then return '[]' end
 return cjson.encode(out)

@@ -21,6 +21,8 @@ A decision for one item is one of:
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any, Literal, Protocol
@@ -29,9 +31,22 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shared.rebuild import not_ready_error
+from shared.failures import classify, describe
+from shared.rebuild import StateBehind, StateNotReady, behind_error, input_offsets, not_ready_error
+from shared.records import InRecord, OutRecord
 
-__all__ = ["DedupDecision", "DedupItem", "DedupStore", "MemoryDedupStore", "NearParams", "RedisDedupStore"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DedupDecision",
+    "DedupItem",
+    "DedupStore",
+    "Handle",
+    "MemoryDedupStore",
+    "NearParams",
+    "RedisDedupStore",
+    "past_dead_letters",
+]
 
 Status = Literal["new", "version", "replay", "dup"]
 
@@ -65,8 +80,16 @@ class DedupDecision:
 
 
 class DedupStore(Protocol):
-    async def decide(self, items: list[DedupItem]) -> list[DedupDecision]:
-        """Decide every item in order, atomically with respect to other callers."""
+    async def decide(
+        self, items: list[DedupItem], *, first: dict[str, int] | None = None, last: dict[str, int] | None = None
+    ) -> list[DedupDecision]:
+        """Decide every item in order, atomically with respect to other callers.
+
+        ``first``: the batch's lowest input offset per ``"topic/partition"`` (its first call): raise
+        :class:`~shared.rebuild.StateBehind` instead of deciding when the state holds that partition's
+        decisions only up to an offset below ``first - 1`` (writes lost). ``last``: the batch's highest offsets
+        (its last call), recorded with the decisions. A call with no items but offsets checks or records them.
+        """
         ...
 
 
@@ -111,8 +134,12 @@ class RedisDedupStore:
         self._near = near
         self._script = redis.register_script(self._script_text)
 
-    async def decide(self, items: list[DedupItem]) -> list[DedupDecision]:
-        if not items:
+    async def decide(
+        self, items: list[DedupItem], *, first: dict[str, int] | None = None, last: dict[str, int] | None = None
+    ) -> list[DedupDecision]:
+        if not self._gated:
+            first = None  # nothing rebuilds a state found behind: decide on it, as before
+        if not items and not first and not last:
             return []
         # two arguments for the whole batch, not two per item: redis-py packs every argument in Python
         metas = [
@@ -135,15 +162,41 @@ class RedisDedupStore:
             orjson.dumps(metas),
             b"".join(it.signature for it in items),
             "1" if self._gated else "0",
+            orjson.dumps(first) if first else "",
+            orjson.dumps(last) if last else "",
         ]
         try:
             raw = await self._script(keys=[], args=args)
         except ResponseError as exc:
-            lost = not_ready_error(exc)
+            lost = not_ready_error(exc) or behind_error(exc)
             if lost is None:
                 raise
             raise lost from exc
         return [_from_wire(r, it) for r, it in zip(orjson.loads(raw), items, strict=True)]
+
+
+Handle = Callable[[list[InRecord]], Awaitable[list[OutRecord]]]
+
+
+def past_dead_letters(handle: Handle, store: DedupStore) -> Handle:
+    """``handle``, recording in ``store`` the offset of a record the batch loop dead-letters because ``handle``
+    failed on it alone for good (:class:`~shared.agent.BatchRunner` isolates it by halving the batch): the
+    state has no decision for it, and without its offset the next batch on that partition would start after
+    a gap and be taken for lost writes (a needless rebuild)."""
+
+    async def wrapped(records: list[InRecord]) -> list[OutRecord]:
+        try:
+            return await handle(records)
+        except Exception as exc:
+            if len(records) == 1 and not isinstance(exc, StateNotReady | StateBehind) and classify(exc) is not None:
+                first, last = input_offsets(records)
+                try:
+                    await store.decide([], first=first, last=last)  # refused after a real gap: then it is one
+                except Exception as nested:  # Redis trouble or a gap: the dead letter goes ahead all the same
+                    log.warning("dedup: the offset of dead letter %s was not recorded: %s", first, describe(nested))
+            raise
+
+    return wrapped
 
 
 def _equal_slots(a: bytes, b: bytes) -> tuple[int, int]:
@@ -209,5 +262,7 @@ class MemoryDedupStore:
         self._index(it.article_id, it)
         return {"s": "new", "id": it.article_id, "v": 1}
 
-    async def decide(self, items: list[DedupItem]) -> list[DedupDecision]:
-        return [_from_wire(self._decide_one(it), it) for it in items]
+    async def decide(
+        self, items: list[DedupItem], *, first: dict[str, int] | None = None, last: dict[str, int] | None = None
+    ) -> list[DedupDecision]:
+        return [_from_wire(self._decide_one(it), it) for it in items]  # one process: nothing is lost

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from shared.logs import record_fields
 from shared.models import Article, DuplicateRecord
+from shared.rebuild import input_offsets
 from shared.records import InRecord, OutRecord, dead_letter, model_record
 from shared.settings import Settings
 
@@ -140,12 +141,17 @@ class IngestHandler:
         """
         records = sorted(records, key=_publish_order)
         chunks = [records[i : i + DECIDE_CHUNK] for i in range(0, len(records), DECIDE_CHUNK)]
+        # the first call checks the state holds the decisions up to here, the last records the batch's offsets
+        first, last = input_offsets(records)
         outs: list[OutRecord] = []
         staged = await self._prepare_chunk(chunks[0]) if chunks else []
         decided: list[Prepared | OutRecord] = []
         decisions: list[DedupDecision] = []
         for k in range(len(chunks)):
-            pending = asyncio.ensure_future(self.store.decide([p.item for p in staged if isinstance(p, Prepared)]))
+            pending = asyncio.ensure_future(self.store.decide(
+                [p.item for p in staged if isinstance(p, Prepared)],
+                first=first if k == 0 else None, last=last if k == len(chunks) - 1 else None,
+            ))  # fmt: skip
             try:
                 upcoming = await self._prepare_chunk(chunks[k + 1]) if k + 1 < len(chunks) else []
                 outs += self._outputs(decided, decisions)

@@ -32,13 +32,15 @@ __all__ = ["build_app", "main"]
 def build_app(settings: Settings) -> tuple[faust.App, Publish]:
     app = make_app("publish", settings)
 
-    async def dead_letters(outs: list[OutRecord]) -> None:
+    async def produce(outs: list[OutRecord]) -> None:  # webhook dead letters, the outbox's journal
         await produce_all(app, outs)
 
     async def journal(ids: list[str]) -> None:
         await produce_all(app, [delivery_record(settings, i) for i in ids])
 
-    publish = bootstrap(settings, dead_letters=dead_letters, journal=journal, gated=settings.state_rebuild)
+    publish = bootstrap(
+        settings, dead_letters=produce, journal=journal, journal_outbox=produce, gated=settings.state_rebuild
+    )
     handler = publish.handler
     handle = handler.handle
     gates: list[StateGate] = []

@@ -24,7 +24,7 @@ from .api import ApiLimits, PublishApi
 from .dispatcher import WebhookDispatcher
 from .handler import PublishHandler
 from .ledger import DeliveryLedger, Journal, RedisLedger
-from .outbox import Outbox
+from .outbox import Outbox, OutboxJournal
 from .recent import RecentStore
 from .routing import Router, load_routing
 from .stream import StreamHub
@@ -60,10 +60,12 @@ def bootstrap(
     ensure_topics: Callable[[list[str]], Awaitable[object]] | None = None,
     resolver: AbstractResolver | None = None,
     journal: Journal | None = None,
+    journal_outbox: OutboxJournal | None = None,
     gated: bool = False,
 ) -> Publish:
     """Wire publish. ``dead_letters`` produces webhook dead letters, ``journal`` acknowledged webhook / stream
-    deliveries to ``news.deliveries`` (the worker passes its producer for both). ``gated``: the Redis ledger
+    deliveries to ``news.deliveries`` and ``journal_outbox`` the webhook outbox's entries and dead letters
+    there (the worker passes its producer for all three). ``gated``: the Redis ledger
     refuses to answer while it is not rebuilt (the worker, which runs the rebuild, passes ``state_rebuild``).
     ``resolver`` answers DNS for webhook targets (default: the system's; tests pass a stub), always behind
     the egress policy's :class:`~shared.egress.GuardedResolver`."""
@@ -89,11 +91,13 @@ def bootstrap(
         allow_insecure=settings.webhook_allow_insecure, allow_private=settings.webhook_allow_private_networks
     )
     guarded = GuardedResolver(egress, resolver)
-    dispatcher = WebhookDispatcher(settings, catalog, store, outbox, ledger, dead_letters or no_sink, guarded)
+    dispatcher = WebhookDispatcher(settings, catalog, store, outbox, ledger, dead_letters or no_sink, guarded,
+                                   journal_outbox=journal_outbox)  # fmt: skip
     handler = PublishHandler(
         settings, Router(rules.routes), ledger,
         catalog=catalog, outbox=outbox, hub=hub, recent=recent,
         ensure_topics=ensure_topics or (lambda names: create_topics(settings, names)), notify=dispatcher.notify,
+        journal_outbox=journal_outbox,
     )  # fmt: skip
     return Publish(settings, redis, ledger, store, catalog, outbox, hub, recent, handler, dispatcher,
                    PublishApi(catalog, store, hub, recent, ApiAuth.from_settings(settings, redis), guarded, ApiLimits(

@@ -28,7 +28,7 @@ from shared.records import InRecord, OutRecord, dead_letter
 from shared.settings import Settings
 
 from .ledger import DeliveryLedger
-from .outbox import Job, Outbox
+from .outbox import Job, Outbox, OutboxJournal, outbox_record
 from .subscription_store import SubscriptionCatalog, SubscriptionStore
 from .subscriptions import Subscription, WebhookTarget
 from .webhooks import Outcome, classify, next_delay, sign_headers
@@ -68,8 +68,10 @@ class WebhookDispatcher:
         ledger: DeliveryLedger,
         dead_letters: DeadLetterSink,
         resolver: AbstractResolver | None = None,
+        journal_outbox: OutboxJournal | None = None,
     ) -> None:
         self.settings = settings
+        self.journal_outbox = journal_outbox  # a dead-lettered delivery leaves the outbox's journal too
         self.catalog = catalog
         self.store = store
         self.outbox = outbox
@@ -174,8 +176,12 @@ class WebhookDispatcher:
         """The claimed jobs the ledger has no acknowledgement for; the others are forgotten, never re-sent."""
         try:
             done = await self.ledger.delivered([ledger_id(sub.id, j.article, j.version) for j in jobs])
-            for job in (j for j, d in zip(jobs, done, strict=True) if d):
-                await self.outbox.finish(job)  # acknowledged before (a replay, a re-drive)
+            known = [j for j, d in zip(jobs, done, strict=True) if d]
+            if known:  # acknowledged before (a replay racing the acknowledgement, an outbox put back)
+                # journaled again: the acknowledgement is then the latest record of its key on news.deliveries
+                await self.ledger.record([ledger_id(sub.id, j.article, j.version) for j in known])
+            for job in known:
+                await self.outbox.finish(job)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # Redis trouble: the claimed jobs come back after their lease
@@ -266,5 +272,8 @@ class WebhookDispatcher:
         )  # fmt: skip
         out.headers["ce_id"] = f"dlq:webhook:{job.id}".encode()
         await self.dead_letters([out])
+        if self.journal_outbox is not None:
+            await self.journal_outbox([outbox_record(self.settings, ledger_id(sub.id, job.article, job.version), job,
+                                                     "dead_lettered")])  # fmt: skip
         await self.outbox.finish(job)
         log.warning("webhook %s: %s -> %s (%s)", sub.id, job.id, code, message)

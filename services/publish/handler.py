@@ -25,7 +25,7 @@ from shared.settings import Settings
 from .dispatcher import REDRIVE_HEADER, ledger_id
 from .ledger import DeliveryLedger
 from .ninjs import NINJS_SCHEMA, to_ninjs
-from .outbox import Job, JobOrigin, Outbox
+from .outbox import Job, JobOrigin, Outbox, OutboxJournal, outbox_record
 from .recent import RecentStore
 from .routing import Router, Target
 from .stream import StreamHub
@@ -57,6 +57,7 @@ class PublishHandler:
         recent: RecentStore | None = None,
         ensure_topics: Callable[[list[str]], Awaitable[object]] | None = None,
         notify: Callable[[set[str]], None] | None = None,
+        journal_outbox: OutboxJournal | None = None,
     ) -> None:
         self.settings = settings
         self.router = router
@@ -67,6 +68,7 @@ class PublishHandler:
         self.recent = recent
         self.ensure_topics = ensure_topics  # routed topics are created before first use
         self.notify = notify
+        self.journal_outbox = journal_outbox  # webhook deliveries are journaled before they enter the outbox
         self._known_topics: set[str] = {settings.topics.dlq}
         self.source = f"{settings.source_name}/publish"
 
@@ -141,8 +143,11 @@ class PublishHandler:
         ids = [*plan.kafka, *plan.jobs, *plan.stream]
         seen = dict(zip(ids, await self.ledger.delivered(ids), strict=True)) if ids else {}
         outs.extend(out for did, out in plan.kafka.items() if not seen[did])
-        jobs = [job for lid, job in plan.jobs.items() if not seen[lid]]
+        pending = [(lid, job) for lid, job in plan.jobs.items() if not seen[lid]]
+        jobs = [job for _, job in pending]
         if jobs and self.outbox is not None:
+            if self.journal_outbox is not None:  # first: an outbox Redis loses is rebuilt from the log
+                await self.journal_outbox([outbox_record(self.settings, lid, job, "enqueued") for lid, job in pending])
             await self.outbox.enqueue(jobs)
             if self.notify is not None:
                 self.notify({j.sub for j in jobs})

@@ -5,21 +5,40 @@ Per endpoint (subscription id) a sorted set ``<ns>:due:<sub>`` scores each pendi
 :meth:`Outbox.claim` atomically takes the due ones and pushes their score a lease ahead, so a replica that
 dies mid-attempt (SIGKILL) leaves them due again after the lease, for any replica; a restart picks them
 up where they were. Enqueueing is idempotent: a replayed article does not add a second delivery.
+
+The outbox is journaled on ``news.deliveries`` (:func:`outbox_record`): a delivery entering it
+(``enqueued``, with the article, written before the Redis write) and one leaving it as a dead letter
+(``dead_lettered``); its acknowledgement is the ledger's :class:`~shared.models.DeliveryRecord` under the
+same key. When Redis loses the outbox, the deliveries whose latest record is ``enqueued`` are put back
+(:func:`job_of`, by :mod:`services.publish.rebuild`), their retry schedule started again.
 """
 
 from __future__ import annotations
 
+import base64
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 from redis.typing import EncodableT
 
+from shared.models import Origin, OutboxRecord
+from shared.records import OutRecord, model_record
 from shared.redis_replies import reply_bytes, reply_bytes_list, reply_int, reply_list, reply_scored
+from shared.settings import Settings
 
-__all__ = ["Job", "JobOrigin", "Outbox"]
+__all__ = ["OUTBOX_EVENT", "Job", "JobOrigin", "Outbox", "OutboxJournal", "job_of", "outbox_record"]
+
+OUTBOX_EVENT = "delivery.outbox"
+"""The CloudEvents type (after ``io.newsflow.``) of an :class:`~shared.models.OutboxRecord`."""
+
+OutboxJournal = Callable[[list[OutRecord]], Awaitable[None]]
+"""Produces :func:`outbox_record` records (and waits for the broker's acknowledgement)."""
 
 _ENQUEUE = """
 local ns, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -99,6 +118,35 @@ def _job(job_id: str, flat: list[bytes]) -> Job:
         last_status=int(status) if status else None,
         last_error=h.get("last_error", b"").decode(),
     )
+
+
+def outbox_record(
+    settings: Settings, delivery_id: str, job: Job, state: Literal["enqueued", "dead_lettered"]
+) -> OutRecord:
+    """The ``news.deliveries`` record of ``job`` (ledger id ``delivery_id``) entering the outbox or leaving it
+    as a dead letter (key: the delivery id, as its acknowledgement's)."""
+    now = datetime.now(UTC)
+    o = job.origin
+    fact = OutboxRecord(
+        id=delivery_id, state=state, webhook_id=job.id, subscription=job.sub, article=job.article,
+        version=job.version, origin=Origin(topic=o.topic, partition=o.partition, offset=o.offset),
+        origin_key_b64=o.key, origin_headers=o.headers,
+        value_b64=base64.b64encode(job.value).decode() if state == "enqueued" else None, at=now,
+    )  # fmt: skip
+    return model_record(settings.topics.deliveries, delivery_id, fact, event_type=OUTBOX_EVENT,
+                        source=f"{settings.source_name}/publish", event_id=f"{delivery_id}:{state}:{_ms()}",
+                        time=now)  # fmt: skip
+
+
+def job_of(fact: OutboxRecord) -> Job | None:
+    """The outbox job an ``enqueued`` record stands for (None for a dead letter's)."""
+    if fact.state != "enqueued" or fact.value_b64 is None:
+        return None
+    o = fact.origin
+    origin = JobOrigin(topic=o.topic, partition=o.partition, offset=o.offset, key=fact.origin_key_b64,
+                       headers=fact.origin_headers)  # fmt: skip
+    return Job(fact.webhook_id, fact.subscription, fact.article, fact.version, base64.b64decode(fact.value_b64),
+               origin)  # fmt: skip
 
 
 def _ms(t: float | None = None) -> int:

@@ -110,6 +110,11 @@ class ArchiveStore:
     async def close(self) -> None:
         await self.pool.close()
 
+    async def ping(self) -> None:
+        """One ``SELECT 1`` (readiness): raises when no connection answers within the pool's timeout."""
+        async with self.pool.connection(timeout=2.0) as conn:
+            await conn.execute("SELECT 1")
+
     async def migrate(self) -> int:
         async with self.pool.connection() as conn:
             return await migrate(conn)

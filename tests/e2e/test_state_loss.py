@@ -10,7 +10,8 @@ exactly:
 - every raw record ends in exactly one of news.ingested / news.duplicates / news.dlq;
 - no article version passes ingest twice (a copy of an article seen before the loss is a duplicate);
 - a correction after the loss is the next version (2, then 3), not a new version 1;
-- the routed topic and the webhook endpoint get every article version exactly once.
+- the routed topic and the webhook endpoint get every article version exactly once;
+- a report after the loss of an event reported before it joins that story (enrich's story index).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from services.publish.subscriptions import new_secret
 from shared.kafka import ensure_topics
 
 from ..conftest import Workers, make_settings
+from ..integration.test_story_index_contract import REWRITE  # another outlet's report of the AFP story's event
 from ..kafkautil import Got, collect, produce
+from ..unit.test_enrichers import sample_article
 from ..webhook_receiver import Receiver, Reply
 from .test_chaos import _article  # the chaos test's synthetic articles
 
@@ -90,10 +93,10 @@ def _origin(g: Got, dlq: str) -> tuple[int, int]:
     return (d["origin"]["partition"], d["origin"]["offset"])
 
 
-async def _wait(what: str, check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
+async def _wait(what: str, check: Callable[[], Awaitable[bool]], timeout_s: float, why: dict[str, object]) -> None:
     deadline = time.monotonic() + timeout_s
     while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {why}"
         await asyncio.sleep(1)
 
 
@@ -127,14 +130,16 @@ async def test_redis_restarted_empty_mid_stream_nothing_passes_or_arrives_twice(
             for _ in range(n):
                 workers.start(service)
         first_n = 60
-        values = _first_wave(first_n)
+        afp = sample_article()
+        report = {"title": afp.title, "body": afp.body, "url": "https://afp.example.com/iran", "source": "AFP"}
+        values = [*_first_wave(first_n), orjson.dumps(report)]
         await produce(settings, values)
 
         async def first_delivered() -> bool:
-            got = await collect(settings, [published_topic], count=first_n, timeout_s=2)
-            return len(got) >= first_n and len(receiver.acknowledged("all")) >= first_n
+            got = await collect(settings, [published_topic], count=first_n + 1, timeout_s=2)
+            return len(got) >= first_n + 1 and len(receiver.acknowledged("all")) >= first_n + 1
 
-        await _wait("the first wave to be published", first_delivered, 240)
+        await _wait("the first wave to be published", first_delivered, 240, {})
 
         second = _second_wave(first_n, 1000, 60)
         half = len(second) // 2
@@ -143,6 +148,9 @@ async def test_redis_restarted_empty_mid_stream_nothing_passes_or_arrives_twice(
         redis.kill()  # SIGKILL: no chance to save anything (and it keeps nothing on disk anyway)
         redis.wait()
         redis = start_redis(redis_port, log=redis_log)  # EMPTY
+        rewrite = {"title": "US does not want wider war with Iran", "body": REWRITE,
+                   "url": "https://wire.example.net/us-iran", "source": "Wire"}  # fmt: skip
+        second.append(orjson.dumps(rewrite))  # the same event, reported after the loss
         await produce(settings, second[half:])
         values += second
         # a second correction of an article corrected above, after the rebuild: version 3
@@ -169,7 +177,8 @@ async def test_redis_restarted_empty_mid_stream_nothing_passes_or_arrives_twice(
         again = {k: v for k, v in passed.items() if len(v) > 1}
         assert not again, f"{len(again)} article versions passed ingest twice: {list(again.items())[:3]}"
         corrections = {(i * 7) % first_n for k, i in enumerate(range(1000, 1060)) if k % 4 == 2}
-        expected = first_n + 60 + len(corrections) + 1  # articles, the corrections (v2), the late one (v3)
+        # articles, the AFP report and its rewrite, the corrections (v2), the late one (v3)
+        expected = first_n + 2 + 60 + len(corrections) + 1
         assert len(articles) == expected, f"{len(articles)} article versions passed, {expected} expected"
         assert len({(a["title"], a["body"]) for a in articles.values()}) == expected, "one text passed twice"
         corrected = _article(_corrected(first_n))["title"]
@@ -184,9 +193,11 @@ async def test_redis_restarted_empty_mid_stream_nothing_passes_or_arrives_twice(
             have = {(d["id"], d["version"]) for d in (orjson.loads(g.value) for g in got_pub)}
             hooked = {(d["data"]["id"], d["data"]["version"]) for d in
                       (orjson.loads(r.body) for r in receiver.acknowledged("all"))}  # fmt: skip
+            missing.update(published=sorted(want - have)[:5], hooked=sorted(want - hooked)[:5])
             return want <= have and want <= hooked
 
-        await _wait("every version to be published and sent to the webhook", all_delivered, 240)
+        missing: dict[str, object] = {}
+        await _wait("every version to be published and sent to the webhook", all_delivered, 240, missing)
         await asyncio.sleep(4)  # a repeat would show up by now
         published = await collect(settings, [published_topic], count=10**9, timeout_s=3)
         per_version = Counter((d["id"], d["version"]) for d in (orjson.loads(g.value) for g in published))
@@ -197,9 +208,13 @@ async def test_redis_restarted_empty_mid_stream_nothing_passes_or_arrives_twice(
         hook_repeats = [k for k, n in hooked.items() if n > 1]
         assert len(hooked) == len(want) and not hook_repeats, f"webhook repeats: {hook_repeats[:3]}"
 
+        enriched = await collect(settings, [t.enriched], count=10**9, timeout_s=3)
+        story = {d["source"]: d["story_id"] for d in map(orjson.loads, (g.value for g in enriched))}
+        assert story["Wire"] == story["AFP"], f"the report after the loss started a story of its own: {story}"
+
         client = Redis.from_url(settings.redis_url)
         try:
-            for scope in ("dedup", "delivered"):
+            for scope in ("dedup", "delivered", "story"):
                 assert await client.exists(f"{settings.redis_key(scope)}:ready"), f"{scope} not rebuilt"
         finally:
             await client.aclose()
@@ -209,7 +224,8 @@ async def test_redis_restarted_empty_mid_stream_nothing_passes_or_arrives_twice(
             f"state loss: {len(values)} raw records, Redis restarted empty mid-stream, all accounted for in "
             f"{time.monotonic() - started:.0f}s: {len(articles)} article versions passed once each "
             f"({versions_2} corrections as v2), {sum(1 for v in landed.values() if t.duplicates in v)} duplicates, "
-            f"{len(per_version)} published once each, {len(hooked)} webhook deliveries once each"
+            f"{len(per_version)} published once each, {len(hooked)} webhook deliveries once each; the report "
+            f"after the loss joined story {story['AFP']}"
         )
     finally:
         workers.stop_all()

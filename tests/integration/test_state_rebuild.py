@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Literal
 
 import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
+from services.publish.ledger import delivery_record
+from services.publish.outbox import Job, JobOrigin, Outbox, outbox_record
 from services.publish.rebuild import LedgerRebuilder
 from shared.rebuild import Progress, StateGate, StateNotReady, read_log, ready_key
 from shared.records import InRecord
@@ -95,6 +98,43 @@ async def test_the_ledger_is_rebuilt_from_ce_ids_and_the_deliveries_journal(sett
 
     assert await builder.run(batches()) == 4 and builder.written == 2
     assert await redis.exists(f"{ns}:by-language:a1:v2", f"{ns}:webhook/desk:a1:v2") == 2
+
+
+async def test_the_outbox_gets_back_the_deliveries_whose_latest_journal_record_is_enqueued(
+    settings: Settings, redis: Redis
+) -> None:
+    """Per delivery id, the latest record decides: enqueued (put back), acknowledged or dead-lettered (not);
+    enqueued again after a dead letter (a re-drive): put back."""
+    outbox = Outbox(redis, namespace=settings.redis_key("webhooks"), ttl_s=3600)
+    now_ms = int(time.time() * 1000)
+
+    def job(article: str) -> Job:
+        return Job(f"msg_{article}_v1_desk", "desk", article, 1, b'{"id": "%s"}' % article.encode(),
+                   JobOrigin(topic=settings.topics.enriched, partition=0, offset=7))  # fmt: skip
+
+    def entry(offset: int, article: str, state: Literal["enqueued", "dead_lettered"]) -> InRecord:
+        out = outbox_record(settings, f"webhook/desk:{article}:v1", job(article), state)
+        headers = {k: v.decode() for k, v in out.headers.items()}
+        return InRecord(settings.topics.deliveries, 0, offset, out.key, out.value, headers, now_ms)
+
+    def ack(offset: int, article: str) -> InRecord:
+        out = delivery_record(settings, f"webhook/desk:{article}:v1")
+        headers = {k: v.decode() for k, v in out.headers.items()}
+        return InRecord(settings.topics.deliveries, 0, offset, out.key, out.value, headers, now_ms)
+
+    log = [entry(0, "pending", "enqueued"), entry(1, "acked", "enqueued"), ack(2, "acked"),
+           entry(3, "dead", "enqueued"), entry(4, "dead", "dead_lettered"), entry(5, "redriven", "enqueued"),
+           entry(6, "redriven", "dead_lettered"), entry(7, "redriven", "enqueued")]  # fmt: skip
+    builder = LedgerRebuilder(redis, settings.redis_key("delivered"), 3600, settings.topics.deliveries, outbox)
+
+    async def batches() -> AsyncIterator[list[InRecord]]:
+        yield log
+
+    await builder.run(batches())
+    assert builder.written == 1  # the acknowledgement only
+    claimed = await outbox.claim("desk", 10, 5.0)
+    assert sorted(j.article for j in claimed) == ["pending", "redriven"]
+    assert next(j for j in claimed if j.article == "pending") == job("pending")  # the article bytes and origin
 
 
 async def test_a_gate_says_it_is_rebuilding_while_it_works(settings: Settings, redis: Redis) -> None:

@@ -22,7 +22,9 @@ from services.enrich.analysis.doc import Doc
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.stories import MemoryStoryIndex, RedisStoryIndex, StoryIndex, story_id_for
 from shared.models import Article, CountriesField, EntitiesField, EntityItem, KeywordItem, KeywordsField, TextSpan
+from shared.rebuild import StateNotReady, ready_key
 from shared.redis_client import delete_namespace
+from shared.redis_replies import reply_bytes
 from shared.settings import Settings
 from tests.unit.test_enrichers import make_article, sample_article
 
@@ -288,3 +290,68 @@ async def test_a_name_most_stories_share_no_longer_makes_the_who(env: Env) -> No
     await index.assign([story(i) for i in range(3, 25)])
     [late] = await index.assign([report(24)])
     assert late == story_id_for("r24")
+
+
+async def test_memberships_restored_into_an_empty_index_take_later_reports(env: Env) -> None:
+    """The index rebuilt after a loss: the memberships a first index gave are restored into an empty one
+    (``restore``), and later reports join those stories as they would have joined the lost index's."""
+    lost = Env(env.kind, env.redis_url)
+    docs = [iran("afp-1"), floods("reuters-9"), iran("ap-2", T0 + timedelta(hours=1))]
+    try:
+        given = await lost.index().assign(docs)
+    finally:
+        await lost.close()
+    index = env.index()
+    await index.restore(docs, given)
+    [later] = await index.assign([iran("bbc-3", T0 + timedelta(hours=2))])
+    [flood] = await index.assign([floods("x-4", T0 + timedelta(hours=2))])
+    assert later == given[0] and flood == given[1] != given[0]
+    assert await index.assign(docs) == given  # replays keep their story
+
+
+async def test_restore_keeps_the_recorded_story_and_leaves_known_articles_alone(env: Env) -> None:
+    index = env.index()
+    await index.restore([iran("afp-1")], ["st_recorded"])  # not story_id_for("afp-1"): not chosen again
+    [joined] = await index.assign([iran("ap-2", T0 + timedelta(hours=1))])
+    assert joined == "st_recorded"
+    [flood] = await index.assign([floods("reuters-9")])
+    await index.restore([floods("reuters-9"), iran("ap-2")], ["st_other", "st_other"])  # known: kept
+    assert await index.assign([floods("reuters-9"), iran("ap-2")]) == [flood, "st_recorded"]
+
+
+async def test_restore_twice_writes_the_same_keys_with_the_expiry_left(redis_env: Env) -> None:
+    """A rebuild interrupted and done again: the second restore changes nothing; keys expire when the
+    originals would have (the ``ttls`` given), a key shared by members with the longest of theirs."""
+    index = redis_env.index()
+    redis = redis_env.clients[0]
+    prefix = redis_env.settings.redis_key("story")
+    docs = [iran("afp-1"), iran("ap-2"), floods("reuters-9")]
+    await index.restore(docs, ["st_a", "st_a", "st_b"], [100, 500, 300])
+
+    async def dump() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        async for k in redis.scan_iter(match=f"{prefix}:*"):
+            kind = reply_bytes(await redis.type(k)).decode()
+            out[k.decode()] = (
+                await redis.hgetall(k) if kind == "hash" else
+                await redis.zrange(k, 0, -1, withscores=True) if kind == "zset" else await redis.get(k)
+            )  # fmt: skip
+        return out
+
+    first = await dump()
+    await index.restore(docs, ["st_a", "st_a", "st_b"], [100, 500, 300])
+    assert await dump() == first
+    assert 0 < await redis.ttl(f"{prefix}:a:afp-1") <= 100
+    assert 400 < await redis.ttl(f"{prefix}:p:st_a") <= 500
+    assert 200 < await redis.ttl(f"{prefix}:p:st_b") <= 300
+
+
+async def test_a_gated_index_refuses_to_assign_while_it_is_not_in_redis(redis_env: Env) -> None:
+    redis = Redis.from_url(redis_env.redis_url)
+    redis_env.clients.append(redis)
+    index = RedisStoryIndex(redis, redis_env.settings, gated=True)
+    with pytest.raises(StateNotReady):
+        await index.assign([iran("afp-1")])
+    assert not [k async for k in redis.scan_iter(match=f"{redis_env.settings.redis_namespace}:*")]  # nothing written
+    await redis.set(ready_key(redis_env.settings.redis_key("story")), "1")
+    assert await index.assign([iran("afp-1")]) == [story_id_for("afp-1")]

@@ -759,3 +759,95 @@ ATTRIBUTIONS = {
 def test_english_attribution_rules_name_the_speaker(rule: str) -> None:
     text, people, speakers = ATTRIBUTIONS[rule]
     assert _speakers("en", text, people) == speakers
+
+
+# Speaker rules that resolve who a pronoun, a short name or an apposition points to, one invented article
+# each: the text, the people and organisations NER tags (by hand) and the speakers
+SPEAKER_RULES: dict[str, tuple[str, list[str], list[str], dict[str, str | None]]] = {
+    "a pronoun before the verb; a name after the verb is no speaker": (
+        "Maria Lopez spoke at the plant on Monday.\n\n"
+        '"We will keep every job here," she said after reading the Acme Steel statement.\n\n'
+        'Paul Reed met Anna Kim in Denver. He said Anna Kim was "the best candidate we have seen in years".',
+        ["Maria Lopez", "Paul Reed", "Anna Kim"],
+        ["Acme Steel"],
+        {"We": "Maria Lopez", "the": "Paul Reed"},
+    ),
+    "the first name tells the gender when no title does": (
+        "Karen Walsh and Robert Hale left the meeting early. Robert Hale declined to comment.\n\n"
+        '"The vote was decided before anyone arrived," she said.',
+        ["Karen Walsh", "Robert Hale"],
+        [],
+        {"The": "Karen Walsh"},
+    ),
+    "the person heading a name, not the organisation in its title": (
+        '"The budget is balanced at last," Harbor Authority Chairman Leon Marsh, a former banker, said.',
+        ["Leon Marsh"],
+        ["Harbor Authority"],
+        {"The": "Leon Marsh"},
+    ),
+    "a name inside another quote of the sentence is no speaker; an untagged name before the verb is": (
+        '"Ask Tom Fry about the contract," Okafor said, "because he signed it without a vote."',
+        ["Tom Fry"],
+        [],
+        {"Ask": "Okafor", "because": "Okafor"},
+    ),
+    "a surname NER did not tag is the person named in full before": (
+        "Dan Molloy interviewed Walter Crane on the radio. Crane said the army was tired.\n\n"
+        '"Nobody in the ranks believes the plan," he said.',
+        ["Dan Molloy", "Walter Crane"],
+        [],
+        {"Nobody": "Walter Crane"},
+    ),
+    "the subject before an apposition or a relative clause": (
+        'Nora Ellis, who advises Governor Sam Ortiz on housing, said, "Rents have doubled in five years."',
+        ["Nora Ellis", "Sam Ortiz"],
+        [],
+        {"Rents": "Nora Ellis"},
+    ),
+    "a pronoun right before the verb before the quote, not the name before it": (
+        'Jane Holt says she admires Mark Vance for what she calls "a fair deal for workers".',
+        ["Jane Holt", "Mark Vance"],
+        [],
+        {"a": "Jane Holt"},
+    ),
+    "the subject of a colon's sentence without a speech verb": (
+        'Senator Ruth Kane made the following statement:\n\n"We will hold hearings on the merger in March."',
+        ["Ruth Kane"],
+        [],
+        {"We": "Ruth Kane"},
+    ),
+    "a contraction is no name; a capitalised title keeps a subject": (
+        "Grand Jury Foreman Ellis Quade read the verdict. The defence lawyer Quin Park had objected.\n\n"
+        'He’s claiming the court was "fair to both sides from the start".',
+        ["Ellis Quade", "Quin Park"],
+        [],
+        {"fair": "Ellis Quade"},
+    ),
+    "a sentence ending 'X said to the neighbours.' introduces the next quote": (
+        '"Turn up," Rosa said to the neighbours. "This is the best part of the whole speech."',
+        [],
+        [],
+        {"This": "Rosa"},
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(SPEAKER_RULES))
+def test_speaker_rules_resolve_pronouns_short_names_and_appositions(rule: str) -> None:
+    text, people, orgs, speakers = SPEAKER_RULES[rule]
+    assert _speakers("en", text, people, orgs) == speakers
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "speaker"),
+    [
+        ("es", "La ministra de Sanidad manifestó: «Vamos a revisar todos los contratos del hospital».", None),
+        ("de", "Die Spieler waren müde und leer. Und Trainer meinte: „Wir spielen am Samstag wieder besser.“", None),
+        ("es", "La reunión terminó tarde. Ortega señaló: «Las familias necesitan más ayudas este invierno».", "Ortega"),
+    ],
+)
+def test_an_untagged_name_before_the_verb_opens_its_clause_and_is_no_common_word(
+    lang: str, text: str, speaker: str | None
+) -> None:
+    # no NER spans: "Sanidad" follows a lowercase word, "Und" is written in lowercase elsewhere
+    assert list(_speakers(lang, text, []).values()) == [speaker]

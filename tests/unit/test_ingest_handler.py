@@ -279,7 +279,7 @@ async def test_a_failing_store_raises_for_the_whole_batch_and_loses_nothing(sett
     class Down:
         calls = 0
 
-        async def decide(self, items: list[Any]) -> list[Any]:
+        async def decide(self, items: list[Any], **offsets: Any) -> list[Any]:
             self.calls += 1
             raise ConnectionError("redis down")
 

@@ -5,19 +5,35 @@ and ``test_state_rebuild.py`` run the rebuild itself)."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 
 import orjson
 from redis.exceptions import ResponseError
 
+from services.enrich.analysis.doc import Doc
+from services.enrich.rebuild import enriched_doc
+from services.enrich.stories import story_features
 from services.ingest.bootstrap import build_handler, minhash_params, near_params
 from services.ingest.dedup import MemoryDedupStore
 from services.ingest.fingerprint import comparison_text
 from services.ingest.handler import SIGNATURE_HEADER
 from services.publish.ledger import delivery_record, journaled
 from services.publish.rebuild import routed_topics
+from shared.models import (
+    CountriesField,
+    CountryItem,
+    EnrichedArticle,
+    Enrichment,
+    EntitiesField,
+    EntityItem,
+    KeywordItem,
+    KeywordsField,
+    TextSpan,
+)
 from shared.rebuild import NOT_READY, Progress, not_ready_error
 from shared.records import InRecord
 from shared.settings import Settings
+from tests.unit.test_enrichers import make_article
 
 
 def test_only_a_gated_scripts_refusal_means_the_state_is_not_ready() -> None:
@@ -68,3 +84,29 @@ async def test_a_passed_article_carries_the_signature_dedup_indexed() -> None:
     sig = base64.b64decode(out.headers[SIGNATURE_HEADER])
     assert out.topic == "news.ingested" and len(sig) == 4 * minhash_params(settings).num_perm
     assert handler.signer is not None and handler.signer([comparison_text(raw["title"], raw["body"])])[0][0] == sig
+
+
+def test_an_enriched_record_gives_back_the_story_signature_and_story_it_was_given() -> None:
+    """What the story index rebuild reads from ``news.enriched``: the doc's signature is the one enrich
+    computed (entities, countries, key phrases, text, event time), with the story id it recorded."""
+    doc = Doc(article=make_article("Kirby: no wider war", "John Kirby said the 300 drones were shot down.", id="k1"))
+    first = TextSpan.model_validate({"in": "body", "start": 0, "end": 1})
+    doc.fields = {
+        "entities": EntitiesField(people=[EntityItem(name="John Kirby", mentions=2, first=first)],
+                                  organizations=[EntityItem(name="White House", mentions=1, first=first)],
+                                  places=[], method="m", version="1"),
+        "countries": CountriesField(value=[CountryItem(code="IL", name="Israel", score=1.0, mentions=1)],
+                                    method="m", version="1"),
+        "keywords": KeywordsField(value=[KeywordItem(text="wider war", score=1.0)], language="en", method="m",
+                                  version="1"),
+    }  # fmt: skip
+    enrichment = Enrichment.model_validate({"enriched_at": datetime(2024, 4, 14, 13, tzinfo=UTC), **doc.fields})
+    value = EnrichedArticle(**doc.article.model_dump(), enrichment=enrichment, story_id="st_1").model_dump_json()
+    found = enriched_doc(value.encode())
+    assert found is not None
+    again, story = found
+    assert story == "st_1" and story_features(again) == story_features(doc) and "e:john kirby" in story_features(doc)
+    assert again.article.ingested_at == doc.article.ingested_at
+    no_story = EnrichedArticle(**doc.article.model_dump(), enrichment=enrichment).model_dump_json()
+    assert enriched_doc(no_story.encode()) is None  # enriched without an index: nothing to restore
+    assert enriched_doc(b"[1, 2") is None

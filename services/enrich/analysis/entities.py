@@ -286,6 +286,35 @@ class _Mention:
     caps: bool = False  # on an all-capitals line (a headline, a table heading): see _confirm_capitals
 
 
+_TEXT_KEY = "newsflow.text"
+_BREAK = regex.compile(r"\n")
+
+
+def _text(sdoc: SpacyDoc) -> str:
+    """``sdoc.text``, joined once per document: spaCy's ``Doc.text`` re-joins every token on each call, and
+    several rules read the whole text."""
+    text = sdoc.user_data.get(_TEXT_KEY)
+    if not isinstance(text, str):
+        text = sdoc.user_data[_TEXT_KEY] = sdoc.text
+    return text
+
+
+def _newline_tokens(sdoc: SpacyDoc) -> list[int]:
+    """The indices of the whitespace tokens that hold a line break, in order: found from the text's line
+    breaks and the tokens' character offsets, without walking every token in Python."""
+    text = _text(sdoc)
+    breaks = [m.start() for m in _BREAK.finditer(text)]
+    if not breaks:
+        return []
+    starts = sdoc.to_array("IDX").tolist()
+    found: list[int] = []
+    for at in breaks:
+        i = bisect_right(starts, at) - 1
+        if i >= 0 and (not found or found[-1] != i) and sdoc[i].is_space:
+            found.append(i)
+    return found
+
+
 def method_of(info: ModelInfo) -> tuple[str, str]:
     """The ``method`` and ``version`` strings for fields built on this model's NER."""
     return f"spacy-ner:{info.name}", f"{info.version}/merge-{MERGE_VERSION}"
@@ -597,7 +626,7 @@ def _line_kinds(sdoc: SpacyDoc) -> tuple[_LineFlags, _LineFlags]:
     rows: list[tuple[int, int]] = []
     caps: list[tuple[int, int]] = []
     pos = 0
-    for line in sdoc.text.split("\n"):
+    for line in _text(sdoc).split("\n"):
         end = pos + len(line)
         if _DIGIT.search(line):
             words = [w.strip("()[],.;:") for w in _DATES.sub(" ", line).split() if any(c.isalnum() for c in w)]
@@ -707,7 +736,7 @@ def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
         res = gaz.resolve(sdoc[start:j].text, allow_inflection=False)
         return res is not None and res.kind in _PLACE_KINDS | {"state"}
 
-    for start in [0] + [t.i + 1 for t in sdoc if t.is_space and "\n" in t.text and t.i + 1 < len(sdoc)]:
+    for start in [0] + [i + 1 for i in _newline_tokens(sdoc) if i + 1 < len(sdoc)]:
         j = _caps_run(sdoc, start)
         if j == start or j >= len(sdoc):
             continue
@@ -801,7 +830,7 @@ def _lineup_people(sdoc: SpacyDoc) -> list[Span]:
     NER reads these lists poorly: numbers and dashes around names that start no sentence."""
     found: list[Span] = []
     pos = 0
-    for line in sdoc.text.split("\n"):
+    for line in _text(sdoc).split("\n"):
         if len(_LINEUP_HINT.findall(line)) >= 3:
             matches = list(_LINEUP_ITEM.finditer(line))
             if len(matches) >= 3:
@@ -822,7 +851,7 @@ def _credit_people(sdoc: SpacyDoc) -> tuple[list[Span], _LineFlags]:
     slashes that is such a name and nothing else (there, an entity is also cut at its slashes:
     :func:`_split_at_slashes`). Agency copy closes every story so, and NER reads these lines poorly (names
     glued to "Writing", "File Photo", an agency)."""
-    text = sdoc.text
+    text = _text(sdoc)
     found: list[Span] = []
     lines: list[tuple[int, int]] = []
     for role in _CREDIT_ROLE.finditer(text):
@@ -921,7 +950,7 @@ def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags, brackets: bool = T
     followed by a minute ("Tudor Vaskevics (31st)"), labelled PERSON.
     Table vocabulary ("Total 296", "Attendance 200") is not a name. ``brackets=False``: table rows only."""
     ranges = rows.token_ranges()
-    opened = [m.start() for m in _OPEN.finditer(sdoc.text)] if brackets else []
+    opened = [m.start() for m in _OPEN.finditer(_text(sdoc))] if brackets else []
     if not ranges and not opened:
         return []
     covered = [False] * len(sdoc)

@@ -22,9 +22,11 @@ The speaker is looked for in this order:
    (``Trump's claim that there have been "thousands of shootings"``).
 3. A pronoun (he/she/il/elle/él/ella/er/sie/ele/ela/lui/lei/hij/zij/هو/هي) next to the verb: of the
    people named as a subject in the 400 characters before the quote, the previous quote's speaker
-   and the other people named before it, the first whose title in the article (Mr., Mrs., ...) does not
-   contradict the pronoun. A definite description of a role next to the verb instead of a name
-   (``"...," the German midfielder said``, ``», a confié le coureur de Visma-Lease a Bike``): the last
+   and the other people named before it, the first whose gender does not contradict the pronoun (their
+   title in the article, Mr., Mrs., ..., else a clearly gendered first name from
+   ``data/first_name_genders.tsv``). A subject pronoun right before the verb ("she said", "they wrote")
+   is the speaker: a name after the verb is then not. A definite description of a role next to the verb
+   instead of a name (``"...," the German midfielder said``, ``», a confié le coureur de Visma-Lease a Bike``): the last
    person named in the paragraph before the quote. The role nouns are in ``data/speaker_roles.yaml``
    (a capitalised demonym counts: "the Serb"); spokespeople are not roles, so ``"...," the ministry
    spokesman said`` does not point back to anyone.
@@ -32,7 +34,11 @@ The speaker is looked for in this order:
    last quote when the paragraph is only the quote.
 
 Names come from the merged entities, so "Kirby" is reported as "John Kirby"; a name NER did not tag is
-resolved to a known person by its surname, else reported as written. ``resolution`` says which rule
+resolved to a known person by its surname, else reported as written, and a known person's surname NER did
+not tag elsewhere is a mention of them. A name with a title is its head person ("Harbor Authority Chairman
+Leon Marsh" is Marsh). Before the quote, a name inside another quote of the sentence is no speaker, a person
+opening the sentence before an apposition is the subject ("Nora Ellis, who advises ..., said"), and a
+sentence ending with a colon and no speech verb names its subject. ``resolution`` says which rule
 gave the speaker (``entity``, ``pronoun``, ``description``, ``paragraph``, ``continuation``);
 ``speaker`` is None when none applies. :func:`quotes_of` reads a parsed article; the quotes field
 reports what it finds. Quality on PolNeAR: ``docs/enrichment/quotes.md``.
@@ -68,6 +74,7 @@ VERB_LANGUAGES = ("en", "fr", "es", "de", "pt", "it", "nl", "ar")
 # right before a word in a paragraph where it comes before any « (German/Danish »Wir…«, not a French
 # quote closing); ‚ opens a German single quote closed by ‘.
 _CLOSERS = {"“": '”"', "«": '»"', "„": '“”"', "「": "」", "『": "』", "‚": "‘’", '"': '"”', "”": "”", "»": "«"}
+_MARKS = regex.compile("[" + regex.escape("".join(sorted(set("".join(_CLOSERS.values())) | set(_CLOSERS)))) + "]")
 _OPENERS = frozenset("“«„「『")  # what _next_quote takes for the start of the next quote
 
 
@@ -116,9 +123,26 @@ _NOMINAL = regex.compile(
     _NAME + r"['’]s\s+(?:\p{Ll}+\s+){0,2}(claims?|statements?|remarks?|comments?|words|assertions?|promises?|"
     r"pledges?|warnings?|messages?|tweets?)(?![\p{L}])"
 )
-_ENDS_WITH_VERB = regex.compile(r"(?<![\p{L}])(?:said|says|added|adds|wrote|told reporters)\.$")
+# "..., Schiff said." / "Rosa said to the neighbours." / "Okafor said on Tuesday."
+_ENDS_WITH_VERB = regex.compile(
+    r"(?<![\p{L}])(?:said|says|added|adds|wrote|told reporters)(?:\s+[\p{L}\p{N}'’.-]+){0,3}\.$"
+)
+# a name opening its clause (after a quote's closing mark, a comma or a colon, or opening the sentence), then
+# only the verb ('...," Okafor said', "Harbor Watch asked"); not one after a lowercase word ("ministra de Sanidad")
+_NAME_ENDING = regex.compile(r"(?:^|[,:\"”»])\s*" + _NAME + r"\s+$")
+# after a name: ", a ...", ", who ...", " (D), the mayor's ..."
+_APPOSED = regex.compile(r"\s*(?:\([^()]{1,30}\)\s*)?,\s*(?:\p{Ll}|\p{Lu}[\p{L}\-'’]*['’]s\s)")
+_LEAD = regex.compile(r"(?:^|[.!?\n:])([^.!?\n:]{0,60})$")  # the words opening a sentence before a mention
+_CONTRACTION = regex.compile(r"['’]\p{L}{1,2}$")
+_CLOSING = frozenset('"”»«“')
 _APPOSITION = regex.compile(r"[,.?!…]*\s+" + _NAME + r"\s*,[^\"“”«»\n]{3,}?,\s*")
 _TO_LISTENER = frozenset({"told", "tells", "asked", "asks"})  # a name after these is the one spoken to
+# a subject pronoun right before the verb ("she said", "they wrote"): a name after the verb is then no speaker
+_SUBJECT_PRONOUN = regex.compile(
+    r"(?<![\p{L}])(?:he|she|they|it|i|we|il|elle|ils|elles|on|él|ella|ellos|ellas|er|sie|es|wir|ele|ela|eles|elas|"
+    r"lui|lei|loro|hij|zij|ze|wij|هو|هي|هم)\s*$",
+    regex.IGNORECASE,
+)
 # capitalised words that are no name after a quote ("...," The Post reported is a name; "The" alone is not)
 _NOT_NAMES = frozenset(
     {"the", "a", "an", "this", "that", "i", "we", "you", "they", "it", "but", "and", "le", "la", "el"}
@@ -159,7 +183,8 @@ def find_quoted_spans(text: str) -> list[tuple[int, int]]:
         curly_open = "“" in para or "„" in para
         guillemet = para.find("«")
         reversed_guillemets = "»" in para and (guillemet < 0 or para.find("»") < guillemet)
-        for i, ch in enumerate(para):
+        for mark in _MARKS.finditer(para):  # only the marks matter: the loop skips every other character
+            i, ch = mark.start(), mark.group(0)
             if opened >= 0:
                 if ch in closers:
                     spans.append((pos + opened + 1, pos + i))
@@ -197,8 +222,10 @@ def extract_quotes(
         key=lambda m: m[0],
     )
     names = _person_names(entities)
+    mentions = _with_untagged_names(text, mentions, names)
     quotes: list[Quote] = []
-    for raw_start, raw_end in find_quoted_spans(text):
+    quoted = find_quoted_spans(text)
+    for raw_start, raw_end in quoted:
         start, end = _trim(text, raw_start, raw_end)
         body = text[start:end]
         if len(body.split()) < 3 or any(a <= start + 1 and end - 1 <= b for a, b in title_spans):
@@ -213,7 +240,7 @@ def extract_quotes(
         if label and _capitalised_name(label.group(1)):
             q.speaker, q.resolution = _resolve(label.group(1), start, mentions, names), "entity"
         else:
-            _attribute(q, text, raw_start - 1, raw_end + 1, sent_starts, mentions, names)
+            _attribute(q, text, raw_start - 1, raw_end + 1, sent_starts, mentions, names, quoted)
         quotes.append(q)
     _propagate(quotes, text, _genders(text, mentions))
     return quotes
@@ -237,6 +264,30 @@ def _person_names(entities: list[Entity]) -> dict[str, Entity]:
     return {k: v for k, v in names.items() if v is not None}
 
 
+def _with_untagged_names(
+    text: str, mentions: list[tuple[int, int, Entity]], names: dict[str, Entity]
+) -> list[tuple[int, int, Entity]]:
+    """``mentions`` and the capitalised words NER did not tag that are a known person's name or surname ("Gen.
+    Walter Crane spoke ... Crane said": the second "Crane" is Walter Crane), in text order."""
+    spans = [text[s:e] for s, e, ent in mentions if ent.type == "person"]
+    words = {w[:-2] if w.endswith(("'s", "’s")) else w for span in spans for w in span.split() if w[:1].isupper()}
+    starts = [s for s, _, _ in mentions]
+    extra = []
+    for word in words:
+        ent = names.get(fold(word))
+        if ent is None:
+            continue
+        at = text.find(word)
+        while at >= 0:
+            end = at + len(word)
+            whole = not text[at - 1 : at].isalpha() and not text[end : end + 1].isalpha()
+            i = bisect.bisect_right(starts, at) - 1
+            if whole and not (i >= 0 and mentions[i][1] > at):
+                extra.append((at, end, ent))
+            at = text.find(word, end)
+    return sorted([*mentions, *extra], key=lambda x: x[0]) if extra else mentions
+
+
 def _named_in(window: str, names: dict[str, Entity]) -> Entity | None:
     """The first known person whose name or surname appears capitalised in ``window``."""
     for m in _CAPITALISED.finditer(window):
@@ -254,6 +305,7 @@ def _attribute(
     sent_starts: list[int],
     mentions: list[tuple[int, int, Entity]],
     names: dict[str, Entity],
+    quoted: list[tuple[int, int]],
 ) -> None:
     """Set speaker and verb of ``q`` from the sentence around it (rules 1-3 of the module doc).
 
@@ -281,7 +333,7 @@ def _attribute(
     m = _VERB.search(window)
     if m and m.start() < 100:
         verb_s, verb_e = close_at + m.start(), close_at + m.end()
-        who = [x for x in mentions if close_at <= x[0] and x[1] <= min(verb_e + 60, nxt)]
+        who = _within(mentions, close_at, min(verb_e + 60, nxt))
         # nearest to the verb: the last one before it, else the first one after it
         pre = [x for x in who if x[1] <= verb_s]
         post = [x for x in who if x[0] >= verb_e]
@@ -296,9 +348,12 @@ def _attribute(
             or _best(pre[::-1])
             or _name_before_verb(text, close_at, verb_s, mentions, names)
         )
-        if pick is None and fold(m.group(1)) not in _TO_LISTENER:  # "told Bill O'Reilly": the listener
+        # "told Bill O'Reilly": the listener; "she said after reading the Acme statement": the pronoun
+        by_pronoun = _SUBJECT_PRONOUN.search(text, max(close_at, verb_s - 12), verb_s) is not None
+        if pick is None and fold(m.group(1)) not in _TO_LISTENER and not by_pronoun:
             pick = _name_after_verb(text, verb_e, nxt, mentions, names) or _best(post)
-        pick = pick or _named_in(text[close_at:named_end], names)
+        if not by_pronoun:
+            pick = pick or _named_in(text[close_at:named_end], names)
         described = (pick is None or pick.type != "person") and (
             role_after is not None or _role_before(text[close_at:verb_s])
         )
@@ -313,7 +368,11 @@ def _attribute(
         before = text[:open_at].rstrip()
         prev_start, _ = _sentence_bounds(max(0, len(before) - 1), sent_starts, len(text))
         # or after a sentence of its paragraph that ends with its speech verb ("..., Schiff said. “...")
-        said = before.endswith(".") and "\n" not in text[prev_start:open_at] and _ENDS_WITH_VERB.search(before)
+        said = (
+            before.endswith(".")
+            and "\n" not in text[prev_start:open_at]
+            and _ENDS_WITH_VERB.search(before, max(prev_start, len(before) - 80))
+        )
         if not before.endswith(":") and not said:
             return
         probe, sent_start = len(before), prev_start
@@ -322,14 +381,31 @@ def _attribute(
     if verbs:
         m = verbs[-1]
         verb_s = sent_start + m.start()
-        who = [x for x in mentions if sent_start <= x[0] and x[1] <= verb_s]
+        # a name inside another quote of the sentence ('"Ask Tom Fry," Okafor said, "because ..."') is not
+        # this one's speaker
+        who = [x for x in _within(mentions, sent_start, verb_s) if not _inside(x[0], quoted)]
+        closed = max((i + 1 for i, ch in enumerate(window[: m.start()]) if ch in _CLOSING), default=0)
         # the verb first, then who speaks ("Said Ellis: ...", Arabic "وقال محمد علي: ...")
         verb_e = sent_start + m.end()
-        then = [x for x in mentions if verb_e <= x[0] and x[1] <= probe and not text[verb_e : x[0]].strip()]
-        pick = _best(who[::-1]) or _named_in(text[sent_start:verb_s], names) or _best(then)
-        described = pick is None and _role_before(window[: m.start()])
-        _settle(q, m.group(1), pick, described, window, open_at, text, mentions)
+        # (a name NER ran into the verb, "Said Ellis", counts as right after it)
+        then = [x for x in _within(mentions, verb_s, probe) if not text[verb_e : x[0]].strip()]
+        subject_pronoun = _SUBJECT_PRONOUN.search(text, max(sent_start, verb_s - 12), verb_s)
+        if subject_pronoun:  # "He said Anna Kim was ...": Anna Kim is no speaker
+            then = []
+            if _PRONOUN.fullmatch(subject_pronoun.group(0).strip()):  # "Jane Holt says she admires Mark Vance for
+                who = []  # what she calls ...": she, not Mark Vance
+        else:  # "Nora Ellis, who advises Sam Ortiz, said, ...": the subject before the apposition
+            who = _subject_with_apposition(text, sent_start, who) or who
+        untagged = _untagged_before_verb(text, sent_start + closed, verb_s, mentions, names)
+        pick = _best(who[::-1]) or untagged or _named_in(text[sent_start + closed : verb_s], names) or _best(then)
+        described = pick is None and _role_before(window[closed : m.start()])
+        _settle(q, m.group(1), pick, described, window[closed:], open_at, text, mentions)
         return
+    if window.rstrip().endswith(":"):  # "Ruth Kane made the following statement:": the colon's subject
+        subject = next((x for x in _within(mentions, sent_start, probe) if _as_subject(text, x[0], x[1])), None)
+        if subject is not None and subject[2].type == "person":
+            q.speaker, q.resolution = subject[2], "entity"
+            return
     # a nominal attribution: "Trump's claim that there have been “thousands of shootings”"
     nominal = list(_NOMINAL.finditer(window))
     if nominal and _capitalised_name(nominal[-1].group(1)):
@@ -370,16 +446,62 @@ def _name_after_verb(
 
 def _capitalised_name(run: str) -> bool:
     """``run`` reads as a name: not a pronoun, article or other function word written with a capital."""
-    words = run.split()
+    words = [_CONTRACTION.sub("", w) for w in run.split()]  # "He’s", "I’m"
     return bool(words) and fold(words[0]) not in _NOT_NAMES and not _PRONOUN.fullmatch(words[0])
+
+
+def _subject_with_apposition(
+    text: str, sent_start: int, who: list[tuple[int, int, Entity]]
+) -> list[tuple[int, int, Entity]]:
+    """``[the person opening the sentence]`` when an apposition or relative clause follows them ("Nora
+    Ellis, who advises Governor Sam Ortiz, said", "Ana Ruiz (D), the mayor's rival, called"), else []."""
+    if not who or who[0][2].type != "person" or len(text[sent_start : who[0][0]].split()) > 2:
+        return []
+    return who[:1] if _APPOSED.match(text, who[0][1]) else []
+
+
+def _within(mentions: list[tuple[int, int, Entity]], start: int, end: int) -> list[tuple[int, int, Entity]]:
+    """The mentions (sorted by start) that lie in ``start:end``."""
+    lo = bisect.bisect_left(mentions, start, key=lambda m: m[0])
+    hi = bisect.bisect_left(mentions, end, lo, key=lambda m: m[0])
+    return [x for x in mentions[lo:hi] if x[1] <= end]
+
+
+def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+    """``pos`` lies in one of the sorted ``spans``."""
+    i = bisect.bisect_right(spans, (pos, 1 << 62)) - 1
+    return i >= 0 and spans[i][0] <= pos < spans[i][1]
+
+
+def _untagged_before_verb(
+    text: str, start: int, verb_s: int, mentions: list[tuple[int, int, Entity]], names: dict[str, Entity]
+) -> Entity | None:
+    """A name NER did not tag opening the clause of the verb at ``verb_s`` (the clause starting at ``start`` at the
+    earliest): the entity it names, else the name as written. Its first word (the whole name after a quote or a
+    comma if it is one word) must not be written in lowercase elsewhere in the article: "Officials said", and a
+    sentence opening "Und Trainer meinte" or "Según manifestó", are common words with a capital."""
+    lo = max(start, verb_s - 80)
+    named = _NAME_ENDING.search(text[lo:verb_s])
+    if named is None or (named.start() == 0 and lo > start) or not _capitalised_name(named.group(1)):
+        return None
+    words = named.group(1).split()
+    opening = not text[lo : lo + named.start(1)].strip()  # it opens the sentence
+    if (opening or len(words) == 1) and _lowercase_in(words[0], text):
+        return None
+    return _resolve(named.group(1), lo + named.start(1), mentions, names)
+
+
+def _lowercase_in(word: str, text: str) -> bool:
+    """``word`` is also written in lowercase in ``text``."""
+    return regex.search(r"(?<![\p{L}])" + regex.escape(word.lower()) + r"(?![\p{L}])", text) is not None
 
 
 def _resolve(run: str, at: int, mentions: list[tuple[int, int, Entity]], names: dict[str, Entity]) -> Entity:
     """The entity a name written at ``at`` is: a mention within it, else a known person by name or
     surname, else a new person entity of that name."""
-    for s, e, ent in mentions:
-        if s < at + len(run) and at < e:  # a mention inside the name ("Finanzminister Lars Klingbeil")
-            return ent
+    inside = [ent for s, e, ent in mentions if s < at + len(run) and at < e]  # "Finanzminister Lars Klingbeil"
+    if inside:  # the head ends the name: "Harbor Authority Chairman Leon Marsh" is Marsh, not the authority
+        return next((ent for ent in reversed(inside) if ent.type == "person"), inside[-1])
     known = names.get(fold(run)) or names.get(fold(run.split()[-1]))
     return known if known is not None else Entity(type="person", name=run, key=fold(run))
 
@@ -418,7 +540,7 @@ def _people_before(pos: int, text: str, mentions: list[tuple[int, int, Entity]],
     """The people named in the ``_PRONOUN_REACH`` characters before ``pos``, the last named first; with
     ``subject``, only those named as a subject (opening a sentence, or just before a speech verb: "Trump
     responded ... He said:")."""
-    before = [x for x in mentions if pos - _PRONOUN_REACH <= x[0] and x[1] <= pos and x[2].type == "person"]
+    before = [x for x in _within(mentions, pos - _PRONOUN_REACH, pos) if x[2].type == "person"]
     if subject:
         before = [x for x in before if _as_subject(text, x[0], x[1])]
     out: list[Entity] = []
@@ -440,15 +562,31 @@ def _genders(text: str, mentions: list[tuple[int, int, Entity]]) -> dict[int, st
         title = _HONORIFIC.search(text, max(0, s - 6), s)
         if title:
             tally[0 if title.group(1).lower() in _MALE_TITLES else 1] += 1
-    return {k: "m" if m > f else "f" for k, (m, f) in votes.items() if m != f}
+    decided = {k: "m" if m > f else "f" for k, (m, f) in votes.items() if m != f}
+    for _, _, ent in people:  # no title either way: the first name, when it is a clear one ("Karen Walsh")
+        words = ent.name.split()
+        if id(ent) not in decided and len(words) >= 2 and not words[0].endswith("."):
+            gender = _first_names().get(fold(words[0]))
+            if gender is not None:
+                decided[id(ent)] = gender
+    return decided
+
+
+@functools.cache
+def _first_names() -> dict[str, str]:
+    """Folded first name -> "m" / "f" for names whose gender is clear (``data/first_name_genders.tsv``)."""
+    lines = (_DATA / "first_name_genders.tsv").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("\t", 1) for line in lines if line and not line.startswith("#"))
 
 
 def _as_subject(text: str, start: int, end: int) -> bool:
     """The mention at ``start:end`` opens its sentence or paragraph (after at most two words, no comma,
     pronoun or speech verb: "Republican leader Mitch McConnell"), or a speech verb follows it."""
-    lead = regex.search(r"(?:^|[.!?\n:])([^.!?\n:]{0,60})$", text[max(0, start - 61) : start])
+    lead = _LEAD.search(text[max(0, start - 61) : start])
     words = lead.group(1) if lead is not None else ","
-    if "," not in words and len(words.split()) <= 2 and not _PRONOUN.search(words) and not _VERB.search(words):
+    # at most two words, or a title of capitalised words ("Grand Jury Foreman Ellis Quade")
+    short = len(words.split()) <= 2 or (len(words.split()) <= 4 and all(w[:1].isupper() for w in words.split()))
+    if "," not in words and short and not _PRONOUN.search(words) and not _VERB.search(words):
         return True  # not "She says Trump's tweets ...": the object of someone else's verb
     verb = _VERB.match(text, end + 1, end + 40) if text[end : end + 1] == " " else None
     return verb is not None
@@ -514,7 +652,7 @@ def _role_after(window: str) -> int | None:
 def _last_person_in_paragraph(pos: int, text: str, mentions: list[tuple[int, int, Entity]]) -> Entity | None:
     """The person named last before ``pos`` in its paragraph."""
     para_start = text.rfind("\n", 0, pos) + 1
-    before = [x for x in mentions if para_start <= x[0] and x[1] <= pos and x[2].type == "person"]
+    before = [x for x in _within(mentions, para_start, pos) if x[2].type == "person"]
     return before[-1][2] if before else None
 
 
