@@ -4,8 +4,8 @@ Sets (``../shared/data/external/``, read by path, never copied; see :mod:`evalua
 
 - ECB+ development half: English articles, two different events per topic. B-cubed and pairwise
   precision / recall / F1, the articles streamed in file order and in a shuffled order (seed 0);
-  no dates, so every article has one event time. Once more without the entities field, as if
-  English had no NER model: the text signature of the languages without one, on a second set.
+  no dates, so every article has one event time. Once more (shuffled) with every article signed
+  by its fields (entities, key phrases, numbers) instead of its text, as before the text signature.
 - SemEval-2022 Task 8 development pairs (cookie and paywall pages dropped): every distinct text in
   one shuffled stream (seed 0); per group (English, same language not English, cross-language),
   the share of pairs rated the same story (overall <= 1.5) given one ``story_id`` and the share of
@@ -16,8 +16,8 @@ Sets (``../shared/data/external/``, read by path, never copied; see :mod:`evalua
 newsflow: every text made into an article the way ingest makes one, enriched by the default
 enrichers, then assigned by :class:`~services.enrich.stories.RedisStoryIndex` on the real Redis
 (a fresh namespace per run, deleted afterwards), in batches of ``enrich_batch_size``. Each story
-threshold in ``--thresholds`` is one run; the TF-IDF baseline (:mod:`evaluation.story_baseline`)
-is run at each of ``--baseline-thresholds`` on the same texts in the same orders.
+text threshold (``story_text_threshold``) in ``--thresholds`` is one run; the TF-IDF baseline
+(:mod:`evaluation.story_baseline`) is run at each of ``--baseline-thresholds`` on the same texts in the same orders.
 
     python -m bench.quality_stories [--redis-url URL] [--thresholds 0.2,0.25,0.3]
 """
@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -52,6 +53,7 @@ from evaluation.story_sets import (
     semeval_scores,
     stream_order,
 )
+from services.enrich import stories
 from services.enrich.analysis.doc import Doc
 from services.enrich.enrichers.registry import default_enrichers
 from services.enrich.stories import MemoryStoryIndex, RedisStoryIndex, StoryIndex
@@ -105,8 +107,8 @@ def _print_semeval(label: str, sets: Sets, predicted: Sequence[object]) -> None:
 
 async def _newsflow(sets: Sets, redis: Redis, threshold: float, labelled: bool) -> None:
     """One story threshold: every set through a fresh Redis story index (and the memory twin on SemEval)."""
-    base = Settings(story_threshold=threshold)
-    print(f"\nnewsflow, story_threshold {threshold:.2f}")
+    base = Settings(story_text_threshold=threshold)
+    print(f"\nnewsflow, story_text_threshold {threshold:.2f} (by fields: story_threshold {base.story_threshold:.2f})")
     for name, seed in ORDERS:
         settings = base.model_copy(update={"redis_namespace": f"nfbench:stories:{uuid.uuid4().hex[:10]}"})
         try:
@@ -115,16 +117,15 @@ async def _newsflow(sets: Sets, redis: Redis, threshold: float, labelled: bool) 
         finally:
             await delete_namespace(redis, settings.redis_namespace)
         _print_ecb(f"ECB+ ({name})", sets.ecb, ids)
-    # the text signature on a second set: ECB+ as if English had no NER model (entities field dropped)
+    # every article signed by its fields, as before the text signature (same run, same Redis script)
     settings = base.model_copy(update={"redis_namespace": f"nfbench:stories:{uuid.uuid4().hex[:10]}"})
-    no_ner = [Doc(article=d.article, fields={k: v for k, v in d.fields.items() if k != "entities"})
-              for d in sets.ecb_docs]  # fmt: skip
     try:
-        ids, _ = await _stream(no_ner, stream_order(len(no_ner), ORDERS[1][1]), RedisStoryIndex(redis, settings),
-                               settings.enrich_batch_size)  # fmt: skip
+        with _signed_by_fields():
+            ids, _ = await _stream(sets.ecb_docs, stream_order(len(sets.ecb), ORDERS[1][1]),
+                                   RedisStoryIndex(redis, settings), settings.enrich_batch_size)  # fmt: skip
     finally:
         await delete_namespace(redis, settings.redis_namespace)
-    _print_ecb(f"ECB+ without entities ({ORDERS[1][0]})", sets.ecb, ids)
+    _print_ecb(f"ECB+ signed by fields ({ORDERS[1][0]})", sets.ecb, ids)
     settings = base.model_copy(update={"redis_namespace": f"nfbench:stories:{uuid.uuid4().hex[:10]}"})
     order = stream_order(len(sets.sem_docs), SEMEVAL_SEED)
     try:
@@ -136,6 +137,15 @@ async def _newsflow(sets: Sets, redis: Redis, threshold: float, labelled: bool) 
     agree = sum(a == b for a, b in zip(ids, memory, strict=True))
     print(f"    Redis index: {spent * 1000 / max(1, len(order)):.2f} ms per article assigned "
           f"(batches of {settings.enrich_batch_size}); the memory twin agrees on {agree}/{len(ids)} texts")  # fmt: skip
+    settings = base.model_copy(update={"redis_namespace": f"nfbench:stories:{uuid.uuid4().hex[:10]}"})
+    try:
+        with _signed_by_fields():
+            ids, spent = await _stream(sets.sem_docs, order, RedisStoryIndex(redis, settings),
+                                       settings.enrich_batch_size)  # fmt: skip
+    finally:
+        await delete_namespace(redis, settings.redis_namespace)
+    _print_semeval("SemEval pairs, the same stream, every article signed by its fields:", sets, ids)
+    print(f"    Redis index: {spent * 1000 / max(1, len(order)):.2f} ms per article assigned")
     if labelled:
         items = load_story_set()
         settings = base.model_copy(update={"redis_namespace": f"nfbench:stories:{uuid.uuid4().hex[:10]}"})
@@ -144,6 +154,18 @@ async def _newsflow(sets: Sets, redis: Redis, threshold: float, labelled: bool) 
         finally:
             await delete_namespace(redis, settings.redis_namespace)
         print(f"  hand-labelled set ({len(items)} articles, dated): {s.summary()}")
+
+
+@contextlib.contextmanager
+def _signed_by_fields() -> Iterator[None]:
+    """Every article signed by its enrichment fields, as before the text signature (for the same-run comparison:
+    ``MIN_TEXT_WORDS`` out of reach while it lasts)."""
+    saved = stories.MIN_TEXT_WORDS
+    stories.MIN_TEXT_WORDS = sys.maxsize
+    try:
+        yield
+    finally:
+        stories.MIN_TEXT_WORDS = saved
 
 
 def _baseline(sets: Sets, threshold: float) -> None:
@@ -204,8 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--thresholds",
         type=_floats,
-        default=[Settings().story_threshold],
-        help="newsflow story thresholds, one run each (default: the setting's default)",
+        default=[Settings().story_text_threshold],
+        help="newsflow story text thresholds (story_text_threshold), one run each (default: the setting's default)",
     )
     parser.add_argument(
         "--baseline-thresholds", type=_floats, default=[0.2, 0.3, 0.4], help="TF-IDF cosine thresholds, one run each"

@@ -15,7 +15,8 @@ over two stories is a false negative.
 
     python -m evaluation.story_eval [--redis-url URL] [--thresholds 0.2,0.3,0.4]
 
-prints the scores (and the wrong pairs) for each story threshold, to choose the default.
+prints the scores (and the wrong pairs) for each story text threshold (``story_text_threshold``: the
+articles have text, so it is the one that decides), to choose the default.
 """
 
 from __future__ import annotations
@@ -143,12 +144,12 @@ async def _sweep(redis_url: str, thresholds: list[float]) -> None:
     try:
         for threshold in thresholds:
             ns = f"nfeval:stories:{uuid.uuid4().hex[:10]}"
-            settings = Settings(redis_url=redis_url, redis_namespace=ns, story_threshold=threshold)
+            settings = Settings(redis_url=redis_url, redis_namespace=ns, story_text_threshold=threshold)
             try:
                 s = score_pairs(items, await assign(items, redis, settings, enrichers))
             finally:
                 await delete_namespace(redis, ns)
-            print(f"threshold {threshold:.2f}: {s.summary()}")
+            print(f"text threshold {threshold:.2f}: {s.summary()}")
             for line in s.errors:
                 print("   ", line)
     finally:

@@ -192,7 +192,10 @@ class Settings(BaseSettings):
     story_ttl_s: int = Field(default=7 * 24 * 3600, ge=1)
     """How long story state is kept in Redis."""
     story_threshold: float = Field(default=0.2, gt=0.0, le=1.0)
-    """Similarity an article needs to join an existing story."""
+    """Similarity an article needs to join an existing story by its people, places, key phrases and numbers
+    (articles without text)."""
+    story_text_threshold: float = Field(default=0.3, gt=0.0, le=1.0)
+    """Cosine between an article's rarest words and a story's that joins it to the story (articles with text)."""
 
     # --- publish -------------------------------------------------------------
     routing_file: Path | None = None

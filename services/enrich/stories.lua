@@ -1,15 +1,16 @@
 -- Assign a batch of articles to stories, atomically (one call per batch).
 --
 -- ARGV: prefix, window_s, ttl_s, threshold, min_shared_who, min_shared_what, common_stories, max_candidates,
---   n_docs, then per doc: article_id, event_ts, new_story_id, n_features, (feature, weight) * n_features
+--   text_threshold, n_docs, then per doc: article_id, event_ts, new_story_id, n_features, (feature, weight) * n_features
 -- Keys (all under prefix):
 --   <prefix>:a:<article_id>  -> story id of an article (replays get the same id)
 --   <prefix>:f:<feature>     -> zset story id -> latest event ts of a member with the feature
 --   <prefix>:p:<story_id>    -> hash feature -> the sum of its members' weights (the story's profile)
 --   <prefix>:q:<story_id>    -> the sum of the profile's squared values
--- An article joins the story with the highest cosine between its weights and the story's profile, if it is
--- at least the threshold and the story shares at least min_shared_who names (e:, n:) and min_shared_what
--- words, names or numbers (w:, n:, d:) with it, within the window. Per feature, only the max_candidates
+-- An article joins the story with the highest cosine between its weights and the story's profile within the
+-- window, if it is at least text_threshold for an article signed by its text (t: features), or, for an
+-- article signed by its fields, at least the threshold with at least min_shared_who names (e:, n:) and
+-- min_shared_what words, names or numbers (w:, n:, d:) shared with the story. Per feature, only the max_candidates
 -- most recent stories are compared; a feature that more than common_stories stories in the window have
 -- counts common_stories / stories of its weight (and not towards the minimums once that is below 1/2).
 -- Returns the story id of every doc, in order.
@@ -26,18 +27,21 @@ local min_who = tonumber(ARGV[5])
 local min_what = tonumber(ARGV[6])
 local common = tonumber(ARGV[7])
 local max_candidates = tonumber(ARGV[8])
-local n_docs = tonumber(ARGV[9])
-local i = 10
+local text_threshold = tonumber(ARGV[9])
+local n_docs = tonumber(ARGV[10])
+local i = 11
 local out = {}
 for d = 1, n_docs do
   local id, ts, new_sid, nf = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], tonumber(ARGV[i + 3])
   i = i + 4
   local feats, weights = {}, {}
   local square = 0
+  local by_text = false  -- signed by its text: t: features only
   for f = 1, nf do
     feats[f] = ARGV[i]
     weights[f] = tonumber(ARGV[i + 1])
     square = square + weights[f] * weights[f]
+    if string.sub(feats[f], 1, 2) == 't:' then by_text = true end
     i = i + 2
   end
   local akey = prefix .. ':a:' .. id
@@ -45,6 +49,7 @@ for d = 1, n_docs do
   if not sid then
     -- candidate stories: the most recent stories with a member sharing a feature within the window
     local shared, who, what = {}, {}, {}  -- story -> list of {feature index, factor}; gate counts
+    local reach = {}  -- story -> the sum of the squared shared weights: its cosine is at most sqrt(reach) / norm
     for f = 1, nf do
       local fkey = prefix .. ':f:' .. feats[f]
       local members = redis.call('ZREVRANGEBYSCORE', fkey, ts + window, ts - window, 'LIMIT', 0, max_candidates)
@@ -61,6 +66,7 @@ for d = 1, n_docs do
             shared[s] = list
           end
           list[#list + 1] = {f, factor}
+          reach[s] = (reach[s] or 0) + (weights[f] * factor) ^ 2
           if factor >= 0.5 then
             if kind == 'e:' or kind == 'n:' then who[s] = (who[s] or 0) + 1 end
             if kind == 'w:' or kind == 'd:' or kind == 'n:' then what[s] = (what[s] or 0) + 1 end
@@ -70,8 +76,12 @@ for d = 1, n_docs do
     end
     local best, best_score = nil, -1
     local norm = math.sqrt(square)
+    local bar = threshold
+    if by_text then bar = text_threshold end
     for s, list in pairs(shared) do
-      if (who[s] or 0) >= min_who and (what[s] or 0) >= min_what then
+      -- by text: no gate, and a story whose shared weights cannot reach the bar (Cauchy-Schwarz) is not read
+      if (by_text and math.sqrt(reach[s]) >= bar * norm - 1e-9)
+          or (not by_text and (who[s] or 0) >= min_who and (what[s] or 0) >= min_what) then
         local names = {}
         for k, entry in ipairs(list) do names[k] = feats[entry[1]] end
         local profile = redis.call('HMGET', prefix .. ':p:' .. s, unpack(names))
@@ -81,7 +91,7 @@ for d = 1, n_docs do
         end
         local story_square = tonumber(redis.call('GET', prefix .. ':q:' .. s)) or 0
         local score = dot / math.max(norm * math.sqrt(story_square), 1e-9)
-        if score >= threshold and (score > best_score or (score == best_score and s < best)) then
+        if score >= bar and (score > best_score or (score == best_score and s < best)) then
           best, best_score = s, score
         end
       end

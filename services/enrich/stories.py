@@ -1,35 +1,41 @@
 """Stories: articles about the same event, from any outlet, share a ``story_id``.
 
-An article's signature (:func:`story_features`) is a weighted set of its
-most salient people, organisations and places, its top countries, the words
-of its key phrases and its telling numbers (person 3, organisation 2, place
-1.5, country 1, number 1, key-phrase word 0.5). Key phrases are compared word
-by word: two outlets rarely pick the same three-word phrase ("ECB lowers
-deposit" and "ECB cuts interest") but share its words. An article without
-entities (a language with no NER model yet) is signed by its text instead:
-its capitalised words (names) and its most frequent content words.
+An article is signed (:func:`story_features`) by its text, or, when it has too little text (a brief of
+fields only), by its enrichment fields.
 
-A story's profile is the sum of its members' signatures (a centroid). An
-article joins the story, among those with a member within ``story_window_s``
-of its event time (published, else ingested), whose profile has the highest
-cosine with its signature, if that is at least ``story_threshold`` and the
-story shares at least one name (who: an entity or a capitalised word) and two
-words, names or numbers (what) with it: the same people alone do not make the
-same event. Otherwise it starts a new story. A feature that many stories in
-the window share (more than ``COMMON_STORIES``: "Covid", a share button)
-counts for less, and per feature only the ``MAX_CANDIDATES`` most recent
-stories are compared, so the work per article stays bounded. Measured on
-the labelled set (``evaluation/stories``, ``python -m
-evaluation.story_eval``), and on ECB+ and the SemEval-2022 pairs
-(``python -m bench.quality_stories``, ``docs/enrichment/stories.md``).
+**By text**: the ``TEXT_WORDS`` words of its text with the highest count x rarity (``t:<word>``,
+folded, cut to ``STEM`` letters), rarity being how rare the word is in the article's language at
+large (:mod:`.analysis.rarity`: a static word-frequency list, the idf a stream can know), weights
+scaled to length 1. The bound keeps the Redis state and the script's work per article small. Names
+and places are words of the text too, so names written alike in two Latin-script languages
+("Merkel", "Kalbitz") match across languages.
+
+**By fields**: its most salient people, organisations and places, its top countries, the words of
+its key phrases and its telling numbers (person 3, organisation 2, place 1.5, country 1, number 1,
+key-phrase word 0.5). Key phrases are compared word by word: two outlets rarely pick the same
+three-word phrase ("ECB lowers deposit" and "ECB cuts interest") but share its words. An article
+without entities (a language with no NER model yet) gets its capitalised words (names).
+
+A story's profile is the sum of its members' signatures (a centroid). An article joins the story,
+among those with a member within ``story_window_s`` of its event time (published, else ingested),
+whose profile has the highest cosine with its signature, if that is at least
+``story_text_threshold`` (signed by text), or at least ``story_threshold`` with at least one name
+(who: an entity or a capitalised word) and two words, names or numbers (what) shared with the story
+(signed by fields: the same people alone do not make the same event). Otherwise it starts a new
+story. The two kinds of signature share no feature, so they never meet in one story. A feature that
+many stories in the window share (more than ``COMMON_STORIES``: "Covid", a share button) counts for
+less, and per feature only the ``MAX_CANDIDATES`` most recent stories are compared, so the work per
+article stays bounded; a story whose shared weights cannot reach the threshold is not even read.
+Measured on the labelled set (``evaluation/stories``, ``python -m evaluation.story_eval``), and on
+ECB+ and the SemEval-2022 pairs (``python -m bench.quality_stories``, ``docs/enrichment/stories.md``).
 
 Two implementations of one :class:`StoryIndex` contract (``tests/integration/test_story_index_contract.py``
 runs the same suite against both): :class:`RedisStoryIndex`, the real one, and :class:`MemoryStoryIndex`,
 the same rules in one process for unit tests and tools.
 
-The Redis state lives under ``settings.redis_key("story", ...)``: an inverted
-index feature -> stories (sorted by member time), each story's profile and
-its squared norm, and article -> story. One Lua script assigns a whole batch, so it is atomic across enrich replicas:
+The Redis state lives under ``settings.redis_key("story", ...)``: an inverted index feature ->
+stories (sorted by member time), each story's profile and its squared norm, and article -> story.
+One Lua script assigns a whole batch, so it is atomic across enrich replicas:
 two replicas that see two reports of one event agree on its story. A story
 id is derived from the article that started it, and an article already
 assigned keeps its story, so re-enriching (a replay, a redelivery) gives the
@@ -43,6 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import UTC
@@ -60,6 +67,7 @@ from shared.textfold import fold_name as fold
 
 from .analysis.doc import Doc
 from .analysis.keywords import stopwords
+from .analysis.rarity import rarity, rarity_table
 
 __all__ = ["MemoryStoryIndex", "RedisStoryIndex", "StoryIndex", "story_features", "story_id_for"]
 
@@ -70,7 +78,6 @@ MAX_ENTITIES = 10
 MAX_COUNTRIES = 3
 MAX_KEYWORDS = 8
 MAX_NAMES = 6  # without entities: capitalised words kept
-MAX_WORDS = 40  # without entities: content words kept
 MAX_NUMBERS = 4
 WORD_WEIGHT = 0.5
 NAME_WEIGHT = 0.5
@@ -81,26 +88,38 @@ MIN_SHARED_WHO = 1  # a story must share this many names (e:, n:) with an articl
 MIN_SHARED_WHAT = 2  # and this many words, names or numbers (w:, n:, d:)
 COMMON_STORIES = 10  # a feature of more stories than this in the window counts for less (_commonness)
 MAX_CANDIDATES = 64  # per feature, the stories (most recent first) an article is compared with
+TEXT_WORDS = 20  # t: words per article: the highest count x rarity
+MIN_TEXT_WORDS = 5  # an article with fewer is signed by its fields
+TEXT = "t:"
 WHO = ("e:", "n:")
 WHAT = ("w:", "d:", "n:")
 
 
 def story_features(doc: Doc) -> dict[str, float]:
-    """The weighted signature of an article, from its enrichment fields and its text.
+    """The weighted signature of an article: by its text when it has ``MIN_TEXT_WORDS`` words to sign it
+    with, else by its enrichment fields.
 
-    Keys: ``e:<entity>`` (people 3, organisations 2 and places 1.5 that are
-    not countries, most mentioned first), ``c:<ISO code>`` (1),
-    ``w:<word>`` (0.5: the words of the key phrases, less stopwords and
+    By text: ``t:<word>`` for its ``TEXT_WORDS`` words of the highest count x rarity in its language
+    (:func:`_text_words`), weights scaled to length 1. By fields (:func:`_field_features`): ``e:<entity>``
+    (people 3, organisations 2 and places 1.5 that are not countries, most mentioned first),
+    ``c:<ISO code>`` (1), ``w:<word>`` (0.5: the words of the key phrases, less stopwords and
     one-word entities) and ``d:<number>`` (1: numbers of ``NUMBER_DIGITS``
     digits or more that are not years, separators dropped). An article
     without entities (no NER model for its language, or none found) also
     gets ``n:<name>`` (0.5: its most frequent capitalised words, or in a
-    script without case its longer words) and ``w:`` for its most frequent
-    content words: what names and key phrases give the others. Names are
+    script without case its longer words). Names are
     folded (lowercase, no accents); ``w:`` and ``n:`` words are cut to their
     first ``STEM`` letters, a crude stemmer for every language ("Merkels",
     "Merkel").
     """
+    keywords = doc.field_or_none(KeywordsField)
+    stop = stopwords((keywords.language if keywords else None) or doc.processing_language)
+    text = _text_words(doc.text, doc.processing_language, stop)
+    return text if len(text) >= MIN_TEXT_WORDS else _field_features(doc, stop)
+
+
+def _field_features(doc: Doc, stop: frozenset[str]) -> dict[str, float]:
+    """The signature of an article by its enrichment fields (see :func:`story_features`)."""
     feats: dict[str, float] = {}
     ents = doc.field_or_none(EntitiesField)
     found = doc.field_or_none(CountriesField)
@@ -119,9 +138,8 @@ def story_features(doc: Doc) -> dict[str, float]:
     for c in countries[:MAX_COUNTRIES]:
         feats[f"c:{c.code}"] = 1.0
     keywords = doc.field_or_none(KeywordsField)
-    stop = stopwords((keywords.language if keywords else None) or "en")
-    by_text = not any(kinds.values())
-    if by_text:
+    no_entities = not any(kinds.values())
+    if no_entities:
         for name in _name_tokens(doc.text, stop)[:MAX_NAMES]:
             feats[f"n:{name}"] = NAME_WEIGHT
     for k in ((keywords.value if keywords else None) or [])[:MAX_KEYWORDS]:
@@ -134,10 +152,6 @@ def story_features(doc: Doc) -> dict[str, float]:
                 and not {f"e:{word}", f"n:{stem}"} & feats.keys()
             ):
                 feats[f"w:{stem}"] = WORD_WEIGHT
-    if by_text:
-        for word in _content_words(doc.text, stop)[:MAX_WORDS]:
-            if f"n:{word}" not in feats:
-                feats[f"w:{word}"] = WORD_WEIGHT
     for number in _numbers(doc.text)[:MAX_NUMBERS]:
         feats[f"d:{number}"] = NUMBER_WEIGHT
     return feats
@@ -166,16 +180,25 @@ def _name_tokens(text: str, stop: frozenset[str]) -> list[str]:
     return sorted(counts, key=lambda w: -counts[w])
 
 
-def _content_words(text: str, stop: frozenset[str]) -> list[str]:
-    """Words of 4 letters or more that are not stopwords, folded, cut to ``STEM`` letters, most frequent
-    first (ties by first occurrence)."""
-    counts: dict[str, int] = {}
-    for m in _TOKEN.finditer(text):
-        word = fold(m.group()).strip("'-")
-        if len(word) >= 4 and word not in stop:
-            word = word[:STEM]
-            counts[word] = counts.get(word, 0) + 1
-    return sorted(counts, key=lambda w: -counts[w])
+def _text_words(text: str, lang: str, stop: frozenset[str]) -> dict[str, float]:
+    """The ``t:`` part of a signature: the ``TEXT_WORDS`` words of ``text`` with the highest count x rarity
+    in ``lang`` (every word alike in a language without a frequency list), folded and cut to ``STEM``
+    letters, stopwords and words under three letters left out; weights scaled to length 1 (ties by word)."""
+    table = rarity_table(lang)
+    counts = Counter(_TOKEN.findall(text.lower()))
+    scored: dict[str, float] = {}
+    for token, n in counts.items():
+        # lowercase ASCII letters are their own folded form (the common case: no call)
+        word = token if token.isascii() and token.isalpha() else fold(token).strip("'-")
+        if len(word) < 3 or word in stop:
+            continue
+        weight = n * (rarity(table, token) if table is not None else 1.0)
+        if weight > 0:
+            stem = word[:STEM]
+            scored[stem] = scored.get(stem, 0.0) + weight
+    top = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:TEXT_WORDS]
+    norm = math.sqrt(sum(v * v for _, v in top)) or 1.0
+    return {TEXT + stem: round(v / norm, 6) for stem, v in top}
 
 
 def _numbers(text: str) -> list[str]:
@@ -249,6 +272,7 @@ class RedisStoryIndex:
         self._window = settings.story_window_s
         self._ttl = settings.story_ttl_s
         self._threshold = settings.story_threshold
+        self._text_threshold = settings.story_text_threshold
         self._script = redis.register_script(_SCRIPT)
         self._restore = redis.register_script(_RESTORE_SCRIPT)
         # gated: assign refuses (StateNotReady) while <prefix>:ready is missing, i.e. after Redis lost the index
@@ -259,7 +283,8 @@ class RedisStoryIndex:
         if not docs:
             return []
         args: list[str | int | float] = [self._prefix, self._window, self._ttl, self._threshold, MIN_SHARED_WHO,
-                                         MIN_SHARED_WHAT, COMMON_STORIES, MAX_CANDIDATES, len(docs)]  # fmt: skip
+                                         MIN_SHARED_WHAT, COMMON_STORIES, MAX_CANDIDATES, self._text_threshold,
+                                         len(docs)]  # fmt: skip
         for it in _inputs(docs):
             args += [it.article_id, it.ts, it.new_story_id, len(it.features)]
             for name, weight in it.features:
@@ -298,6 +323,7 @@ class MemoryStoryIndex:
         self._window = settings.story_window_s
         self._ttl = settings.story_ttl_s
         self._threshold = settings.story_threshold
+        self._text_threshold = settings.story_text_threshold
         self._articles: dict[str, str] = {}  # article id -> story id
         self._features: dict[str, dict[str, int]] = {}  # feature -> story id -> latest member event ts
         self._stories: dict[str, _Story] = {}
@@ -310,7 +336,9 @@ class MemoryStoryIndex:
         if known is not None:
             return known
         lo, hi = it.ts - self._window, it.ts + self._window
+        by_text = any(name.startswith(TEXT) for name, _ in it.features)
         dot: dict[str, float] = {}
+        reach: dict[str, float] = {}  # story -> the sum of the squared shared weights (the script's bound)
         who: dict[str, int] = {}
         what: dict[str, int] = {}
         for name, weight in it.features:
@@ -319,21 +347,25 @@ class MemoryStoryIndex:
             factor = _commonness(len(recent))
             for _, sid in recent[:MAX_CANDIDATES]:
                 dot[sid] = dot.get(sid, 0.0) + weight * factor * self._stories[sid].profile[name]
+                reach[sid] = reach.get(sid, 0.0) + (weight * factor) ** 2
                 if factor >= 0.5:
                     if name[:2] in WHO:
                         who[sid] = who.get(sid, 0) + 1
                     if name[:2] in WHAT:
                         what[sid] = what.get(sid, 0) + 1
         norm = math.sqrt(sum(w * w for _, w in it.features))
+        bar = self._text_threshold if by_text else self._threshold
         best: str | None = None
         best_score = -1.0
         for sid, d in dot.items():
-            if who.get(sid, 0) >= MIN_SHARED_WHO and what.get(sid, 0) >= MIN_SHARED_WHAT:
-                score = d / max(norm * math.sqrt(self._stories[sid].square), 1e-9)
-                if score >= self._threshold and (
-                    score > best_score or (score == best_score and best is not None and sid < best)
-                ):
-                    best, best_score = sid, score
+            if by_text:
+                if math.sqrt(reach[sid]) < bar * norm - 1e-9:
+                    continue  # its cosine cannot reach the bar (Cauchy-Schwarz): the script does not read it
+            elif who.get(sid, 0) < MIN_SHARED_WHO or what.get(sid, 0) < MIN_SHARED_WHAT:
+                continue
+            score = d / max(norm * math.sqrt(self._stories[sid].square), 1e-9)
+            if score >= bar and (score > best_score or (score == best_score and best is not None and sid < best)):
+                best, best_score = sid, score
         sid = best or it.new_story_id
         self._join(it, sid)
         return sid

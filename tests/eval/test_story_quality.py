@@ -21,10 +21,13 @@ from shared.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-PRECISION_FLOOR = 0.76  # measured 0.780 (32 of 41 joined pairs right); one more wrong pair (32/42) still passes
-# measured 1.000 with en_core_web_sm, 0.9375 (30 of 32 same-event pairs joined) since English entities come from
-# en_core_web_md (docs/enrichment/entities-en.md); 29/32 = 0.906 fails
-RECALL_FLOOR = 0.92
+# Since articles are signed by their rarest words (docs/enrichment/stories.md), measured precision 0.622 (28 of 45
+# joined pairs right: the set's hard negatives, the same people in the next round or the next rate cut within 48
+# hours, share most of their rare words) and recall 0.875 (28 of 32). Signed by entities it was 0.769 and 0.9375,
+# while ECB+ and SemEval-2022 were far below a TF-IDF script. One more wrong pair (28/46 = 0.609) still passes;
+# 27/32 = 0.844 still passes, 26/32 fails.
+PRECISION_FLOOR = 0.60
+RECALL_FLOOR = 0.84
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,15 @@ class Env:
         ns = f"nftest:stories:{uuid.uuid4().hex[:10]}"
         self.settings = Settings(redis_url=self.redis_url, redis_namespace=ns)
 
-    def index(self) -> StoryIndex:
+    def index(self, **settings: Any) -> StoryIndex:
+        """An index on the shared state; ``settings`` override the env's for this index only."""
+        if settings:
+            custom = self.settings.model_copy(update=settings)
+            if self.kind == "memory":
+                return MemoryStoryIndex(custom)  # its own state: only for tests that use one index
+            client = Redis.from_url(self.redis_url)
+            self.clients.append(client)
+            return RedisStoryIndex(client, custom)
         if self.kind == "memory":
             if self._memory is None:
                 self._memory = MemoryStoryIndex(self.settings)
@@ -237,6 +245,29 @@ async def test_articles_without_entities_are_grouped_by_their_text(env: Env) -> 
         [text_doc("de-1", *HAMBURG), text_doc("de-2", *MUNICH), text_doc("de-3", *HAMBURG_2, T0 + timedelta(hours=2))]
     )
     assert ids[0] == ids[2] != ids[1]
+
+
+async def test_an_article_signed_by_text_joins_at_the_text_threshold(env: Env) -> None:
+    """HAMBURG_2 retells HAMBURG in other words (their rarest words' cosine is about 0.8): joined at the default
+    text threshold, apart at 0.95; the field threshold does not decide for articles with text."""
+    strict = env.index(story_text_threshold=0.95, story_threshold=0.01)
+    ids = await strict.assign([text_doc("de-1", *HAMBURG), text_doc("de-3", *HAMBURG_2, T0 + timedelta(hours=2))])
+    assert ids[0] != ids[1]
+    later = T0 + timedelta(days=5)  # out of the first pair's window (for Redis, the state is shared)
+    default = env.index(story_threshold=0.99)
+    again = await default.assign([text_doc("de-4", *HAMBURG, later), text_doc("de-5", *HAMBURG_2, later)])
+    assert again[0] == again[1] == story_id_for("de-4")
+
+
+async def test_an_article_signed_by_text_never_joins_a_story_signed_by_fields(env: Env) -> None:
+    """The same people and words, once as a brief of fields (too little text) and once as a full report."""
+    index = env.index()
+    [brief] = await index.assign([iran("brief-1")])
+    report = article("report-2", T0 + timedelta(hours=1), "US does not want wider war with Iran", REWRITE)
+    full = iran("report-2", T0 + timedelta(hours=1))
+    full.article = report
+    [joined] = await index.assign([full])
+    assert brief == story_id_for("brief-1") and joined == story_id_for("report-2")
 
 
 async def test_a_name_most_stories_share_no_longer_makes_the_who(env: Env) -> None:

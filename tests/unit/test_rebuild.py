@@ -105,7 +105,13 @@ def test_an_enriched_record_gives_back_the_story_signature_and_story_it_was_give
     found = enriched_doc(value.encode())
     assert found is not None
     again, story = found
-    assert story == "st_1" and story_features(again) == story_features(doc) and "e:john kirby" in story_features(doc)
+    assert story == "st_1" and story_features(again) == story_features(doc) and "t:kirby" in story_features(doc)
+    # a brief with too little text is signed by its fields: those come back from the record too
+    brief = Doc(article=doc.article.model_copy(update={"title": "Kirby", "body": "No war."}), fields=doc.fields)
+    record = EnrichedArticle(**brief.article.model_dump(), enrichment=enrichment, story_id="st_1").model_dump_json()
+    rebuilt = enriched_doc(record.encode())
+    assert rebuilt is not None and story_features(rebuilt[0]) == story_features(brief)
+    assert {"e:john kirby", "e:white house", "c:IL", "w:wider"} <= story_features(brief).keys()
     assert again.article.ingested_at == doc.article.ingested_at
     no_story = EnrichedArticle(**doc.article.model_dump(), enrichment=enrichment).model_dump_json()
     assert enriched_doc(no_story.encode()) is None  # enriched without an index: nothing to restore
