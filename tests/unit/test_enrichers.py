@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -482,6 +483,9 @@ def test_story_features_from_fields() -> None:
         ("Headline\n\nFirst one. second clause stays.", ["Headline", "First one. second clause stays."]),
         ('She asked: "Why?" "Because," he said.', ['She asked: "Why?"', '"Because," he said.']),
         ("Wait... What now?", ["Wait...", "What now?"]),
+        ("It ended.” Next one.", ["It ended.”", "Next one."]),
+        ("Really?! Yes. (He nodded.) Then", ["Really?!", "Yes.", "(He nodded.)", "Then"]),
+        ("Done.\nnext line. 3.5 p.m. U.S. troops", ["Done.", "next line.", "3.5 p.m. U.S. troops"]),
     ],
 )  # fmt: skip
 def test_wire_sentence_splitter(pool: SpacyPool, text: str, expected: list[str]) -> None:
@@ -490,6 +494,16 @@ def test_wire_sentence_splitter(pool: SpacyPool, text: str, expected: list[str])
     body = doc.parsed_text
     assert [body[a:b].strip() for a, b in doc.sentences if body[a:b].strip()] == expected
     assert doc.sentences == [(s.start_char, s.end_char) for s in doc.spacy.sents]
+    nlp, _ = pool.get("en")  # a doc made without the pool (no stored text) is split the same
+    assert [(s.start_char, s.end_char) for s in nlp(body).sents] == doc.sentences
+
+
+def test_wire_sentence_splitter_is_linear_in_a_run_of_enders(pool: SpacyPool) -> None:
+    nlp, _ = pool.get("en")
+    started = time.process_time()
+    doc = nlp("! " * 20_000 + "End")
+    assert [s.text for s in doc.sents][-1] == "End"
+    assert time.process_time() - started < 5  # quadratic walking of the enders would take minutes
 
 
 def test_georgia_is_the_us_state_only_next_to_us_places() -> None:

@@ -61,6 +61,7 @@ from shared.textfold import fold_name as fold
 
 from .gazetteer import Gazetteer, get_gazetteer
 from .nlp import ModelInfo
+from .sentences import doc_text
 
 __all__ = ["ENTITY_TYPES", "RULES", "RULES_OFF", "Entity", "default_rules", "extract_entities", "method_of"]
 
@@ -286,17 +287,8 @@ class _Mention:
     caps: bool = False  # on an all-capitals line (a headline, a table heading): see _confirm_capitals
 
 
-_TEXT_KEY = "newsflow.text"
 _BREAK = regex.compile(r"\n")
-
-
-def _text(sdoc: SpacyDoc) -> str:
-    """``sdoc.text``, joined once per document: spaCy's ``Doc.text`` re-joins every token on each call, and
-    several rules read the whole text."""
-    text = sdoc.user_data.get(_TEXT_KEY)
-    if not isinstance(text, str):
-        text = sdoc.user_data[_TEXT_KEY] = sdoc.text
-    return text
+_text = doc_text  # several rules read the whole text: sdoc.text would re-join every token each time
 
 
 def _newline_tokens(sdoc: SpacyDoc) -> list[int]:

@@ -43,6 +43,7 @@ from shared.settings import Settings
 
 from . import fast_ner
 from .sentences import COMPONENT as SENTENCES
+from .sentences import TEXT_KEY
 from .tokenizer_guard import guard_tokenizer
 
 if TYPE_CHECKING:
@@ -225,7 +226,8 @@ class SpacyPool:
     # -- parsing -------------------------------------------------------------
 
     def parse(self, docs: Sequence[Doc]) -> None:
-        """Parse every doc not parsed yet, one ``nlp.pipe`` call per language in the batch."""
+        """Parse every doc not parsed yet, one ``nlp.pipe`` call per language in the batch; each spaCy doc
+        keeps the text it was made from (:func:`~services.enrich.analysis.sentences.doc_text`)."""
         by_lang: dict[str, list[Doc]] = defaultdict(list)
         for doc in docs:
             if doc.parsed is None:
@@ -238,7 +240,10 @@ class SpacyPool:
             for lang, group in by_lang.items():
                 nlp, info = self._bounded(lang)
                 texts = [_clip(d.text, self.max_chars) for d in group]
-                for doc, text, sdoc in zip(group, texts, nlp.pipe(texts, batch_size=self.batch_size), strict=True):
+                made = [nlp.make_doc(text) for text in texts]
+                for sdoc, text in zip(made, texts, strict=True):
+                    sdoc.user_data[TEXT_KEY] = text  # doc_text: what the rules read, never re-joined from tokens
+                for doc, text, sdoc in zip(group, texts, nlp.pipe(made, batch_size=self.batch_size), strict=True):
                     doc.parsed = Parsed(sdoc, text, info)
 
 
