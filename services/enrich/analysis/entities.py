@@ -245,6 +245,8 @@ class Entity:
     surfaces: list[str] = dc_field(default_factory=list)
     country: str | None = None
     _starts: list[int] = dc_field(default_factory=list, repr=False)  # mention starts, sorted
+    _folded: list[str] = dc_field(default_factory=list, repr=False, compare=False)  # folded_tokens of _folded_name
+    _folded_name: str | None = dc_field(default=None, repr=False, compare=False)
 
     def add(self, start: int, end: int, surface: str) -> None:
         """One more mention (kept so that :meth:`last_before` and :attr:`first` cost no scan)."""
@@ -273,6 +275,15 @@ class Entity:
     @property
     def tokens(self) -> list[str]:
         return self.name.split()
+
+    @property
+    def folded_tokens(self) -> list[str]:
+        """``fold`` of each word of the name (as many as :attr:`tokens`), computed again only when the name changes:
+        the surname rules read them for every one-word mention."""
+        if self._folded_name != self.name:
+            self._folded = [fold(t) for t in self.name.split()]
+            self._folded_name = self.name
+        return self._folded
 
 
 @dataclass
@@ -1144,7 +1155,7 @@ def _merge_people(mentions: list[_Mention]) -> list[Entity]:
         by_key[key] = ent
         ent.add(m.start, m.end, m.text)
     for m in sorted((m for m in mentions if " " not in m.text), key=lambda m: m.start):
-        ent = _surname_owner(m.text, [c for c in clusters if len(c.tokens) > 1], m.start)
+        ent = _surname_owner(m.text, [c for c in clusters if len(c.folded_tokens) > 1], m.start)
         if ent is None:
             key = fold(m.text)
             ent = by_key.get(key)
@@ -1165,12 +1176,13 @@ def _surname_owner(word: str, people: Sequence[Entity], at: int) -> Entity | Non
     mentioned) is chosen.
     """
     w = fold(word)
-    multi = [p for p in people if len(p.tokens) > 1]
+    folded = [(p, p.folded_tokens) for p in people]
+    multi = [(p, f) for p, f in folded if len(f) > 1]
     cands = (
-        [p for p in multi if fold(p.tokens[-1]) == w]
-        or [p for p in multi if w in [fold(t) for t in p.tokens[1:]]]
-        or [p for p in people if len(p.tokens) == 1 and fold(p.name) == w]
-        or [p for p in multi if fold(p.tokens[0]) == w]
+        [p for p, f in multi if f[-1] == w]
+        or [p for p, f in multi if w in f[1:]]
+        or [p for p, f in folded if len(f) == 1 and fold(p.name) == w]
+        or [p for p, f in multi if f[0] == w]
     )
     if not cands:
         return None
