@@ -21,7 +21,7 @@ from services.enrich.analysis.quotes import find_quoted_spans
 from services.enrich.enrichers.base import EnricherOrderError, check_order
 from services.enrich.enrichers.category import load_lexicon
 from services.enrich.enrichers.registry import default_enrichers
-from services.enrich.enrichers.sentiment import label_of
+from services.enrich.enrichers.sentiment import SentenceVader, label_of
 from services.enrich.enrichers.summary import summarize
 from services.enrich.pipeline import EnrichmentPipeline
 from services.enrich.stories import story_features, story_id_for
@@ -392,6 +392,25 @@ def test_sentiment_labels_use_vader_thresholds() -> None:
         "neutral",
         "positive",
     )
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The talks collapsed after a bitter row.",
+        "Shares rose 3 percent on Tuesday.",  # no lexicon word: 0.0 without the full pass
+        "  It was not a bad result at all!!!  ",
+        "The plan is kind of good, but the costs are AWFUL.",
+        "No problem, no worries and no excuses.",
+        "At least the team is very happy :)",
+        "Fans cheered 😀 as the club won 🏆",  # emojis: the full pass
+        "",
+        "Wheat 3.45 3.50 +0.05",
+    ],
+)  # fmt: skip
+def test_sentence_vader_compound_is_vaders_own(sentence: str) -> None:
+    vader = SentenceVader()
+    assert vader.compound(sentence) == vader.polarity_scores(sentence)["compound"]
 
 
 def test_captions_are_recognised_by_the_shared_detector() -> None:
