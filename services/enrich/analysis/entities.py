@@ -63,7 +63,7 @@ from .gazetteer import Gazetteer, get_gazetteer
 from .nlp import ModelInfo
 from .sentences import doc_text
 
-__all__ = ["ENTITY_TYPES", "RULES", "RULES_OFF", "Entity", "default_rules", "extract_entities", "method_of"]
+__all__ = ["ENTITY_TYPES", "RULES", "RULES_OFF", "Entity", "default_rules", "doc_ents", "extract_entities", "method_of"]
 
 MERGE_VERSION = "1"
 #: The entity rules by name, each one a switch of :func:`extract_entities` (``rules=``), so that
@@ -300,6 +300,16 @@ class _Mention:
 
 _BREAK = regex.compile(r"\n")
 _text = doc_text  # several rules read the whole text: sdoc.text would re-join every token each time
+_ENTS_KEY = "newsflow.ents"
+
+
+def doc_ents(sdoc: SpacyDoc) -> tuple[Span, ...]:
+    """``sdoc.ents``, built once per document (spaCy builds the tuple of spans again on each read; the entity
+    rules and the key phrases read it several times; nothing sets a parsed doc's entities again)."""
+    ents = sdoc.user_data.get(_ENTS_KEY)
+    if not isinstance(ents, tuple):
+        ents = sdoc.user_data[_ENTS_KEY] = tuple(sdoc.ents)
+    return ents
 
 
 def _newline_tokens(sdoc: SpacyDoc) -> list[int]:
@@ -341,7 +351,7 @@ def extract_entities(
         caps = _LineFlags(sdoc, [])
     runs, used = _competitor_runs(sdoc, rows), set[tuple[int, int]]()
     datelines = _dateline_places(sdoc) if "datelines" in on else []
-    placed = {(e.start, e.end) for e in sdoc.ents if e.label_ in ("GPE", "LOC")}
+    placed = {(e.start, e.end) for e in doc_ents(sdoc) if e.label_ in ("GPE", "LOC")}
     # these replace what NER made of their words (a place NER found as such stays NER's)
     lineups = _lineup_people(sdoc) if "lineups" in on else []
     credits, credit_lines = _credit_people(sdoc) if "credits" in on else ([], _LineFlags(sdoc, []))
@@ -349,7 +359,7 @@ def extract_entities(
     taken = {i for span in fixed for i in range(span.start, span.end)}
     spans = [
         part
-        for ent in sdoc.ents
+        for ent in doc_ents(sdoc)
         if ent.label_ in _TYPE_BY_LABEL and taken.isdisjoint(range(ent.start, ent.end))
         for cut in (_split_at_slashes(ent) if "credits" in on and credit_lines[ent.start] else [ent])
         for piece in (_split_at_breaks(cut) if "breaks" in on else [cut])
@@ -485,7 +495,7 @@ def _clean(
     if not tokens:
         return []
     start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
-    text = doc[tokens[0].i : tokens[-1].i + 1].text  # not doc.text[...]: Doc.text re-joins every token
+    text = _text(doc)[start:end]  # the span's text, without joining its tokens again
     for suffix in ("'s", "’s"):
         if text.endswith(suffix):
             text, end = text[: -len(suffix)], end - len(suffix)
@@ -957,7 +967,7 @@ def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags, brackets: bool = T
     if not ranges and not opened:
         return []
     covered = [False] * len(sdoc)
-    for ent in sdoc.ents:
+    for ent in doc_ents(sdoc):
         covered[ent.start : ent.end] = [True] * (ent.end - ent.start)
     found: list[Span] = []
     gaz = get_gazetteer()
