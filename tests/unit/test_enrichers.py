@@ -525,6 +525,21 @@ def test_wire_sentence_splitter_is_linear_in_a_run_of_enders(pool: SpacyPool) ->
     assert time.process_time() - started < 5  # quadratic walking of the enders would take minutes
 
 
+def test_gazetteer_remembers_answers_up_to_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    import services.enrich.analysis.gazetteer as gazetteer_module
+
+    gaz = get_gazetteer()
+    monkeypatch.setattr(gazetteer_module, "_RESOLVED_MAX", 2)
+    gaz._resolved.clear()
+    names = ["France", "Parisians", "Nowhereland", "France"]
+    answers = [gaz.resolve(n) for n in names]
+    assert answers == [gaz._resolve(n, True) for n in names]
+    assert answers[0] == answers[3] is not None and answers[2] is None
+    assert len(gaz._resolved) <= 2
+    assert gaz.resolve("Parisians", allow_inflection=False) == gaz._resolve("Parisians", False)
+    gaz._resolved.clear()
+
+
 def test_georgia_is_the_us_state_only_next_to_us_places() -> None:
     gaz = get_gazetteer()
     georgia = gaz.resolve("Georgia")
