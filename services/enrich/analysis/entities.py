@@ -617,6 +617,8 @@ class _LineFlags:
         return len(self._doc)
 
     def __getitem__(self, i: int) -> bool:
+        if not self._starts:  # no line of the kind (most articles): no token to look up
+            return False
         at = self._doc[i].idx
         k = bisect_right(self._starts, at) - 1
         return k >= 0 and at < self.lines[k][1]
