@@ -14,6 +14,12 @@ keyword fields share one parse. A language with no installed model gets a
 blank tokenizer + sentence splitter (``ModelInfo.has_ner`` is False): fields
 that need entities then say so instead of running an English model over
 non-English text.
+
+spaCy's NER (a transition parser) sorts each batch it is given by length and parses it in quarters;
+:meth:`SpacyPool.parse` gives it four batches' worth (``component_cfg``), so it parses the whole batch
+of ``enrich_batch_size`` at once: each transition step multiplies larger matrices (4.40 -> 4.23 ms per
+article for the NER alone on the English evaluation and CoNLL dev articles), and each article's
+entities are its own, whatever else is in the batch (the same on all of those articles).
 """
 
 from __future__ import annotations
@@ -243,7 +249,10 @@ class SpacyPool:
                 made = [nlp.make_doc(text) for text in texts]
                 for sdoc, text in zip(made, texts, strict=True):
                     sdoc.user_data[TEXT_KEY] = text  # doc_text: what the rules read, never re-joined from tokens
-                for doc, text, sdoc in zip(group, texts, nlp.pipe(made, batch_size=self.batch_size), strict=True):
+                # the NER parses the whole batch at once, not in quarters (module doc)
+                cfg = {"ner": {"batch_size": 4 * self.batch_size}} if "ner" in nlp.pipe_names else {}
+                parsed = nlp.pipe(made, batch_size=self.batch_size, component_cfg=cfg)
+                for doc, text, sdoc in zip(group, texts, parsed, strict=True):
                     doc.parsed = Parsed(sdoc, text, info)
 
 
