@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from services.enrich.analysis.quotes import find_quoted_spans
 from services.enrich.enrichers.base import EnricherOrderError, check_order
 from services.enrich.enrichers.category import load_lexicon
 from services.enrich.enrichers.registry import default_enrichers
-from services.enrich.enrichers.sentiment import label_of
+from services.enrich.enrichers.sentiment import SentenceVader, label_of
 from services.enrich.enrichers.summary import summarize
 from services.enrich.pipeline import EnrichmentPipeline
 from services.enrich.stories import story_features, story_id_for
@@ -393,6 +394,25 @@ def test_sentiment_labels_use_vader_thresholds() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The talks collapsed after a bitter row.",
+        "Shares rose 3 percent on Tuesday.",  # no lexicon word: 0.0 without the full pass
+        "  It was not a bad result at all!!!  ",
+        "The plan is kind of good, but the costs are AWFUL.",
+        "No problem, no worries and no excuses.",
+        "At least the team is very happy :)",
+        "Fans cheered 😀 as the club won 🏆",  # emojis: the full pass
+        "",
+        "Wheat 3.45 3.50 +0.05",
+    ],
+)  # fmt: skip
+def test_sentence_vader_compound_is_vaders_own(sentence: str) -> None:
+    vader = SentenceVader()
+    assert vader.compound(sentence) == vader.polarity_scores(sentence)["compound"]
+
+
 def test_captions_are_recognised_by_the_shared_detector() -> None:
     assert is_photo_caption(
         "President Joe Biden receives an update in the Situation Room, Saturday, April 13, 2024. AP"
@@ -482,6 +502,9 @@ def test_story_features_from_fields() -> None:
         ("Headline\n\nFirst one. second clause stays.", ["Headline", "First one. second clause stays."]),
         ('She asked: "Why?" "Because," he said.', ['She asked: "Why?"', '"Because," he said.']),
         ("Wait... What now?", ["Wait...", "What now?"]),
+        ("It ended.” Next one.", ["It ended.”", "Next one."]),
+        ("Really?! Yes. (He nodded.) Then", ["Really?!", "Yes.", "(He nodded.)", "Then"]),
+        ("Done.\nnext line. 3.5 p.m. U.S. troops", ["Done.", "next line.", "3.5 p.m. U.S. troops"]),
     ],
 )  # fmt: skip
 def test_wire_sentence_splitter(pool: SpacyPool, text: str, expected: list[str]) -> None:
@@ -490,6 +513,31 @@ def test_wire_sentence_splitter(pool: SpacyPool, text: str, expected: list[str])
     body = doc.parsed_text
     assert [body[a:b].strip() for a, b in doc.sentences if body[a:b].strip()] == expected
     assert doc.sentences == [(s.start_char, s.end_char) for s in doc.spacy.sents]
+    nlp, _ = pool.get("en")  # a doc made without the pool (no stored text) is split the same
+    assert [(s.start_char, s.end_char) for s in nlp(body).sents] == doc.sentences
+
+
+def test_wire_sentence_splitter_is_linear_in_a_run_of_enders(pool: SpacyPool) -> None:
+    nlp, _ = pool.get("en")
+    started = time.process_time()
+    doc = nlp("! " * 20_000 + "End")
+    assert [s.text for s in doc.sents][-1] == "End"
+    assert time.process_time() - started < 5  # quadratic walking of the enders would take minutes
+
+
+def test_gazetteer_remembers_answers_up_to_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    import services.enrich.analysis.gazetteer as gazetteer_module
+
+    gaz = get_gazetteer()
+    monkeypatch.setattr(gazetteer_module, "_RESOLVED_MAX", 2)
+    gaz._resolved.clear()
+    names = ["France", "Parisians", "Nowhereland", "France"]
+    answers = [gaz.resolve(n) for n in names]
+    assert answers == [gaz._resolve(n, True) for n in names]
+    assert answers[0] == answers[3] is not None and answers[2] is None
+    assert len(gaz._resolved) <= 2
+    assert gaz.resolve("Parisians", allow_inflection=False) == gaz._resolve("Parisians", False)
+    gaz._resolved.clear()
 
 
 def test_georgia_is_the_us_state_only_next_to_us_places() -> None:

@@ -117,3 +117,16 @@ def test_a_model_with_static_vectors_loads_without_its_vocabulary_strings() -> N
     text = "Don't tell Pfizer Inc's chief, said Ursula von der Leyen in Brussels."
     assert lean(text)[1].norm_ == whole(text)[1].norm_ == "not"  # the lookups' NORM, as the whole vocabulary's
     assert [(e.text, e.label_) for e in lean(text).ents] == [(e.text, e.label_) for e in whole(text).ents]
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+def test_layernorm_gives_thincs_bits(scale: float) -> None:
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((300, 96)) * scale + scale).astype("float32")
+    g = rng.standard_normal(96).astype("float32")
+    b = rng.standard_normal(96).astype("float32")
+    mu = x.mean(axis=1, keepdims=True)  # thinc's layernorm forward, as written there
+    expected = (x - mu) * (x.var(axis=1, keepdims=True) + 1e-08) ** (-1.0 / 2.0) * g + b
+    before = x.copy()
+    assert np.array_equal(fast_ner._layernorm(x, g, b), expected)
+    assert np.array_equal(x, before)  # the input is left as it was

@@ -61,8 +61,9 @@ from shared.textfold import fold_name as fold
 
 from .gazetteer import Gazetteer, get_gazetteer
 from .nlp import ModelInfo
+from .sentences import doc_text
 
-__all__ = ["ENTITY_TYPES", "RULES", "RULES_OFF", "Entity", "default_rules", "extract_entities", "method_of"]
+__all__ = ["ENTITY_TYPES", "RULES", "RULES_OFF", "Entity", "default_rules", "doc_ents", "extract_entities", "method_of"]
 
 MERGE_VERSION = "1"
 #: The entity rules by name, each one a switch of :func:`extract_entities` (``rules=``), so that
@@ -244,6 +245,8 @@ class Entity:
     surfaces: list[str] = dc_field(default_factory=list)
     country: str | None = None
     _starts: list[int] = dc_field(default_factory=list, repr=False)  # mention starts, sorted
+    _folded: list[str] = dc_field(default_factory=list, repr=False, compare=False)  # folded_tokens of _folded_name
+    _folded_name: str | None = dc_field(default=None, repr=False, compare=False)
 
     def add(self, start: int, end: int, surface: str) -> None:
         """One more mention (kept so that :meth:`last_before` and :attr:`first` cost no scan)."""
@@ -273,6 +276,15 @@ class Entity:
     def tokens(self) -> list[str]:
         return self.name.split()
 
+    @property
+    def folded_tokens(self) -> list[str]:
+        """``fold`` of each word of the name (as many as :attr:`tokens`), computed again only when the name changes:
+        the surname rules read them for every one-word mention."""
+        if self._folded_name != self.name:
+            self._folded = [fold(t) for t in self.name.split()]
+            self._folded_name = self.name
+        return self._folded
+
 
 @dataclass
 class _Mention:
@@ -286,17 +298,18 @@ class _Mention:
     caps: bool = False  # on an all-capitals line (a headline, a table heading): see _confirm_capitals
 
 
-_TEXT_KEY = "newsflow.text"
 _BREAK = regex.compile(r"\n")
+_text = doc_text  # several rules read the whole text: sdoc.text would re-join every token each time
+_ENTS_KEY = "newsflow.ents"
 
 
-def _text(sdoc: SpacyDoc) -> str:
-    """``sdoc.text``, joined once per document: spaCy's ``Doc.text`` re-joins every token on each call, and
-    several rules read the whole text."""
-    text = sdoc.user_data.get(_TEXT_KEY)
-    if not isinstance(text, str):
-        text = sdoc.user_data[_TEXT_KEY] = sdoc.text
-    return text
+def doc_ents(sdoc: SpacyDoc) -> tuple[Span, ...]:
+    """``sdoc.ents``, built once per document (spaCy builds the tuple of spans again on each read; the entity
+    rules and the key phrases read it several times; nothing sets a parsed doc's entities again)."""
+    ents = sdoc.user_data.get(_ENTS_KEY)
+    if not isinstance(ents, tuple):
+        ents = sdoc.user_data[_ENTS_KEY] = tuple(sdoc.ents)
+    return ents
 
 
 def _newline_tokens(sdoc: SpacyDoc) -> list[int]:
@@ -338,7 +351,7 @@ def extract_entities(
         caps = _LineFlags(sdoc, [])
     runs, used = _competitor_runs(sdoc, rows), set[tuple[int, int]]()
     datelines = _dateline_places(sdoc) if "datelines" in on else []
-    placed = {(e.start, e.end) for e in sdoc.ents if e.label_ in ("GPE", "LOC")}
+    placed = {(e.start, e.end) for e in doc_ents(sdoc) if e.label_ in ("GPE", "LOC")}
     # these replace what NER made of their words (a place NER found as such stays NER's)
     lineups = _lineup_people(sdoc) if "lineups" in on else []
     credits, credit_lines = _credit_people(sdoc) if "credits" in on else ([], _LineFlags(sdoc, []))
@@ -346,7 +359,7 @@ def extract_entities(
     taken = {i for span in fixed for i in range(span.start, span.end)}
     spans = [
         part
-        for ent in sdoc.ents
+        for ent in doc_ents(sdoc)
         if ent.label_ in _TYPE_BY_LABEL and taken.isdisjoint(range(ent.start, ent.end))
         for cut in (_split_at_slashes(ent) if "credits" in on and credit_lines[ent.start] else [ent])
         for piece in (_split_at_breaks(cut) if "breaks" in on else [cut])
@@ -482,7 +495,7 @@ def _clean(
     if not tokens:
         return []
     start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
-    text = doc[tokens[0].i : tokens[-1].i + 1].text  # not doc.text[...]: Doc.text re-joins every token
+    text = _text(doc)[start:end]  # the span's text, without joining its tokens again
     for suffix in ("'s", "’s"):
         if text.endswith(suffix):
             text, end = text[: -len(suffix)], end - len(suffix)
@@ -604,6 +617,8 @@ class _LineFlags:
         return len(self._doc)
 
     def __getitem__(self, i: int) -> bool:
+        if not self._starts:  # no line of the kind (most articles): no token to look up
+            return False
         at = self._doc[i].idx
         k = bisect_right(self._starts, at) - 1
         return k >= 0 and at < self.lines[k][1]
@@ -954,7 +969,7 @@ def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags, brackets: bool = T
     if not ranges and not opened:
         return []
     covered = [False] * len(sdoc)
-    for ent in sdoc.ents:
+    for ent in doc_ents(sdoc):
         covered[ent.start : ent.end] = [True] * (ent.end - ent.start)
     found: list[Span] = []
     gaz = get_gazetteer()
@@ -1152,7 +1167,7 @@ def _merge_people(mentions: list[_Mention]) -> list[Entity]:
         by_key[key] = ent
         ent.add(m.start, m.end, m.text)
     for m in sorted((m for m in mentions if " " not in m.text), key=lambda m: m.start):
-        ent = _surname_owner(m.text, [c for c in clusters if len(c.tokens) > 1], m.start)
+        ent = _surname_owner(m.text, [c for c in clusters if len(c.folded_tokens) > 1], m.start)
         if ent is None:
             key = fold(m.text)
             ent = by_key.get(key)
@@ -1173,12 +1188,13 @@ def _surname_owner(word: str, people: Sequence[Entity], at: int) -> Entity | Non
     mentioned) is chosen.
     """
     w = fold(word)
-    multi = [p for p in people if len(p.tokens) > 1]
+    folded = [(p, p.folded_tokens) for p in people]
+    multi = [(p, f) for p, f in folded if len(f) > 1]
     cands = (
-        [p for p in multi if fold(p.tokens[-1]) == w]
-        or [p for p in multi if w in [fold(t) for t in p.tokens[1:]]]
-        or [p for p in people if len(p.tokens) == 1 and fold(p.name) == w]
-        or [p for p in multi if fold(p.tokens[0]) == w]
+        [p for p, f in multi if f[-1] == w]
+        or [p for p, f in multi if w in f[1:]]
+        or [p for p, f in folded if len(f) == 1 and fold(p.name) == w]
+        or [p for p, f in multi if f[0] == w]
     )
     if not cands:
         return None

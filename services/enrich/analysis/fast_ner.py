@@ -171,13 +171,19 @@ class _Layers:
 
 
 def _layernorm(x: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """thinc's ``layernorm`` forward, the same operations in the same order."""
+    """thinc's ``layernorm`` forward (``mu = x.mean(1)``, ``var = x.var(1) + 1e-8``,
+    ``(x - mu) * var ** -0.5 * g + b``): the same arithmetic in the same order, so the same bits, in fewer
+    passes over ``x``: ``x.var`` would compute the mean and ``x - mu`` again (numpy's ``_var``: the squares
+    summed, then divided by the count), and the products are made in place."""
     mu = x.mean(axis=1, keepdims=True)
-    var = x.var(axis=1, keepdims=True) + 1e-08
-    y = (x - mu) * var ** (-1.0 / 2.0)
-    y *= g
-    y += b
-    return y
+    d = x - mu
+    var = np.add.reduce(np.square(d), axis=1, keepdims=True)
+    np.true_divide(var, np.intp(x.shape[1]), out=var, casting="unsafe")
+    var += 1e-08
+    d *= var ** (-1.0 / 2.0)
+    d *= g
+    d += b
+    return d
 
 
 class FastTok2Vec:

