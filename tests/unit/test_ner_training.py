@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from training.ner.prepare import iob_spans, read_sentences
+from training.ner.prepare import PT_CONTRACTIONS, iob_spans, join_contractions, read_sentences
 from training.ner.sources import SOURCES
 
 
@@ -29,6 +29,22 @@ def test_wikiann_lines_lose_their_language_prefix() -> None:
 def test_unbroken_files_cut_at_sentence_ends_and_skip_provenance_lines() -> None:
     text = "# file:\tX_1880\nEr O\nkam O\n. O\nBerlin I-LOC\nrief O\n. O\n"
     assert [[w for w, _ in s] for s in read_sentences(text, "space")] == [["Er", "kam", "."], ["Berlin", "rief", "."]]
+
+
+def test_universal_ner_lines_give_word_and_tag() -> None:
+    text = "# sent_id = x-1\n# text = Em o Porto\n1\tEm\tO\t-\t-\n2\to\tO\t-\t-\n3\tPorto\tB-LOC\t-\ta\n\n"
+    assert list(read_sentences(text, "uner")) == [[("Em", "O"), ("o", "O"), ("Porto", "B-LOC")]]
+
+
+def test_portuguese_contractions_split_by_universal_dependencies_are_written_as_in_news() -> None:
+    words = [("Em", "O"), ("o", "O"), ("Porto", "B-LOC"), (",", "O"), ("a", "O"), ("Universidade", "B-ORG"),
+             ("de", "I-ORG"), ("o", "I-ORG"), ("Minho", "I-ORG"), ("falou", "O"), ("a", "O"), ("os", "O"),
+             ("jornalistas", "O"), ("de", "O"), ("A", "B-ORG"), ("Bola", "I-ORG")]  # fmt: skip
+    assert join_contractions(words, PT_CONTRACTIONS) == [
+        ("No", "O"), ("Porto", "B-LOC"), (",", "O"), ("a", "O"), ("Universidade", "B-ORG"), ("do", "I-ORG"),
+        ("Minho", "I-ORG"), ("falou", "O"), ("aos", "O"), ("jornalistas", "O"), ("de", "O"), ("A", "B-ORG"),
+        ("Bola", "I-ORG"),
+    ]  # fmt: skip
 
 
 def test_every_source_is_pinned() -> None:

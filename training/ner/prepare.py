@@ -22,11 +22,23 @@ from spacy.tokens import Doc, DocBin, Span
 
 from .sources import SOURCES, Source
 
-__all__ = ["iob_spans", "main", "read_sentences"]
+__all__ = ["iob_spans", "join_contractions", "main", "read_sentences"]
 
 LABELS = {"PER", "ORG", "LOC", "MISC"}
 _SENT_END = {".", "!", "?"}
 _MAX_WORDS = 60  # a file with no sentence breaks is cut at sentence-final tokens, or every 60 words
+_PT_ARTICLES = ("o", "a", "os", "as")
+_PT_DEMONSTRATIVES = ("este", "esta", "estes", "estas", "esse", "essa", "esses", "essas", "aquele", "aquela",
+                      "aqueles", "aquelas", "isto", "isso", "aquilo", "ele", "ela", "eles", "elas")  # fmt: skip
+#: Portuguese contractions that Universal Dependencies splits into two words ("do" -> "de o"), and the written
+#: form; only those that standard spelling always contracts ("de um" / "dum" and "em um" / "num" both occur)
+PT_CONTRACTIONS: dict[tuple[str, str], str] = {
+    **{("de", w): "d" + w for w in (*_PT_ARTICLES, *_PT_DEMONSTRATIVES, "aqui", "ali", "aí")},
+    **{("em", w): "n" + w for w in (*_PT_ARTICLES, *_PT_DEMONSTRATIVES)},
+    **{("por", w): "pel" + w for w in _PT_ARTICLES},
+    ("a", "o"): "ao", ("a", "os"): "aos", ("a", "a"): "à", ("a", "as"): "às",
+    **{("a", w): "à" + w[1:] for w in ("aquele", "aquela", "aqueles", "aquelas", "aquilo")},
+}  # fmt: skip
 
 
 def _fetch(source: Source, cache: Path | None) -> str:
@@ -49,9 +61,12 @@ def read_sentences(text: str, fmt: str) -> Iterator[list[tuple[str, str]]]:
     """(word, tag) sentences of one IOB file (see :class:`Source` for ``fmt``); comment lines skipped."""
     sentence: list[tuple[str, str]] = []
     for line in text.splitlines():
-        if line.startswith("# "):  # Europeana provenance lines
+        if line.startswith("# "):  # Europeana provenance lines, Universal NER's sentence ids and text
             continue
-        parts = line.split("\t") if fmt in {"wikiann", "tsv"} else line.rsplit(" ", 1)
+        if fmt == "uner":  # index, word, tag, misc, annotator
+            parts = line.split("\t")[1:3]
+        else:
+            parts = line.split("\t") if fmt in {"wikiann", "tsv"} else line.rsplit(" ", 1)
         if len(parts) < 2 or not parts[0].strip():
             if sentence:
                 yield sentence
@@ -68,6 +83,26 @@ def read_sentences(text: str, fmt: str) -> Iterator[list[tuple[str, str]]]:
             sentence = []
     if sentence:
         yield sentence
+
+
+def join_contractions(sentence: list[tuple[str, str]], table: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
+    """``sentence`` with each split contraction of ``table`` written as one word (``de o`` -> ``do``), as news
+    text has it; the joined word keeps the first word's tag (the pair is never joined when the second word
+    begins a name). The first word's capital is kept (``De o`` -> ``Do``)."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(sentence):
+        word, tag = sentence[i]
+        if i + 1 < len(sentence):
+            nxt, nxt_tag = sentence[i + 1]
+            joined = table.get((word.lower(), nxt.lower()))
+            if joined is not None and not nxt_tag.startswith("B-") and nxt.islower():
+                out.append((joined.capitalize() if word[:1].isupper() else joined, tag))
+                i += 2
+                continue
+        out.append((word, tag))
+        i += 1
+    return out
 
 
 def iob_spans(tags: list[str]) -> list[tuple[int, int, str]]:
@@ -103,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     counts = [0, 0]
     for source in SOURCES[args.lang]:
         for sentence in read_sentences(_fetch(source, args.cache), source.fmt):
+            if source.fmt == "uner" and args.lang == "pt":  # Universal Dependencies words, not the text's
+                sentence = join_contractions(sentence, PT_CONTRACTIONS)
             key = hashlib.sha1(" ".join(w for w, _ in sentence).encode()).digest()[0]
             target = 1 if key < 13 else 0  # ~5 % held out
             (held if target else train).add(_doc(nlp, sentence))

@@ -15,8 +15,9 @@ __all__ = ["SOURCES", "Source"]
 
 @dataclass(frozen=True)
 class Source:
-    """One IOB file: ``fmt`` is ``wikiann`` (``xx:token<TAB>tag``), ``tsv`` (``token<TAB>tag``) or
-    ``space`` (``token tag``, no sentence breaks: split at sentence-final tokens)."""
+    """One IOB file: ``fmt`` is ``wikiann`` (``xx:token<TAB>tag``), ``tsv`` (``token<TAB>tag``),
+    ``space`` (``token tag``; without sentence breaks it is split at sentence-final tokens) or ``uner``
+    (Universal NER's ``.iob2``: ``index<TAB>word<TAB>tag<TAB>...``, Universal Dependencies' words)."""
 
     repo: str
     commit: str
@@ -70,6 +71,14 @@ _AQMAR_ARTICLES = (
     ("Ummaya_Mosque.txt", "c523ed5eb9ba1227803c72464275c20c74c42dceceb97098d9deb024d0bdda98"),
     ("X_window_system.txt", "bd2e08e8fae0441c4c793324847ddcf7d582cdf33c42f44bef06d421443aeaf0"),
 )
+_UNER_PT = "UniversalNER/UNER_Portuguese-Bosque"
+_UNER_PT_AT = "f2c2ad67aed900385fbe5d655af41f439c9b3333"
+_UNER_LICENCE = (
+    "Universal NER v1 (Mayhew et al. 2024) on UD Portuguese-Bosque (news: CETEMPublico, CETENFolha): CC BY-SA 4.0"
+)
+_ANER = "manelAffi/Random-Bi-GRU-CRF-for-ANER-Task-AnerCorp"
+_ANER_AT = "f5a57e9e7c443bc95609bebb9babe74188fedbd5"
+_ANER_LICENCE = "ANERcorp (Benajiba et al. 2007), CAMeL Lab train split (Obeid et al. 2020): CC BY-SA 4.0"
 _WIKIANN_LICENCE = "WikiANN (Pan et al. 2017, Rahimi et al. 2019 train split): Wikipedia text, CC BY-SA 3.0"
 _ENP_LICENCE = "Europeana Newspapers NER corpora: CC0 1.0"
 
@@ -102,6 +111,14 @@ SOURCES.update(
         ],
         "pt": [
             _wikiann("Portuguese/WikiANN/train", "373a48751ec64a10d384da3b7b942203f60757d14d3ee945847c44bbaad45ba3"),
+            Source(
+                _UNER_PT,
+                _UNER_PT_AT,
+                "pt_bosque-ud-train.iob2",
+                "1d8762040667fc15f4ec83801e20d14d10ebea2b90c16c312f3ba03da2d1f860",
+                "uner",
+                _UNER_LICENCE,
+            ),
         ],
         "it": [
             Source(
@@ -114,8 +131,18 @@ SOURCES.update(
             ),
         ],
         "ar": [
-            Source(_AQMAR, _AQMAR_AT, f"aqmar/articles/{name}", sha, "space", _AQMAR_LICENCE)
-            for name, sha in _AQMAR_ARTICLES
+            *(
+                Source(_AQMAR, _AQMAR_AT, f"aqmar/articles/{name}", sha, "space", _AQMAR_LICENCE)
+                for name, sha in _AQMAR_ARTICLES
+            ),
+            Source(
+                _ANER,
+                _ANER_AT,
+                "Data/ANERCorp_CamelLab_train.txt",
+                "393969ce6f24f1acca1b3321b401e0b4fae135610c606dbeb4bf141d7dfde053",
+                "space",
+                _ANER_LICENCE,
+            ),
         ],
     }
 )
