@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from training.ner.prepare import PT_CONTRACTIONS, iob_spans, join_contractions, read_sentences
+import orjson
+import spacy
+
+from training.ner.prepare import PT_CONTRACTIONS, iob_spans, join_contractions, read_sentences, smartdata_sentences
 from training.ner.sources import SOURCES
 
 
@@ -44,6 +47,29 @@ def test_portuguese_contractions_split_by_universal_dependencies_are_written_as_
         ("No", "O"), ("Porto", "B-LOC"), (",", "O"), ("a", "O"), ("Universidade", "B-ORG"), ("do", "I-ORG"),
         ("Minho", "I-ORG"), ("falou", "O"), ("aos", "O"), ("jornalistas", "O"), ("de", "O"), ("A", "B-ORG"),
         ("Bola", "I-ORG"),
+    ]  # fmt: skip
+
+
+def test_smartdata_documents_become_sentences_of_names_on_token_boundaries() -> None:
+    text = "Stau auf der A3 bei Köln. Peter Maier von der Deutschen Bahn AG\nsprach in Frankfurt."
+
+    def mention(name: str, kind: str, cut: int = 0) -> dict[str, object]:
+        start = text.index(name)
+        return {"span": {"start": start + cut, "end": start + len(name)}, "type": kind}
+
+    record = {"text": {"string": text}, "conceptMentions": {"array": [
+        mention("A3", "location-route"), mention("Köln", "location-city"), mention("Peter Maier", "person"),
+        mention("Deutschen Bahn AG", "organization-company"), mention("Bahn", "organization"),
+        mention("Frankfurt", "location-city", cut=2),  # off the token's start: widened to it
+    ]}}  # fmt: skip
+    two = orjson.dumps(record).decode() + "\n" + orjson.dumps({"text": {"string": "Gut."}}).decode()
+    sentences = list(smartdata_sentences(two, spacy.blank("de")))
+    assert sentences == [
+        [("Stau", "O"), ("auf", "O"), ("der", "O"), ("A3", "O"), ("bei", "O"), ("Köln", "B-LOC"), (".", "O")],
+        [("Peter", "B-PER"), ("Maier", "I-PER"), ("von", "O"), ("der", "O"), ("Deutschen", "B-ORG"),
+         ("Bahn", "I-ORG"), ("AG", "I-ORG")],
+        [("sprach", "O"), ("in", "O"), ("Frankfurt", "B-LOC"), (".", "O")],
+        [("Gut", "O"), (".", "O")],
     ]  # fmt: skip
 
 

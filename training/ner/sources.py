@@ -17,7 +17,8 @@ __all__ = ["SOURCES", "Source"]
 class Source:
     """One IOB file: ``fmt`` is ``wikiann`` (``xx:token<TAB>tag``), ``tsv`` (``token<TAB>tag``),
     ``space`` (``token tag``; without sentence breaks it is split at sentence-final tokens) or ``uner``
-    (Universal NER's ``.iob2``: ``index<TAB>word<TAB>tag<TAB>...``, Universal Dependencies' words)."""
+    (Universal NER's ``.iob2``: ``index<TAB>word<TAB>tag<TAB>...``, Universal Dependencies' words) or
+    ``smartdata`` (the DFKI SmartData corpus: Avro JSON documents with character spans, gzipped)."""
 
     repo: str
     commit: str
@@ -79,6 +80,9 @@ _UNER_LICENCE = (
 _ANER = "manelAffi/Random-Bi-GRU-CRF-for-ANER-Task-AnerCorp"
 _ANER_AT = "f5a57e9e7c443bc95609bebb9babe74188fedbd5"
 _ANER_LICENCE = "ANERcorp (Benajiba et al. 2007), CAMeL Lab train split (Obeid et al. 2020): CC BY-SA 4.0"
+_SMARTDATA = "DFKI-NLP/smartdata-corpus"
+_SMARTDATA_AT = "796c8b8f5d76fcdeb7f2458c4f8df5711e2115af"
+_SMARTDATA_LICENCE = "DFKI SmartData corpus v1 train split (Schiersch et al. 2018; German news, RSS, tweets): CC BY 4.0"
 _WIKIANN_LICENCE = "WikiANN (Pan et al. 2017, Rahimi et al. 2019 train split): Wikipedia text, CC BY-SA 3.0"
 _ENP_LICENCE = "Europeana Newspapers NER corpora: CC0 1.0"
 
@@ -100,6 +104,14 @@ SOURCES.update(
             _enp("enp_DE.lft.bio/enp_DE.lft.bio", "762c394ff09728e014bfe44e4fc38c0fc511e4e119a94c23be2b4034dc9a4d9b"),
             _enp("enp_DE.onb.bio/enp_DE.onb.bio", "479b0862870391cffb6f53f556e4f6160120eeb19a66421f67fe99c0b4ba6bf7"),
             _enp("enp_DE.sbb.bio/enp_DE.sbb.bio", "6cc234c43dc4f6539feddc339f119bf6afb24c4981ab9eb46cbebd9cb06af3d7"),
+            Source(
+                _SMARTDATA,
+                _SMARTDATA_AT,
+                "v1_20180119/train.json.gz",
+                "97e4550fd45a7b7d6b624694016df17608e677647beeee5684d91b9e88fb0f04",
+                "smartdata",
+                _SMARTDATA_LICENCE,
+            ),
         ],
         "nl": [
             _wikiann("WikiANN/nl/train", "a3e020d205dc36a1b0e3a66e42c26306fee8cdff052b1c1e3860d070b8c71b79"),
