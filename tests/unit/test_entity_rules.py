@@ -293,3 +293,17 @@ def test_a_line_of_an_uncased_script_with_a_latin_acronym_is_not_a_capitals_line
     assert ("person", "خالد العمري") in found and len(found) == 2, found
     latin = _spans("UN TALKS RESUME IN GENEVA\nDelegates met Ana Ruiz.", [("TALKS", "ORG"), ("Ana Ruiz", "PERSON")])
     assert [e.name for e in extract_entities(latin)] == ["Ana Ruiz"]  # a capitals line: unconfirmed names go
+
+
+def test_an_inflected_adjective_of_nationality_is_a_group_not_a_place() -> None:
+    # NER trained on Wikipedia and newspapers tags "Britse" (British) as a place; it names no place
+    text = "De Britse regering sprak in Londen met Franse diplomaten."
+    doc = spacy.blank("nl")(text)
+    spans = []
+    for name in ("Britse", "Londen", "Franse"):
+        span = doc.char_span(text.index(name), text.index(name) + len(name), "LOC")
+        assert span is not None
+        spans.append(span)
+    doc.ents = spans
+    found = {(e.type, e.country) for e in extract_entities(doc, lang="nl")}
+    assert found == {("group", "GB"), ("place", "GB"), ("group", "FR")}, found

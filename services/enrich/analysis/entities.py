@@ -516,6 +516,9 @@ def _clean(
         etype, team = _competitor_type(tokens, etype, gaz)
     if etype in ("person", "misc", "organization", "place"):
         res = gaz.resolve(text, allow_inflection=etype == "person" and len(tokens) == 1)
+        if res is None and etype in ("place", "misc") and len(tokens) == 1:
+            inflected = gaz.resolve(text)  # an inflected adjective of nationality ("Britse", "französischen")
+            res = inflected if inflected is not None and inflected.kind == "demonym" else None
         if res is not None and "gazetteer_types" in rules:
             if res.kind == "demonym":
                 etype = "group"
