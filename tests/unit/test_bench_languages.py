@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.quality_languages import dateline_only
 
+DATELINES_ONLY = (
+    "Lima , 4 oct ( EFE ) .\n-",
+    "( PX1234 ) Santiago de Chile , 12 ene ( EFECOM ) .\n-",
+    "Bristol ( Reino Unido ) , 9 mar ( EFE ) .",
+)
+ARTICLES = (
+    "Lima , 4 oct ( EFE ) .\n-\nEl presidente peruano viajará mañana a Quito .",
+    "Resultados\nAlianza Lima - Sporting Cristal 2-1",
+    "",
+)
 
-def test_an_article_that_is_a_dateline_only_is_told_apart() -> None:
-    assert dateline_only("Lima , 4 oct ( EFE ) .\n-")
-    assert dateline_only("( PX1234 ) Santiago de Chile , 12 ene ( EFECOM ) .\n-")
-    assert dateline_only("Bristol ( Reino Unido ) , 9 mar ( EFE ) .")
-    assert not dateline_only("Lima , 4 oct ( EFE ) .\n-\nEl presidente peruano viajará mañana a Quito .")
-    assert not dateline_only("Resultados\nAlianza Lima - Sporting Cristal 2-1")
-    assert not dateline_only("")
+
+@pytest.mark.parametrize(("text", "expected"), [(t, True) for t in DATELINES_ONLY] + [(t, False) for t in ARTICLES])
+def test_an_article_that_is_a_dateline_only_is_told_apart(text: str, expected: bool) -> None:
+    assert dateline_only(text) is expected
