@@ -7,7 +7,15 @@ import pytest
 import spacy
 from spacy.tokens import Doc as SpacyDoc
 
-from services.enrich.analysis.entities import RULES, RULES_OFF, Entity, default_rules, extract_entities
+from services.enrich.analysis.entities import (
+    RULES,
+    RULES_OFF,
+    RULES_OFF_EVERYWHERE,
+    RULES_ON,
+    Entity,
+    default_rules,
+    extract_entities,
+)
 from services.enrich.analysis.nlp import SpacyPool
 from shared.settings import Settings
 
@@ -263,8 +271,39 @@ def test_don_is_a_first_name_in_english_and_a_title_in_spanish() -> None:
 
 def test_rules_are_switches_and_an_unknown_rule_is_refused() -> None:
     assert RULES_OFF["en"] <= RULES.keys() and default_rules("en") == RULES.keys() - RULES_OFF["en"]
-    assert default_rules("fr") == frozenset(RULES)
+    assert default_rules("fr") == RULES_ON == frozenset(RULES) - RULES_OFF_EVERYWHERE
+    assert "first_names" not in default_rules("de") and "first_names" not in default_rules("en")
     doc = _spans("Ministers met Ana Ruiz.", [("Ana Ruiz", "PERSON")])
     assert [e.name for e in extract_entities(doc, rules=())] == ["Ana Ruiz"]
     with pytest.raises(ValueError, match="unknown entity rules"):
         extract_entities(doc, rules=["tables", "no_such_rule"])
+
+
+def test_a_line_of_an_uncased_script_with_a_latin_acronym_is_not_a_capitals_line() -> None:
+    # Arabic has no capitals: a line naming "CNN" is not a headline in capitals, whose names need confirming
+    text = "قال خالد العمري لشبكة CNN إن المحادثات ستستمر.\nوأضاف أن الوفد سيعود إلى عمان غدا."
+    doc = spacy.blank("ar")(text)
+    spans = []
+    for name, label in (("خالد العمري", "PER"), ("عمان", "LOC")):
+        span = doc.char_span(text.index(name), text.index(name) + len(name), label)
+        assert span is not None
+        spans.append(span)
+    doc.ents = spans
+    found = [(e.type, e.name) for e in extract_entities(doc, lang="ar")]
+    assert ("person", "خالد العمري") in found and len(found) == 2, found
+    latin = _spans("UN TALKS RESUME IN GENEVA\nDelegates met Ana Ruiz.", [("TALKS", "ORG"), ("Ana Ruiz", "PERSON")])
+    assert [e.name for e in extract_entities(latin)] == ["Ana Ruiz"]  # a capitals line: unconfirmed names go
+
+
+def test_an_inflected_adjective_of_nationality_is_a_group_not_a_place() -> None:
+    # NER trained on Wikipedia and newspapers tags "Britse" (British) as a place; it names no place
+    text = "De Britse regering sprak in Londen met Franse diplomaten."
+    doc = spacy.blank("nl")(text)
+    spans = []
+    for name in ("Britse", "Londen", "Franse"):
+        span = doc.char_span(text.index(name), text.index(name) + len(name), "LOC")
+        assert span is not None
+        spans.append(span)
+    doc.ents = spans
+    found = {(e.type, e.country) for e in extract_entities(doc, lang="nl")}
+    assert found == {("group", "GB"), ("place", "GB"), ("group", "FR")}, found

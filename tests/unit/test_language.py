@@ -18,7 +18,9 @@ from services.enrich.enrichers.language import (
     candidate_languages,
     decide,
     declared_language,
+    heading_sample,
     is_prose,
+    is_table_row,
     prose_sample,
 )
 from shared.models import Article, EntitiesField, KeywordsField, LanguageField, SentimentField
@@ -36,12 +38,13 @@ RESULTS_TABLE = """ALPINE SKIING - WOMEN'S WORLD CUP DOWNHILL RESULTS
 6. Sanne Oosterhuis (Netherlands) 1:39.88
 7. Wilhelmina van Dijk (Netherlands) 1:40.02"""
 
-DUTCH_LEAGUE_TABLE = """SOCCER - DUTCH LEAGUE RESULTS
-Ajax Amsterdam 3 Feyenoord Rotterdam 1
+DUTCH_ROWS = """Ajax Amsterdam 3 Feyenoord Rotterdam 1
 PSV Eindhoven 2 Willem II Tilburg 0
 Heerenveen 1 Vitesse Arnhem 1
 Groningen 0 Twente Enschede 2
 NAC Breda 4 Roda JC Kerkrade 2"""
+
+DUTCH_LEAGUE_TABLE = "SOCCER - DUTCH LEAGUE RESULTS\n" + DUTCH_ROWS
 
 PRICE_LIST = """LONDON METAL EXCHANGE CLOSING PRICES
 Copper 8,412.50 8,415.00 +22.50
@@ -125,19 +128,46 @@ def test_table_lines_are_not_prose_and_sentences_are() -> None:
     assert is_prose("中国外交部发言人周二表示，双方将继续谈判。")  # a script without case counts by characters
 
 
-def test_results_table_is_processed_in_english_not_in_the_language_of_its_names(
+GERMAN_RESULTS = """Ergebnisse
+SPANIEN ( 7. Spieltag ) :
+Real Madrid - FC Sevilla 2:0 , Atletico Madrid - Celta Vigo 1:1 , FC Valencia - Real Betis 3:2
+- Tabellenführer :
+1. Real Madrid 17:5 Tore 19 Punkte"""
+
+ITALIAN_FIXTURE = "domenica 4 ottobre Roma - Lazio\n;"
+
+
+def test_table_rows_and_headings() -> None:
+    assert is_table_row("Real Madrid - FC Sevilla 2:0 , Atletico Madrid - Celta Vigo 1:1")
+    assert is_table_row("Ajax Amsterdam 3 Feyenoord Rotterdam 1")
+    assert is_table_row("Copper 8,412.50 8,415.00 +22.50")
+    assert not is_table_row("SPANIEN ( 7. Spieltag ) :")
+    assert not is_table_row("Madrid , 4 oct ( EFE ) .")
+    assert heading_sample(GERMAN_RESULTS) == "Ergebnisse\nspanien ( 7. Spieltag ) :\n- Tabellenführer :"
+    assert heading_sample(RESULTS_TABLE) == "alpine skiing - women's world cup downhill results"
+    assert heading_sample(UNDETERMINED) == ""
+
+
+def test_a_table_is_read_in_the_language_of_its_headings_not_of_its_names(
     detector: LanguageEnricher, pool: SpacyPool
 ) -> None:
-    assert prose_sample(RESULTS_TABLE) == ""
-    for text in (RESULTS_TABLE, DUTCH_LEAGUE_TABLE):
+    assert prose_sample(RESULTS_TABLE) == "" and prose_sample(GERMAN_RESULTS) == ""
+    for text, code in ((RESULTS_TABLE, "en"), (DUTCH_LEAGUE_TABLE, "en"), (GERMAN_RESULTS, "de")):
         lang = language_of(detector, table(text))
-        assert lang.code == "en", lang
-        assert lang.method == "default" and lang.detected == "und"
-        assert "no prose lines" in (lang.reason or "") and "default language 'en'" in (lang.reason or "")
+        assert (lang.code, lang.method, lang.detected) == (code, "py3langid", code), lang
+    lang = language_of(detector, article(ITALIAN_FIXTURE, ""))
+    assert (lang.code, lang.method) == ("it", "py3langid"), lang
     doc = enrich_all(pool, table(RESULTS_TABLE))
     assert set(computed(doc)) == set(NLP_FIELDS)
     assert "en_core_web_md" in doc.field(EntitiesField).method
     assert doc.field(EntitiesField).people, doc.field(EntitiesField)
+
+
+def test_rows_of_names_without_a_heading_are_processed_in_the_default_language(detector: LanguageEnricher) -> None:
+    lang = language_of(detector, table(DUTCH_ROWS))
+    assert lang.guess == "nl" and (lang.confidence or 1.0) < 0.95  # the club names lean Dutch, not surely
+    assert lang.code == "en" and lang.method == "default" and lang.detected == "und"
+    assert "no prose lines" in (lang.reason or "") and "default language 'en'" in (lang.reason or "")
 
 
 def test_a_prose_line_above_a_table_decides_the_language(detector: LanguageEnricher) -> None:
@@ -149,7 +179,7 @@ def test_a_prose_line_above_a_table_decides_the_language(detector: LanguageEnric
 
 def test_price_list_is_processed_in_english(detector: LanguageEnricher, pool: SpacyPool) -> None:
     lang = language_of(detector, table(PRICE_LIST))
-    assert lang.code == "en" and lang.method == "default" and lang.reason
+    assert (lang.code, lang.method) == ("en", "py3langid")  # from its heading
     doc = enrich_all(pool, table(PRICE_LIST))
     assert doc.field(KeywordsField).language == "en" and doc.field(SentimentField).label
 
@@ -167,9 +197,9 @@ def test_one_line_brief_is_detected_as_english(detector: LanguageEnricher) -> No
 
 def test_declared_language_beats_a_low_confidence_guess(detector: LanguageEnricher) -> None:
     # the Dutch club names make py3langid lean to Dutch; the sender says English
-    guess = language_of(detector, table(DUTCH_LEAGUE_TABLE)).guess
+    guess = language_of(detector, table(DUTCH_ROWS)).guess
     assert guess == "nl"
-    title, _, body = DUTCH_LEAGUE_TABLE.partition("\n")
+    title, _, body = DUTCH_ROWS.partition("\n")
     lang = language_of(detector, article(title, body, language="en-GB"))
     assert (lang.code, lang.method, lang.declared, lang.declared_by) == ("en", "declared", "en", "article")
     assert lang.guess == "nl" and "kept over py3langid's 'nl'" in (lang.reason or "")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from training.ner.prepare import iob_spans, read_sentences
+import orjson
+import spacy
+
+from training.ner.prepare import PT_CONTRACTIONS, iob_spans, join_contractions, read_sentences, smartdata_sentences
 from training.ner.sources import SOURCES
 
 
@@ -29,6 +32,45 @@ def test_wikiann_lines_lose_their_language_prefix() -> None:
 def test_unbroken_files_cut_at_sentence_ends_and_skip_provenance_lines() -> None:
     text = "# file:\tX_1880\nEr O\nkam O\n. O\nBerlin I-LOC\nrief O\n. O\n"
     assert [[w for w, _ in s] for s in read_sentences(text, "space")] == [["Er", "kam", "."], ["Berlin", "rief", "."]]
+
+
+def test_universal_ner_lines_give_word_and_tag() -> None:
+    text = "# sent_id = x-1\n# text = Em o Porto\n1\tEm\tO\t-\t-\n2\to\tO\t-\t-\n3\tPorto\tB-LOC\t-\ta\n\n"
+    assert list(read_sentences(text, "uner")) == [[("Em", "O"), ("o", "O"), ("Porto", "B-LOC")]]
+
+
+def test_portuguese_contractions_split_by_universal_dependencies_are_written_as_in_news() -> None:
+    words = [("Em", "O"), ("o", "O"), ("Porto", "B-LOC"), (",", "O"), ("a", "O"), ("Universidade", "B-ORG"),
+             ("de", "I-ORG"), ("o", "I-ORG"), ("Minho", "I-ORG"), ("falou", "O"), ("a", "O"), ("os", "O"),
+             ("jornalistas", "O"), ("de", "O"), ("A", "B-ORG"), ("Bola", "I-ORG")]  # fmt: skip
+    assert join_contractions(words, PT_CONTRACTIONS) == [
+        ("No", "O"), ("Porto", "B-LOC"), (",", "O"), ("a", "O"), ("Universidade", "B-ORG"), ("do", "I-ORG"),
+        ("Minho", "I-ORG"), ("falou", "O"), ("aos", "O"), ("jornalistas", "O"), ("de", "O"), ("A", "B-ORG"),
+        ("Bola", "I-ORG"),
+    ]  # fmt: skip
+
+
+def test_smartdata_documents_become_sentences_of_names_on_token_boundaries() -> None:
+    text = "Stau auf der A3 bei Köln. Peter Maier von der Deutschen Bahn AG\nsprach in Frankfurt."
+
+    def mention(name: str, kind: str, cut: int = 0) -> dict[str, object]:
+        start = text.index(name)
+        return {"span": {"start": start + cut, "end": start + len(name)}, "type": kind}
+
+    record = {"text": {"string": text}, "conceptMentions": {"array": [
+        mention("A3", "location-route"), mention("Köln", "location-city"), mention("Peter Maier", "person"),
+        mention("Deutschen Bahn AG", "organization-company"), mention("Bahn", "organization"),
+        mention("Frankfurt", "location-city", cut=2),  # off the token's start: widened to it
+    ]}}  # fmt: skip
+    two = orjson.dumps(record).decode() + "\n" + orjson.dumps({"text": {"string": "Gut."}}).decode()
+    sentences = list(smartdata_sentences(two, spacy.blank("de")))
+    assert sentences == [
+        [("Stau", "O"), ("auf", "O"), ("der", "O"), ("A3", "O"), ("bei", "O"), ("Köln", "B-LOC"), (".", "O")],
+        [("Peter", "B-PER"), ("Maier", "I-PER"), ("von", "O"), ("der", "O"), ("Deutschen", "B-ORG"),
+         ("Bahn", "I-ORG"), ("AG", "I-ORG")],
+        [("sprach", "O"), ("in", "O"), ("Frankfurt", "B-LOC"), (".", "O")],
+        [("Gut", "O"), (".", "O")],
+    ]  # fmt: skip
 
 
 def test_every_source_is_pinned() -> None:

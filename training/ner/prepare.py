@@ -11,7 +11,9 @@ sentences (by a stable hash) to ``train.spacy`` and 5 % to ``heldout.spacy``
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
+import json
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -22,11 +24,23 @@ from spacy.tokens import Doc, DocBin, Span
 
 from .sources import SOURCES, Source
 
-__all__ = ["iob_spans", "main", "read_sentences"]
+__all__ = ["SMARTDATA_TYPES", "iob_spans", "join_contractions", "main", "read_sentences", "smartdata_sentences"]
 
 LABELS = {"PER", "ORG", "LOC", "MISC"}
 _SENT_END = {".", "!", "?"}
 _MAX_WORDS = 60  # a file with no sentence breaks is cut at sentence-final tokens, or every 60 words
+_PT_ARTICLES = ("o", "a", "os", "as")
+_PT_DEMONSTRATIVES = ("este", "esta", "estes", "estas", "esse", "essa", "esses", "essas", "aquele", "aquela",
+                      "aqueles", "aquelas", "isto", "isso", "aquilo", "ele", "ela", "eles", "elas")  # fmt: skip
+#: Portuguese contractions that Universal Dependencies splits into two words ("do" -> "de o"), and the written
+#: form; only those that standard spelling always contracts ("de um" / "dum" and "em um" / "num" both occur)
+PT_CONTRACTIONS: dict[tuple[str, str], str] = {
+    **{("de", w): "d" + w for w in (*_PT_ARTICLES, *_PT_DEMONSTRATIVES, "aqui", "ali", "aí")},
+    **{("em", w): "n" + w for w in (*_PT_ARTICLES, *_PT_DEMONSTRATIVES)},
+    **{("por", w): "pel" + w for w in _PT_ARTICLES},
+    ("a", "o"): "ao", ("a", "os"): "aos", ("a", "a"): "à", ("a", "as"): "às",
+    **{("a", w): "à" + w[1:] for w in ("aquele", "aquela", "aqueles", "aquelas", "aquilo")},
+}  # fmt: skip
 
 
 def _fetch(source: Source, cache: Path | None) -> str:
@@ -42,16 +56,19 @@ def _fetch(source: Source, cache: Path | None) -> str:
     digest = hashlib.sha256(data).hexdigest()
     if digest != source.sha256:
         raise ValueError(f"{source.url}: sha256 {digest}, expected {source.sha256}")
-    return data.decode("utf-8")
+    return (gzip.decompress(data) if source.path.endswith(".gz") else data).decode("utf-8")
 
 
 def read_sentences(text: str, fmt: str) -> Iterator[list[tuple[str, str]]]:
     """(word, tag) sentences of one IOB file (see :class:`Source` for ``fmt``); comment lines skipped."""
     sentence: list[tuple[str, str]] = []
     for line in text.splitlines():
-        if line.startswith("# "):  # Europeana provenance lines
+        if line.startswith("# "):  # Europeana provenance lines, Universal NER's sentence ids and text
             continue
-        parts = line.split("\t") if fmt in {"wikiann", "tsv"} else line.rsplit(" ", 1)
+        if fmt == "uner":  # index, word, tag, misc, annotator
+            parts = line.split("\t")[1:3]
+        else:
+            parts = line.split("\t") if fmt in {"wikiann", "tsv"} else line.rsplit(" ", 1)
         if len(parts) < 2 or not parts[0].strip():
             if sentence:
                 yield sentence
@@ -68,6 +85,66 @@ def read_sentences(text: str, fmt: str) -> Iterator[list[tuple[str, str]]]:
             sentence = []
     if sentence:
         yield sentence
+
+
+#: SmartData concept types kept as PER / ORG / LOC (routes such as "A27", positions, dates, numbers are not names)
+SMARTDATA_TYPES = {
+    "person": "PER", "organization": "ORG", "organization-company": "ORG", "location": "LOC",
+    "location-city": "LOC", "location-street": "LOC", "location-stop": "LOC",
+}  # fmt: skip
+
+
+def smartdata_sentences(text: str, nlp: spacy.language.Language) -> Iterator[list[tuple[str, str]]]:
+    """(word, IOB2 tag) sentences of the DFKI SmartData corpus (Avro JSON documents, one after the other, with
+    character spans of typed concept mentions): tokenised by ``nlp``'s tokenizer, a mention that does not
+    fall on token boundaries widened to them, overlapping mentions after the first dropped, and the text cut
+    into sentences at line breaks, sentence-final tokens, or every 60 words."""
+    decoder = json.JSONDecoder()
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            return
+        record, pos = decoder.raw_decode(text, pos)
+        doc = nlp.make_doc(record["text"]["string"])
+        tags = ["O"] * len(doc)
+        for mention in (record.get("conceptMentions") or {}).get("array", []):
+            label = SMARTDATA_TYPES.get(mention["type"])
+            span = doc.char_span(mention["span"]["start"], mention["span"]["end"], alignment_mode="expand")
+            if label is None or span is None or any(t != "O" for t in tags[span.start : span.end]):
+                continue
+            tags[span.start : span.end] = [f"B-{label}"] + [f"I-{label}"] * (len(span) - 1)
+        sentence: list[tuple[str, str]] = []
+        for token, tag in zip(doc, tags, strict=True):
+            if not token.is_space:
+                sentence.append((token.text, tag))
+            ends = (token.is_space and "\n" in token.text) or token.text in _SENT_END or len(sentence) >= _MAX_WORDS
+            if sentence and ends and tag == "O":
+                yield sentence
+                sentence = []
+        if sentence:
+            yield sentence
+
+
+def join_contractions(sentence: list[tuple[str, str]], table: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
+    """``sentence`` with each split contraction of ``table`` written as one word (``de o`` -> ``do``), as news
+    text has it; the joined word keeps the first word's tag (the pair is never joined when the second word
+    begins a name). The first word's capital is kept (``De o`` -> ``Do``)."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(sentence):
+        word, tag = sentence[i]
+        if i + 1 < len(sentence):
+            nxt, nxt_tag = sentence[i + 1]
+            joined = table.get((word.lower(), nxt.lower()))
+            if joined is not None and not nxt_tag.startswith("B-") and nxt.islower():
+                out.append((joined.capitalize() if word[:1].isupper() else joined, tag))
+                i += 2
+                continue
+        out.append((word, tag))
+        i += 1
+    return out
 
 
 def iob_spans(tags: list[str]) -> list[tuple[int, int, str]]:
@@ -102,7 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     train, held = DocBin(), DocBin()
     counts = [0, 0]
     for source in SOURCES[args.lang]:
-        for sentence in read_sentences(_fetch(source, args.cache), source.fmt):
+        text = _fetch(source, args.cache)
+        sentences = smartdata_sentences(text, nlp) if source.fmt == "smartdata" else read_sentences(text, source.fmt)
+        for sentence in sentences:
+            if source.fmt == "uner" and args.lang == "pt":  # Universal Dependencies words, not the text's
+                sentence = join_contractions(sentence, PT_CONTRACTIONS)
             key = hashlib.sha1(" ".join(w for w, _ in sentence).encode()).digest()[0]
             target = 1 if key < 13 else 0  # ~5 % held out
             (held if target else train).add(_doc(nlp, sentence))

@@ -15,8 +15,10 @@ __all__ = ["SOURCES", "Source"]
 
 @dataclass(frozen=True)
 class Source:
-    """One IOB file: ``fmt`` is ``wikiann`` (``xx:token<TAB>tag``), ``tsv`` (``token<TAB>tag``) or
-    ``space`` (``token tag``, no sentence breaks: split at sentence-final tokens)."""
+    """One IOB file: ``fmt`` is ``wikiann`` (``xx:token<TAB>tag``), ``tsv`` (``token<TAB>tag``),
+    ``space`` (``token tag``; without sentence breaks it is split at sentence-final tokens) or ``uner``
+    (Universal NER's ``.iob2``: ``index<TAB>word<TAB>tag<TAB>...``, Universal Dependencies' words) or
+    ``smartdata`` (the DFKI SmartData corpus: Avro JSON documents with character spans, gzipped)."""
 
     repo: str
     commit: str
@@ -70,6 +72,17 @@ _AQMAR_ARTICLES = (
     ("Ummaya_Mosque.txt", "c523ed5eb9ba1227803c72464275c20c74c42dceceb97098d9deb024d0bdda98"),
     ("X_window_system.txt", "bd2e08e8fae0441c4c793324847ddcf7d582cdf33c42f44bef06d421443aeaf0"),
 )
+_UNER_PT = "UniversalNER/UNER_Portuguese-Bosque"
+_UNER_PT_AT = "f2c2ad67aed900385fbe5d655af41f439c9b3333"
+_UNER_LICENCE = (
+    "Universal NER v1 (Mayhew et al. 2024) on UD Portuguese-Bosque (news: CETEMPublico, CETENFolha): CC BY-SA 4.0"
+)
+_ANER = "manelAffi/Random-Bi-GRU-CRF-for-ANER-Task-AnerCorp"
+_ANER_AT = "f5a57e9e7c443bc95609bebb9babe74188fedbd5"
+_ANER_LICENCE = "ANERcorp (Benajiba et al. 2007), CAMeL Lab train split (Obeid et al. 2020): CC BY-SA 4.0"
+_SMARTDATA = "DFKI-NLP/smartdata-corpus"
+_SMARTDATA_AT = "796c8b8f5d76fcdeb7f2458c4f8df5711e2115af"
+_SMARTDATA_LICENCE = "DFKI SmartData corpus v1 train split (Schiersch et al. 2018; German news, RSS, tweets): CC BY 4.0"
 _WIKIANN_LICENCE = "WikiANN (Pan et al. 2017, Rahimi et al. 2019 train split): Wikipedia text, CC BY-SA 3.0"
 _ENP_LICENCE = "Europeana Newspapers NER corpora: CC0 1.0"
 
@@ -91,6 +104,14 @@ SOURCES.update(
             _enp("enp_DE.lft.bio/enp_DE.lft.bio", "762c394ff09728e014bfe44e4fc38c0fc511e4e119a94c23be2b4034dc9a4d9b"),
             _enp("enp_DE.onb.bio/enp_DE.onb.bio", "479b0862870391cffb6f53f556e4f6160120eeb19a66421f67fe99c0b4ba6bf7"),
             _enp("enp_DE.sbb.bio/enp_DE.sbb.bio", "6cc234c43dc4f6539feddc339f119bf6afb24c4981ab9eb46cbebd9cb06af3d7"),
+            Source(
+                _SMARTDATA,
+                _SMARTDATA_AT,
+                "v1_20180119/train.json.gz",
+                "97e4550fd45a7b7d6b624694016df17608e677647beeee5684d91b9e88fb0f04",
+                "smartdata",
+                _SMARTDATA_LICENCE,
+            ),
         ],
         "nl": [
             _wikiann("WikiANN/nl/train", "a3e020d205dc36a1b0e3a66e42c26306fee8cdff052b1c1e3860d070b8c71b79"),
@@ -102,6 +123,14 @@ SOURCES.update(
         ],
         "pt": [
             _wikiann("Portuguese/WikiANN/train", "373a48751ec64a10d384da3b7b942203f60757d14d3ee945847c44bbaad45ba3"),
+            Source(
+                _UNER_PT,
+                _UNER_PT_AT,
+                "pt_bosque-ud-train.iob2",
+                "1d8762040667fc15f4ec83801e20d14d10ebea2b90c16c312f3ba03da2d1f860",
+                "uner",
+                _UNER_LICENCE,
+            ),
         ],
         "it": [
             Source(
@@ -114,8 +143,18 @@ SOURCES.update(
             ),
         ],
         "ar": [
-            Source(_AQMAR, _AQMAR_AT, f"aqmar/articles/{name}", sha, "space", _AQMAR_LICENCE)
-            for name, sha in _AQMAR_ARTICLES
+            *(
+                Source(_AQMAR, _AQMAR_AT, f"aqmar/articles/{name}", sha, "space", _AQMAR_LICENCE)
+                for name, sha in _AQMAR_ARTICLES
+            ),
+            Source(
+                _ANER,
+                _ANER_AT,
+                "Data/ANERCorp_CamelLab_train.txt",
+                "393969ce6f24f1acca1b3321b401e0b4fae135610c606dbeb4bf141d7dfde053",
+                "space",
+                _ANER_LICENCE,
+            ),
         ],
     }
 )

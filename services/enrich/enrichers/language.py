@@ -17,7 +17,11 @@ Three sources, in this order of trust:
    lists and all-caps headlines, dominated by names, numbers and short lines,
    do not drive the guess. With no prose line it reads the text as it is, and
    a guess from names and numbers must then be as sure as one that overrides a
-   declared language.
+   declared language; when it is not, it reads the table's **headings** (the
+   lines that are not rows of numbers, :func:`heading_sample`: "Zahlen /
+   FRANKREICH (3. Spieltag):", "SOCCER - DUTCH LEAGUE RESULTS", "venerdì 12
+   giugno"), where the writer's language is rather than the names', as it
+   reads prose.
 3. **Default**: ``NEWSFLOW_LANGUAGE_DEFAULT`` (``en``).
 
 A guess is used when it reaches ``NEWSFLOW_LANGUAGE_MIN_CONFIDENCE``, and
@@ -71,7 +75,9 @@ __all__ = [
     "candidate_languages",
     "decide",
     "declared_language",
+    "heading_sample",
     "is_prose",
+    "is_table_row",
     "language_sample",
     "prose_sample",
 ]
@@ -82,6 +88,9 @@ _MIN_PROSE_WORDS = 3
 _MIN_PROSE_SHARE = 0.4
 _TOKEN_RE = re.compile(r"\w+(?:['’.\-]\w+)*")
 _YAKE_TO_ISO = {"cz": "cs"}
+_NUMBER_RE = re.compile(r"^[-+±]?\d[\d.,:'’/%-]*$")
+_SCORE_RE = re.compile(r"\d\s*[:\-–]\s*\d")
+_CAPS_WORD_RE = re.compile(r"[^\W\d_]{2,}(?:['’][^\W\d_]+)*")
 
 
 def language_sample(text: str, limit: int = SAMPLE_CHARS) -> str:
@@ -135,6 +144,25 @@ def prose_sample(text: str, limit: int = SAMPLE_CHARS) -> str:
     return language_sample("\n".join(lines), limit)
 
 
+def is_table_row(line: str) -> bool:
+    """A row of a table or list: two numbers or more, or a score / time (``1:1``, ``2-0``, ``1:38.42``).
+
+    "Aston Villa - FC Southampton 1:1", "Ajax Amsterdam 3 Feyenoord Rotterdam 1" and "Copper 8,412.50
+    8,415.00" are rows; "ITALIEN ( 5. Spieltag ) :" and "Lima , 4 oct ( EFE ) ." are not.
+    """
+    numbers = sum(1 for token in line.split() if _NUMBER_RE.match(token))
+    return numbers >= 2 or bool(_SCORE_RE.search(line))
+
+
+def heading_sample(text: str, limit: int = SAMPLE_CHARS) -> str:
+    """The lines of a text without prose that are not table rows (:func:`is_table_row`): its headings, captions
+    and dateline, cut to ``limit``; words in capitals are read in lower case (py3langid's n-grams are those of
+    running, mostly lower-case text). ``""`` when every line is a row."""
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not is_table_row(line)]
+    sample = language_sample("\n".join(lines), limit)
+    return _CAPS_WORD_RE.sub(lambda m: m[0].lower() if m[0].isupper() else m[0], sample)
+
+
 @dataclass(frozen=True)
 class Declared:
     """A declared language: its ISO 639-1 ``code`` (None if the tag has none), the tag as sent, and who."""
@@ -183,7 +211,8 @@ def decide(
 ) -> LanguageField:
     """The ``language`` field from the detector's answer and the declaration (pure).
 
-    ``guess`` is None when there was no text to read; ``prose`` says whether the detector read prose lines.
+    ``guess`` is None when there was no text to read; ``prose`` says whether the detector read running words
+    (prose lines, or the headings of a table) rather than the whole text of names and numbers.
     ``declared`` / ``declared_by`` are written when there is a declaration, ``reason`` when there are notes.
     """
     conf = round(float(confidence), 4)
@@ -280,15 +309,25 @@ class LanguageEnricher:
         )
 
     def detect(self, text: str) -> tuple[str | None, float, bool]:
-        """(best guess, its probability, read prose?) for ``text``; (None, 0.0, False) for no text."""
+        """(best guess, its probability, read running words?) for ``text``; (None, 0.0, False) for no text.
+
+        Prose lines when there are some; else the whole text, and when that guess is under
+        ``override_confidence``, the table's headings (:func:`heading_sample`) if they have letters.
+        """
         sample = prose_sample(text)
-        prose = bool(sample)
-        if not prose:
-            sample = language_sample(text.strip())
+        if sample:
+            code, prob = self._identifier.classify(sample)
+            return str(code), float(prob), True
+        sample = language_sample(text.strip())
         if not any(c.isalpha() for c in sample):
             return None, 0.0, False
         code, prob = self._identifier.classify(sample)
-        return str(code), float(prob), prose
+        if prob < self.policy.override_confidence:
+            headings = heading_sample(text)
+            if any(c.isalpha() for c in headings):
+                code, prob = self._identifier.classify(headings)
+                return str(code), float(prob), True
+        return str(code), float(prob), False
 
     def enrich(self, docs: list[Doc]) -> list[Fields]:
         out: list[Fields] = []
