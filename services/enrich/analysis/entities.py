@@ -308,7 +308,6 @@ class _Mention:
 
 
 _BREAK = regex.compile(r"\n")
-_text = doc_text  # several rules read the whole text: sdoc.text would re-join every token each time
 _ENTS_KEY = "newsflow.ents"
 
 
@@ -324,7 +323,7 @@ def doc_ents(sdoc: SpacyDoc) -> tuple[Span, ...]:
 def _newline_tokens(sdoc: SpacyDoc) -> list[int]:
     """The indices of the whitespace tokens that hold a line break, in order: found from the text's line
     breaks and the tokens' character offsets, without walking every token in Python."""
-    text = _text(sdoc)
+    text = doc_text(sdoc)
     breaks = [m.start() for m in _BREAK.finditer(text)]
     if not breaks:
         return []
@@ -504,7 +503,7 @@ def _clean(
     if not tokens:
         return []
     start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
-    text = _text(doc)[start:end]  # the span's text, without joining its tokens again
+    text = doc_text(doc)[start:end]  # the span's text, without joining its tokens again
     for suffix in ("'s", "’s"):
         if text.endswith(suffix):
             text, end = text[: -len(suffix)], end - len(suffix)
@@ -661,7 +660,7 @@ def _line_kinds(sdoc: SpacyDoc) -> tuple[_LineFlags, _LineFlags]:
     rows: list[tuple[int, int]] = []
     caps: list[tuple[int, int]] = []
     pos = 0
-    for line in _text(sdoc).split("\n"):
+    for line in doc_text(sdoc).split("\n"):
         end = pos + len(line)
         if _DIGIT.search(line):
             words = [w.strip("()[],.;:") for w in _DATES.sub(" ", line).split() if any(c.isalnum() for c in w)]
@@ -865,7 +864,7 @@ def _lineup_people(sdoc: SpacyDoc) -> list[Span]:
     NER reads these lists poorly: numbers and dashes around names that start no sentence."""
     found: list[Span] = []
     pos = 0
-    for line in _text(sdoc).split("\n"):
+    for line in doc_text(sdoc).split("\n"):
         if len(_LINEUP_HINT.findall(line)) >= 3:
             matches = list(_LINEUP_ITEM.finditer(line))
             if len(matches) >= 3:
@@ -886,7 +885,7 @@ def _credit_people(sdoc: SpacyDoc) -> tuple[list[Span], _LineFlags]:
     slashes that is such a name and nothing else (there, an entity is also cut at its slashes:
     :func:`_split_at_slashes`). Agency copy closes every story so, and NER reads these lines poorly (names
     glued to "Writing", "File Photo", an agency)."""
-    text = _text(sdoc)
+    text = doc_text(sdoc)
     found: list[Span] = []
     lines: list[tuple[int, int]] = []
     for role in _CREDIT_ROLE.finditer(text):
@@ -985,7 +984,7 @@ def _unlabelled_competitors(sdoc: SpacyDoc, rows: _LineFlags, brackets: bool = T
     followed by a minute ("Tudor Vaskevics (31st)"), labelled PERSON.
     Table vocabulary ("Total 296", "Attendance 200") is not a name. ``brackets=False``: table rows only."""
     ranges = rows.token_ranges()
-    opened = [m.start() for m in _OPEN.finditer(_text(sdoc))] if brackets else []
+    opened = [m.start() for m in _OPEN.finditer(doc_text(sdoc))] if brackets else []
     if not ranges and not opened:
         return []
     covered = [False] * len(sdoc)
