@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -149,6 +149,18 @@ class ApiAuth:
 
         guarded.__doc__ = handler.__doc__
         return guarded
+
+    def mount(
+        self, app: web.Application, routes: Iterable[tuple[str, str, str, Scope | None]], api: object,
+        *, token_paths: Collection[str] = (),
+    ) -> None:  # fmt: skip
+        """Mount each ``(method, path, handler name on api, scope)`` route, behind :meth:`guard` where it
+        names a scope (None: public); a path in ``token_paths`` also takes a stream token."""
+        for method, path, name, scope in routes:
+            handler = getattr(api, name)
+            if scope is not None:
+                handler = self.guard(scope, handler, token=path in token_paths)
+            app.router.add_route(method, path, handler)
 
     async def still_valid(self, who: Principal) -> bool:
         """False once the key ``who`` came with is revoked (within the verifier's cache time)."""

@@ -353,11 +353,7 @@ ROUTES: list[tuple[str, str, str, Scope | None]] = [
 
 def add_routes(app: web.Application, api: PublishApi) -> None:
     """Mount :data:`ROUTES`, each behind its scope (``/v1/stream`` also takes a stream token)."""
-    for method, path, name, scope in ROUTES:
-        handler = getattr(api, name)
-        if scope is not None:
-            handler = api.auth.guard(scope, handler, token=path == "/v1/stream")
-        app.router.add_route(method, path, handler)
+    api.auth.mount(app, ROUTES, api, token_paths=("/v1/stream",))
 
 
 def make_app(api: PublishApi) -> web.Application:
