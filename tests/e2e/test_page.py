@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -54,6 +55,17 @@ def _browser_or_skip() -> None:
         pytest.skip("the playwright package is not installed (pip install -e '.[dev]')")
 
 
+async def _open(page: Any, url: str, workers: Any) -> None:
+    """Load ``url`` in ``page`` once the worker serving it answers (at most about a minute)."""
+    for _ in range(120):  # the worker starts
+        try:
+            await page.goto(url, timeout=2000)
+            return
+        except Exception:
+            await page.wait_for_timeout(500)
+    pytest.fail(f"the page at {url} never answered\n{workers.logs()}")
+
+
 async def test_stories_appear_live_on_the_page_and_the_filter_narrows_them(
     settings: Settings, workers, tmp_path: Path
 ) -> None:
@@ -78,14 +90,7 @@ async def test_stories_appear_live_on_the_page_and_the_filter_narrows_them(
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = await browser.new_page(viewport={"width": 1360, "height": 900})
-            for _ in range(120):  # the worker starts
-                try:
-                    await page.goto(url, timeout=2000)
-                    break
-                except Exception:
-                    await page.wait_for_timeout(500)
-            else:
-                pytest.fail(f"the page at {url} never answered\n{workers.logs()}")
+            await _open(page, url, workers)
             await page.wait_for_selector("#status.live", timeout=30_000)
             # the sources view: each source's state, and the failing one's reason
             await page.click("#sources-view summary")
@@ -149,14 +154,7 @@ async def test_without_anonymous_reading_the_page_asks_for_a_read_key_and_stream
             page = await browser.new_page()
             requested: list[str] = []
             page.on("request", lambda r: requested.append(r.url))
-            for _ in range(120):  # the worker starts
-                try:
-                    await page.goto(url, timeout=2000)
-                    break
-                except Exception:
-                    await page.wait_for_timeout(500)
-            else:
-                pytest.fail(f"the page at {url} never answered\n{workers.logs()}")
+            await _open(page, url, workers)
             await page.wait_for_selector("#keyform:not([hidden])", timeout=30_000)
             assert "API key" in await page.locator("#status").inner_text()
             await page.fill("#key", key)

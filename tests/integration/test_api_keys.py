@@ -374,6 +374,15 @@ async def test_every_inside_target_is_refused_at_creation_with_the_reason(rig_fa
         assert [s["id"] for s in (await r.json())["subscriptions"]] == ["ok"]
 
 
+async def _only_letter(rig: Any) -> dict[str, Any]:
+    """The one dead letter the rig's publish wrote, decoded, once it is there (at most 10 s)."""
+    deadline = time.monotonic() + 10
+    while not rig.letters and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    (letter,) = rig.letters
+    return dict(orjson.loads(letter.value))
+
+
 async def test_a_name_that_changes_to_an_inside_address_after_creation_is_refused_at_delivery(rig_factory) -> None:
     rig = await rig_factory()
     rig.dns.answers["hooks.rebind.example"] = [PUBLIC]
@@ -385,11 +394,7 @@ async def test_a_name_that_changes_to_an_inside_address_after_creation_is_refuse
     rig.dns.answers["hooks.rebind.example"] = ["169.254.169.254"]  # the DNS answer changes
     asked = len(rig.dns.asked)
     await rig.publish_article("nf_1")
-    deadline = time.monotonic() + 10
-    while not rig.letters and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    (letter,) = rig.letters
-    d = orjson.loads(letter.value)
+    d = await _only_letter(rig)
     assert d["error"]["code"] == "webhook_refused_target", d
     assert "169.254.169.254" in d["error"]["message"] and "link-local" in d["error"]["message"]
     assert rig.dns.asked[asked:] == ["hooks.rebind.example"]  # resolved at connection time, then refused
@@ -403,11 +408,7 @@ async def test_an_inside_address_stored_without_the_api_is_refused_at_delivery(r
     await publish.store.put(sub)  # written straight to Redis, as an older version could have
     await publish.catalog.refresh()
     await rig.publish_article("nf_1")
-    deadline = time.monotonic() + 10
-    while not rig.letters and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    (letter,) = rig.letters
-    d = orjson.loads(letter.value)
+    d = await _only_letter(rig)
     assert d["error"]["code"] == "webhook_refused_target" and "private" in d["error"]["message"]
     assert rig.dns.asked == []  # a literal is never resolved, nor connected to
 

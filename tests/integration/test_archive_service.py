@@ -7,8 +7,6 @@ import asyncio
 import json
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 from devtools.embedded import find_postgres_bin, free_port, start_postgres, stop
 from shared.settings import Settings
 from tests.conftest import Workers
+from tests.httputil import wait_for
 from tests.kafkautil import collect, produce
 from tests.unit.publish_articles import enriched
 
@@ -38,24 +37,6 @@ def rows(url: str) -> int:
     assert r is not None
     assert r[0] == r[1]  # never two rows of one article version
     return int(r[0])
-
-
-def readyz(port: int, want: int, timeout_s: float = 30) -> dict[str, str]:
-    """The archive worker's ``/readyz`` checks once it answers ``want`` (200 or 503)."""
-    deadline = time.monotonic() + timeout_s
-    last: tuple[int, bytes] = (0, b"")
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
-                last = (r.status, r.read())
-        except urllib.error.HTTPError as e:
-            last = (e.code, e.read())
-        except OSError:
-            last = (0, b"")
-        if last[0] == want:
-            return dict(json.loads(last[1])["checks"])
-        time.sleep(0.3)
-    raise AssertionError(f"/readyz never answered {want}; last {last!r}")
 
 
 def wait_rows(url: str, want: int, timeout_s: float, workers: Workers) -> None:
@@ -118,9 +99,9 @@ async def test_postgres_stopped_for_30s_mid_stream_loses_nothing_and_duplicates_
     values, keys = articles("o", 200)
     await produce(settings, values[:100], settings.topics.enriched, keys=keys[:100])
     await asyncio.to_thread(wait_rows, url, 100, 90, workers)  # the database was created and migrated
-    assert (await asyncio.to_thread(readyz, port, 200))["postgresql"] == "ok"
+    assert json.loads(await asyncio.to_thread(wait_for, port, "/readyz", 200, 30))["checks"]["postgresql"] == "ok"
     down()
-    checks = await asyncio.to_thread(readyz, port, 503)  # PostgreSQL gone: the worker is not ready
+    checks = json.loads(await asyncio.to_thread(wait_for, port, "/readyz", 503, 30))["checks"]  # PostgreSQL gone
     assert checks["postgresql"].startswith("error"), checks
     await produce(settings, values[100:], settings.topics.enriched, keys=keys[100:])
     await produce(settings, values[:30], settings.topics.enriched, keys=keys[:30])  # and a replay
