@@ -47,11 +47,13 @@ the entity, country, quote, keyword, summary and category fields.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from pathlib import Path
 
 import regex
 from spacy.tokens import Doc as SpacyDoc
@@ -97,6 +99,8 @@ RULES: dict[str, str] = {
     "credits": 'people of sign-offs and photo credits ("Reporting by Ana Ruiz; Editing by ...", "REUTERS/Ana Ruiz")',
     "facilities": 'an organisation named as a building or site is a place ("Kensington Palace", "Euston Station")',
     "company_suffixes": 'a person or place ending in "Inc", "Corp", "Ltd"... is an organisation',
+    "media": 'a news agency, paper or broadcaster named as such is an organisation ("( AP / dpa )", "De Standaard")',
+    "stopwords": 'a one-word name that is a function word of the language is no entity ("Según", "Además")',
 }
 #: Rules left out by default in a language, where measurement showed they do not earn their place: for
 #: English, each of these lowers micro F1 on CoNLL-2020 dev (modern Reuters) or changes nothing there and
@@ -105,10 +109,11 @@ RULES: dict[str, str] = {
 RULES_OFF: dict[str, frozenset[str]] = {
     "en": frozenset({"acronyms", "first_names", "quoted_titles", "demonyms", "split_org", "titles"}),
 }
-#: Rules off in every language: ``first_names`` lowers micro F1 in English (above) and, left out, raises it
-#: or leaves it unchanged on each news set of the seven other languages (docs/enrichment/languages.md:
-#: +0.037 / +0.035 on the two German sets, +0.007 it, +0.005 ar, +0.002 es and nl, 0 fr and pt).
-RULES_OFF_EVERYWHERE: frozenset[str] = frozenset({"first_names"})
+#: Rules off in every language: ``first_names`` and ``acronyms`` lower micro F1 in English (above) and, left
+#: out, raise it or leave it unchanged on each news set of the seven other languages (docs/enrichment/
+#: languages.md: ``first_names`` +0.037 / +0.035 on the two German sets, +0.007 it, +0.005 ar, +0.002 es and
+#: nl, 0 fr and pt; ``acronyms`` +0.005 es, +0.002 nl and pt, +0.001 on both German sets, fr and it, 0 ar).
+RULES_OFF_EVERYWHERE: frozenset[str] = frozenset({"first_names", "acronyms"})
 #: The rules on by default in a language without its own :data:`RULES_OFF`.
 RULES_ON: frozenset[str] = frozenset(RULES) - RULES_OFF_EVERYWHERE
 
@@ -124,6 +129,7 @@ _TYPE_BY_LABEL = {
     "PERSON": "person",
     "PER": "person",
     "ORG": "organization",
+    "MEDIA": "organization",  # rule "media": a listed agency or paper, written as listed ("dpa", "taz")
     "GPE": "place",
     "LOC": "place",
     "FAC": "place",
@@ -224,6 +230,21 @@ _LINEUP_HINT = regex.compile(r"\d ?- ?\p{Lu}")
 _LINEUP_ITEM = regex.compile(
     r"(?<![\w.,-])\d{1,2} ?- ?(?P<name>" + _LINEUP_NAME + r")(?=\s*(?:[,;()]|\d{1,3}(?:st|nd|rd|th)\b|\.?\s*$))"
 )
+# A line-up written as the formation, without shirt numbers: six names or more between dashes, commas and
+# semicolons, the substitutes in brackets with their minute ("Golz - Rohde - Kober , Hartmann ( 73. Eck ) ,
+# Spies - Bester ." in German copy; "Casillas; Salgado, Hierro - Raúl (80 Morientes)").
+_FORMATION_NAME = _LINEUP_NAME
+_FORMATION_ITEM = (
+    _FORMATION_NAME + r"(?:\s*\(\s*(?:\d{1,3}\.?\s*)?" + _FORMATION_NAME + r"(?:\s*,?\s*\d{1,3}\.?)?\s*\))?"
+)
+_FORMATION = regex.compile(
+    r"^(?:[^:\n]{2,40}?\s*:\s*)?(?P<body>"
+    + _FORMATION_ITEM
+    + r"(?:\s*[-–,;]\s*"
+    + _FORMATION_ITEM
+    + r"){5,})\s*\.?\s*$"
+)
+_FORMATION_WORD = regex.compile(_FORMATION_NAME)
 _LINEUP_SUB = regex.compile(r"\((?P<name>" + _LINEUP_NAME + r"),? \d{1,3}(?:st|nd|rd|th)?(?: mins?)?\)")
 # A sign-off's roles ("Reporting by Ana Ruiz and Tom Okafor in Oslo; Editing by Sam Reid") and a photo
 # credit's words ("REUTERS/Ana Ruiz/File Photo", "Ana Ruiz/Pool via REUTERS"): the names there are people.
@@ -363,7 +384,10 @@ def extract_entities(
     # these replace what NER made of their words (a place NER found as such stays NER's)
     lineups = _lineup_people(sdoc) if "lineups" in on else []
     credits, credit_lines = _credit_people(sdoc) if "credits" in on else ([], _LineFlags(sdoc, []))
-    fixed = _unoverlapped([span for span in datelines if (span.start, span.end) not in placed] + lineups + credits)
+    media = _media_orgs(sdoc) if "media" in on else []
+    fixed = _unoverlapped(
+        [span for span in datelines if (span.start, span.end) not in placed] + lineups + credits + media
+    )
     taken = {i for span in fixed for i in range(span.start, span.end)}
     spans = [
         part
@@ -376,7 +400,8 @@ def extract_entities(
     if "first_names" in on:
         spans = _join_first_names(spans, gaz)
     spans = spans + _unlabelled_competitors(sdoc, rows, brackets="brackets" in on) + fixed
-    mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps, on)]
+    stops = stop_words(lang) if "stopwords" in on else frozenset()
+    mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps, on, stops)]
     if "datelines" in on:
         _place_datelines(mentions, {span.start_char for span in datelines})
     mentions = _confirm_capitals(mentions, gaz)
@@ -428,11 +453,13 @@ def _clean(
     rows: Sequence[bool] | _LineFlags = (),
     caps: Sequence[bool] | _LineFlags = (),
     rules: Collection[str] = RULES,
+    stops: frozenset[str] = frozenset(),
 ) -> list[_Mention]:
     """The entity as a mention with article, possessive and titles stripped, retyped or dropped as noise
     (no mention); two when an organisation ends with a place (see :func:`_split_org`). ``rows`` flags the
     tokens on results-table lines (:func:`_table_rows`): there, figures glued to a name are cut off and a
-    name followed by figures is a competitor (see :func:`_competitor_type`)."""
+    name followed by figures is a competitor (see :func:`_competitor_type`). ``stops``: the language's
+    function words (rule ``stopwords``); a name of one such word, capitalised, is dropped."""
     etype = _TYPE_BY_LABEL.get(ent.label_)
     if etype is None:
         return []
@@ -502,6 +529,8 @@ def _clean(
         tokens, place = _split_org(tokens, gaz)
     if not tokens:
         return []
+    if len(tokens) == 1 and tokens[0].lower_ in stops and tokens[0].text[1:].islower() and _opens(tokens[0]):
+        return []  # "Según", "Además", "Nell'": a function word capitalised as a sentence's first ("Stato" stays)
     start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
     text = doc_text(doc)[start:end]  # the span's text, without joining its tokens again
     for suffix in ("'s", "’s"):
@@ -511,7 +540,7 @@ def _clean(
     if (
         "\n" in text
         or len(text) < 2
-        or (cased and not any(c.isupper() for c in text))
+        or (cased and not any(c.isupper() for c in text) and ent.label_ != "MEDIA")
         or any(c.isdigit() for c in text)
     ):
         return []
@@ -860,12 +889,23 @@ def _first_name_place(word: Token, span: Span, gaz: Gazetteer) -> bool:
 def _lineup_people(sdoc: SpacyDoc) -> list[Span]:
     """The players of a team line-up, whatever NER made of them: on a line with three or more "<shirt
     number> - <name>" items ("Rovers - 1 - Tom Okafor; 2 - Luis de la Vega (14 - Sam Reid 61st), 5 - ..."),
-    each name, and each substitute in brackets with only a minute ("(Ben Adeyemi, 70)", "(Reid 61st)").
+    each name, and each substitute in brackets with only a minute ("(Ben Adeyemi, 70)", "(Reid 61st)"); on a
+    line that is nothing but a formation of six names or more (:data:`_FORMATION`), each name.
     NER reads these lists poorly: numbers and dashes around names that start no sentence."""
     found: list[Span] = []
     pos = 0
     for line in doc_text(sdoc).split("\n"):
-        if len(_LINEUP_HINT.findall(line)) >= 3:
+        if (
+            " - " in line
+            and line.count(",") + line.count(" - ") + line.count(";") >= 5
+            and (f := _FORMATION.match(line))
+        ):
+            at = pos + f.start("body")
+            for m in _FORMATION_WORD.finditer(f.group("body")):
+                span = sdoc.char_span(at + m.start(), at + m.end(), label="PERSON")
+                if span is not None:
+                    found.append(span)
+        elif len(_LINEUP_HINT.findall(line)) >= 3:
             matches = list(_LINEUP_ITEM.finditer(line))
             if len(matches) >= 3:
                 for m in [*matches, *_LINEUP_SUB.finditer(line)]:
@@ -910,6 +950,75 @@ def _credit_people(sdoc: SpacyDoc) -> tuple[list[Span], _LineFlags]:
                         found.append(span)
         pos += len(line) + 1
     return found, _LineFlags(sdoc, lines)
+
+
+_DATA = Path(__file__).resolve().parent.parent / "data"
+_WORD = regex.compile(r"\w+")
+
+
+@functools.cache
+def _media_names() -> dict[str, tuple[str, ...]]:
+    """The names of ``data/news_media.txt`` by their first run of word characters, longest first."""
+    by_head: dict[str, list[str]] = {}
+    for line in (_DATA / "news_media.txt").read_text(encoding="utf-8").splitlines():
+        name = line.strip()
+        if name and not name.startswith("#") and (head := _WORD.match(name)):
+            by_head.setdefault(head.group(), []).append(name)
+    return {head: tuple(sorted(names, key=len, reverse=True)) for head, names in by_head.items()}
+
+
+def _media_orgs(sdoc: SpacyDoc) -> list[Span]:
+    """Organisation spans for the news agencies, papers and broadcasters of ``data/news_media.txt``, written
+    as listed (case counts) and standing alone ("( AP / dpa )", "told Reuters", "De Morgen" on a byline). A
+    name inside a longer organisation NER found ("Thomson Reuters Foundation") is left to NER."""
+    names = _media_names()
+    text = doc_text(sdoc)
+    heads = names.keys() & set(_WORD.findall(text))
+    if not heads:
+        return []
+    orgs = [(e.start_char, e.end_char) for e in doc_ents(sdoc) if e.label_ == "ORG"]
+    found: list[Span] = []
+    for head in heads:
+        for at in _word_starts(head).finditer(text):
+            start = at.start()
+            for name in names[head]:
+                end = start + len(name)
+                alone = end >= len(text) or not (text[end].isalnum() or text[end] in "-_")
+                if alone and text.startswith(name, start):
+                    inside = any(s <= start and end <= e and (s, e) != (start, end) for s, e in orgs)
+                    span = None if inside else sdoc.char_span(start, end, label="MEDIA")
+                    if span is not None:
+                        found.append(span)
+                    break
+    return _unoverlapped(found)
+
+
+@functools.cache
+def _word_starts(head: str) -> regex.Pattern[str]:
+    return regex.compile(r"(?<!\w)" + regex.escape(head) + r"(?!\w)")
+
+
+_OPENERS = frozenset('.!?:;¿¡«»"“”„(-–—\n')
+
+
+def _opens(tok: Token) -> bool:
+    """Does ``tok`` open a sentence, a line or a quotation (so its capital says nothing of a name)?"""
+    text = doc_text(tok.doc)
+    at = tok.idx - 1
+    while at >= 0 and text[at] in " \t":
+        at -= 1
+    return at < 0 or text[at] in _OPENERS
+
+
+@functools.cache
+def stop_words(lang: str) -> frozenset[str]:
+    """spaCy's function words of ``lang`` (empty for a language spaCy has none for)."""
+    import spacy
+
+    try:
+        return frozenset(spacy.util.get_lang_class(lang).Defaults.stop_words)
+    except ImportError:
+        return frozenset()
 
 
 def _unoverlapped(spans: list[Span]) -> list[Span]:
