@@ -352,3 +352,13 @@ def test_a_formation_line_up_without_shirt_numbers_names_people() -> None:
     assert ("person", "Halle") not in found and ("person", "Kiel") not in found
     without = {(e.type, e.name) for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"lineups"})}
     assert ("place", "Weiland") in without
+
+
+def test_a_known_first_name_and_a_capitalised_word_ner_left_out_are_a_person() -> None:
+    text = "Die Stadt baut neu .\nVon Hans Keller\nIm Santiago Bernabeu spielte Real , sagte Anna Lindqvist ."
+    doc = _spans(text, [("Real", "ORG"), ("Anna Lindqvist", "PER")], "de")
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="de")}
+    assert ("person", "Hans Keller") in found and ("person", "Anna Lindqvist") in found, found
+    assert not any("Santiago" in n or "Von" in n or "Stadt" in n for _, n in found), found  # a city; no first name
+    off = {e.name for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"named_pairs"})}
+    assert "Hans Keller" not in off

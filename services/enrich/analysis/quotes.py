@@ -57,7 +57,7 @@ import yaml
 
 from shared.textfold import fold_name as fold
 
-from .entities import Entity
+from .entities import Entity, first_names
 from .gazetteer import get_gazetteer
 
 if TYPE_CHECKING:
@@ -566,17 +566,10 @@ def _genders(text: str, mentions: list[tuple[int, int, Entity]]) -> dict[int, st
     for _, _, ent in people:  # no title either way: the first name, when it is a clear one ("Karen Walsh")
         words = ent.name.split()
         if id(ent) not in decided and len(words) >= 2 and not words[0].endswith("."):
-            gender = _first_names().get(fold(words[0]))
+            gender = first_names().get(fold(words[0]))
             if gender is not None:
                 decided[id(ent)] = gender
     return decided
-
-
-@functools.cache
-def _first_names() -> dict[str, str]:
-    """Folded first name -> "m" / "f" for names whose gender is clear (``data/first_name_genders.tsv``)."""
-    lines = (_DATA / "first_name_genders.tsv").read_text(encoding="utf-8").splitlines()
-    return dict(line.split("\t", 1) for line in lines if line and not line.startswith("#"))
 
 
 def _as_subject(text: str, start: int, end: int) -> bool:
