@@ -101,6 +101,6 @@ _POSSESSIVE = regex.compile(r"(?:'s|')$")
 def fold_name(text: str) -> str:
     """Normalise a name for lookup: lowercase, no accents, no article, possessive or dots (cached)."""
     text = fold_accents(text.replace("‘", "'")).replace(".", "")
-    text = regex.sub(r"\s+", " ", text).strip(' ,;:!?"()[]«»“”')
+    text = regex.sub(r"\s+", " ", text).strip(' ,;:!?"()[]«»“”،؛؟')
     text = _POSSESSIVE.sub("", text)
     return _ARTICLES.sub("", text).strip()

@@ -355,6 +355,7 @@ def test_fold_strips_case_accents_articles_and_possessives() -> None:
     assert fold("The United States’") == "united states"
     assert fold("l'Élysée") == "elysee"
     assert fold("NBC's") == "nbc"
+    assert fold("كابول؛") == fold("كابول،") == "كابول"  # Arabic semicolon and comma are no part of a name
     # an article is a word of its own: the start of "Lebanon" or "lowers" is not one
     assert [fold(w) for w in ("Lebanon", "Laos", "lowers deposit rate", "elections", "Thelma")] == [
         "lebanon", "laos", "lowers deposit rate", "elections", "thelma"
