@@ -362,3 +362,16 @@ def test_a_known_first_name_and_a_capitalised_word_ner_left_out_are_a_person() -
     assert not any("Santiago" in n or "Von" in n or "Stadt" in n for _, n in found), found  # a city; no first name
     off = {e.name for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"named_pairs"})}
     assert "Hans Keller" not in off
+
+
+def test_an_acronym_ner_left_out_in_running_text_is_an_organisation() -> None:
+    text = (
+        "Der Vorstand der GTZ traf die Gewerkschaft , sagte Ana Ruiz im TV .\nDas PIB wuchs im Jahr XIV .\n"
+        "AGUA EOLICA HEUTE im Test"
+    )
+    doc = _spans(text, [("Ana Ruiz", "PER")], "de")
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="de")}
+    assert found == {("organization", "GTZ"), ("person", "Ana Ruiz")}, found  # no thing, numeral or shout
+    assert "acronym_orgs" not in default_rules("en")
+    off = {e.name for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"acronym_orgs"})}
+    assert off == {"Ana Ruiz"}
