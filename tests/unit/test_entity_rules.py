@@ -375,3 +375,13 @@ def test_an_acronym_ner_left_out_in_running_text_is_an_organisation() -> None:
     assert "acronym_orgs" not in default_rules("en")
     off = {e.name for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"acronym_orgs"})}
     assert off == {"Ana Ruiz"}
+
+
+def test_an_institution_named_by_its_common_noun_is_an_organisation_and_a_paper_keeps_its_article() -> None:
+    text = "Ayer el Gobierno aprobó la ley , según Der Spiegel , y la Policía detuvo a Ana Ruiz por 300 EUR ."
+    doc = _spans(text, [("Gobierno", "PER"), ("Policía", "LOC"), ("Ana Ruiz", "PER")], "es")
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="es")}
+    want = {("organization", "Gobierno"), ("organization", "Policía"), ("organization", "Der Spiegel")}
+    assert found == want | {("person", "Ana Ruiz")}, found  # "EUR": a currency, no organisation
+    off = {(e.type, e.name) for e in extract_entities(doc, lang="es", rules=default_rules("es") - {"institutions"})}
+    assert ("person", "Gobierno") in off
