@@ -385,3 +385,9 @@ def test_an_institution_named_by_its_common_noun_is_an_organisation_and_a_paper_
     assert found == want | {("person", "Ana Ruiz")}, found  # "EUR": a currency, no organisation
     off = {(e.type, e.name) for e in extract_entities(doc, lang="es", rules=default_rules("es") - {"institutions"})}
     assert ("person", "Gobierno") in off
+
+
+def test_a_function_word_of_a_script_without_capitals_is_no_name_anywhere() -> None:
+    text = "قال خالد العمري في عمان إن المحادثات ستستمر مع الوفد."
+    doc = _spans(text, [("خالد العمري", "PER"), ("في", "PER"), ("مع", "ORG")], "ar")
+    assert [(e.type, e.name) for e in extract_entities(doc, lang="ar")] == [("person", "خالد العمري")]

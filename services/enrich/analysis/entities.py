@@ -550,8 +550,10 @@ def _clean(
         tokens, place = _split_org(tokens, gaz)
     if not tokens:
         return []
-    if len(tokens) == 1 and tokens[0].lower_ in stops and tokens[0].text[1:].islower() and _opens(tokens[0]):
-        return []  # "Según", "Además", "Nell'": a function word capitalised as a sentence's first ("Stato" stays)
+    if len(tokens) == 1 and tokens[0].lower_ in stops:
+        word = tokens[0].text
+        if word.lower() == word.upper() or (word[1:].islower() and _opens(tokens[0])):
+            return []  # "Según", "Además", "Nell'" opening a sentence ("Stato" inside stays); in Arabic, anywhere
     start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
     text = doc_text(doc)[start:end]  # the span's text, without joining its tokens again
     for suffix in ("'s", "’s"):
