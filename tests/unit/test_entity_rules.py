@@ -391,3 +391,12 @@ def test_a_function_word_of_a_script_without_capitals_is_no_name_anywhere() -> N
     text = "قال خالد العمري في عمان إن المحادثات ستستمر مع الوفد."
     doc = _spans(text, [("خالد العمري", "PER"), ("في", "PER"), ("مع", "ORG")], "ar")
     assert [(e.type, e.name) for e in extract_entities(doc, lang="ar")] == [("person", "خالد العمري")]
+
+
+def test_a_country_or_capital_ner_left_out_is_a_place_but_a_city_namesake_is_not() -> None:
+    text = "Die Regierung in Frankreich plant neu , sagte Ana Ruiz im Stadion Santiago Bernabeu ."
+    doc = _spans(text, [("Ana Ruiz", "PER")], "de")
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="de")}
+    assert ("person", "Ana Ruiz") in found and {n for t, n in found if t == "place"} == {"France"}, found
+    off = {e.type for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"known_places"})}
+    assert off == {"person"}

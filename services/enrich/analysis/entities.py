@@ -63,6 +63,7 @@ from shared.textfold import fold_name as fold
 
 from .gazetteer import Gazetteer, get_gazetteer
 from .nlp import ModelInfo
+from .rarity import RARE_ZIPF, rarity, rarity_table
 from .sentences import doc_text
 
 __all__ = [
@@ -103,6 +104,7 @@ RULES: dict[str, str] = {
     "stopwords": 'a one-word name that is a function word of the language is no entity ("Según", "Además")',
     "acronym_orgs": 'an acronym NER left out, in running text, is an organisation ("UPC", "ULFA"; not "TV" or "XIV")',
     "institutions": 'a government, parliament or police named by its common noun is no person or place ("Gobierno")',
+    "known_places": 'a country or capital the gazetteer knows, NER left out, is a place ("Frankreich", "Madrid")',
     "named_pairs": 'a known first name and a capitalised word NER left out are a person ("Hans Keller" on a byline)',
 }
 #: Rules left out by default in a language, where measurement showed they do not earn their place: for
@@ -420,6 +422,8 @@ def extract_entities(
         spans += _named_pairs(sdoc, spans, gaz, stop_words(lang))
     if "acronym_orgs" in on:
         spans += _acronym_orgs(sdoc, spans, gaz, stop_words(lang), rows, caps)
+    if "known_places" in on:
+        spans += _known_places(sdoc, spans, gaz, stop_words(lang), lang)
     stops = stop_words(lang) if "stopwords" in on else frozenset()
     mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps, on, stops)]
     if "datelines" in on:
@@ -1052,8 +1056,7 @@ def _named_pairs(sdoc: SpacyDoc, spans: Sequence[Span], gaz: Gazetteer, stops: f
     knows ("by-line / Hans Keller", "Von Hans Keller"; not "Santiago Bernabeu": a capital city)."""
     text = doc_text(sdoc)
     names = first_names()
-    covered = {i for span in spans for i in range(span.start, span.end)}
-    covered.update(i for e in doc_ents(sdoc) for i in range(e.start, e.end))
+    covered = _covered(sdoc, spans)
     found: list[Span] = []
     for m in _PAIR.finditer(text, overlapped=True):  # "Von Hans Keller": then "Hans Keller"
         words = m.group().split(" ")
@@ -1063,6 +1066,44 @@ def _named_pairs(sdoc: SpacyDoc, spans: Sequence[Span], gaz: Gazetteer, stops: f
         if span is not None and covered.isdisjoint(range(span.start, span.end)):
             found.append(span)
             covered.update(range(span.start, span.end))
+    return found
+
+
+def _covered(sdoc: SpacyDoc, spans: Sequence[Span]) -> set[int]:
+    """The token indices inside ``spans`` or inside any of NER's entities."""
+    covered = {i for span in spans for i in range(span.start, span.end)}
+    covered.update(i for e in doc_ents(sdoc) for i in range(e.start, e.end))
+    return covered
+
+
+_CAPITALISED = regex.compile(r"(?<![\w'’.-])\p{Lu}\p{Ll}+(?![\w'’-])")
+
+
+def _known_places(
+    sdoc: SpacyDoc, spans: Sequence[Span], gaz: Gazetteer, stops: frozenset[str], lang: str
+) -> list[Span]:
+    """Places NER left out: a capitalised word, in no entity, that the gazetteer reads as a country or a
+    capital ("Frankreich", "Madrid"), unless a rare capitalised word follows it: then it begins a longer
+    name ("Santiago Bernabeu"), while a common one ("Frankreich Regierung"... German capitalises nouns) does
+    not."""
+    table = rarity_table(lang)
+    text = doc_text(sdoc)
+    covered = _covered(sdoc, spans)
+    found: list[Span] = []
+    for m in _CAPITALISED.finditer(text):
+        word = m.group()
+        if word.lower() in stops:
+            continue
+        res = gaz.resolve(word)
+        if res is None or res.kind not in ("country", "capital"):
+            continue
+        span = sdoc.char_span(m.start(), m.end(), label="LOC")
+        if span is None or span.start in covered:
+            continue
+        after = _CAPITALISED.match(text, m.end() + 1) if text[m.end() : m.end() + 1] == " " else None
+        if after is not None and (table is None or rarity(table, after.group().lower()) > RARE_ZIPF - 3.0):
+            continue  # rarer than a zipf of 3: a longer name's next word
+        found.append(span)
     return found
 
 
@@ -1091,8 +1132,7 @@ def _acronym_orgs(
     acronym of a thing (:data:`_COMMON_ACRONYMS`): "UPC", "ULFA", "GEMA". In news most such words name a
     party, company, union or agency."""
     text = doc_text(sdoc)
-    covered = {i for span in spans for i in range(span.start, span.end)}
-    covered.update(i for e in doc_ents(sdoc) for i in range(e.start, e.end))
+    covered = _covered(sdoc, spans)
     found: list[Span] = []
     for m in _ACRONYM.finditer(text):
         word = m.group()
