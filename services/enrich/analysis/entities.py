@@ -105,6 +105,7 @@ RULES: dict[str, str] = {
     "acronym_orgs": 'an acronym NER left out, in running text, is an organisation ("UPC", "ULFA"; not "TV" or "XIV")',
     "institutions": 'a government, parliament or police named by its common noun is no person or place ("Gobierno")',
     "known_places": 'a country or capital the gazetteer knows, NER left out, is a place ("Frankreich", "Madrid")',
+    "compounds": 'a word made of an acronym and a noun names the acronym\'s organisation ("CDU-Politiker" -> "CDU")',
     "named_pairs": 'a known first name and a capitalised word NER left out are a person ("Hans Keller" on a byline)',
 }
 #: Rules left out by default in a language, where measurement showed they do not earn their place: for
@@ -425,7 +426,8 @@ def extract_entities(
     if "known_places" in on:
         spans += _known_places(sdoc, spans, gaz, stop_words(lang), lang)
     stops = stop_words(lang) if "stopwords" in on else frozenset()
-    mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps, on, stops)]
+    words = rarity_table(lang) if "compounds" in on else None
+    mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps, on, stops, words)]
     if "datelines" in on:
         _place_datelines(mentions, {span.start_char for span in datelines})
     mentions = _confirm_capitals(mentions, gaz)
@@ -478,12 +480,14 @@ def _clean(
     caps: Sequence[bool] | _LineFlags = (),
     rules: Collection[str] = RULES,
     stops: frozenset[str] = frozenset(),
+    words: dict[str, float] | None = None,
 ) -> list[_Mention]:
     """The entity as a mention with article, possessive and titles stripped, retyped or dropped as noise
     (no mention); two when an organisation ends with a place (see :func:`_split_org`). ``rows`` flags the
     tokens on results-table lines (:func:`_table_rows`): there, figures glued to a name are cut off and a
     name followed by figures is a competitor (see :func:`_competitor_type`). ``stops``: the language's
-    function words (rule ``stopwords``); a name of one such word, capitalised, is dropped."""
+    function words (rule ``stopwords``); a name of one such word, capitalised, is dropped. ``words``: the
+    language's word rarities (:func:`~.rarity.rarity_table`, rule ``compounds``)."""
     etype = _TYPE_BY_LABEL.get(ent.label_)
     if etype is None:
         return []
@@ -563,6 +567,15 @@ def _clean(
     for suffix in ("'s", "’s"):
         if text.endswith(suffix):
             text, end = text[: -len(suffix)], end - len(suffix)
+    if (
+        words is not None
+        and len(tokens) == 1
+        and (compound := _ACRONYM_COMPOUND.match(text))
+        and rarity(words, compound.group(2).lower()) <= RARE_ZIPF - 3.0  # a common noun, not "CI-Compucenter"
+    ):
+        text = compound.group(1)  # "CDU-Politiker", "EU-Kommission", "NMBS-directie": the organisation named
+        end = start + len(text)
+        etype = "organization"
     cased = any(c.lower() != c.upper() for c in text)  # Arabic, Chinese... have no capitals to require
     if (
         "\n" in text
@@ -1076,6 +1089,7 @@ def _covered(sdoc: SpacyDoc, spans: Sequence[Span]) -> set[int]:
     return covered
 
 
+_ACRONYM_COMPOUND = regex.compile(r"^(\p{Lu}{2,6})-(\p{L}\p{Ll}{3,})$")
 _CAPITALISED = regex.compile(r"(?<![\w'’.-])\p{Lu}\p{Ll}+(?![\w'’-])")
 
 
