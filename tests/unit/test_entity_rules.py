@@ -403,9 +403,9 @@ def test_a_country_or_capital_ner_left_out_is_a_place_but_a_city_namesake_is_not
 
 
 def test_an_acronym_and_a_common_noun_in_one_word_name_the_acronyms_organisation() -> None:
-    text = "Der CDU-Politiker sprach mit der Firma TX-Compucenter ."
-    doc = _spans(text, [("CDU-Politiker", "ORG"), ("TX-Compucenter", "ORG")], "de")
+    text = "Der CDU-Politiker sprach mit der Firma TX-Datenwerk ."
+    doc = _spans(text, [("CDU-Politiker", "ORG"), ("TX-Datenwerk", "ORG")], "de")
     found = {(e.type, e.name) for e in extract_entities(doc, lang="de")}
-    assert found == {("organization", "CDU"), ("organization", "TX-Compucenter")}, found  # a rare word: a name
+    assert found == {("organization", "CDU"), ("organization", "TX-Datenwerk")}, found  # a rare word: a name
     off = {e.name for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"compounds"})}
     assert "CDU-Politiker" in off

@@ -571,7 +571,7 @@ def _clean(
         words is not None
         and len(tokens) == 1
         and (compound := _ACRONYM_COMPOUND.match(text))
-        and rarity(words, compound.group(2).lower()) <= RARE_ZIPF - 3.0  # a common noun, not "CI-Compucenter"
+        and rarity(words, compound.group(2).lower()) <= RARE_ZIPF - 3.0  # a common noun, not "TX-Datenwerk"
     ):
         text = compound.group(1)  # "CDU-Politiker", "EU-Kommission", "NMBS-directie": the organisation named
         end = start + len(text)
