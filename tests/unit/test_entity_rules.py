@@ -409,3 +409,5 @@ def test_an_acronym_and_a_common_noun_in_one_word_name_the_acronyms_organisation
     assert found == {("organization", "CDU"), ("organization", "TX-Datenwerk")}, found  # a rare word: a name
     off = {e.name for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"compounds"})}
     assert "CDU-Politiker" in off
+    french = _spans("La grève de SUD-Rail continue .", [("SUD-Rail", "ORG")], "fr")
+    assert [e.name for e in extract_entities(french, lang="fr")] == ["SUD-Rail"]  # a French union's name

@@ -105,7 +105,7 @@ RULES: dict[str, str] = {
     "acronym_orgs": 'an acronym NER left out, in running text, is an organisation ("UPC", "ULFA"; not "TV" or "XIV")',
     "institutions": 'a government, parliament or police named by its common noun is no person or place ("Gobierno")',
     "known_places": 'a country or capital the gazetteer knows, NER left out, is a place ("Frankreich", "Madrid")',
-    "compounds": 'a word made of an acronym and a noun names the acronym\'s organisation ("CDU-Politiker" -> "CDU")',
+    "compounds": 'in German and Dutch, an acronym and a noun in one word name the acronym ("CDU-Politiker" -> "CDU")',
     "named_pairs": 'a known first name and a capitalised word NER left out are a person ("Hans Keller" on a byline)',
 }
 #: Rules left out by default in a language, where measurement showed they do not earn their place: for
@@ -426,7 +426,7 @@ def extract_entities(
     if "known_places" in on:
         spans += _known_places(sdoc, spans, gaz, stop_words(lang), lang)
     stops = stop_words(lang) if "stopwords" in on else frozenset()
-    words = rarity_table(lang) if "compounds" in on else None
+    words = rarity_table(lang) if "compounds" in on and lang in _COMPOUNDING else None
     mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps, on, stops, words)]
     if "datelines" in on:
         _place_datelines(mentions, {span.start_char for span in datelines})
@@ -1089,6 +1089,9 @@ def _covered(sdoc: SpacyDoc, spans: Sequence[Span]) -> set[int]:
     return covered
 
 
+# Languages that write a noun and the organisation it belongs to as one word ("CDU-Politiker", "NMBS-directie"):
+# there, rule ``compounds`` reads the acronym; elsewhere such a word is more often the name ("SUD-Rail").
+_COMPOUNDING = frozenset({"de", "nl"})
 _ACRONYM_COMPOUND = regex.compile(r"^(\p{Lu}{2,6})-(\p{L}\p{Ll}{3,})$")
 _CAPITALISED = regex.compile(r"(?<![\w'’.-])\p{Lu}\p{Ll}+(?![\w'’-])")
 
