@@ -419,13 +419,16 @@ def extract_entities(
     if "first_names" in on:
         spans = _join_first_names(spans, gaz)
     spans = spans + _unlabelled_competitors(sdoc, rows, brackets="brackets" in on) + fixed
-    if "named_pairs" in on:
-        spans += _named_pairs(sdoc, spans, gaz, stop_words(lang))
-    if "acronym_orgs" in on:
-        spans += _acronym_orgs(sdoc, spans, gaz, stop_words(lang), rows, caps)
-    if "known_places" in on:
-        spans += _known_places(sdoc, spans, gaz, stop_words(lang), lang)
-    stops = stop_words(lang) if "stopwords" in on else frozenset()
+    language_stops = stop_words(lang)
+    if on & {"named_pairs", "acronym_orgs", "known_places"}:  # names NER left out, in no span so far
+        covered = _covered(sdoc, spans)
+        if "named_pairs" in on:
+            spans += _named_pairs(sdoc, covered, gaz, language_stops)
+        if "acronym_orgs" in on:
+            spans += _acronym_orgs(sdoc, covered, gaz, language_stops, rows, caps)
+        if "known_places" in on:
+            spans += _known_places(sdoc, covered, gaz, language_stops, lang)
+    stops = language_stops if "stopwords" in on else frozenset()
     words = rarity_table(lang) if "compounds" in on and lang in _COMPOUNDING else None
     mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps, on, stops, words)]
     if "datelines" in on:
@@ -571,7 +574,7 @@ def _clean(
         words is not None
         and len(tokens) == 1
         and (compound := _ACRONYM_COMPOUND.match(text))
-        and rarity(words, compound.group(2).lower()) <= RARE_ZIPF - 3.0  # a common noun, not "TX-Datenwerk"
+        and _common_word(words, compound.group(2).lower())  # a common noun, not "TX-Datenwerk"
     ):
         text = compound.group(1)  # "CDU-Politiker", "EU-Kommission", "NMBS-directie": the organisation named
         end = start + len(text)
@@ -1063,13 +1066,13 @@ def first_names() -> dict[str, str]:
 _PAIR = regex.compile(r"(?<![\w'’.-])\p{Lu}\p{Ll}+(?: \p{Lu}\p{Ll}+){1,2}(?![\w'’-])")
 
 
-def _named_pairs(sdoc: SpacyDoc, spans: Sequence[Span], gaz: Gazetteer, stops: frozenset[str]) -> list[Span]:
+def _named_pairs(sdoc: SpacyDoc, covered: set[int], gaz: Gazetteer, stops: frozenset[str]) -> list[Span]:
     """People NER left out: two or three capitalised words, the first a first name of
-    ``data/first_name_genders.tsv``, none in an entity, a function word, a place or a country the gazetteer
-    knows ("by-line / Hans Keller", "Von Hans Keller"; not "Santiago Bernabeu": a capital city)."""
+    ``data/first_name_genders.tsv``, none in an entity (``covered``: token indices, to which theirs are
+    added), a function word, a place or a country the gazetteer knows ("by-line / Hans Keller", "Von Hans
+    Keller"; not "Santiago Bernabeu": a capital city)."""
     text = doc_text(sdoc)
     names = first_names()
-    covered = _covered(sdoc, spans)
     found: list[Span] = []
     for m in _PAIR.finditer(text, overlapped=True):  # "Von Hans Keller": then "Hans Keller"
         words = m.group().split(" ")
@@ -1083,7 +1086,8 @@ def _named_pairs(sdoc: SpacyDoc, spans: Sequence[Span], gaz: Gazetteer, stops: f
 
 
 def _covered(sdoc: SpacyDoc, spans: Sequence[Span]) -> set[int]:
-    """The token indices inside ``spans`` or inside any of NER's entities."""
+    """The token indices inside ``spans`` or inside any of NER's entities: where the rules that add names NER
+    left out (:func:`_named_pairs`, :func:`_acronym_orgs`, :func:`_known_places`) add none."""
     covered = {i for span in spans for i in range(span.start, span.end)}
     covered.update(i for e in doc_ents(sdoc) for i in range(e.start, e.end))
     return covered
@@ -1093,19 +1097,26 @@ def _covered(sdoc: SpacyDoc, spans: Sequence[Span]) -> set[int]:
 # there, rule ``compounds`` reads the acronym; elsewhere such a word is more often the name ("SUD-Rail").
 _COMPOUNDING = frozenset({"de", "nl"})
 _ACRONYM_COMPOUND = regex.compile(r"^(\p{Lu}{2,6})-(\p{L}\p{Ll}{3,})$")
+# The rarity (:func:`~.rarity.rarity`) of a word of zipf 3, about once per million words: a word at least that
+# common is a common noun ("Politiker", "Regierung"), a rarer one more likely a name ("Bernabeu").
+_COMMON_RARITY = RARE_ZIPF - 3.0
+
+
+def _common_word(table: dict[str, float], word: str) -> bool:
+    """``word`` (lowercase) is at least as common in the language as :data:`_COMMON_RARITY` says."""
+    return rarity(table, word) <= _COMMON_RARITY
+
+
 _CAPITALISED = regex.compile(r"(?<![\w'’.-])\p{Lu}\p{Ll}+(?![\w'’-])")
 
 
-def _known_places(
-    sdoc: SpacyDoc, spans: Sequence[Span], gaz: Gazetteer, stops: frozenset[str], lang: str
-) -> list[Span]:
+def _known_places(sdoc: SpacyDoc, covered: set[int], gaz: Gazetteer, stops: frozenset[str], lang: str) -> list[Span]:
     """Places NER left out: a capitalised word, in no entity, that the gazetteer reads as a country or a
     capital ("Frankreich", "Madrid"), unless a rare capitalised word follows it: then it begins a longer
     name ("Santiago Bernabeu"), while a common one ("Frankreich Regierung"... German capitalises nouns) does
-    not."""
+    not. ``covered``: as for :func:`_named_pairs`."""
     table = rarity_table(lang)
     text = doc_text(sdoc)
-    covered = _covered(sdoc, spans)
     found: list[Span] = []
     for m in _CAPITALISED.finditer(text):
         word = m.group()
@@ -1118,9 +1129,10 @@ def _known_places(
         if span is None or span.start in covered:
             continue
         after = _CAPITALISED.match(text, m.end() + 1) if text[m.end() : m.end() + 1] == " " else None
-        if after is not None and (table is None or rarity(table, after.group().lower()) > RARE_ZIPF - 3.0):
-            continue  # rarer than a zipf of 3: a longer name's next word
+        if after is not None and (table is None or not _common_word(table, after.group().lower())):
+            continue  # a rare word: a longer name's next word
         found.append(span)
+        covered.add(span.start)
     return found
 
 
@@ -1138,7 +1150,7 @@ _COMMON_ACRONYMS = frozenset(
 
 def _acronym_orgs(
     sdoc: SpacyDoc,
-    spans: Sequence[Span],
+    covered: set[int],
     gaz: Gazetteer,
     stops: frozenset[str],
     rows: Sequence[bool] | _LineFlags,
@@ -1147,9 +1159,8 @@ def _acronym_orgs(
     """Organisations NER left out: a word of two to six capitals in running text (not on a capitals line
     or a results row), that is no roman numeral, time zone, function word, place the gazetteer knows or
     acronym of a thing (:data:`_COMMON_ACRONYMS`): "UPC", "ULFA", "GEMA". In news most such words name a
-    party, company, union or agency."""
+    party, company, union or agency. ``covered``: as for :func:`_named_pairs`."""
     text = doc_text(sdoc)
-    covered = _covered(sdoc, spans)
     found: list[Span] = []
     for m in _ACRONYM.finditer(text):
         word = m.group()
@@ -1168,6 +1179,7 @@ def _acronym_orgs(
             continue
         if gaz.resolve(word) is None:
             found.append(span)
+            covered.add(span.start)
     return found
 
 
