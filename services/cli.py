@@ -550,7 +550,7 @@ def _demo(s: Settings, stack: DevStack, stopping: Callable[[], bool]) -> None:
 
         tasks = [asyncio.create_task(one(t)) for t in topics]
         started = time.monotonic()
-        while not stopping() and seen < want and time.monotonic() - started < 120:
+        while not stopping() and seen < want and time.monotonic() - started < 180:
             await asyncio.sleep(0.2)
         for t in tasks:
             t.cancel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,6 +21,8 @@ from devtools.embedded import free_port, port_open
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+# faust's service start/stop lines and its tables' borders, left out of a failure's log tails
+_FAUST_NOISE = re.compile(r"\]: (Starting|Stopping)\.\.\. $|^[+|]")
 
 
 def _alive(pid: int) -> bool:
@@ -64,8 +67,27 @@ def start_dev(
         time.sleep(0.5)
         text = out_path.read_text(errors="replace")
         if proc.poll() is not None:
-            raise AssertionError(text)
+            raise AssertionError(text + log_tails(args))
+    shown = re.search(r"demo: (\d+) of (\d+) results shown", text)
+    if not shown or shown.group(1) != shown.group(2):  # results missing: say what each service was doing
+        tails = log_tails(args)  # before stopping: what they were doing, not their shutdown
+        proc.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(60)
+        raise AssertionError(out_path.read_text(errors="replace") + tails)
     return proc, text
+
+
+def log_tails(args: list[str], lines: int = 40) -> str:
+    """The last ``lines`` lines of each child's log in the ``--log-dir`` of ``args`` (for a failure's message)."""
+    if "--log-dir" not in args:
+        return ""
+    out = []
+    for log in sorted(Path(args[args.index("--log-dir") + 1]).glob("*.log")):
+        said = [x for x in log.read_text(errors="replace").splitlines() if not _FAUST_NOISE.search(x)]
+        tail = said[-lines:]
+        out.append(f"\n--- {log.name} (last {len(tail)} lines) ---\n" + "\n".join(tail))
+    return "".join(out)
 
 
 def test_dev_demo_starts_broker_and_redis_shows_the_enriched_sample_and_stops_everything(
@@ -73,7 +95,8 @@ def test_dev_demo_starts_broker_and_redis_shows_the_enriched_sample_and_stops_ev
 ) -> None:
     env, kafka_port, redis_port = dev_env(tmp_path, pg_url)
     out_path = tmp_path / "dev.out"
-    proc, text = start_dev(["--demo", "--log-dir", str(tmp_path / "logs")], env, out_path, timeout_s=120)
+    # the demo waits up to 180 s for its results; a busy machine (CI) may need more than a quiet one's 20 s
+    proc, text = start_dev(["--demo", "--log-dir", str(tmp_path / "logs")], env, out_path, timeout_s=240)
     try:
         assert "started Tansu" in text and "started a server" in text, text
         assert "US says doesn't want escalation" in text, text

@@ -43,7 +43,7 @@ def test_dev_secure_runs_the_demo_over_scram_and_tls_and_prints_no_secret(tmp_pa
     env, kafka_port, redis_port = dev_env(tmp_path, pg_url)
     log_dir = tmp_path / "state" / "logs"
     out_path = tmp_path / "dev.out"
-    proc, text = start_dev(["--secure", "--demo", "--log-dir", str(log_dir)], env, out_path, timeout_s=150)
+    proc, text = start_dev(["--secure", "--demo", "--log-dir", str(log_dir)], env, out_path, timeout_s=240)
     try:
         assert "SCRAM-SHA-512" in text and "TLS and ACL user 'newsflow'" in text, text
         assert "demo: 7 of 7 results shown" in text, text  # the samples and the demo feed's entries
