@@ -411,3 +411,35 @@ def test_an_acronym_and_a_common_noun_in_one_word_name_the_acronyms_organisation
     assert "CDU-Politiker" in off
     french = _spans("La grève de SUD-Rail continue .", [("SUD-Rail", "ORG")], "fr")
     assert [e.name for e in extract_entities(french, lang="fr")] == ["SUD-Rail"]  # a French union's name
+
+
+def test_a_country_or_city_in_the_german_genitive_is_a_place() -> None:
+    text = "Die Regierung Japans lud Ana Ruiz ein , sagte Hamburgs Hafenchef ."
+    doc = _spans(text, [("Ana Ruiz", "PER")], "de")
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="de")}
+    assert {n for t, n in found if t == "place"} == {"Japan", "Hamburgs"}, found
+    off = {e.type for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"genitives"})}
+    assert off == {"person"}
+    dutch = _spans("De Japans regering en Ana Ruiz .", [("Ana Ruiz", "PER")], "nl")  # "Japans": Japanese
+    assert {e.type for e in extract_entities(dutch, lang="nl")} == {"person"}
+
+
+def test_a_german_place_keeps_its_abbreviated_river_in_running_text_and_in_a_dateline() -> None:
+    text = "FRANKFURT A. M. , 4. März ( AP ) .\nSie wohnt in Frankfurt a. M. und in Freiburg i. Br. seit Jahren ."
+    doc = _spans(text, [("Frankfurt", "LOC"), ("Freiburg", "LOC"), ("A. M.", "PER")], "de")
+    found = {(e.type, e.name): e.mentions for e in extract_entities(doc, lang="de")}
+    # the dateline's and the sentence's Frankfurt are one place ("Br." loses its full stop to the tokenizer)
+    assert found == {("place", "Frankfurt a. M."): 2, ("place", "Freiburg i. Br"): 1, ("organization", "AP"): 1}
+    off = {(e.type, e.name) for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"qualifiers"})}
+    assert ("person", "A. M.") in off and ("place", "Frankfurt") in off, off
+
+
+def test_a_one_word_place_that_is_a_german_common_noun_is_dropped_but_a_known_place_stays() -> None:
+    text = "Die Saison in Essen beginnt , und in der Altstadt von Hamburg gibt es Kuchen ."
+    spans = [("Saison", "LOC"), ("Essen", "LOC"), ("Altstadt", "LOC"), ("Hamburg", "LOC"), ("Kuchen", "LOC")]
+    doc = _spans(text, spans, "de")
+    found = {e.name for e in extract_entities(doc, lang="de")}
+    # "Essen" and "Altstadt" are places too in Wiktionary, "Hamburg" the gazetteer knows
+    assert found == {"Essen", "Altstadt", "Hamburg"}, found
+    off = {e.name for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"common_nouns"})}
+    assert {"Saison", "Kuchen"} <= off, off

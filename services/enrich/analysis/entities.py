@@ -62,6 +62,7 @@ from spacy.tokens import Span, Token
 from shared.textfold import fold_name as fold
 
 from .gazetteer import Gazetteer, get_gazetteer
+from .lexicon import SortedWords, common_nouns
 from .nlp import ModelInfo
 from .rarity import RARE_ZIPF, rarity, rarity_table
 from .sentences import doc_text
@@ -105,6 +106,9 @@ RULES: dict[str, str] = {
     "acronym_orgs": 'an acronym NER left out, in running text, is an organisation ("UPC", "ULFA"; not "TV" or "XIV")',
     "institutions": 'a government, parliament or police named by its common noun is no person or place ("Gobierno")',
     "known_places": 'a country or capital the gazetteer knows, NER left out, is a place ("Frankreich", "Madrid")',
+    "genitives": 'in German, a country or city the gazetteer knows, NER left out, in the genitive ("Japans")',
+    "qualifiers": 'in German, a place keeps its abbreviated river or region ("Frankfurt a. M.", "Freiburg i. Br.")',
+    "common_nouns": 'in German, a one-word place that Wiktionary lists only as a common noun is none ("Saison")',
     "compounds": 'in German and Dutch, an acronym and a noun in one word name the acronym ("CDU-Politiker" -> "CDU")',
     "named_pairs": 'a known first name and a capitalised word NER left out are a person ("Hans Keller" on a byline)',
 }
@@ -136,6 +140,7 @@ _TYPE_BY_LABEL = {
     "PER": "person",
     "ORG": "organization",
     "MEDIA": "organization",  # rule "media": a listed agency or paper, written as listed ("dpa", "taz")
+    "GENITIVE": "place",  # rule "genitives": a place in the genitive ("Japans"), whatever else the word means
     "GPE": "place",
     "LOC": "place",
     "FAC": "place",
@@ -398,7 +403,8 @@ def extract_entities(
     if "capitals" not in on:
         caps = _LineFlags(sdoc, [])
     runs, used = _competitor_runs(sdoc, rows), set[tuple[int, int]]()
-    datelines = _dateline_places(sdoc) if "datelines" in on else []
+    qualifier = _PLACE_QUALIFIERS.get(lang) if "qualifiers" in on else None
+    datelines = _dateline_places(sdoc, qualifier) if "datelines" in on else []
     placed = {(e.start, e.end) for e in doc_ents(sdoc) if e.label_ in ("GPE", "LOC")}
     # these replace what NER made of their words (a place NER found as such stays NER's)
     lineups = _lineup_people(sdoc) if "lineups" in on else []
@@ -419,8 +425,10 @@ def extract_entities(
     if "first_names" in on:
         spans = _join_first_names(spans, gaz)
     spans = spans + _unlabelled_competitors(sdoc, rows, brackets="brackets" in on) + fixed
+    if qualifier is not None:
+        spans = _qualified_places(sdoc, spans, qualifier)
     language_stops = stop_words(lang)
-    if on & {"named_pairs", "acronym_orgs", "known_places"}:  # names NER left out, in no span so far
+    if on & {"named_pairs", "acronym_orgs", "known_places", "genitives"}:  # names NER left out, in no span so far
         covered = _covered(sdoc, spans)
         if "named_pairs" in on:
             spans += _named_pairs(sdoc, covered, gaz, language_stops)
@@ -428,9 +436,13 @@ def extract_entities(
             spans += _acronym_orgs(sdoc, covered, gaz, language_stops, rows, caps)
         if "known_places" in on:
             spans += _known_places(sdoc, covered, gaz, language_stops, lang)
+        if "genitives" in on and lang in _GENITIVE_S:
+            spans += _genitive_places(sdoc, covered, gaz, language_stops)
     stops = language_stops if "stopwords" in on else frozenset()
     words = rarity_table(lang) if "compounds" in on and lang in _COMPOUNDING else None
     mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps, on, stops, words)]
+    if "common_nouns" in on and (nouns := common_nouns(lang)) is not None:
+        mentions = [m for m in mentions if not _common_noun_place(m, nouns, gaz)]
     if "datelines" in on:
         _place_datelines(mentions, {span.start_char for span in datelines})
     mentions = _confirm_capitals(mentions, gaz)
@@ -632,6 +644,8 @@ def _clean(
         etype, team = _competitor_type(tokens, etype, gaz)
     if etype in ("person", "misc", "organization", "place"):
         res = gaz.resolve(text, allow_inflection=etype == "person" and len(tokens) == 1)
+        if ent.label_ == "GENITIVE":  # "Japans": Japan's, not the Dutch for Japanese
+            res = gaz.resolve(text[:-1], allow_inflection=False)
         if res is None and etype in ("place", "misc") and len(tokens) == 1:
             inflected = gaz.resolve(text)  # an inflected adjective of nationality ("Britse", "französischen")
             res = inflected if inflected is not None and inflected.kind == "demonym" else None
@@ -832,13 +846,15 @@ def _competitor_runs(sdoc: SpacyDoc, rows: _LineFlags) -> dict[int, tuple[int, i
     return runs
 
 
-def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
+def _dateline_places(sdoc: SpacyDoc, qualifier: regex.Pattern[str] | None = None) -> list[Span]:
     """The places of a dateline that opens a paragraph, whatever NER made of them: one to three words in
     capitals followed by a date ("ROUEN 2025-03-14"), or by a comma and a region or country and a date
     ("LEEDS, England 2025-03-14": both); or followed by a comma and anything else ("MUNICH, May 31 -",
     "SANTIAGO, May 2") when the gazetteer knows them. (Ingest moves the datelines it recognises into
-    ``dateline``; this covers the ones left in the body.)"""
+    ``dateline``; this covers the ones left in the body.) ``qualifier``: the language's place qualifier
+    (:data:`_PLACE_QUALIFIERS`), part of the place when it follows the capitals ("FRANKFURT A. M.")."""
     gaz = get_gazetteer()
+    text = doc_text(sdoc)
     found = []
 
     def known(start: int, j: int) -> bool:
@@ -846,9 +862,13 @@ def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
         return res is not None and res.kind in _PLACE_KINDS | {"state"}
 
     for start in [0] + [i + 1 for i in _newline_tokens(sdoc) if i + 1 < len(sdoc)]:
-        j = _caps_run(sdoc, start)
+        j = name_end = _caps_run(sdoc, start)
         if j == start or j >= len(sdoc):
             continue
+        if qualifier is not None and (m := qualifier.match(text, sdoc[j - 1].idx + len(sdoc[j - 1]))):
+            whole = sdoc.char_span(sdoc[start].idx, m.end())
+            if whole is not None and whole.end < len(sdoc):
+                j = whole.end
         if _dated(sdoc, j):
             found.append(Span(sdoc, start, j, label="GPE"))
         elif sdoc[j].text == ",":
@@ -857,7 +877,7 @@ def _dateline_places(sdoc: SpacyDoc) -> list[Span]:
                 k += 1
             if k > after and _dated(sdoc, k):  # "LEEDS, England 2025-03-14"
                 found += [Span(sdoc, start, j, label="GPE"), Span(sdoc, after, k, label="GPE")]
-            elif known(start, j):
+            elif known(start, name_end):
                 found.append(Span(sdoc, start, j, label="GPE"))
     return found
 
@@ -1131,6 +1151,68 @@ def _known_places(sdoc: SpacyDoc, covered: set[int], gaz: Gazetteer, stops: froz
         after = _CAPITALISED.match(text, m.end() + 1) if text[m.end() : m.end() + 1] == " " else None
         if after is not None and (table is None or not _common_word(table, after.group().lower())):
             continue  # a rare word: a longer name's next word
+        found.append(span)
+        covered.add(span.start)
+    return found
+
+
+# The abbreviated river or region that tells a place from its namesakes, per language: German "a. M." (am
+# Main), "a. d. O." (an der Oder), "i. Br." (im Breisgau).
+_PLACE_QUALIFIERS = {"de": regex.compile(r" (?:[aAiI]\.(?: ?[dD]\.)?) ?\p{Lu}\p{Ll}{0,2}\.")}
+
+
+def _qualified_places(sdoc: SpacyDoc, spans: list[Span], qualifier: regex.Pattern[str]) -> list[Span]:
+    """A place followed by its qualifier (:data:`_PLACE_QUALIFIERS`) made one place with it, and what else
+    was found in the qualifier dropped ("A. M." read as a person's initials)."""
+    text = doc_text(sdoc)
+    grown: dict[int, Span] = {}
+    for i, span in enumerate(spans):
+        if span.label_ in ("GPE", "LOC") and (m := qualifier.match(text, span.end_char)):
+            whole = sdoc.char_span(span.start_char, m.end(), label=span.label_)
+            if whole is not None:
+                grown[i] = whole
+    if not grown:
+        return spans
+    out = []
+    for i, span in enumerate(spans):
+        if i in grown:
+            out.append(grown[i])
+        elif not any(span.start < g.end and g.start < span.end for g in grown.values()):
+            out.append(span)
+    return out
+
+
+def _common_noun_place(m: _Mention, nouns: SortedWords, gaz: Gazetteer) -> bool:
+    """A one-word place that is a common noun of the language (:func:`~.lexicon.common_nouns`: "Saison",
+    "Kuchen", "Plastik") and no place the gazetteer knows: German capitalises nouns, and NER trained on little
+    data takes some for places. Places only: a surname ("Kranz") or an institution ("Bundestag") can be a
+    common noun too."""
+    return m.type == "place" and m.text in nouns and gaz.resolve(m.text, allow_inflection=False) is None
+
+
+# Languages that write a place's genitive with a bare -s ("Japans Regierung", "Hamburgs Hafen").
+_GENITIVE_S = frozenset({"de"})
+
+
+def _genitive_places(sdoc: SpacyDoc, covered: set[int], gaz: Gazetteer, stops: frozenset[str]) -> list[Span]:
+    """Places NER left out, in the genitive: a capitalised word, in no entity, that is a country, capital or
+    large city the gazetteer knows plus "s" ("Japans", "Hamburgs"), where the word itself is none of those
+    (the gazetteer reads "Japans" as a nationality in Dutch). ``covered``: as for :func:`_named_pairs`."""
+    text = doc_text(sdoc)
+    found: list[Span] = []
+    for m in _CAPITALISED.finditer(text):
+        word = m.group()
+        if len(word) < 5 or not word.endswith("s") or word.lower() in stops:
+            continue
+        res = gaz.resolve(word, allow_inflection=False)
+        if res is not None and res.kind in ("country", "capital", "city"):
+            continue  # the name itself ("Paris", "Athens"): rule known_places' or NER's
+        stem = gaz.resolve(word[:-1], allow_inflection=False)
+        if stem is None or stem.kind not in ("country", "capital", "city"):
+            continue
+        span = sdoc.char_span(m.start(), m.end(), label="GENITIVE")
+        if span is None or span.start in covered:
+            continue
         found.append(span)
         covered.add(span.start)
     return found
