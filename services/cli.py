@@ -551,6 +551,8 @@ def _demo(s: Settings, stack: DevStack, stopping: Callable[[], bool]) -> None:
         tasks = [asyncio.create_task(one(t)) for t in topics]
         started = time.monotonic()
         while not stopping() and seen < want and time.monotonic() - started < 180:
+            if stack.check_children():  # a service died: no more results will come (the caller says which)
+                break
             await asyncio.sleep(0.2)
         for t in tasks:
             t.cancel()
