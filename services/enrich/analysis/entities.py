@@ -1185,8 +1185,8 @@ def _qualified_places(sdoc: SpacyDoc, spans: list[Span], qualifier: regex.Patter
 def _common_noun_place(m: _Mention, nouns: SortedWords, gaz: Gazetteer) -> bool:
     """A one-word place that is a common noun of the language (:func:`~.lexicon.common_nouns`: "Saison",
     "Kuchen", "Plastik") and no place the gazetteer knows: German capitalises nouns, and NER trained on little
-    data takes some for places. Places only: a surname ("Kranz") or an institution ("Bundestag") can be a
-    common noun too."""
+    data takes some for places. Places only: a surname or an institution ("Bundestag") can be a common noun
+    too."""
     return m.type == "place" and m.text in nouns and gaz.resolve(m.text, allow_inflection=False) is None
 
 
