@@ -57,6 +57,16 @@ def _ephemeral_range() -> tuple[int, int]:
         return 49152, 65535
 
 
+def port_bindable(port: int) -> bool:
+    """Whether a server could bind ``port`` on every interface now."""
+    with socket.socket() as s:
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port() -> int:
     """A TCP port free now on every interface, outside the kernel's ephemeral range: a server that binds it
     seconds later (a worker loading its models first) must not find it taken by some process's outgoing
@@ -67,19 +77,14 @@ def free_port() -> int:
     for _ in range(200):
         a, b = random.choice(candidates) if candidates else (_LOWEST_PORT, 65535)
         port = random.randint(a, b)
-        if port in _GIVEN:
+        if port in _GIVEN or not port_bindable(port):
             continue
-        with socket.socket() as s:
-            try:
-                s.bind(("0.0.0.0", port))
-            except OSError:
-                continue
         _GIVEN.add(port)
         return port
     raise RuntimeError("no free TCP port found outside the ephemeral range")
 
 
-__all__ += ["free_port"]
+__all__ += ["free_port", "port_bindable"]
 
 
 def _package_binary(package: str, name: str) -> Path | None:

@@ -463,7 +463,7 @@ def dev(
     ] = False,
 ) -> None:
     """Run the whole pipeline on this machine (embedded broker, Redis and PostgreSQL when none answers)."""
-    from devtools.devstack import DevStack
+    from devtools.devstack import SERVICES, DevStack
 
     s = _workable_settings()
     stack = DevStack(s, log_dir, say=console.print, secure=secure)
@@ -478,7 +478,7 @@ def dev(
     try:
         stack.start_infrastructure()
         s = stack.settings  # with --secure: the generated credentials and CA
-        web = s.web_port or _free_ports_base(4)  # ingest, enrich, publish, archive: web, web+1, ...
+        web = s.web_port or _free_ports_base(len(SERVICES))  # ingest, enrich, publish, archive, intake: web, web+1...
         if demo:
             stack.serve_demo_feed()
         stack.start_services(web_port_base=web)
@@ -514,12 +514,12 @@ def dev(
 
 
 def _free_ports_base(count: int) -> int:
-    """A port with the ``count - 1`` ports after it free as well."""
-    from devtools.embedded import free_port, port_open
+    """A port with the ``count - 1`` ports after it free as well (each binds on every interface now)."""
+    from devtools.embedded import free_port, port_bindable
 
     for _ in range(100):
         base = free_port()
-        if base + count <= 65535 and not any(port_open("127.0.0.1", base + i) for i in range(1, count)):
+        if base + count <= 65535 and all(port_bindable(base + i) for i in range(1, count)):
             return base
     raise RuntimeError(f"no {count} consecutive free ports found")
 

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from devtools.embedded import _ephemeral_range, free_port
+from devtools.embedded import _ephemeral_range, free_port, port_bindable
 
 
 def test_free_ports_are_distinct_bindable_and_outside_the_ephemeral_range() -> None:
@@ -35,3 +35,14 @@ def test_a_port_in_use_is_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(random, "choice", lambda seq: seq[0])
         got = free_port()
         assert got != taken and 20000 <= got < 21000
+
+
+def test_a_held_port_is_not_bindable_and_the_dev_services_get_a_free_run_of_ports() -> None:
+    from services.cli import _free_ports_base
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        assert not port_bindable(held.getsockname()[1])
+    base = _free_ports_base(5)  # ingest, enrich, publish, archive, intake
+    assert all(port_bindable(base + i) for i in range(5))
