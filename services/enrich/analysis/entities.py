@@ -643,9 +643,10 @@ def _clean(
     if in_table and etype in ("person", "organization", "place"):
         etype, team = _competitor_type(tokens, etype, gaz)
     if etype in ("person", "misc", "organization", "place"):
-        res = gaz.resolve(text, allow_inflection=etype == "person" and len(tokens) == 1)
         if ent.label_ == "GENITIVE":  # "Japans": Japan's, not the Dutch for Japanese
             res = gaz.resolve(text[:-1], allow_inflection=False)
+        else:
+            res = gaz.resolve(text, allow_inflection=etype == "person" and len(tokens) == 1)
         if res is None and etype in ("place", "misc") and len(tokens) == 1:
             inflected = gaz.resolve(text)  # an inflected adjective of nationality ("Britse", "französischen")
             res = inflected if inflected is not None and inflected.kind == "demonym" else None
@@ -1107,7 +1108,8 @@ def _named_pairs(sdoc: SpacyDoc, covered: set[int], gaz: Gazetteer, stops: froze
 
 def _covered(sdoc: SpacyDoc, spans: Sequence[Span]) -> set[int]:
     """The token indices inside ``spans`` or inside any of NER's entities: where the rules that add names NER
-    left out (:func:`_named_pairs`, :func:`_acronym_orgs`, :func:`_known_places`) add none."""
+    left out (:func:`_named_pairs`, :func:`_acronym_orgs`, :func:`_known_places`, :func:`_genitive_places`)
+    add none."""
     covered = {i for span in spans for i in range(span.start, span.end)}
     covered.update(i for e in doc_ents(sdoc) for i in range(e.start, e.end))
     return covered
