@@ -270,6 +270,18 @@ def test_don_is_a_first_name_in_english_and_a_title_in_spanish() -> None:
     assert [e.name for e in extract_entities(spanish, lang="es")] == ["Felipe Reyes"]
 
 
+def test_a_cut_title_is_kept_as_written_and_a_courtesy_title_alone_is_no_name() -> None:
+    text = "M. Paul Durand a parlé hier. Puis M. Durand est parti. MM. ont voté avec Mme Roux."
+    doc = _spans(text, [("M. Paul Durand", "PER"), ("M. Durand", "PER"), ("MM.", "ORG"), ("Roux", "PER")])
+    people = {e.name: e for e in extract_entities(doc, lang="fr") if e.type == "person"}
+    assert people.keys() == {"Paul Durand", "Roux"}, people
+    assert sorted(people["Paul Durand"].written) == ["M. Durand", "M. Paul Durand"]
+    assert people["Roux"].written == []  # NER left the title out: nothing was cut
+    assert all(e.name.rstrip(".") != "MM" for e in extract_entities(doc, lang="fr"))
+    off = {e.name for e in extract_entities(doc, lang="fr", rules=default_rules("fr") - {"titles"})}
+    assert {"M. Paul Durand", "MM"} <= off
+
+
 def test_rules_are_switches_and_an_unknown_rule_is_refused() -> None:
     assert RULES_OFF["en"] <= RULES.keys() and default_rules("en") == RULES.keys() - RULES_OFF["en"]
     assert default_rules("fr") == RULES_ON == frozenset(RULES) - RULES_OFF_EVERYWHERE

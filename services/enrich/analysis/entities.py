@@ -8,7 +8,9 @@ expects:
   possessive ("NBC's" -> "NBC"), a courtesy or job title before a person
   ("President Joe Biden" -> "Joe Biden"; royal and papal titles stay: "Pope
   Francis") and a nationality before a name ("le Belge Remco Evenepoel")
-  are removed.
+  are removed; a person's mention as written with the title cut ("M. Paul
+  Durand") is kept among its aliases, and a courtesy title alone ("MM.") is
+  no name.
 - Noise is dropped: spans with no capital letter, digits, a lone portfolio
   word ("Defense" in "Defense Minister"), a name in quotation marks (a
   title: "Anora"). Dates and numbers are never requested (only PERSON/PER,
@@ -163,12 +165,15 @@ _TITLES = frozenset(
     president vice prime minister mr mr. mrs mrs. ms ms. dr dr. sir dame gen gen. general senator sen sen.
     rep rep. secretary spokesman spokeswoman spokesperson chancellor judge
     justice ceo chief coach captain lord lady governor gov gov. mayor ambassador sheikh emir crown
-    m. mme mme. monsieur madame président présidente ministre premier sr sr. sra sra. señor señora don doña
+    m. mm. mme mme. mmes mlle mlle. monsieur messieurs madame président présidente ministre premier sr sr. sra sra.
+    señor señora don doña
     presidente ministro ministra general lt colonel col col. commander adm admiral director professor prof
     prof. chairman chairwoman manager speaker attorney deputy
     """.split()
 )
 _TITLE_WORDS = frozenset(t.rstrip(".") for t in _TITLES)
+#: courtesy titles, which never name anyone alone ("MM." of "MM. X et Y" cut off by NER)
+_COURTESY = frozenset({"m", "mm", "mme", "mmes", "mlle", "mr", "mrs", "ms", "dr", "sr", "sra"})
 _PORTFOLIOS = frozenset(
     """
     defense defence foreign finance interior health justice economy trade education energy transport
@@ -298,6 +303,7 @@ class Entity:
     spans: list[tuple[int, int]] = dc_field(default_factory=list)  # offsets into Doc.text
     surfaces: list[str] = dc_field(default_factory=list)
     country: str | None = None
+    written: list[str] = dc_field(default_factory=list)  # mentions as written with the title cut ("M. Ador")
     _starts: list[int] = dc_field(default_factory=list, repr=False)  # mention starts, sorted
     _folded: list[str] = dc_field(default_factory=list, repr=False, compare=False)  # folded_tokens of _folded_name
     _folded_name: str | None = dc_field(default=None, repr=False, compare=False)
@@ -312,6 +318,7 @@ class Entity:
         """Every mention of ``other`` (merged into this entity)."""
         for (start, end), surface in zip(other.spans, other.surfaces, strict=True):
             self.add(start, end, surface)
+        self.written.extend(other.written)
 
     def last_before(self, at: int) -> int:
         """The start of the last mention before offset ``at`` (-1 when none)."""
@@ -350,6 +357,7 @@ class _Mention:
     locative: bool = False  # "in Chicago", "at DETROIT", "MADRID 1996-08-30": the place, not its club
     team: bool = False  # a competitor on a results-table row
     caps: bool = False  # on an all-capitals line (a headline, a table heading): see _confirm_capitals
+    written: str | None = None  # a person's mention as written, when a title was cut from it ("Mme Dupont")
 
 
 _BREAK = regex.compile(r"\n")
@@ -556,13 +564,16 @@ def _clean(
         and (etype != "place" or in_table)
     ):
         etype = "person"  # "H. Morris", "P. Simmons": an initial and a surname (not "N. Korea", a place)
-    if etype == "person" and "titles" in rules:
+    titled: tuple[int, Token] | None = None  # where the cut title began, and the name's first word after it
+    if etype == "person" and "titles" in rules and tokens:
+        title_start = tokens[0].idx
         while len(tokens) > 1 and tokens[0].lower_.rstrip(".") in _TITLE_WORDS:
             if tokens[0].lower_ == "m." and "le" not in determiners:
                 break  # "M. Critchley": an initial, except in French ("M. Macron")
             if tokens[0].lower_ in ("don", "doña") and "el" not in determiners:
                 break  # "Don Barnes": a first name, except in Spanish ("don Felipe")
             tokens.pop(0)
+            titled = (title_start, tokens[0])
     # "le Belge Remco Evenepoel", "Spaniard Carlos Alcaraz": the nationality is not part of the name.
     if len(tokens) >= 3 and etype == "person" and "demonyms" in rules:
         res = gaz.resolve(tokens[0].text)
@@ -605,6 +616,8 @@ def _clean(
         return []  # "the Lisbon Open", "U.S." of "U.S. Amateur Championship": a tournament, not a place
     if tokens[0].text[:1].islower() and tokens[0].lower_ in _TITLE_WORDS:
         return []  # "ministre des Transports": a role, not an organisation
+    if "titles" in rules and text.lower().rstrip(".") in _COURTESY:
+        return []  # "MM.", "Mme": a courtesy title alone is no name
     if "brackets" in rules and (
         (len(tokens) >= 2 and _country_follows(tokens, gaz) and tokens[-1].lower_ not in _ORG_HEADS)
         or (_minute_follows(tokens) and gaz.resolve(text) is None)
@@ -672,6 +685,8 @@ def _clean(
     competitor = before in _RESULT_WORDS or after in _RESULT_WORDS or after in _CLUB_ROLES or employer
     mention = _Mention(etype, text, start, end, competitor, locative, team)
     mention.caps = len(caps) > tokens[0].i and caps[tokens[0].i]
+    if titled is not None and etype == "person" and titled[1] is tokens[0]:
+        mention.written = " ".join(doc_text(doc)[titled[0] : end].split())  # kept as an alias ("M. Ador")
     if etype != "organization" or not place:
         return [mention]
     place_text = doc[place[0].i : place[-1].i + 1].text
@@ -1551,6 +1566,7 @@ def _merge_people(mentions: list[_Mention]) -> list[Entity]:
             clusters.append(ent)
         by_key[key] = ent
         ent.add(m.start, m.end, m.text)
+        ent.written.extend([m.written] if m.written else [])
     for m in sorted((m for m in mentions if " " not in m.text), key=lambda m: m.start):
         ent = _surname_owner(m.text, [c for c in clusters if len(c.folded_tokens) > 1], m.start)
         if ent is None:
@@ -1560,6 +1576,7 @@ def _merge_people(mentions: list[_Mention]) -> list[Entity]:
                 ent = by_key[key] = Entity("person", m.text, key)
                 clusters.append(ent)
         ent.add(m.start, m.end, m.text)
+        ent.written.extend([m.written] if m.written else [])
     return clusters
 
 

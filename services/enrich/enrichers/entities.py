@@ -3,8 +3,9 @@
 The merging is :mod:`services.enrich.analysis.entities` (:attr:`Doc.entities`);
 this field lists each entity under its group with its name, mention count,
 first mention (``{"in": "title"|"body", "start", "end"}``), the other forms it
-appeared in (``aliases``) and, for a place or group naming a country, its
-ISO code.
+appeared in (``aliases``: for a person, also a mention as written with the
+title the name was cut from, "Mme Roux") and, for a place or group naming a
+country, its ISO code.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class EntitiesEnricher:
 
 def _item(doc: Doc, e: Entity) -> EntityItem:
     """One entity of ``doc`` as the field lists it: ``aliases`` and ``country`` written only when it has them."""
-    aliases = sorted({s for s in e.surfaces if s != e.name})
+    aliases = sorted({s for s in (*e.surfaces, *e.written) if s != e.name})
     item = EntityItem(name=e.name, mentions=e.mentions, first=doc.locate(*e.first))
     if aliases:
         item.aliases = aliases
