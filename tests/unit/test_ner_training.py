@@ -5,7 +5,14 @@ from __future__ import annotations
 import orjson
 import spacy
 
-from training.ner.prepare import PT_CONTRACTIONS, iob_spans, join_contractions, read_sentences, smartdata_sentences
+from training.ner.prepare import (
+    PT_CONTRACTIONS,
+    hipe_sentences,
+    iob_spans,
+    join_contractions,
+    read_sentences,
+    smartdata_sentences,
+)
 from training.ner.sources import SOURCES
 
 
@@ -70,6 +77,33 @@ def test_smartdata_documents_become_sentences_of_names_on_token_boundaries() -> 
          ("Bahn", "I-ORG"), ("AG", "I-ORG")],
         [("sprach", "O"), ("in", "O"), ("Frankfurt", "B-LOC"), (".", "O")],
         [("Gut", "O"), (".", "O")],
+    ]  # fmt: skip
+
+
+def _hipe_row(token: str, tag: str, misc: str = "_") -> str:
+    return "\t".join([token, tag, "O", "O", "O", "O", "O", "_", "_", misc])
+
+
+def test_hipe_documents_are_written_back_and_retokenised_with_their_coarse_types() -> None:
+    # an invented document in CLEF-HIPE-2020's TSV layout: HIPE splits "l'" and "M." where spaCy does not
+    rows = [
+        "TOKEN\tNE-COARSE-LIT\tNE-COARSE-METO\tNE-FINE-LIT\tNE-FINE-METO\tNE-FINE-COMP\tNE-NESTED\tNEL-LIT\tNEL-METO\tMISC",
+        "# document_id = X-1900-01-01-a-i0001",
+        _hipe_row("M", "B-pers", "NoSpaceAfter"), _hipe_row(".", "I-pers"), _hipe_row("Durand", "I-pers"),
+        _hipe_row("est", "O"), _hipe_row("parti", "O"), _hipe_row("de", "O"), _hipe_row("l", "O", "NoSpaceAfter"),
+        _hipe_row("'", "O", "NoSpaceAfter"), _hipe_row("Hôtel", "B-loc"), _hipe_row("du", "I-loc"),
+        _hipe_row("Lac", "I-loc"), _hipe_row("le", "O"), _hipe_row("3", "B-time"), _hipe_row("mai", "I-time"),
+        _hipe_row("Genève", "B-loc"), _hipe_row("Lausanne", "B-loc", "NoSpaceAfter"), _hipe_row(".", "O", "EndOfLine"),
+        "# segment_iiif_link = _",
+        "# document_id = X-1900-01-02-a-i0002",
+        _hipe_row("Le", "O"), _hipe_row("Temps", "B-prod", "NoSpaceAfter"), _hipe_row(".", "O"),
+    ]  # fmt: skip
+    sentences = list(hipe_sentences("\n".join(rows), spacy.blank("fr")))
+    assert sentences == [
+        [("M.", "B-PER"), ("Durand", "I-PER"), ("est", "O"), ("parti", "O"), ("de", "O"), ("l'", "O"),
+         ("Hôtel", "B-LOC"), ("du", "I-LOC"), ("Lac", "I-LOC"), ("le", "O"), ("3", "O"), ("mai", "O"),
+         ("Genève", "B-LOC"), ("Lausanne", "B-LOC"), (".", "O")],
+        [("Le", "O"), ("Temps", "B-MISC"), (".", "O")],
     ]  # fmt: skip
 
 

@@ -28,7 +28,7 @@ MODELS_DIR = ROOT / "services" / "enrich" / "models"
 CONFIG = Path(__file__).resolve().parent / "config.cfg"
 VERSION = "1.0.0"
 #: training steps of the shipped pipelines (config.cfg's max_steps otherwise): what the shared machine allowed
-STEPS = {"it": 3000, "nl": 3000, "de": 3000, "pt": 3000, "ar": 3000}
+STEPS = {"it": 3000, "nl": 3000, "de": 3000, "pt": 3000, "ar": 3000, "fr": 3000}
 
 
 def package(lang: str, trained: Path, dest_root: Path = MODELS_DIR) -> Path:

@@ -24,7 +24,16 @@ from spacy.tokens import Doc, DocBin, Span
 
 from .sources import SOURCES, Source
 
-__all__ = ["SMARTDATA_TYPES", "iob_spans", "join_contractions", "main", "read_sentences", "smartdata_sentences"]
+__all__ = [
+    "HIPE_TYPES",
+    "SMARTDATA_TYPES",
+    "hipe_sentences",
+    "iob_spans",
+    "join_contractions",
+    "main",
+    "read_sentences",
+    "smartdata_sentences",
+]
 
 LABELS = {"PER", "ORG", "LOC", "MISC"}
 _SENT_END = {".", "!", "?"}
@@ -87,6 +96,9 @@ def read_sentences(text: str, fmt: str) -> Iterator[list[tuple[str, str]]]:
         yield sentence
 
 
+#: HIPE's coarse literal types kept (``time``, dates, is not a name; ``prod``, a newspaper or a doctrine, is MISC)
+HIPE_TYPES = {"pers": "PER", "org": "ORG", "loc": "LOC", "prod": "MISC"}
+
 #: SmartData concept types kept as PER / ORG / LOC (routes such as "A27", positions, dates, numbers are not names)
 SMARTDATA_TYPES = {
     "person": "PER", "organization": "ORG", "organization-company": "ORG", "location": "LOC",
@@ -107,24 +119,74 @@ def smartdata_sentences(text: str, nlp: spacy.language.Language) -> Iterator[lis
         if pos >= len(text):
             return
         record, pos = decoder.raw_decode(text, pos)
-        doc = nlp.make_doc(record["text"]["string"])
-        tags = ["O"] * len(doc)
-        for mention in (record.get("conceptMentions") or {}).get("array", []):
-            label = SMARTDATA_TYPES.get(mention["type"])
-            span = doc.char_span(mention["span"]["start"], mention["span"]["end"], alignment_mode="expand")
-            if label is None or span is None or any(t != "O" for t in tags[span.start : span.end]):
-                continue
-            tags[span.start : span.end] = [f"B-{label}"] + [f"I-{label}"] * (len(span) - 1)
-        sentence: list[tuple[str, str]] = []
-        for token, tag in zip(doc, tags, strict=True):
-            if not token.is_space:
-                sentence.append((token.text, tag))
-            ends = (token.is_space and "\n" in token.text) or token.text in _SENT_END or len(sentence) >= _MAX_WORDS
-            if sentence and ends and tag == "O":
-                yield sentence
-                sentence = []
-        if sentence:
+        mentions = (record.get("conceptMentions") or {}).get("array", [])
+        spans = [
+            (m["span"]["start"], m["span"]["end"], SMARTDATA_TYPES[m["type"]])
+            for m in mentions
+            if m["type"] in SMARTDATA_TYPES
+        ]
+        yield from _labelled_sentences(nlp.make_doc(record["text"]["string"]), spans)
+
+
+def _labelled_sentences(doc: Doc, spans: list[tuple[int, int, str]]) -> Iterator[list[tuple[str, str]]]:
+    """(word, IOB2 tag) sentences of ``doc`` with character ``spans`` (start, end, label) laid on it: a span
+    off token boundaries widened to them, one overlapping an earlier span dropped; cut at line breaks,
+    sentence-final tokens, or every 60 words."""
+    tags = ["O"] * len(doc)
+    for start, end, label in spans:
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is None or any(t != "O" for t in tags[span.start : span.end]):
+            continue
+        tags[span.start : span.end] = [f"B-{label}"] + [f"I-{label}"] * (len(span) - 1)
+    sentence: list[tuple[str, str]] = []
+    for token, tag in zip(doc, tags, strict=True):
+        if not token.is_space:
+            sentence.append((token.text, tag))
+        ends = (token.is_space and "\n" in token.text) or token.text in _SENT_END or len(sentence) >= _MAX_WORDS
+        if sentence and ends and tag == "O":
             yield sentence
+            sentence = []
+    if sentence:
+        yield sentence
+
+
+def hipe_sentences(text: str, nlp: spacy.language.Language) -> Iterator[list[tuple[str, str]]]:
+    """(word, IOB2 tag) sentences of a CLEF-HIPE-2020 TSV file (``TOKEN<TAB>NE-COARSE-LIT<TAB>...<TAB>MISC``,
+    documents and segments in ``#`` comments): each document's text is written back from its tokens (no space
+    where MISC says ``NoSpaceAfter``), tokenised by ``nlp``'s tokenizer (``l'`` and ``M.`` as the pipeline
+    will see them, not HIPE's ``l`` ``'``), the literal coarse types laid on as character spans, and cut into
+    sentences at sentence-final tokens or every 60 words."""
+    documents: list[list[tuple[str, str, bool]]] = []
+    for line in text.splitlines():
+        if line.startswith("# document_id") or not documents:
+            documents.append([])
+        parts = line.split("\t")
+        if line.startswith("#") or len(parts) < 10 or parts[0] == "TOKEN":
+            continue
+        documents[-1].append((parts[0], parts[1], "NoSpaceAfter" in parts[9]))
+    for tokens in documents:
+        chars: list[str] = []
+        spans: list[tuple[int, int, str]] = []
+        current: list | None = None  # [start, end, label] of the mention being read
+        pos = 0
+        for word, tag, glued in tokens:
+            prefix, _, kind = tag.partition("-")
+            label = HIPE_TYPES.get(kind)
+            if current is not None and (label is None or prefix == "B" or label != current[2]):
+                spans.append((current[0], current[1], current[2]))
+                current = None
+            if label is not None and current is None:
+                current = [pos, pos, label]
+            chars.append(word)
+            pos += len(word)
+            if current is not None:
+                current[1] = pos
+            if not glued:
+                chars.append(" ")
+                pos += 1
+        if current is not None:
+            spans.append((current[0], current[1], current[2]))
+        yield from _labelled_sentences(nlp.make_doc("".join(chars)), spans)
 
 
 def join_contractions(sentence: list[tuple[str, str]], table: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
@@ -180,7 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     counts = [0, 0]
     for source in SOURCES[args.lang]:
         text = _fetch(source, args.cache)
-        sentences = smartdata_sentences(text, nlp) if source.fmt == "smartdata" else read_sentences(text, source.fmt)
+        if source.fmt in {"smartdata", "hipe"}:
+            sentences = (smartdata_sentences if source.fmt == "smartdata" else hipe_sentences)(text, nlp)
+        else:
+            sentences = read_sentences(text, source.fmt)
         for sentence in sentences:
             if source.fmt == "uner" and args.lang == "pt":  # Universal Dependencies words, not the text's
                 sentence = join_contractions(sentence, PT_CONTRACTIONS)

@@ -17,7 +17,8 @@ __all__ = ["SOURCES", "Source"]
 class Source:
     """One IOB file: ``fmt`` is ``wikiann`` (``xx:token<TAB>tag``), ``tsv`` (``token<TAB>tag``),
     ``space`` (``token tag``; without sentence breaks it is split at sentence-final tokens) or ``uner``
-    (Universal NER's ``.iob2``: ``index<TAB>word<TAB>tag<TAB>...``, Universal Dependencies' words) or
+    (Universal NER's ``.iob2``: ``index<TAB>word<TAB>tag<TAB>...``, Universal Dependencies' words),
+    ``hipe`` (CLEF-HIPE-2020's TSV: ``TOKEN<TAB>NE-COARSE-LIT<TAB>...``, documents and segments in comments) or
     ``smartdata`` (the DFKI SmartData corpus: Avro JSON documents with character spans, gzipped)."""
 
     repo: str
@@ -83,6 +84,12 @@ _ANER_LICENCE = "ANERcorp (Benajiba et al. 2007), CAMeL Lab train split (Obeid e
 _SMARTDATA = "DFKI-NLP/smartdata-corpus"
 _SMARTDATA_AT = "796c8b8f5d76fcdeb7f2458c4f8df5711e2115af"
 _SMARTDATA_LICENCE = "DFKI SmartData corpus v1 train split (Schiersch et al. 2018; German news, RSS, tweets): CC BY 4.0"
+_HIPE = "impresso/CLEF-HIPE-2020"
+_HIPE_AT = "05e1f5eb63ca39b96d9acd37b844ee41d1a05b5a"
+_HIPE_LICENCE = (
+    "CLEF-HIPE-2020 French train split v0.9 (Ehrmann et al. 2020; Swiss and Luxembourg newspapers 1798-2018, OCR): "
+    "CC BY-NC-SA 4.0"
+)
 _WIKIANN_LICENCE = "WikiANN (Pan et al. 2017, Rahimi et al. 2019 train split): Wikipedia text, CC BY-SA 3.0"
 _ENP_LICENCE = "Europeana Newspapers NER corpora: CC0 1.0"
 
@@ -120,6 +127,14 @@ SOURCES.update(
         "fr": [
             _wikiann("WikiANN/fr/train", "2acc675a8521d9e49da87ad17de158bc8860f227559d71a766ffea253ebcee3a"),
             _enp("enp_FR.bnf.bio/enp_FR.bnf.bio", "730402f0f21c4d538b93a969a8eeedbec37edc49d2133cd18a26b925d93b0961"),
+            Source(
+                _HIPE,
+                _HIPE_AT,
+                "data/training-v0.9/fr/HIPE-data-v0.9-train-fr.tsv",
+                "fcab65ac5ec241b452313fa8857c3cb48265e4f4b5830a5e40339c7e46c47fe0",
+                "hipe",
+                _HIPE_LICENCE,
+            ),
         ],
         "pt": [
             _wikiann("Portuguese/WikiANN/train", "373a48751ec64a10d384da3b7b942203f60757d14d3ee945847c44bbaad45ba3"),
