@@ -271,12 +271,14 @@ def test_don_is_a_first_name_in_english_and_a_title_in_spanish() -> None:
 
 
 def test_a_cut_title_is_kept_as_written_and_a_courtesy_title_alone_is_no_name() -> None:
-    text = "M. Paul Durand a parlé hier. Puis M. Durand est parti. MM. ont voté avec Mme Roux."
-    doc = _spans(text, [("M. Paul Durand", "PER"), ("M. Durand", "PER"), ("MM.", "ORG"), ("Roux", "PER")])
+    text = "M. Paul Durand a parlé hier. Puis M. Durand est parti. MM. ont voté avec Mme Roux et Léa Blanc."
+    ents = [("M. Paul Durand", "PER"), ("M. Durand", "PER"), ("MM.", "ORG"), ("Roux", "PER"), ("Léa Blanc", "PER")]
+    doc = _spans(text, ents)
     people = {e.name: e for e in extract_entities(doc, lang="fr") if e.type == "person"}
-    assert people.keys() == {"Paul Durand", "Roux"}, people
+    assert people.keys() == {"Paul Durand", "Roux", "Léa Blanc"}, people
     assert sorted(people["Paul Durand"].written) == ["M. Durand", "M. Paul Durand"]
-    assert people["Roux"].written == []  # NER left the title out: nothing was cut
+    assert people["Roux"].written == ["Mme Roux"]  # NER left the title out: the mention as written all the same
+    assert people["Léa Blanc"].written == []
     assert all(e.name.rstrip(".") != "MM" for e in extract_entities(doc, lang="fr"))
     off = {e.name for e in extract_entities(doc, lang="fr", rules=default_rules("fr") - {"titles"})}
     assert {"M. Paul Durand", "MM"} <= off

@@ -574,6 +574,14 @@ def _clean(
                 break  # "Don Barnes": a first name, except in Spanish ("don Felipe")
             tokens.pop(0)
             titled = (title_start, tokens[0])
+        prev = doc[tokens[0].i - 1] if tokens[0].i > 0 else None
+        if (
+            titled is None
+            and prev is not None
+            and prev.lower_.rstrip(".") in _COURTESY
+            and (prev.lower_ != "m." or "le" in determiners)
+        ):
+            titled = (prev.idx, tokens[0])  # "Mme Roux" where NER named "Roux": the mention as written
     # "le Belge Remco Evenepoel", "Spaniard Carlos Alcaraz": the nationality is not part of the name.
     if len(tokens) >= 3 and etype == "person" and "demonyms" in rules:
         res = gaz.resolve(tokens[0].text)
