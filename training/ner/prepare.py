@@ -166,26 +166,16 @@ def hipe_sentences(text: str, nlp: spacy.language.Language) -> Iterator[list[tup
         documents[-1].append((parts[0], parts[1], "NoSpaceAfter" in parts[9]))
     for tokens in documents:
         chars: list[str] = []
-        spans: list[tuple[int, int, str]] = []
-        current: list | None = None  # [start, end, label] of the mention being read
+        bounds: list[tuple[int, int]] = []  # each word's character offsets in the text written back
+        tags: list[str] = []
         pos = 0
         for word, tag, glued in tokens:
+            chars.append(word if glued else word + " ")
+            bounds.append((pos, pos + len(word)))
+            pos += len(chars[-1])
             prefix, _, kind = tag.partition("-")
-            label = HIPE_TYPES.get(kind)
-            if current is not None and (label is None or prefix == "B" or label != current[2]):
-                spans.append((current[0], current[1], current[2]))
-                current = None
-            if label is not None and current is None:
-                current = [pos, pos, label]
-            chars.append(word)
-            pos += len(word)
-            if current is not None:
-                current[1] = pos
-            if not glued:
-                chars.append(" ")
-                pos += 1
-        if current is not None:
-            spans.append((current[0], current[1], current[2]))
+            tags.append(f"{prefix}-{HIPE_TYPES[kind]}" if kind in HIPE_TYPES else "O")
+        spans = [(bounds[s][0], bounds[e - 1][1], label) for s, e, label in iob_spans(tags)]
         yield from _labelled_sentences(nlp.make_doc("".join(chars)), spans)
 
 
