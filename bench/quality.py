@@ -312,7 +312,7 @@ def ablate(arts: Sequence[Any], stories: Sequence[Story], golds: Sequence[dict[s
                 for e in extract_entities(doc.spacy, lang=doc.model.lang, rules=rules):
                     kind = ENTITY_TYPES[e.type]
                     if kind in ents:
-                        ents[kind].append({e.name, *e.surfaces, *e.written})
+                        ents[kind].append(e.forms)
             tally.add(story.shape, score_story(ents, gold))
         return tally.overall
 

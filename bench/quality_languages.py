@@ -245,7 +245,7 @@ def rules_table(docs: Sequence[DevDoc], settings: Any) -> dict[str, dict[str, fl
                 if doc.model.has_ner:
                     for e in extract_entities(doc.spacy, lang=doc.model.lang, rules=rules):
                         if (kind := ENTITY_TYPES[e.type]) in ents:
-                            ents[kind].append({_clean(n) for n in (e.name, *e.surfaces, *e.written)})
+                            ents[kind].append({_clean(n) for n in e.forms})
                 t.add(ents, d.gold, d.text)
             return t.overall.f1
 

@@ -308,11 +308,19 @@ class Entity:
     _folded: list[str] = dc_field(default_factory=list, repr=False, compare=False)  # folded_tokens of _folded_name
     _folded_name: str | None = dc_field(default=None, repr=False, compare=False)
 
-    def add(self, start: int, end: int, surface: str) -> None:
-        """One more mention (kept so that :meth:`last_before` and :attr:`first` cost no scan)."""
+    def add(self, start: int, end: int, surface: str, written: str | None = None) -> None:
+        """One more mention (kept so that :meth:`last_before` and :attr:`first` cost no scan); ``written``:
+        the mention as the article wrote it, when a title was cut from it."""
         self.spans.append((start, end))
         self.surfaces.append(surface)
+        if written:
+            self.written.append(written)
         insort(self._starts, start)
+
+    @property
+    def forms(self) -> set[str]:
+        """Every name it goes by: its name, its surface forms and its titled forms (the field's aliases)."""
+        return {self.name, *self.surfaces, *self.written}
 
     def absorb(self, other: Entity) -> None:
         """Every mention of ``other`` (merged into this entity)."""
@@ -1573,8 +1581,7 @@ def _merge_people(mentions: list[_Mention]) -> list[Entity]:
             ent = Entity("person", m.text, key)
             clusters.append(ent)
         by_key[key] = ent
-        ent.add(m.start, m.end, m.text)
-        ent.written.extend([m.written] if m.written else [])
+        ent.add(m.start, m.end, m.text, m.written)
     for m in sorted((m for m in mentions if " " not in m.text), key=lambda m: m.start):
         ent = _surname_owner(m.text, [c for c in clusters if len(c.folded_tokens) > 1], m.start)
         if ent is None:
@@ -1583,8 +1590,7 @@ def _merge_people(mentions: list[_Mention]) -> list[Entity]:
             if ent is None:
                 ent = by_key[key] = Entity("person", m.text, key)
                 clusters.append(ent)
-        ent.add(m.start, m.end, m.text)
-        ent.written.extend([m.written] if m.written else [])
+        ent.add(m.start, m.end, m.text, m.written)
     return clusters
 
 

@@ -58,7 +58,7 @@ class EntitiesEnricher:
 
 def _item(doc: Doc, e: Entity) -> EntityItem:
     """One entity of ``doc`` as the field lists it: ``aliases`` and ``country`` written only when it has them."""
-    aliases = sorted({s for s in (*e.surfaces, *e.written) if s != e.name})
+    aliases = sorted(e.forms - {e.name})
     item = EntityItem(name=e.name, mentions=e.mentions, first=doc.locate(*e.first))
     if aliases:
         item.aliases = aliases
