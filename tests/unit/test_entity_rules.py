@@ -284,6 +284,39 @@ def test_a_cut_title_is_kept_as_written_and_a_courtesy_title_alone_is_no_name() 
     assert {"M. Paul Durand", "MM"} <= off
 
 
+def test_ranks_and_offices_written_before_a_person_are_kept_as_written_but_never_cut_into_the_name() -> None:
+    text = (
+        "Le général en chef Moreau a reçu M. le comte de Varenne et le conseiller fédéral Jean Roth. "
+        "Il presidente Carlo Neri e Luca Berti."
+    )
+    ents = [("Moreau", "PER"), ("comte de Varenne", "PER"), ("Jean Roth", "PER")]
+    fr = {e.name: e for e in extract_entities(_spans(text, ents), lang="fr") if e.type == "person"}
+    assert fr["Moreau"].written == ["général en chef Moreau"]
+    assert fr["comte de Varenne"].written == ["M. le comte de Varenne"]  # a rank is never cut from the name
+    assert fr["Jean Roth"].written == ["conseiller fédéral Jean Roth"]
+    it = {e.name: e for e in extract_entities(_spans(text, [("Carlo Neri", "PER"), ("Luca Berti", "PER")]), lang="it")}
+    assert it["Carlo Neri"].written == ["presidente Carlo Neri"] and it["Luca Berti"].written == []
+    off = extract_entities(_spans(text, ents), lang="fr", rules=default_rules("fr") - {"titles"})
+    assert all(not e.written for e in off)
+
+
+def test_a_lowercase_function_word_ending_a_name_is_cut_from_it() -> None:
+    text = "Lisboa das novas regras fala. O Conselho de Estado reuniu."
+    doc = _spans(text, [("Lisboa das", "LOC"), ("Conselho de Estado", "ORG")])
+    assert {e.name for e in extract_entities(doc, lang="pt")} == {"Lisboa", "Conselho de Estado"}
+    off = extract_entities(doc, lang="pt", rules=default_rules("pt") - {"dangling"})
+    assert "Lisboa das" in {e.name for e in off}
+
+
+def test_a_ranked_name_before_a_bracket_is_a_competitor_but_a_known_country_stays_a_place() -> None:
+    text = "Classement\n1. Moreau (Fr, 12 s).\n2. Italie (Rossi).\nVu à Morges (Vaud)."
+    doc = _spans(text, [("Moreau", "LOC"), ("Italie", "LOC"), ("Morges", "LOC")])
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="fr")}
+    assert {("person", "Moreau"), ("place", "Italy"), ("place", "Morges")} <= found, found
+    off = extract_entities(doc, lang="fr", rules=default_rules("fr") - {"brackets"})
+    assert ("place", "Moreau") in {(e.type, e.name) for e in off}
+
+
 def test_rules_are_switches_and_an_unknown_rule_is_refused() -> None:
     assert RULES_OFF["en"] <= RULES.keys() and default_rules("en") == RULES.keys() - RULES_OFF["en"]
     assert default_rules("fr") == RULES_ON == frozenset(RULES) - RULES_OFF_EVERYWHERE

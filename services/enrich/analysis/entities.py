@@ -8,9 +8,10 @@ expects:
   possessive ("NBC's" -> "NBC"), a courtesy or job title before a person
   ("President Joe Biden" -> "Joe Biden"; royal and papal titles stay: "Pope
   Francis") and a nationality before a name ("le Belge Remco Evenepoel")
-  are removed; a person's mention as written with the title cut ("M. Paul
-  Durand") is kept among its aliases, and a courtesy title alone ("MM.") is
-  no name.
+  are removed; a person's mention as written with its titles, cut or
+  written just before what NER named ("M. Paul Durand", "le général en chef
+  Moreau"), is kept among its aliases, and a courtesy title alone ("MM.") is
+  no name. A lowercase function word ending a name is cut ("Lisboa das").
 - Noise is dropped: spans with no capital letter, digits, a lone portfolio
   word ("Defense" in "Defense Minister"), a name in quotation marks (a
   title: "Anora"). Dates and numbers are never requested (only PERSON/PER,
@@ -84,7 +85,7 @@ RULES: dict[str, str] = {
     "capitals": "names on capitals-only lines kept only when the rest of the article or the gazetteer confirms them",
     "breaks": "a name cut at brackets and at a spaced dash",
     "first_names": 'a person NER cut short joined to the first name before it ("Sandrine" + "Testud")',
-    "brackets": 'a name before a country or a minute in brackets is a person ("Jannik Sinner (Italy)")',
+    "brackets": 'a name before a country or minute in brackets, or ranked before one, is a person ("3. Ruiz (Esp)")',
     "quoted_titles": 'a name hugged by quotation marks is a title ("Anora"), not a person or company',
     "titles": 'courtesy and job titles cut from a person ("President Joe Biden" -> "Joe Biden")',
     "demonyms": 'a nationality cut from a person ("Spaniard Carlos Alcaraz")',
@@ -113,6 +114,7 @@ RULES: dict[str, str] = {
     "common_nouns": 'in German, a one-word place that Wiktionary lists only as a common noun is none ("Saison")',
     "compounds": 'in German and Dutch, an acronym and a noun in one word name the acronym ("CDU-Politiker" -> "CDU")',
     "named_pairs": 'a known first name and a capitalised word NER left out are a person ("Hans Keller" on a byline)',
+    "dangling": 'a lowercase function word ending a name is cut from it ("Lisboa das", a headline run into its text)',
 }
 #: Rules left out by default in a language, where measurement showed they do not earn their place: for
 #: English, each of these lowers micro F1 on CoNLL-2020 dev (modern Reuters) or changes nothing there and
@@ -174,6 +176,23 @@ _TITLES = frozenset(
 _TITLE_WORDS = frozenset(t.rstrip(".") for t in _TITLES)
 #: courtesy titles, which never name anyone alone ("MM." of "MM. X et Y" cut off by NER)
 _COURTESY = frozenset({"m", "mm", "mme", "mmes", "mlle", "mr", "mrs", "ms", "dr", "sr", "sra"})
+#: Ranks, offices and nobility written before a person's name ("le général X", "il presidente X", "König X"):
+#: the mention with them is kept as an alias; the name is never cut at them (only :data:`_TITLES` are).
+_RANKS = frozenset(
+    """
+    général générale amiral maréchal colonel capitaine lieutenant commandant sergent caporal comte comtesse
+    baron baronne duc duchesse marquis marquise vicomte prince princesse roi reine empereur impératrice pape
+    cardinal abbé évêque archevêque pasteur curé docteur professeur conseiller conseillère député députée
+    sénateur sénatrice maire juge chancelier chancelière ambassadeur ambassadrice consul secrétaire
+    rey reina príncipe princesa coronel capitán alcalde alcaldesa juez jueza papa doctor doctora
+    re regina principe principessa generale colonnello capitano sindaco giudice dottor dottoressa onorevole
+    rei rainha princesa coronel capitão prefeito prefeita juiz juíza doutor doutora deputado deputada
+    könig königin prinz prinzessin präsident präsidentin kanzler kanzlerin minister ministerin
+    bürgermeister bürgermeisterin papst
+    koning koningin prins prinses generaal premier burgemeester paus
+    """.split()
+)
+_TITLE_LINKS = frozenset({("en", "chef"), ("fédéral",), ("fédérale",)})  # "général en chef X", "conseiller fédéral X"
 _PORTFOLIOS = frozenset(
     """
     defense defence foreign finance interior health justice economy trade education energy transport
@@ -454,9 +473,8 @@ def extract_entities(
             spans += _known_places(sdoc, covered, gaz, language_stops, lang)
         if "genitives" in on and lang in _GENITIVE_S:
             spans += _genitive_places(sdoc, covered, gaz, language_stops)
-    stops = language_stops if "stopwords" in on else frozenset()
     words = rarity_table(lang) if "compounds" in on and lang in _COMPOUNDING else None
-    mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps, on, stops, words)]
+    mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps, on, language_stops, words)]
     if "common_nouns" in on and (nouns := common_nouns(lang)) is not None:
         mentions = [m for m in mentions if not _common_noun_place(m, nouns, gaz)]
     if "datelines" in on:
@@ -517,7 +535,8 @@ def _clean(
     (no mention); two when an organisation ends with a place (see :func:`_split_org`). ``rows`` flags the
     tokens on results-table lines (:func:`_table_rows`): there, figures glued to a name are cut off and a
     name followed by figures is a competitor (see :func:`_competitor_type`). ``stops``: the language's
-    function words (rule ``stopwords``); a name of one such word, capitalised, is dropped. ``words``: the
+    function words; a name of one such word, capitalised, is dropped (rule ``stopwords``), and one ending a
+    name in lower case is cut from it (rule ``dangling``). ``words``: the
     language's word rarities (:func:`~.rarity.rarity_table`, rule ``compounds``)."""
     etype = _TYPE_BY_LABEL.get(ent.label_)
     if etype is None:
@@ -549,6 +568,9 @@ def _clean(
         tokens[-1].text in _POSSESSIVES or tokens[-1].is_punct or tokens[-1].is_space or tokens[-1].lower_ in _VERSUS
     ):
         tokens.pop()
+    if "dangling" in rules:  # "Lisboa das": a headline run into the sentence after it; no name ends so
+        while len(tokens) > 1 and tokens[-1].is_lower and tokens[-1].lower_ in stops:
+            tokens.pop()
     if "the" in determiners:  # English names end in a capitalised word: "Interfax news agency" is Interfax
         while len(tokens) > 1 and tokens[-1].is_lower and tokens[-1].is_alpha:
             tokens.pop()
@@ -582,14 +604,11 @@ def _clean(
                 break  # "Don Barnes": a first name, except in Spanish ("don Felipe")
             tokens.pop(0)
             titled = (title_start, tokens[0])
-        prev = doc[tokens[0].i - 1] if tokens[0].i > 0 else None
-        if (
-            titled is None
-            and prev is not None
-            and prev.lower_.rstrip(".") in _COURTESY
-            and (prev.lower_ != "m." or "le" in determiners)
-        ):
-            titled = (prev.idx, tokens[0])  # "Mme Roux" where NER named "Roux": the mention as written
+        # the titles written before the name, outside what NER named: "Mme Roux", "le général Prim", "M. le
+        # comte de Meran" where NER named "Roux", "Prim", "de Meran" (the mention as written, an alias)
+        begin = _titles_before(doc, ent.start if titled is not None else tokens[0].i, determiners)
+        if begin is not None:
+            titled = (begin.idx, tokens[0])
     # "le Belge Remco Evenepoel", "Spaniard Carlos Alcaraz": the nationality is not part of the name.
     if len(tokens) >= 3 and etype == "person" and "demonyms" in rules:
         res = gaz.resolve(tokens[0].text)
@@ -600,7 +619,7 @@ def _clean(
         tokens, place = _split_org(tokens, gaz)
     if not tokens:
         return []
-    if len(tokens) == 1 and tokens[0].lower_ in stops:
+    if "stopwords" in rules and len(tokens) == 1 and tokens[0].lower_ in stops:
         word = tokens[0].text
         if word.lower() == word.upper() or (word[1:].islower() and _opens(tokens[0])):
             return []  # "Según", "Además", "Nell'" opening a sentence ("Stato" inside stays); in Arabic, anywhere
@@ -637,6 +656,7 @@ def _clean(
     if "brackets" in rules and (
         (len(tokens) >= 2 and _country_follows(tokens, gaz) and tokens[-1].lower_ not in _ORG_HEADS)
         or (_minute_follows(tokens) and gaz.resolve(text) is None)
+        or (etype == "place" and _ranked(tokens) and _bracket_follows(tokens) and gaz.resolve(text) is None)
     ):
         etype = "person"  # "Jannik Sinner (Italy)": a competitor; "Tudor Vaskevics (31st)": a scorer
     after = doc[tokens[-1].i + 1].lower_ if tokens[-1].i + 1 < len(doc) else ""
@@ -707,6 +727,39 @@ def _clean(
         return [mention]
     place_text = doc[place[0].i : place[-1].i + 1].text
     return [mention, _Mention("place", place_text, place[0].idx, place[0].idx + len(place_text))]
+
+
+def _titles_before(doc: SpacyDoc, i: int, determiners: frozenset[str]) -> Token | None:
+    """The first word of the titles written right before token ``i`` (a person's first word), or None:
+    courtesy titles, job titles and ranks, with an article after a courtesy title ("M. le comte") and the
+    words that complete a title ("le général en chef", "conseiller fédéral"); "M." is a title only in French
+    (elsewhere an initial)."""
+    first = doc[i] if doc[i].lower_ in _RANKS else None  # "comte de Meran", the rank NER named with him
+    j = i - 1
+    while j >= 0:
+        k = j
+        if (doc[k].lower_,) in _TITLE_LINKS:
+            k -= 1
+        elif k > 0 and (doc[k - 1].lower_, doc[k].lower_) in _TITLE_LINKS:
+            k -= 2
+        if k < 0:
+            break
+        word = doc[k].lower_.rstrip(".")
+        if word in _TITLE_WORDS or word in _RANKS:
+            if doc[k].lower_ == "m." and "le" not in determiners:
+                break
+            first, j = doc[k], k - 1
+        elif (
+            first is not None
+            and k == j
+            and word in determiners
+            and k > 0
+            and doc[k - 1].lower_.rstrip(".") in _COURTESY
+        ):
+            j = k - 1  # "M. le comte": the article after a courtesy title
+        else:
+            break
+    return first
 
 
 def _event_name(tokens: list[Token], etype: str) -> bool:
@@ -1442,6 +1495,12 @@ def _country_follows(tokens: Sequence[Token], gaz: Gazetteer) -> bool:
     inner = gaz.resolve(doc[i + 1 : close].text, allow_inflection=False)
     name = gaz.resolve(" ".join(t.text for t in tokens), allow_inflection=False)
     return inner is not None and inner.kind in ("country", "nation", "state") and name is None
+
+
+def _bracket_follows(tokens: Sequence[Token]) -> bool:
+    """Is the name followed by a bracket ("3. Moreau (Fra, 4 s)", a rider ranked with his country)?"""
+    i = tokens[-1].i + 1
+    return i < len(tokens[0].doc) and tokens[0].doc[i].text == "("
 
 
 def _minute_follows(tokens: Sequence[Token]) -> bool:
