@@ -183,13 +183,17 @@ _RANKS = frozenset(
     général générale amiral maréchal colonel capitaine lieutenant commandant sergent caporal comte comtesse
     baron baronne duc duchesse marquis marquise vicomte prince princesse roi reine empereur impératrice pape
     cardinal abbé évêque archevêque pasteur curé docteur professeur conseiller conseillère député députée
-    sénateur sénatrice maire juge chancelier chancelière ambassadeur ambassadrice consul secrétaire
-    rey reina príncipe princesa coronel capitán alcalde alcaldesa juez jueza papa doctor doctora
+    sénateur sénatrice maire juge chancelier chancelière ambassadeur ambassadrice consul secrétaire gouverneur
+    rey reina príncipe princesa coronel capitán alcalde alcaldesa juez jueza papa doctor doctora canciller
+    senador senadora gobernador gobernadora diputado diputada obispo cardenal
     re regina principe principessa generale colonnello capitano sindaco giudice dottor dottoressa onorevole
+    cancelliere senatore senatrice governatore deputato deputata vescovo cardinale
     rei rainha princesa coronel capitão prefeito prefeita juiz juíza doutor doutora deputado deputada
+    chanceler lorde governador governadora vereador vereadora bispo cardeal
     könig königin prinz prinzessin präsident präsidentin kanzler kanzlerin minister ministerin
-    bürgermeister bürgermeisterin papst
-    koning koningin prins prinses generaal premier burgemeester paus
+    bürgermeister bürgermeisterin papst bundeskanzler bundeskanzlerin ministerpräsident ministerpräsidentin
+    bischof kardinal
+    koning koningin prins prinses generaal premier burgemeester paus gouverneur bisschop kardinaal
     """.split()
 )
 _TITLE_LINKS = frozenset({("en", "chef"), ("fédéral",), ("fédérale",)})  # "général en chef X", "conseiller fédéral X"
