@@ -317,6 +317,17 @@ def test_a_ranked_name_before_a_bracket_is_a_competitor_but_a_known_country_stay
     assert ("place", "Moreau") in {(e.type, e.name) for e in off}
 
 
+def test_a_one_word_place_listed_among_people_with_brackets_is_a_person_but_a_place_with_its_region_stays() -> None:
+    text = "Ont signé Jean Roth (Sion), Dufourmantel (Nyon) et Anne Blanc (Morges). Vu à Montreux (Vaud) hier."
+    ents = [("Jean Roth", "PER"), ("Dufourmantel", "LOC"), ("Anne Blanc", "PER"), ("Montreux", "LOC")]
+    found = {(e.type, e.name) for e in extract_entities(_spans(text, ents), lang="fr")}
+    assert {("person", "Dufourmantel"), ("place", "Montreux")} <= found, found
+    alone = "Ont signé Jean Roth, Dufourmantel (Nyon) et Anne Blanc."  # no list of bracketed people
+    plain_ents = [("Jean Roth", "PER"), ("Dufourmantel", "LOC"), ("Anne Blanc", "PER")]
+    plain = extract_entities(_spans(alone, plain_ents, "fr"), lang="fr")
+    assert ("place", "Dufourmantel") in {(e.type, e.name) for e in plain}
+
+
 def test_rules_are_switches_and_an_unknown_rule_is_refused() -> None:
     assert RULES_OFF["en"] <= RULES.keys() and default_rules("en") == RULES.keys() - RULES_OFF["en"]
     assert default_rules("fr") == RULES_ON == frozenset(RULES) - RULES_OFF_EVERYWHERE

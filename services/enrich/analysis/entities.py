@@ -85,7 +85,7 @@ RULES: dict[str, str] = {
     "capitals": "names on capitals-only lines kept only when the rest of the article or the gazetteer confirms them",
     "breaks": "a name cut at brackets and at a spaced dash",
     "first_names": 'a person NER cut short joined to the first name before it ("Sandrine" + "Testud")',
-    "brackets": 'a name before a country or minute in brackets, or ranked before one, is a person ("3. Ruiz (Esp)")',
+    "brackets": 'a name before a country or minute in brackets, ranked or listed among people so, is a person',
     "quoted_titles": 'a name hugged by quotation marks is a title ("Anora"), not a person or company',
     "titles": 'courtesy and job titles cut from a person ("President Joe Biden" -> "Joe Biden")',
     "demonyms": 'a nationality cut from a person ("Spaniard Carlos Alcaraz")',
@@ -661,6 +661,7 @@ def _clean(
         (len(tokens) >= 2 and _country_follows(tokens, gaz) and tokens[-1].lower_ not in _ORG_HEADS)
         or (_minute_follows(tokens) and gaz.resolve(text) is None)
         or (etype == "place" and _ranked(tokens) and _bracket_follows(tokens) and gaz.resolve(text) is None)
+        or (etype == "place" and len(tokens) == 1 and _listed_with_people(tokens) and gaz.resolve(text) is None)
     ):
         etype = "person"  # "Jannik Sinner (Italy)": a competitor; "Tudor Vaskevics (31st)": a scorer
     after = doc[tokens[-1].i + 1].lower_ if tokens[-1].i + 1 < len(doc) else ""
@@ -1505,6 +1506,30 @@ def _bracket_follows(tokens: Sequence[Token]) -> bool:
     """Is the name followed by a bracket ("3. Moreau (Fra, 4 s)", a rider ranked with his country)?"""
     i = tokens[-1].i + 1
     return i < len(tokens[0].doc) and tokens[0].doc[i].text == "("
+
+
+_LIST_JOINS = frozenset({",", ";", ".", "et", "and", "y", "e", "und", "en", "ed"})
+
+
+def _bracketed_item(doc: SpacyDoc, end: int) -> bool:
+    """Is token ``end`` a bracket of at most six words closing before a comma or "and" (a list's item)?"""
+    if end >= len(doc) or doc[end].text != "(":
+        return False
+    close = next((j for j in range(end + 1, min(end + 8, len(doc))) if doc[j].text == ")"), None)
+    return close is not None and (close + 1 >= len(doc) or doc[close + 1].lower_ in _LIST_JOINS)
+
+
+def _listed_with_people(tokens: Sequence[Token]) -> bool:
+    """Is the name an item of a list of people, each with a bracket ("Roth (Lausanne), Anne Vial (Sion),
+    Marc Dufour (Nyon)"): two people NER found, each before a bracket, within 40 words of it?"""
+    doc = tokens[0].doc
+    if not _bracketed_item(doc, tokens[-1].i + 1):
+        return False
+    lo, hi = max(0, tokens[0].i - 40), min(len(doc), tokens[-1].i + 40)
+    people = sum(
+        1 for e in doc_ents(doc) if lo <= e.start < hi and e.label_ in ("PER", "PERSON") and _bracketed_item(doc, e.end)
+    )
+    return people >= 2
 
 
 def _minute_follows(tokens: Sequence[Token]) -> bool:
