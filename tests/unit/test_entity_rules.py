@@ -460,6 +460,13 @@ def test_a_country_or_capital_ner_left_out_is_a_place_but_a_city_namesake_is_not
     assert off == {"person"}
 
 
+def test_a_country_after_an_elided_article_or_preposition_is_a_place_but_not_after_an_irish_o() -> None:
+    fr = _spans("L'empereur d'Autriche a vu Paul O'Madrid.", [], "fr")
+    assert {(e.type, e.name) for e in extract_entities(fr, lang="fr")} == {("place", "Austria")}
+    it = _spans("Il governo dell'Italia ha deciso.", [], "it")
+    assert {(e.type, e.name) for e in extract_entities(it, lang="it")} == {("place", "Italy")}
+
+
 def test_an_acronym_and_a_common_noun_in_one_word_name_the_acronyms_organisation() -> None:
     text = "Der CDU-Politiker sprach mit der Firma TX-Datenwerk ."
     doc = _spans(text, [("CDU-Politiker", "ORG"), ("TX-Datenwerk", "ORG")], "de")

@@ -85,7 +85,7 @@ RULES: dict[str, str] = {
     "capitals": "names on capitals-only lines kept only when the rest of the article or the gazetteer confirms them",
     "breaks": "a name cut at brackets and at a spaced dash",
     "first_names": 'a person NER cut short joined to the first name before it ("Sandrine" + "Testud")',
-    "brackets": 'a name before a country or minute in brackets, ranked or listed among people so, is a person',
+    "brackets": "a name before a country or minute in brackets, ranked or listed among people so, is a person",
     "quoted_titles": 'a name hugged by quotation marks is a title ("Anora"), not a person or company',
     "titles": 'courtesy and job titles cut from a person ("President Joe Biden" -> "Joe Biden")',
     "demonyms": 'a nationality cut from a person ("Spaniard Carlos Alcaraz")',
@@ -1221,6 +1221,12 @@ def _common_word(table: dict[str, float], word: str) -> bool:
 _CAPITALISED = regex.compile(r"(?<![\w'’.-])\p{Lu}\p{Ll}+(?![\w'’-])")
 
 
+# ... and one right after an elided article or preposition ("d'Autriche", "l'Italie", "dell'Italia")
+_CAPITALISED_AFTER_ELISION = regex.compile(
+    r"(?:(?<![\w'’.-])|(?<=(?<![\w'’-])\p{Ll}{1,4}['’]))\p{Lu}\p{Ll}+(?![\w'’-])"
+)
+
+
 def _known_places(sdoc: SpacyDoc, covered: set[int], gaz: Gazetteer, stops: frozenset[str], lang: str) -> list[Span]:
     """Places NER left out: a capitalised word, in no entity, that the gazetteer reads as a country or a
     capital ("Frankreich", "Madrid"), unless a rare capitalised word follows it: then it begins a longer
@@ -1229,7 +1235,7 @@ def _known_places(sdoc: SpacyDoc, covered: set[int], gaz: Gazetteer, stops: froz
     table = rarity_table(lang)
     text = doc_text(sdoc)
     found: list[Span] = []
-    for m in _CAPITALISED.finditer(text):
+    for m in _CAPITALISED_AFTER_ELISION.finditer(text):
         word = m.group()
         if word.lower() in stops:
             continue
@@ -1239,6 +1245,10 @@ def _known_places(sdoc: SpacyDoc, covered: set[int], gaz: Gazetteer, stops: froz
         span = sdoc.char_span(m.start(), m.end(), label="LOC")
         if span is None or span.start in covered:
             continue
+        if text[m.start() - 1 : m.start()] in ("'", "’") and not (
+            span.start > 0 and sdoc[span.start - 1].lower_ in stops
+        ):
+            continue  # "d'Autriche", "dell'Italia": an elided article or preposition, not "O'Brien"
         after = _CAPITALISED.match(text, m.end() + 1) if text[m.end() : m.end() + 1] == " " else None
         if after is not None and (table is None or not _common_word(table, after.group().lower())):
             continue  # a rare word: a longer name's next word
