@@ -467,6 +467,15 @@ def test_a_country_after_an_elided_article_or_preposition_is_a_place_but_not_aft
     assert {(e.type, e.name) for e in extract_entities(it, lang="it")} == {("place", "Italy")}
 
 
+def test_two_places_named_as_one_across_and_are_two_but_a_country_known_whole_stays() -> None:
+    text = "Chove em Viseu e Braga. Visitou Trinidad and Tobago."
+    doc = _spans(text, [("Viseu e Braga", "LOC"), ("Trinidad and Tobago", "GPE")], "pt")
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="pt")}
+    assert found == {("place", "Viseu"), ("place", "Braga"), ("place", "Trinidad and Tobago")}, found
+    off = {e.name for e in extract_entities(doc, lang="pt", rules=default_rules("pt") - {"conjoined"})}
+    assert "Viseu e Braga" in off
+
+
 def test_an_acronym_and_a_common_noun_in_one_word_name_the_acronyms_organisation() -> None:
     text = "Der CDU-Politiker sprach mit der Firma TX-Datenwerk ."
     doc = _spans(text, [("CDU-Politiker", "ORG"), ("TX-Datenwerk", "ORG")], "de")

@@ -114,6 +114,7 @@ RULES: dict[str, str] = {
     "common_nouns": 'in German, a one-word place that Wiktionary lists only as a common noun is none ("Saison")',
     "compounds": 'in German and Dutch, an acronym and a noun in one word name the acronym ("CDU-Politiker" -> "CDU")',
     "named_pairs": 'a known first name and a capitalised word NER left out are a person ("Hans Keller" on a byline)',
+    "conjoined": 'two places NER named as one across "and" ("Lyon et Grenoble") are two, unless known whole',
     "dangling": 'a lowercase function word ending a name is cut from it ("Lisboa das", a headline run into its text)',
 }
 #: Rules left out by default in a language, where measurement showed they do not earn their place: for
@@ -458,7 +459,8 @@ def extract_entities(
         for ent in doc_ents(sdoc)
         if ent.label_ in _TYPE_BY_LABEL and taken.isdisjoint(range(ent.start, ent.end))
         for cut in (_split_at_slashes(ent) if "credits" in on and credit_lines[ent.start] else [ent])
-        for piece in (_split_at_breaks(cut) if "breaks" in on else [cut])
+        for joined in (_split_at_breaks(cut) if "breaks" in on else [cut])
+        for piece in (_split_conjoined(joined, gaz) if "conjoined" in on else [joined])
         for part in (_split_at_numbers(piece, runs, used) if rows[piece.start] else [piece])
     ]
     if "first_names" in on:
@@ -891,6 +893,29 @@ def _split_at_breaks(ent: Span) -> list[Span]:
             start = tok.i + 1
     if ent.end > start:
         parts.append(Span(ent.doc, start, ent.end, label=ent.label))
+    return parts
+
+
+_CONJUNCTIONS = frozenset({"and", "et", "y", "e", "ed", "und", "en"})
+
+
+def _split_conjoined(ent: Span, gaz: Gazetteer) -> list[Span]:
+    """A place NER named across "and" between two capitalised names ("Lyon et Grenoble", "Porto e Braga") cut
+    into the two; a place the gazetteer knows whole stays ("Trinidad and Tobago", "Bosnia e Herzegovina")."""
+    if ent.label_ not in ("GPE", "LOC") or len(ent) < 3:
+        return [ent]
+    cuts = [
+        t.i
+        for t in ent[1:-1]
+        if t.lower_ in _CONJUNCTIONS and t.is_lower and t.nbor(1).text[:1].isupper() and t.nbor(-1).text[:1].isupper()
+    ]
+    if not cuts or gaz.resolve(ent.text) is not None:
+        return [ent]
+    parts, start = [], ent.start
+    for i in cuts:
+        parts.append(Span(ent.doc, start, i, label=ent.label))
+        start = i + 1
+    parts.append(Span(ent.doc, start, ent.end, label=ent.label))
     return parts
 
 
