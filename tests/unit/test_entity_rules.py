@@ -476,6 +476,16 @@ def test_two_places_named_as_one_across_and_are_two_but_a_country_known_whole_st
     assert "Viseu e Braga" in off
 
 
+def test_a_name_typed_a_place_and_an_organisation_is_what_most_of_its_mentions_say() -> None:
+    text = "Acmetel signed. Acmetel grew. Acmetel hired. Brindle and Corvo met."
+    doc = _spans(text, [("Acmetel", "ORG"), ("Brindle", "ORG"), ("Corvo", "GPE")])
+    doc.ents = [*doc.ents, doc.char_span(16, 23, "ORG"), doc.char_span(30, 37, "GPE")]
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="en")}
+    assert ("organization", "Acmetel") in found and ("place", "Acmetel") not in found, found
+    off = {(e.type, e.name) for e in extract_entities(doc, lang="en", rules=default_rules("en") - {"type_votes"})}
+    assert {("organization", "Acmetel"), ("place", "Acmetel")} <= off, off
+
+
 def test_an_acronym_and_a_common_noun_in_one_word_name_the_acronyms_organisation() -> None:
     text = "Der CDU-Politiker sprach mit der Firma TX-Datenwerk ."
     doc = _spans(text, [("CDU-Politiker", "ORG"), ("TX-Datenwerk", "ORG")], "de")

@@ -115,6 +115,7 @@ RULES: dict[str, str] = {
     "compounds": 'in German and Dutch, an acronym and a noun in one word name the acronym ("CDU-Politiker" -> "CDU")',
     "named_pairs": 'a known first name and a capitalised word NER left out are a person ("Hans Keller" on a byline)',
     "conjoined": 'two places NER named as one across "and" ("Lyon et Grenoble") are two, unless known whole',
+    "type_votes": "a name typed a place in some mentions and an organisation in others is what most say",
     "dangling": 'a lowercase function word ending a name is cut from it ("Lisboa das", a headline run into its text)',
 }
 #: Rules left out by default in a language, where measurement showed they do not earn their place: for
@@ -492,6 +493,8 @@ def extract_entities(
         _vote_short_forms(mentions, gaz)
     if "teams" in on:
         _vote_teams(mentions, gaz)
+    if "type_votes" in on:
+        _vote_types(mentions)
     people = _merge_people([m for m in mentions if m.type == "person"])
     others: dict[tuple[str, str], Entity] = {}
     places = [(m.text, r) for m in mentions if m.type in ("place", "group") and (r := gaz.resolve(m.text))]
@@ -1645,6 +1648,21 @@ def _vote_teams(mentions: list[_Mention], gaz: Gazetteer) -> None:
     for m in mentions:
         if not m.locative and fold(m.text) in teams and clubbable(m):
             m.type = "organization"
+
+
+def _vote_types(mentions: list[_Mention]) -> None:
+    """A name NER called a place in some mentions and an organisation in others, none of them a team or
+    a place by a locative ("in X"), is what most of its mentions say (ties: left as they are)."""
+    votes: dict[str, Counter[str]] = {}
+    for m in mentions:
+        if m.type in ("place", "organization") and not m.team and not m.locative:
+            votes.setdefault(fold(m.text), Counter())[m.type] += 1
+    for m in mentions:
+        tally = votes.get(fold(m.text))
+        if m.type in ("place", "organization") and not m.team and not m.locative and tally and len(tally) > 1:
+            (first, a), (_, b) = tally.most_common(2)
+            if a > b:
+                m.type = first
 
 
 def _vote_person_types(mentions: list[_Mention], gaz: Gazetteer) -> None:
