@@ -461,8 +461,8 @@ def test_a_country_or_capital_ner_left_out_is_a_place_but_a_city_namesake_is_not
 
 
 def test_a_country_after_an_elided_article_or_preposition_is_a_place_but_not_after_an_irish_o() -> None:
-    fr = _spans("L'empereur d'Autriche a vu Paul O'Madrid.", [], "fr")
-    assert {(e.type, e.name) for e in extract_entities(fr, lang="fr")} == {("place", "Austria")}
+    fr = _spans("Le roi d'Espagne a vu Paul O'Madrid.", [], "fr")
+    assert {(e.type, e.name) for e in extract_entities(fr, lang="fr")} == {("place", "Spain")}
     it = _spans("Il governo dell'Italia ha deciso.", [], "it")
     assert {(e.type, e.name) for e in extract_entities(it, lang="it")} == {("place", "Italy")}
 
@@ -479,7 +479,9 @@ def test_two_places_named_as_one_across_and_are_two_but_a_country_known_whole_st
 def test_a_name_typed_a_place_and_an_organisation_is_what_most_of_its_mentions_say() -> None:
     text = "Acmetel signed. Acmetel grew. Acmetel hired. Brindle and Corvo met."
     doc = _spans(text, [("Acmetel", "ORG"), ("Brindle", "ORG"), ("Corvo", "GPE")])
-    doc.ents = [*doc.ents, doc.char_span(16, 23, "ORG"), doc.char_span(30, 37, "GPE")]
+    second, third = doc.char_span(16, 23, "ORG"), doc.char_span(30, 37, "GPE")  # the other two "Acmetel"
+    assert second is not None and third is not None
+    doc.ents = [*doc.ents, second, third]
     found = {(e.type, e.name) for e in extract_entities(doc, lang="en")}
     assert ("organization", "Acmetel") in found and ("place", "Acmetel") not in found, found
     off = {(e.type, e.name) for e in extract_entities(doc, lang="en", rules=default_rules("en") - {"type_votes"})}

@@ -1249,7 +1249,7 @@ def _common_word(table: dict[str, float], word: str) -> bool:
 _CAPITALISED = regex.compile(r"(?<![\w'’.-])\p{Lu}\p{Ll}+(?![\w'’-])")
 
 
-# ... and one right after an elided article or preposition ("d'Autriche", "l'Italie", "dell'Italia")
+# ... and one right after an elided article or preposition ("d'Espagne", "l'Italie", "dell'Italia")
 _CAPITALISED_AFTER_ELISION = regex.compile(
     r"(?:(?<![\w'’.-])|(?<=(?<![\w'’-])\p{Ll}{1,4}['’]))\p{Lu}\p{Ll}+(?![\w'’-])"
 )
@@ -1276,7 +1276,7 @@ def _known_places(sdoc: SpacyDoc, covered: set[int], gaz: Gazetteer, stops: froz
         if text[m.start() - 1 : m.start()] in ("'", "’") and not (
             span.start > 0 and sdoc[span.start - 1].lower_ in stops
         ):
-            continue  # "d'Autriche", "dell'Italia": an elided article or preposition, not "O'Brien"
+            continue  # "d'Espagne", "dell'Italia": an elided article or preposition, not "O'Brien"
         after = _CAPITALISED.match(text, m.end() + 1) if text[m.end() : m.end() + 1] == " " else None
         if after is not None and (table is None or not _common_word(table, after.group().lower())):
             continue  # a rare word: a longer name's next word
