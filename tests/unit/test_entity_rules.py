@@ -488,6 +488,16 @@ def test_a_name_typed_a_place_and_an_organisation_is_what_most_of_its_mentions_s
     assert {("organization", "Acmetel"), ("place", "Acmetel")} <= off, off
 
 
+def test_a_place_with_an_inhabitants_ending_names_its_people_but_a_place_that_ends_so_stays() -> None:
+    text = "Les Genevois et les Sédunois, venus de Sion, ont vu Calais."
+    doc = _spans(text, [("Genevois", "LOC"), ("Sédunois", "LOC"), ("Sion", "LOC"), ("Calais", "LOC")], "fr")
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="fr")}
+    assert ("group", "Genevois") in found and ("place", "Calais") in found, found  # Geneva, a known city
+    assert ("place", "Sédunois") in found  # an irregular form: no place "Séd" named or known
+    off = {(e.type, e.name) for e in extract_entities(doc, lang="fr", rules=default_rules("fr") - {"inhabitants"})}
+    assert ("place", "Genevois") in off
+
+
 def test_an_acronym_and_a_common_noun_in_one_word_name_the_acronyms_organisation() -> None:
     text = "Der CDU-Politiker sprach mit der Firma TX-Datenwerk ."
     doc = _spans(text, [("CDU-Politiker", "ORG"), ("TX-Datenwerk", "ORG")], "de")

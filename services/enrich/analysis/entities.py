@@ -116,6 +116,7 @@ RULES: dict[str, str] = {
     "named_pairs": 'a known first name and a capitalised word NER left out are a person ("Hans Keller" on a byline)',
     "conjoined": 'two places NER named as one across "and" ("Lyon et Grenoble") are two, unless known whole',
     "type_votes": "a name typed a place in some mentions and an organisation in others is what most say",
+    "inhabitants": 'a one-word place that is another place plus an inhabitants\' ending is a group ("Genevois")',
     "dangling": 'a lowercase function word ending a name is cut from it ("Lisboa das", a headline run into its text)',
 }
 #: Rules left out by default in a language, where measurement showed they do not earn their place: for
@@ -482,6 +483,8 @@ def extract_entities(
             spans += _genitive_places(sdoc, covered, gaz, language_stops)
     words = rarity_table(lang) if "compounds" in on and lang in _COMPOUNDING else None
     mentions = [m for ent in spans for m in _clean(ent, gaz, determiners, rows, caps, on, language_stops, words)]
+    if "inhabitants" in on and (endings := _INHABITANT_ENDINGS.get(lang)):
+        _inhabitants(mentions, endings, gaz)
     if "common_nouns" in on and (nouns := common_nouns(lang)) is not None:
         mentions = [m for m in mentions if not _common_noun_place(m, nouns, gaz)]
     if "datelines" in on:
@@ -1309,6 +1312,46 @@ def _qualified_places(sdoc: SpacyDoc, spans: list[Span], qualifier: regex.Patter
         elif not any(span.start < g.end and g.start < span.end for g in grown.values()):
             out.append(span)
     return out
+
+
+# How the languages name a place's inhabitants ("Genevois", "Milanese", "Lisboeta", "Berliner"), longest first.
+_INHABITANT_ENDINGS: dict[str, tuple[str, ...]] = {
+    lang: tuple(sorted(endings.split(), key=len, reverse=True))
+    for lang, endings in {
+        "fr": "ois oise oises ais aise aises ien ienne iens iennes ain aine ains aines",
+        "it": "ese esi ano ana ani ane ino ina ini ine",
+        "es": "eño eña eños eñas ense enses ano ana anos anas ino ina inos inas és esa eses esas",
+        "pt": "ense enses ano ana anos anas ês esa eses esas eta etas ino ina inos inas",
+        "de": "er",
+        "nl": "se er ers enaar enaars",
+        "en": "ian ians er ers ese",
+    }.items()
+}
+_VOWELS = frozenset("aeiouàèéìòóù")
+
+
+def _inhabitants(mentions: list[_Mention], endings: tuple[str, ...], gaz: Gazetteer) -> None:
+    """A one-word place that is another place's name with an inhabitants' ending ("Genevois" for Genève,
+    "Milanese" for Milano; the place named in the article or known to the gazetteer), and no place the
+    gazetteer knows itself, names the people of that place: a group, as a nationality is."""
+    named = {fold(m.text) for m in mentions if m.type == "place"}
+    for m in mentions:
+        if m.type != "place" or " " in m.text or "-" in m.text:
+            continue
+        word = fold(m.text)
+        if gaz.resolve(m.text, allow_inflection=False) is not None:
+            continue
+        for ending in endings:
+            stem = word[: -len(ending)]
+            if not word.endswith(fold(ending)) or len(stem) < 3:
+                continue
+            places = [p for p in named if p != word and (p == stem or (p[:-1] == stem and p[-1] in _VOWELS))]
+            if places or any(
+                (res := gaz.resolve(stem + v, allow_inflection=False)) is not None and res.kind != "demonym"
+                for v in ("", "e", "a", "o")
+            ):
+                m.type = "group"
+                break
 
 
 def _common_noun_place(m: _Mention, nouns: SortedWords, gaz: Gazetteer) -> bool:
