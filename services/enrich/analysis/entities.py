@@ -1316,7 +1316,7 @@ def _qualified_places(sdoc: SpacyDoc, spans: list[Span], qualifier: regex.Patter
 
 # How the languages name a place's inhabitants ("Genevois", "Milanese", "Lisboeta", "Berliner"), longest first.
 _INHABITANT_ENDINGS: dict[str, tuple[str, ...]] = {
-    lang: tuple(sorted(endings.split(), key=len, reverse=True))
+    lang: tuple(sorted({fold(e) for e in endings.split()}, key=len, reverse=True))  # folded as names are
     for lang, endings in {
         "fr": "ois oise oises ais aise aises ien ienne iens iennes ain aine ains aines",
         "it": "ese esi ano ana ani ane ino ina ini ine",
@@ -1343,10 +1343,9 @@ def _inhabitants(mentions: list[_Mention], endings: tuple[str, ...], gaz: Gazett
             continue
         for ending in endings:
             stem = word[: -len(ending)]
-            if not word.endswith(fold(ending)) or len(stem) < 3:
+            if not word.endswith(ending) or len(stem) < 3:
                 continue
-            places = [p for p in named if p != word and (p == stem or (p[:-1] == stem and p[-1] in _VOWELS))]
-            if places or any(
+            if any(p != word and (p == stem or (p[:-1] == stem and p[-1] in _VOWELS)) for p in named) or any(
                 (res := gaz.resolve(stem + v, allow_inflection=False)) is not None and res.kind != "demonym"
                 for v in ("", "e", "a", "o")
             ):
@@ -1571,10 +1570,10 @@ def _name_word(tok: Token) -> bool:
 def _country_follows(tokens: Sequence[Token], gaz: Gazetteer) -> bool:
     """Is the name followed by a country in brackets ("Faith Kipyegon (Kenya)"), as results list people
     (97% of such names on the CoNLL-2003 dev split are people), and not itself a place?"""
+    if not _bracket_follows(tokens):
+        return False
     doc = tokens[0].doc
     i = tokens[-1].i + 1
-    if i >= len(doc) or doc[i].text != "(":
-        return False
     close = next((j for j in range(i + 2, min(i + 5, len(doc))) if doc[j].text == ")"), None)
     if close is None:
         return False
@@ -1589,7 +1588,7 @@ def _bracket_follows(tokens: Sequence[Token]) -> bool:
     return i < len(tokens[0].doc) and tokens[0].doc[i].text == "("
 
 
-_LIST_JOINS = frozenset({",", ";", ".", "et", "and", "y", "e", "und", "en", "ed"})
+_LIST_JOINS = _CONJUNCTIONS | {",", ";", "."}
 
 
 def _bracketed_item(doc: SpacyDoc, end: int) -> bool:
@@ -1616,10 +1615,10 @@ def _listed_with_people(tokens: Sequence[Token]) -> bool:
 def _minute_follows(tokens: Sequence[Token]) -> bool:
     """Is the name followed by a minute in brackets, as scorers are listed ("Tudor Vaskevics (31st)",
     "Shearer (23rd minute)")?"""
+    if not _bracket_follows(tokens):
+        return False
     doc = tokens[0].doc
     i = tokens[-1].i + 1
-    if i >= len(doc) or doc[i].text != "(":
-        return False
     close = next((j for j in range(i + 2, min(i + 5, len(doc))) if doc[j].text == ")"), None)
     return close is not None and bool(_MINUTE.match(doc[i + 1 : close].text))
 
@@ -1696,13 +1695,13 @@ def _vote_teams(mentions: list[_Mention], gaz: Gazetteer) -> None:
 def _vote_types(mentions: list[_Mention]) -> None:
     """A name NER called a place in some mentions and an organisation in others, none of them a team or
     a place by a locative ("in X"), is what most of its mentions say (ties: left as they are)."""
+    voters = [m for m in mentions if m.type in ("place", "organization") and not m.team and not m.locative]
     votes: dict[str, Counter[str]] = {}
-    for m in mentions:
-        if m.type in ("place", "organization") and not m.team and not m.locative:
-            votes.setdefault(fold(m.text), Counter())[m.type] += 1
-    for m in mentions:
-        tally = votes.get(fold(m.text))
-        if m.type in ("place", "organization") and not m.team and not m.locative and tally and len(tally) > 1:
+    for m in voters:
+        votes.setdefault(fold(m.text), Counter())[m.type] += 1
+    for m in voters:
+        tally = votes[fold(m.text)]
+        if len(tally) > 1:
             (first, a), (_, b) = tally.most_common(2)
             if a > b:
                 m.type = first
