@@ -539,3 +539,24 @@ def test_a_one_word_place_that_is_a_german_common_noun_is_dropped_but_a_known_pl
     assert found == {"Essen", "Altstadt", "Hamburg"}, found
     off = {e.name for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"common_nouns"})}
     assert {"Saison", "Kuchen"} <= off, off
+
+
+def test_people_written_in_capitals_on_a_by_line_or_in_running_text_are_people() -> None:
+    text = (
+        "Der Streit geht weiter .\nANNA ROTH\nForstdirektor KARL PAUL WEBER aus Fulda lobte GUSTAVO FERRAZ "
+        "ELVIS MOURA .\nANNA ROTH VERLÄSST DEN VEREIN"
+    )
+    doc = _spans(text, [("KARL", "ORG"), ("Fulda", "LOC")], "de")
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="de")}
+    # the by-line alone on its line, a name in running text whatever NER made of it, two by-lines in a row;
+    # the capitals headline does not split into names and is left to the headline rule
+    people = {("person", n) for n in ("ANNA ROTH", "KARL PAUL WEBER", "GUSTAVO FERRAZ", "ELVIS MOURA")}
+    assert found == people | {("place", "Fulda")}, found
+    off = {(e.type, e.name) for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"caps_names"})}
+    assert off == {("organization", "KARL"), ("place", "Fulda")}, off
+
+
+def test_a_capitals_stretch_with_a_place_or_a_function_word_is_no_person() -> None:
+    text = "Il a vu PAUL ROUX DE LYON et ANNA LONDON hier ."
+    doc = _spans(text, [], "fr")
+    assert extract_entities(doc, lang="fr") == []

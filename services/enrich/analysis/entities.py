@@ -118,6 +118,7 @@ RULES: dict[str, str] = {
     "type_votes": "a name typed a place in some mentions and an organisation in others is what most say",
     "inhabitants": 'a one-word place that is another place plus an inhabitants\' ending is a group ("Genevois")',
     "dangling": 'a lowercase function word ending a name is cut from it ("Lisboa das", a headline run into its text)',
+    "caps_names": 'people written in capitals on a by-line or in running text ("ANA RUIZ", "par PAUL ROUX, ...")',
 }
 #: Rules left out by default in a language, where measurement showed they do not earn their place: for
 #: English, each of these lowers micro F1 on CoNLL-2020 dev (modern Reuters) or changes nothing there and
@@ -452,8 +453,9 @@ def extract_entities(
     lineups = _lineup_people(sdoc) if "lineups" in on else []
     credits, credit_lines = _credit_people(sdoc) if "credits" in on else ([], _LineFlags(sdoc, []))
     media = _media_orgs(sdoc) if "media" in on else []
+    capitals = _capital_people(sdoc, gaz, stop_words(lang)) if "caps_names" in on else []
     fixed = _unoverlapped(
-        [span for span in datelines if (span.start, span.end) not in placed] + lineups + credits + media
+        [span for span in datelines if (span.start, span.end) not in placed] + lineups + credits + media + capitals
     )
     taken = {i for span in fixed for i in range(span.start, span.end)}
     spans = [
@@ -489,6 +491,10 @@ def extract_entities(
         mentions = [m for m in mentions if not _common_noun_place(m, nouns, gaz)]
     if "datelines" in on:
         _place_datelines(mentions, {span.start_char for span in datelines})
+    if capitals:  # a name in capitals that the rule read as a person needs no confirmation
+        starts = {span.start_char for span in capitals}
+        for m in mentions:
+            m.caps = m.caps and m.start not in starts
     mentions = _confirm_capitals(mentions, gaz)
     if "person_votes" in on:
         _vote_person_types(mentions, gaz)
@@ -1137,6 +1143,56 @@ def _credit_people(sdoc: SpacyDoc) -> tuple[list[Span], _LineFlags]:
                         found.append(span)
         pos += len(line) + 1
     return found, _LineFlags(sdoc, lines)
+
+
+# a stretch of two or more words in capitals, each of two letters or more ("ANA RUIZ", "PAUL-EMILE ROUX")
+_CAPS_STRETCH = regex.compile(r"(?<![\w'’.-])\p{Lu}[\p{Lu}'’-]*\p{Lu}(?:[ ]+\p{Lu}[\p{Lu}'’-]*\p{Lu})+(?![\w'’-])")
+_CAPS_STRETCH_WORDS = 6
+
+
+def _capital_people(sdoc: SpacyDoc, gaz: Gazetteer, stops: frozenset[str]) -> list[Span]:
+    """People written in capitals, whatever NER made of them: a by-line alone on its line ("ANA RUIZ"), a name
+    in running text ("par PAUL ROUX, ancien ...", "Forstdirektor KARL PAUL ROTH aus"), two by-lines in a row
+    ("ANA RUIZ TOM OKAFOR"). A stretch of two to six words in capitals on a line with lower-case letters, or
+    that is the whole line, is read as one or two people when all of it splits into names of two to four
+    words, each opening with a first name of ``data/first_name_genders.tsv`` (a first name after a surname
+    opens the next name), none a function word of the language or a place the gazetteer knows. A capitals
+    headline ("ANA RUIZ QUITTE LE CLUB") does not split so, and stays the headline rule's; one of a name
+    and a verb alone ("ANA RUIZ GAGNE") would, as wordfreq gives surnames and verbs alike as common words."""
+    text = doc_text(sdoc)
+    names = first_names()
+    found: list[Span] = []
+    pos = 0
+    for line in text.split("\n"):
+        whole = line.strip()
+        mixed = any(c.islower() for c in line)
+        for m in _CAPS_STRETCH.finditer(line) if mixed or _CAPS_STRETCH.fullmatch(whole) else ():
+            words = [(w.start(), w.end(), w.group()) for w in regex.finditer(r"\S+", m.group())]
+            if len(words) > _CAPS_STRETCH_WORDS:
+                continue
+            people: list[tuple[int, int]] = []
+            surname = False
+            for start, end, word in words:
+                first = fold(word) in names
+                if word.lower() in stops or gaz.resolve(word) is not None:
+                    people = []
+                    break
+                if not people or (first and surname):
+                    if not first:
+                        people = []
+                        break
+                    people.append((start, end))
+                    surname = False
+                else:
+                    people[-1] = (people[-1][0], end)
+                    surname = surname or not first
+            for start, end in people:
+                n = len(m.group()[start:end].split())
+                span = sdoc.char_span(pos + m.start() + start, pos + m.start() + end, label="PERSON")
+                if 2 <= n <= 4 and span is not None:
+                    found.append(span)
+        pos += len(line) + 1
+    return found
 
 
 _DATA = Path(__file__).resolve().parent.parent / "data"
