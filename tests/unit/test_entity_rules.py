@@ -560,3 +560,14 @@ def test_a_capitals_stretch_with_a_place_or_a_function_word_is_no_person() -> No
     text = "Il a vu PAUL ROUX DE LYON et ANNA LONDON hier ."
     doc = _spans(text, [], "fr")
     assert extract_entities(doc, lang="fr") == []
+
+
+def test_a_name_run_across_a_lower_case_word_into_a_person_is_cut_there() -> None:
+    text = "SPORT 2 O cronista Paulo Moura escreveu sobre a Casa da Moeda ."
+    doc = _spans(text, [("SPORT 2 O cronista Paulo Moura", "ORG"), ("Casa da Moeda", "ORG")], "pt")
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="pt")}
+    assert ("person", "Paulo Moura") in found and ("organization", "Casa da Moeda") in found, found
+    off = {(e.type, e.name) for e in extract_entities(doc, lang="pt", rules=default_rules("pt") - {"inner_words"})}
+    assert ("person", "Paulo Moura") not in off, off
+    kept = _spans("Il Ministero degli affari esteri ha parlato .", [("Ministero degli affari esteri", "ORG")], "it")
+    assert [e.name for e in extract_entities(kept, lang="it")] == ["Ministero degli affari esteri"]

@@ -118,6 +118,7 @@ RULES: dict[str, str] = {
     "type_votes": "a name typed a place in some mentions and an organisation in others is what most say",
     "inhabitants": 'a one-word place that is another place plus an inhabitants\' ending is a group ("Genevois")',
     "dangling": 'a lowercase function word ending a name is cut from it ("Lisboa das", a headline run into its text)',
+    "inner_words": 'a name NER ran across a lower-case word is cut there ("MONEY 1 O escritor Clive Cussler")',
     "caps_names": 'people written in capitals on a by-line or in running text ("ANA RUIZ", "par PAUL ROUX, ...")',
 }
 #: Rules left out by default in a language, where measurement showed they do not earn their place: for
@@ -465,7 +466,8 @@ def extract_entities(
         for cut in (_split_at_slashes(ent) if "credits" in on and credit_lines[ent.start] else [ent])
         for joined in (_split_at_breaks(cut) if "breaks" in on else [cut])
         for piece in (_split_conjoined(joined, gaz) if "conjoined" in on else [joined])
-        for part in (_split_at_numbers(piece, runs, used) if rows[piece.start] else [piece])
+        for inner in (_split_at_lowercase(piece, stop_words(lang)) if "inner_words" in on else [piece])
+        for part in (_split_at_numbers(inner, runs, used) if rows[inner.start] else [inner])
     ]
     if "first_names" in on:
         spans = _join_first_names(spans, gaz)
@@ -929,6 +931,34 @@ def _split_conjoined(ent: Span, gaz: Gazetteer) -> list[Span]:
         start = i + 1
     parts.append(Span(ent.doc, start, ent.end, label=ent.label))
     return parts
+
+
+# lower-case words that stand inside names in any of the languages ("Vincent van Gogh", "Osama bin Laden")
+_NAME_PARTICLES = frozenset(
+    {"van", "von", "der", "den", "de", "da", "das", "do", "dos", "di", "del", "della", "des", "du", "la", "le", "y",
+     "e", "bin", "ibn", "al", "el", "ben", "zu", "ter", "te", "ten", "and", "of", "the", "et", "und", "en"}
+)  # fmt: skip
+
+
+def _split_at_lowercase(ent: Span, stops: frozenset[str]) -> list[Span]:
+    """An entity NER ran across a lower-case word into a person's name that ends it ("MONEY 1 O escritor Clive
+    Cussler", a headline run into its text): the first name and the one or two capitalised words after the
+    last lower-case word that is no function word of the language or particle of a name are a person, cut
+    from what comes before (kept with the entity's label)."""
+    if len(ent) < 3:
+        return [ent]
+    cuts = [
+        t.i
+        for t in ent[1:-2]
+        if t.is_alpha and t.is_lower and t.lower_ not in stops and t.lower_ not in _NAME_PARTICLES
+    ]
+    if not cuts:
+        return [ent]
+    tail = ent.doc[cuts[-1] + 1 : ent.end]
+    if not (2 <= len(tail) <= 3 and fold(tail[0].text) in first_names() and all(w.text[:1].isupper() for w in tail)):
+        return [ent]
+    head = [Span(ent.doc, ent.start, cuts[-1], label=ent.label)] if cuts[-1] > ent.start else []
+    return [*head, Span(ent.doc, tail.start, tail.end, label="PERSON")]
 
 
 def _split_at_numbers(ent: Span, runs: dict[int, tuple[int, int]], used: set[tuple[int, int]]) -> list[Span]:
