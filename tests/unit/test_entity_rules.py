@@ -571,3 +571,15 @@ def test_a_name_run_across_a_lower_case_word_into_a_person_is_cut_there() -> Non
     assert ("person", "Paulo Moura") not in off, off
     kept = _spans("Il Ministero degli affari esteri ha parlato .", [("Ministero degli affari esteri", "ORG")], "it")
     assert [e.name for e in extract_entities(kept, lang="it")] == ["Ministero degli affari esteri"]
+
+
+def test_an_organisation_of_an_organisation_is_one_but_a_place_after_of_stays_a_place() -> None:
+    text = "O Conselho Fiscal da Liga Norte reuniu-se com o Tribunal de Parma ."
+    ents = [("Conselho Fiscal", "ORG"), ("Liga Norte", "ORG"), ("Tribunal", "ORG"), ("Parma", "LOC")]
+    doc = _spans(text, ents, "pt")
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="pt")}
+    assert ("organization", "Conselho Fiscal da Liga Norte") in found, found
+    assert ("place", "Parma") in found and ("organization", "Tribunal") in found, found
+    off = {(e.type, e.name) for e in extract_entities(doc, lang="pt", rules=default_rules("pt") - {"org_of_org"})}
+    assert {("organization", "Conselho Fiscal"), ("organization", "Liga Norte")} <= off, off
+    assert "org_of_org" not in default_rules("en")  # costs English CoNLL-2003 one organisation
