@@ -583,3 +583,15 @@ def test_an_organisation_of_an_organisation_is_one_but_a_place_after_of_stays_a_
     off = {(e.type, e.name) for e in extract_entities(doc, lang="pt", rules=default_rules("pt") - {"org_of_org"})}
     assert {("organization", "Conselho Fiscal"), ("organization", "Liga Norte")} <= off, off
     assert "org_of_org" not in default_rules("en")  # costs English CoNLL-2003 one organisation
+
+
+def test_an_organisation_of_one_thing_and_of_another_is_one_organisation() -> None:
+    text = "A Câmara da Indústria e do Comércio reuniu-se com a Liga de Futebol e Sporting ."
+    ents = [("Câmara da Indústria", "ORG"), ("Comércio", "ORG"), ("Liga de Futebol", "ORG"), ("Sporting", "ORG")]
+    doc = _spans(text, ents, "pt")
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="pt")}
+    # "and of" continues the name; "and" alone before another organisation lists two
+    assert {("organization", "Câmara da Indústria e do Comércio"), ("organization", "Sporting")} <= found, found
+    assert ("organization", "Comércio") not in found and ("organization", "Liga de Futebol") in found, found
+    off = {(e.type, e.name) for e in extract_entities(doc, lang="pt", rules=default_rules("pt") - {"org_and_of"})}
+    assert {("organization", "Câmara da Indústria"), ("organization", "Comércio")} <= off, off

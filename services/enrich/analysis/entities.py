@@ -120,6 +120,7 @@ RULES: dict[str, str] = {
     "dangling": 'a lowercase function word ending a name is cut from it ("Lisboa das", a headline run into its text)',
     "inner_words": 'a name NER ran across a lower-case word is cut there ("MONEY 1 O escritor Clive Cussler")',
     "org_of_org": 'an organisation "of" an organisation is one ("Conselho de Segurança da ONU")',
+    "org_and_of": 'an organisation "of" one thing "and of" another is one ("Câmara da Indústria e do Comércio")',
     "caps_names": 'people written in capitals on a by-line or in running text ("ANA RUIZ", "par PAUL ROUX, ...")',
 }
 #: Rules left out by default in a language, where measurement showed they do not earn their place: for
@@ -476,6 +477,8 @@ def extract_entities(
         spans = _join_first_names(spans, gaz)
     if "org_of_org" in on:
         spans = _join_org_of_org(spans)
+    if "org_and_of" in on:
+        spans = _extend_org_and_of(spans)
     spans = spans + _unlabelled_competitors(sdoc, rows, brackets="brackets" in on) + fixed
     if qualifier is not None:
         spans = _qualified_places(sdoc, spans, qualifier)
@@ -973,6 +976,41 @@ def _join_org_of_org(spans: list[Span]) -> list[Span]:
             out[-1] = Span(span.doc, prev.start, span.end, label="ORG")
             continue
         out.append(span)
+    return out
+
+
+def _extend_org_and_of(spans: list[Span]) -> list[Span]:
+    """An organisation named with "of" ("Câmara da Indústria", "Ministerio de Trabajo") that the text goes on
+    with "and of" and a name ("... e do Comércio", "... y de Asuntos Sociales", "... et des Finances") is one
+    organisation with it: NER cut it at the conjunction. What NER made of the words it takes is dropped."""
+    ordered = sorted(spans, key=lambda sp: sp.start)
+    drop: set[int] = set()
+    out: list[Span] = []
+    for k, span in enumerate(ordered):
+        if k in drop:
+            continue
+        doc, end = span.doc, span.end
+        if span.label_ != "ORG" or not any(t.lower_ in _OF_WORDS for t in span[1:-1]) or end + 2 >= len(doc):
+            out.append(span)
+            continue
+        j = end + 1
+        if doc[end].lower_ not in _CONJUNCTIONS or doc[j].lower_ not in _OF_WORDS:
+            out.append(span)
+            continue
+        j += 1
+        if j < len(doc) and doc[j].lower_ in ("la", "the", "l'", "l’"):
+            j += 1
+        stop = j
+        while stop < len(doc) and (doc[stop].text[:1].isupper() or (doc[stop].lower_ in _OF_WORDS and stop > j)):
+            stop += 1
+        while stop > j and not doc[stop - 1].text[:1].isupper():
+            stop -= 1
+        inside = [i for i in range(k + 1, len(ordered)) if ordered[i].start < stop]
+        if stop == j or any(ordered[i].end > stop for i in inside):
+            out.append(span)
+            continue
+        drop.update(inside)
+        out.append(Span(doc, span.start, stop, label="ORG"))
     return out
 
 
