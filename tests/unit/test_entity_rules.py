@@ -595,3 +595,13 @@ def test_an_organisation_of_one_thing_and_of_another_is_one_organisation() -> No
     assert ("organization", "Comércio") not in found and ("organization", "Liga de Futebol") in found, found
     off = {(e.type, e.name) for e in extract_entities(doc, lang="pt", rules=default_rules("pt") - {"org_and_of"})}
     assert {("organization", "Câmara da Indústria"), ("organization", "Comércio")} <= off, off
+
+
+def test_a_place_ner_found_in_the_german_genitive_is_that_place_not_a_noun_or_a_nationality() -> None:
+    text = "Die Exporte Chinas und Indiens steigen , sagte Anna Roth ."
+    doc = _spans(text, [("Chinas", "LOC"), ("Indiens", "LOC"), ("Anna Roth", "PER")], "de")
+    found = {(e.type, e.name) for e in extract_entities(doc, lang="de")}
+    # not dropped as a Wiktionary noun form, not the French nationality "Indiens"
+    assert {("place", "China"), ("place", "India")} <= found, found
+    off = {(e.type, e.name) for e in extract_entities(doc, lang="de", rules=default_rules("de") - {"genitives"})}
+    assert ("place", "China") not in off and ("place", "India") not in off, off

@@ -477,6 +477,13 @@ def extract_entities(
         spans = _join_first_names(spans, gaz)
     if "org_of_org" in on:
         spans = _join_org_of_org(spans)
+    if "genitives" in on and lang in _GENITIVE_S:  # NER's own "Chinas", "Indiens": the place in the genitive
+        spans = [
+            Span(sp.doc, sp.start, sp.end, label="GENITIVE")
+            if len(sp) == 1 and sp.label_ in ("LOC", "GPE", "MISC") and _genitive_of_place(sp.text, gaz)
+            else sp
+            for sp in spans
+        ]
     if "org_and_of" in on:
         spans = _extend_org_and_of(spans)
     spans = spans + _unlabelled_competitors(sdoc, rows, brackets="brackets" in on) + fixed
@@ -498,7 +505,8 @@ def extract_entities(
     if "inhabitants" in on and (endings := _INHABITANT_ENDINGS.get(lang)):
         _inhabitants(mentions, endings, gaz)
     if "common_nouns" in on and (nouns := common_nouns(lang)) is not None:
-        mentions = [m for m in mentions if not _common_noun_place(m, nouns, gaz)]
+        genitive = "genitives" in on and lang in _GENITIVE_S
+        mentions = [m for m in mentions if not _common_noun_place(m, nouns, gaz, genitive)]
     if "datelines" in on:
         _place_datelines(mentions, {span.start_char for span in datelines})
     if capitals:  # a name in capitals that the rule read as a person needs no confirmation
@@ -1513,16 +1521,34 @@ def _inhabitants(mentions: list[_Mention], endings: tuple[str, ...], gaz: Gazett
                 break
 
 
-def _common_noun_place(m: _Mention, nouns: SortedWords, gaz: Gazetteer) -> bool:
+def _common_noun_place(m: _Mention, nouns: SortedWords, gaz: Gazetteer, genitive: bool = False) -> bool:
     """A one-word place that is a common noun of the language (:func:`~.lexicon.common_nouns`: "Saison",
-    "Kuchen", "Plastik") and no place the gazetteer knows: German capitalises nouns, and NER trained on little
-    data takes some for places. Places only: a surname or an institution ("Bundestag") can be a common noun
-    too."""
-    return m.type == "place" and m.text in nouns and gaz.resolve(m.text, allow_inflection=False) is None
+    "Kuchen", "Plastik") and no place the gazetteer knows, nor, with ``genitive``, such a place in the genitive
+    ("Chinas"): German capitalises nouns, and NER trained on little data takes some for places. Places only: a
+    surname or an institution ("Bundestag") can be a common noun too."""
+    return (
+        m.type == "place"
+        and m.text in nouns
+        and gaz.resolve(m.text, allow_inflection=False) is None
+        and not (genitive and _genitive_of_place(m.text, gaz))
+    )
 
 
 # Languages that write a place's genitive with a bare -s ("Japans Regierung", "Hamburgs Hafen").
 _GENITIVE_S = frozenset({"de"})
+
+
+def _genitive_of_place(word: str, gaz: Gazetteer) -> bool:
+    """Is ``word`` a country, capital or large city the gazetteer knows plus the genitive "s" ("Japans",
+    "Chinas", "Hamburgs"), the word itself none of those ("Paris", "Athens" are the names themselves; that
+    the gazetteer also reads "Japans" or "Indiens" as a nationality in Dutch or French does not count)?"""
+    if len(word) < 5 or not word.endswith("s"):
+        return False
+    res = gaz.resolve(word, allow_inflection=False)
+    if res is not None and res.kind in ("country", "capital", "city"):
+        return False
+    stem = gaz.resolve(word[:-1], allow_inflection=False)
+    return stem is not None and stem.kind in ("country", "capital", "city")
 
 
 def _genitive_places(sdoc: SpacyDoc, covered: set[int], gaz: Gazetteer, stops: frozenset[str]) -> list[Span]:
@@ -1533,13 +1559,7 @@ def _genitive_places(sdoc: SpacyDoc, covered: set[int], gaz: Gazetteer, stops: f
     found: list[Span] = []
     for m in _CAPITALISED.finditer(text):
         word = m.group()
-        if len(word) < 5 or not word.endswith("s") or word.lower() in stops:
-            continue
-        res = gaz.resolve(word, allow_inflection=False)
-        if res is not None and res.kind in ("country", "capital", "city"):
-            continue  # the name itself ("Paris", "Athens"): rule known_places' or NER's
-        stem = gaz.resolve(word[:-1], allow_inflection=False)
-        if stem is None or stem.kind not in ("country", "capital", "city"):
+        if word.lower() in stops or not _genitive_of_place(word, gaz):
             continue
         span = sdoc.char_span(m.start(), m.end(), label="GENITIVE")
         if span is None or span.start in covered:
