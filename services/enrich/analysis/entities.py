@@ -458,7 +458,8 @@ def extract_entities(
     lineups = _lineup_people(sdoc) if "lineups" in on else []
     credits, credit_lines = _credit_people(sdoc) if "credits" in on else ([], _LineFlags(sdoc, []))
     media = _media_orgs(sdoc) if "media" in on else []
-    capitals = _capital_people(sdoc, gaz, stop_words(lang)) if "caps_names" in on else []
+    language_stops = stop_words(lang)
+    capitals = _capital_people(sdoc, gaz, language_stops) if "caps_names" in on else []
     fixed = _unoverlapped(
         [span for span in datelines if (span.start, span.end) not in placed] + lineups + credits + media + capitals
     )
@@ -470,7 +471,7 @@ def extract_entities(
         for cut in (_split_at_slashes(ent) if "credits" in on and credit_lines[ent.start] else [ent])
         for joined in (_split_at_breaks(cut) if "breaks" in on else [cut])
         for piece in (_split_conjoined(joined, gaz) if "conjoined" in on else [joined])
-        for inner in (_split_at_lowercase(piece, stop_words(lang)) if "inner_words" in on else [piece])
+        for inner in (_split_at_lowercase(piece, language_stops) if "inner_words" in on else [piece])
         for part in (_split_at_numbers(inner, runs, used) if rows[inner.start] else [inner])
     ]
     if "first_names" in on:
@@ -489,7 +490,6 @@ def extract_entities(
     spans = spans + _unlabelled_competitors(sdoc, rows, brackets="brackets" in on) + fixed
     if qualifier is not None:
         spans = _qualified_places(sdoc, spans, qualifier)
-    language_stops = stop_words(lang)
     if on & {"named_pairs", "acronym_orgs", "known_places", "genitives"}:  # names NER left out, in no span so far
         covered = _covered(sdoc, spans)
         if "named_pairs" in on:
@@ -961,6 +961,8 @@ _OF_WORDS = frozenset(
     {"of", "de", "do", "da", "dos", "das", "di", "del", "della", "dello", "dei", "degli", "delle", "du", "des", "von",
      "der", "van", "het"}
 )  # fmt: skip
+# an article that may follow one of them ("de la", "of the", "de l'")
+_OF_ARTICLES = frozenset({"la", "the", "l'", "l’"})
 
 
 def _join_org_of_org(spans: list[Span]) -> list[Span]:
@@ -976,9 +978,7 @@ def _join_org_of_org(spans: list[Span]) -> list[Span]:
             and prev.label_ == "ORG"
             and span.label_ == "ORG"
             and 1 <= span.start - prev.end <= 2
-            and all(
-                t.lower_ in _OF_WORDS or t.lower_ in ("la", "the", "l'", "l’") for t in span.doc[prev.end : span.start]
-            )
+            and all(t.lower_ in _OF_WORDS or t.lower_ in _OF_ARTICLES for t in span.doc[prev.end : span.start])
             and span.doc[prev.end].lower_ in _OF_WORDS
         ):
             out[-1] = Span(span.doc, prev.start, span.end, label="ORG")
@@ -1006,7 +1006,7 @@ def _extend_org_and_of(spans: list[Span]) -> list[Span]:
             out.append(span)
             continue
         j += 1
-        if j < len(doc) and doc[j].lower_ in ("la", "the", "l'", "l’"):
+        if j < len(doc) and doc[j].lower_ in _OF_ARTICLES:
             j += 1
         stop = j
         while stop < len(doc) and (doc[stop].text[:1].isupper() or (doc[stop].lower_ in _OF_WORDS and stop > j)):
